@@ -1,0 +1,26 @@
+/* Clock reads and realtime formatting. */
+#include "clock.h"
+
+#include <stdio.h>
+#include <time.h>
+
+static int64_t read_clock(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+mono_ns clock_mono(void) { return (mono_ns){read_clock(CLOCK_MONOTONIC)}; }
+real_ns clock_real(void) { return (real_ns){read_clock(CLOCK_REALTIME)}; }
+
+char *real_format(real_ns t, char *buf, int len)
+{
+    time_t s = (time_t)(t.ns / NS_PER_S);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char day[32];
+    strftime(day, sizeof day, "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(buf, (size_t)len, "%s.%03d", day, (int)((t.ns % NS_PER_S) / NS_PER_MS));
+    return buf;
+}

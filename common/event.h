@@ -1,0 +1,84 @@
+/* The event model shared by launcher, collector and CLI, and its MessagePack codec.
+ * One flat struct carries every message type; a field table says which keys each
+ * type must or may carry (docs/PROTOCOL.md lists them). Not for transport: see bzmq.h. */
+#ifndef BS_EVENT_H
+#define BS_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clock.h"
+
+#define BS_PROTO_VERSION 1
+#define EV_MAX_BYTES 65536 /* larger messages are rejected before decoding */
+#define BS_ID_MAX 64       /* host, run and profile names, including the NUL */
+
+enum ev_type {
+    EV_NONE = 0,
+    /* launcher -> collector */
+    EV_HELLO,
+    EV_HEARTBEAT,
+    EV_RUN_START,
+    EV_SPAWN,
+    EV_SPAWNED,
+    EV_FIRST_OUTPUT,
+    EV_MARKER,
+    EV_READY,
+    EV_EXIT,
+    EV_FAILED,
+    EV_MEM,
+    EV_RUN_END,
+    /* collector -> launcher */
+    EV_ACK,
+    EV_START, /* also cli -> collector, which forwards it */
+    EV_ABORT, /* also cli -> collector */
+    /* collector -> cli */
+    EV_REPLY,
+    EV_TYPE_COUNT
+};
+
+struct ev {
+    enum ev_type type;
+    int64_t v;
+    char host[BS_ID_MAX];
+    int64_t seq; /* per launcher, gap-free from 1; 0 on messages that are not events */
+    mono_ns tm;
+    real_ns tr;
+    char run[BS_ID_MAX];
+    int64_t guest; /* index of the guest in its run, -1 when none */
+
+    int64_t pid, status, running, lag_ns, boot_ns;
+    int64_t mem_used_kib, rss_kib, cpu_ms;
+    int64_t cores, mem_total_kib, kvm, prio;
+    int64_t count, interval_ms, hold_s, timeout_s, sample_ms, at;
+    int64_t ready, failed, ack, ok;
+
+    char name[64];    /* marker name */
+    char reason[16];  /* failed: timeout | crash | spawn */
+    char detail[256]; /* failed: human-readable cause */
+    char kind[BS_ID_MAX]; /* guest profile name */
+    char backend[16], accel[16], pattern[16];
+    char backends[64], version[32];
+    char hosts[256]; /* comma-separated host ids */
+    char error[256];
+};
+
+/* Zeroes e and sets type, protocol version and guest = -1. */
+void ev_init(struct ev *e, enum ev_type type);
+
+/* "ready" for EV_READY; "?" for out-of-range values. */
+const char *ev_type_name(enum ev_type type);
+
+/* Encodes e as one MessagePack map (only the keys of its type) into buf.
+ * Returns the length, or -1 when buf is too small or e->type is not valid. */
+int ev_encode(const struct ev *e, char *buf, size_t cap);
+
+/* Decodes one message. Every key of e's type is type- and range-checked, unknown
+ * keys are ignored. Returns 0, or -1 with the reason in err (unknown type, missing
+ * or ill-typed key, oversized string, truncated or trailing bytes). */
+int ev_decode(const void *data, size_t len, struct ev *e, char *err, size_t errlen);
+
+/* True for the types a launcher sends and the collector stores (seq-numbered). */
+int ev_is_launcher_event(enum ev_type type);
+
+#endif

@@ -1,0 +1,42 @@
+/* Scenario files (YAML, docs/SCENARIOS.md): what to boot, how many, in which
+ * pattern. Parsing only; running a scenario is the CLI's and launcher's job. */
+#ifndef BS_SCENARIO_H
+#define BS_SCENARIO_H
+
+#include <stddef.h>
+
+#include "event.h"
+
+#define SCENARIO_MAX_COUNTS 32
+
+struct scenario {
+    char path[256];       /* the file it came from, for messages */
+    char name[BS_ID_MAX]; /* default: the file's base name without .yaml */
+    char guest[BS_ID_MAX]; /* guest profile name (guests/<guest>.yaml); required */
+    char backend[16];     /* qemu (default) | libvirt | process */
+    char accel[16];       /* auto (default) | kvm | tcg */
+    int counts[SCENARIO_MAX_COUNTS]; /* `count: N` or `count: [N, ...]` (a sweep); required */
+    int ncounts;
+    char pattern[16];     /* burst (default) | interval */
+    int interval_ms;      /* required > 0 when pattern is interval; default 5 */
+    int hold_s;           /* default 0 */
+    int timeout_s;        /* per guest, default 60 */
+    int repeat;           /* default 1 */
+    int sample_ms;        /* memory sampling period, default 100 */
+    int cooldown_s;       /* pause between the runs of a sweep, default 0 */
+    char hosts[256];      /* "all" (default) or a comma-separated list */
+};
+
+/* Parses the scenario at path into s (defaults filled in). Unknown keys, wrong
+ * types and out-of-range values are errors. Returns 0, or -1 with
+ * "PATH:LINE: key 'K': what is wrong" in err. */
+int scenario_load(const char *path, struct scenario *s, char *err, size_t errlen);
+
+/* Same, from YAML text in memory; name is used in messages in place of a path. */
+int scenario_parse(const char *name, const char *text, size_t len, struct scenario *s, char *err,
+                   size_t errlen);
+
+/* Fills a start command for one run of s with count guests (run id not set). */
+void scenario_to_start(const struct scenario *s, int count, struct ev *start);
+
+#endif

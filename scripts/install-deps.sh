@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package bootstorm builds, tests and runs with.
+# Safe to run twice: apt-get install is idempotent; nothing else is changed.
+set -euo pipefail
+
+pkgs=(
+    build-essential cmake pkg-config binutils
+    libzmq3-dev libmsgpack-dev libhiredis-dev libvirt-dev libfyaml-dev
+    libpcre2-dev libcmocka-dev
+    redis-server redis-tools
+    qemu-system-x86 qemu-utils
+    libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+    iproute2 procps
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#pkgs[@]} packages already installed"
+    exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "install-deps: installed ${missing[*]}"

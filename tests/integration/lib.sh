@@ -1,0 +1,75 @@
+# Shared helpers for integration tests (bash): temporary dirs, free ports, a real
+# redis-server, and cleanup of every process a test started, by pid, on any exit.
+# Usage: source "$BS_SOURCE/tests/integration/lib.sh" at the top of a test.
+set -euo pipefail
+
+: "${BS_SOURCE:?BS_SOURCE must point at the source tree}"
+: "${BS_BUILD:?BS_BUILD must point at the build tree}"
+BIN="$BS_BUILD/bin"
+T_DIR=$(mktemp -d /tmp/bstest.XXXXXX)
+T_PIDS=()
+
+t_cleanup() {
+    local rc=$?
+    local p
+    for p in "${T_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${T_PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    if [ "$rc" -ne 0 ]; then
+        echo "--- test failed (rc=$rc); logs in $T_DIR:" >&2
+        for f in "$T_DIR"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -30 "$f" >&2; }; done
+    else
+        rm -rf "$T_DIR"
+    fi
+    exit "$rc"
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "PASS: $*"; }
+
+# Prints a TCP port nobody listens on now.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Starts a redis-server on a free port with its data in $T_DIR; sets REDIS_PORT, REDIS_URL, REDIS_PID.
+start_redis() {
+    REDIS_PORT=$(free_port)
+    mkdir -p "$T_DIR/redis"
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T_DIR/redis" --save "" \
+        --appendonly no --daemonize no >"$T_DIR/redis.log" 2>&1 &
+    REDIS_PID=$!
+    T_PIDS+=("$REDIS_PID")
+    REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+    for _ in $(seq 100); do
+        redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    fail "redis-server did not start on port $REDIS_PORT"
+}
+
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+# Starts a program in the background, logging to $T_DIR/NAME.log; sets LAST_PID.
+start_bg() {
+    local name=$1; shift
+    "$@" >"$T_DIR/$name.log" 2>&1 &
+    LAST_PID=$!
+    T_PIDS+=("$LAST_PID")
+}
+
+# Waits up to $1 seconds for the command "$@" to succeed.
+wait_for() {
+    local secs=$1; shift
+    local end=$((SECONDS + secs))
+    while [ $SECONDS -lt $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    return 1
+}
+
+# Prints the pids of qemu processes whose parent is $1.
+qemu_children() { pgrep -P "$1" qemu-system 2>/dev/null || true; }
