@@ -73,3 +73,6 @@ wait_for() {
 
 # Prints the pids of qemu processes whose parent is $1.
 qemu_children() { pgrep -P "$1" qemu-system 2>/dev/null || true; }
+
+# Succeeds when the process $1 has exactly $2 qemu children (for wait_for).
+qemu_count_is() { [ "$(qemu_children "$1" | wc -l)" -eq "$2" ]; }

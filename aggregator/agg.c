@@ -1,0 +1,371 @@
+/* Reads a run's aggregates from Redis (redis/SCHEMA.md): meta and agg hashes as
+ * written, percentiles by nearest rank over the boot and lag zsets. Not for writing
+ * keys or rendering (agg_print.c). */
+#include "agg.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+
+/* Runs one command; returns the reply if it has the wanted type, else NULL with the
+ * reason in err (error reply, wrong type, or transport failure left in c->err). */
+static redisReply *query(redisContext *c, int type, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    if (!r) {
+        snprintf(err, errlen, "redis: %s", c->err ? c->errstr : "no reply");
+        return NULL;
+    }
+    if (r->type != type) {
+        if (r->type == REDIS_REPLY_ERROR)
+            snprintf(err, errlen, "redis: %s", r->str);
+        else
+            snprintf(err, errlen, "redis: unexpected reply type %d to '%s'", r->type, fmt);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Integer field value; falls back to strtod for values a Lua writer rendered as
+ * floats ("1.5e+06"). def when empty or not a number. */
+static long long num_ll(const char *s, long long def)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end != s && !*end && !errno)
+        return v;
+    double d = strtod(s, &end);
+    return end != s && !*end && isfinite(d) && fabs(d) < 9.2e18 ? (long long)d : def;
+}
+
+static double num_d(const char *s, double def)
+{
+    char *end;
+    double d = strtod(s, &end);
+    return end != s && !*end && isfinite(d) ? d : def;
+}
+
+/* Value of field in an HGETALL reply (field/value pairs), NULL if absent. */
+static const char *hfield(const redisReply *h, const char *field)
+{
+    for (size_t i = 0; i + 1 < h->elements; i += 2)
+        if (h->element[i]->type == REDIS_REPLY_STRING && !strcmp(h->element[i]->str, field))
+            return h->element[i + 1]->type == REDIS_REPLY_STRING ? h->element[i + 1]->str : NULL;
+    return NULL;
+}
+
+/* The HOST in "PREFIX:HOST", or NULL if f does not start with prefix. */
+static const char *host_of(const char *f, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return !strncmp(f, prefix, n) && f[n] == ':' && f[n + 1] ? f + n + 1 : NULL;
+}
+
+#define COPY(dst, v) snprintf(dst, sizeof dst, "%s", v)
+
+static void read_meta(const redisReply *meta, struct agg_run *r)
+{
+    for (size_t i = 0; i + 1 < meta->elements; i += 2) {
+        if (meta->element[i]->type != REDIS_REPLY_STRING ||
+            meta->element[i + 1]->type != REDIS_REPLY_STRING)
+            continue;
+        const char *f = meta->element[i]->str, *v = meta->element[i + 1]->str, *h;
+        if (!strcmp(f, "name"))
+            COPY(r->name, v);
+        else if (!strcmp(f, "kind"))
+            COPY(r->kind, v);
+        else if (!strcmp(f, "backend"))
+            COPY(r->backend, v);
+        else if (!strcmp(f, "accel"))
+            COPY(r->accel, v);
+        else if (!strcmp(f, "pattern"))
+            COPY(r->pattern, v);
+        else if (!strcmp(f, "hosts"))
+            COPY(r->hosts, v);
+        else if (!strcmp(f, "count"))
+            r->count = num_ll(v, 0);
+        else if (!strcmp(f, "hosts_expected"))
+            r->hosts_expected = num_ll(v, 0);
+        else if (!strcmp(f, "hosts_done"))
+            r->hosts_done = num_ll(v, 0);
+        else if (!strcmp(f, "created_tr"))
+            r->created_tr = num_ll(v, 0);
+        else if ((h = host_of(f, "accel"))) {
+            if (!r->accel_used[0])
+                COPY(r->accel_used, v);
+            else if (strcmp(r->accel_used, v))
+                COPY(r->accel_used, "mixed");
+        } else if ((h = host_of(f, "cpu_ms")))
+            r->cpu_ms = (r->cpu_ms < 0 ? 0 : r->cpu_ms) + num_ll(v, 0);
+        else if ((h = host_of(f, "rss_kib")))
+            r->rss_kib = (r->rss_kib < 0 ? 0 : r->rss_kib) + num_ll(v, 0);
+        else if ((h = host_of(f, "error")) && *v) {
+            size_t len = strlen(r->errors);
+            snprintf(r->errors + len, sizeof r->errors - len, "%s%s: %s", len ? "\n" : "", h, v);
+        }
+    }
+    r->total = r->count * r->hosts_expected;
+    r->complete = r->hosts_expected > 0 && r->hosts_done >= r->hosts_expected;
+}
+
+/* Counters, time until all ready (per host, one clock each) and peak memory with the
+ * base of the host that peaked. Returns boot_sum_ms, or -1 when absent. */
+static double read_agg(const redisReply *agg, const redisReply *meta, struct agg_run *r)
+{
+    double boot_sum = -1;
+    long long peak_host = -1;
+    const char *peak_name = NULL;
+    char key[512];
+    for (size_t i = 0; i + 1 < agg->elements; i += 2) {
+        if (agg->element[i]->type != REDIS_REPLY_STRING ||
+            agg->element[i + 1]->type != REDIS_REPLY_STRING)
+            continue;
+        const char *f = agg->element[i]->str, *v = agg->element[i + 1]->str, *h;
+        if (!strcmp(f, "spawned"))
+            r->spawned = num_ll(v, 0);
+        else if (!strcmp(f, "ready"))
+            r->ready = num_ll(v, 0);
+        else if (!strcmp(f, "failed"))
+            r->failed = num_ll(v, 0);
+        else if (!strcmp(f, "boot_sum_ms"))
+            boot_sum = num_d(v, -1);
+        else if (!strcmp(f, "peak_mem_kib")) {
+            long long n = num_ll(v, -1);
+            r->peak_mem_kib = n > r->peak_mem_kib ? n : r->peak_mem_kib;
+        } else if ((h = host_of(f, "failed"))) {
+            long long n = num_ll(v, 0);
+            if (!strcmp(h, "timeout"))
+                r->failed_timeout += n;
+            else if (!strcmp(h, "crash"))
+                r->failed_crash += n;
+            else if (!strcmp(h, "spawn"))
+                r->failed_spawn += n;
+            else
+                r->failed_other += n;
+        } else if ((h = host_of(f, "first_spawn_tm"))) {
+            snprintf(key, sizeof key, "last_ready_tm:%s", h);
+            const char *last = hfield(agg, key);
+            long long t0 = num_ll(v, -1), t1 = last ? num_ll(last, -1) : -1;
+            if (t0 >= 0 && t1 >= t0 && (double)(t1 - t0) / 1e6 > r->all_ready_ms)
+                r->all_ready_ms = (double)(t1 - t0) / 1e6;
+        } else if ((h = host_of(f, "peak_mem_kib"))) {
+            long long n = num_ll(v, -1);
+            if (n > peak_host) {
+                peak_host = n;
+                peak_name = h;
+            }
+        }
+    }
+    if (peak_host > r->peak_mem_kib)
+        r->peak_mem_kib = peak_host;
+    if (peak_name) {
+        snprintf(key, sizeof key, "mem_base_kib:%s", peak_name);
+        const char *base = hfield(meta, key);
+        r->mem_base_kib = base ? num_ll(base, -1) : -1;
+    }
+    return boot_sum;
+}
+
+/* Reads the scores at percentiles pct[0..k) of zset bs:{run}:which (n members) in
+ * one pipeline. Nearest rank: rank = ceil(p/100 * n), at least 1; p = 0 gives the
+ * minimum, p = 100 the maximum. Returns 0 or -1 with err. */
+static int zset_pct(redisContext *c, const char *run, const char *which, long long n,
+                    const int *pct, int k, double *out, char *err, size_t errlen)
+{
+    for (int i = 0; i < k; i++) {
+        long long rank = (pct[i] * n + 99) / 100;
+        rank = rank < 1 ? 1 : rank;
+        if (redisAppendCommand(c, "ZRANGE bs:{%s}:%s %lld %lld WITHSCORES", run, which, rank - 1,
+                               rank - 1) != REDIS_OK) {
+            snprintf(err, errlen, "redis: %s", c->errstr);
+            return -1;
+        }
+    }
+    int rc = 0;
+    for (int i = 0; i < k; i++) {
+        redisReply *rep = NULL;
+        if (redisGetReply(c, (void **)&rep) != REDIS_OK) {
+            snprintf(err, errlen, "redis: %s", c->errstr);
+            return -1; /* the context is dead; nothing more to drain */
+        }
+        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+            rep->element[1]->type == REDIS_REPLY_STRING)
+            out[i] = num_d(rep->element[1]->str, -1);
+        else if (!rc) {
+            snprintf(err, errlen, "redis: bad ZRANGE reply on bs:{%s}:%s%s%s", run, which,
+                     rep->type == REDIS_REPLY_ERROR ? ": " : "",
+                     rep->type == REDIS_REPLY_ERROR ? rep->str : "");
+            rc = -1;
+        }
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
+static long long zcard(redisContext *c, const char *run, const char *which, char *err,
+                       size_t errlen)
+{
+    redisReply *rep = query(c, REDIS_REPLY_INTEGER, err, errlen, "ZCARD bs:{%s}:%s", run, which);
+    if (!rep)
+        return -1;
+    long long n = rep->integer;
+    freeReplyObject(rep);
+    return n;
+}
+
+static int check_id(const char *run, char *err, size_t errlen)
+{
+    if (!*run || strlen(run) >= AGG_ID_MAX || strpbrk(run, "{} \t\r\n")) {
+        snprintf(err, errlen, "bad run id '%s'", run);
+        return -1;
+    }
+    return 0;
+}
+
+int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, size_t errlen)
+{
+    redisReply *last = NULL, *meta = NULL, *agg = NULL;
+    int rc = -1;
+    memset(out, 0, sizeof *out);
+    out->boot_min_ms = out->boot_p50_ms = out->boot_p90_ms = out->boot_p99_ms = -1;
+    out->boot_max_ms = out->boot_mean_ms = out->all_ready_ms = out->lag_p50_ms = out->lag_p99_ms =
+        -1;
+    out->peak_mem_kib = out->mem_base_kib = out->cpu_ms = out->rss_kib = -1;
+
+    if (!strcmp(run, "last")) {
+        if (!(last = query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 0")))
+            goto fail;
+        if (last->elements == 0 || last->element[0]->type != REDIS_REPLY_STRING) {
+            snprintf(err, errlen, "no run 'last' in Redis (bs:runs is empty)");
+            goto fail;
+        }
+        run = last->element[0]->str;
+    }
+    if (check_id(run, err, errlen) < 0)
+        goto fail;
+    if (!(meta = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:meta", run)))
+        goto fail;
+    if (meta->elements == 0) {
+        snprintf(err, errlen, "no run '%s' in Redis", run);
+        goto fail;
+    }
+    if (!(agg = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:agg", run)))
+        goto fail;
+    COPY(out->run, run);
+    read_meta(meta, out);
+    double boot_sum = read_agg(agg, meta, out);
+
+    if ((out->boot_n = zcard(c, run, "boot", err, errlen)) < 0)
+        goto fail;
+    if (out->boot_n > 0) {
+        static const int pct[] = {0, 50, 90, 99, 100};
+        double v[5];
+        if (zset_pct(c, run, "boot", out->boot_n, pct, 5, v, err, errlen) < 0)
+            goto fail;
+        out->boot_min_ms = v[0], out->boot_p50_ms = v[1], out->boot_p90_ms = v[2];
+        out->boot_p99_ms = v[3], out->boot_max_ms = v[4];
+        if (out->ready > 0 && boot_sum >= 0)
+            out->boot_mean_ms = boot_sum / (double)out->ready;
+    }
+    if ((out->lag_n = zcard(c, run, "lag", err, errlen)) < 0)
+        goto fail;
+    if (out->lag_n > 0) {
+        static const int pct[] = {50, 99};
+        double v[2];
+        if (zset_pct(c, run, "lag", out->lag_n, pct, 2, v, err, errlen) < 0)
+            goto fail;
+        out->lag_p50_ms = v[0], out->lag_p99_ms = v[1];
+    }
+    rc = 0;
+fail:
+    if (last)
+        freeReplyObject(last);
+    if (meta)
+        freeReplyObject(meta);
+    if (agg)
+        freeReplyObject(agg);
+    return rc;
+}
+
+int agg_list_runs(redisContext *c, FILE *out, int limit, char *err, size_t errlen)
+{
+    redisReply *ids = query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 %d",
+                            limit > 0 ? limit - 1 : -1);
+    if (!ids)
+        return -1;
+    int w = 3, rc = -1;
+    for (size_t i = 0; i < ids->elements; i++)
+        if (ids->element[i]->type == REDIS_REPLY_STRING && (int)ids->element[i]->len > w)
+            w = (int)ids->element[i]->len;
+    fprintf(out, "%-*s  %-12s  %7s  %12s  %8s  %s\n", w, "run", "guest", "guests", "ready/failed",
+            "p50 ms", "complete");
+    for (size_t i = 0; i < ids->elements; i++) {
+        if (ids->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        const char *id = ids->element[i]->str;
+        struct agg_run r;
+        char rf[48], p50[32];
+        if (agg_load(c, id, &r, err, errlen) < 0) {
+            if (c->err)
+                goto fail;
+            fprintf(out, "%-*s  (%s)\n", w, id, err); /* listed but unreadable: say why, go on */
+            continue;
+        }
+        snprintf(rf, sizeof rf, "%lld/%lld", r.ready, r.failed);
+        if (r.boot_n > 0)
+            snprintf(p50, sizeof p50, "%.1f", r.boot_p50_ms);
+        else
+            COPY(p50, "-");
+        fprintf(out, "%-*s  %-12s  %7lld  %12s  %8s  %s\n", w, id, r.kind[0] ? r.kind : "-",
+                r.total, rf, p50, r.complete ? "yes" : "no");
+    }
+    rc = (int)ids->elements;
+fail:
+    freeReplyObject(ids);
+    return rc;
+}
+
+int agg_wait_done(redisContext *c, const char *run, int timeout_ms, char *err, size_t errlen)
+{
+    if (check_id(run, err, errlen) < 0)
+        return -1;
+    mono_ns end = mono_add(clock_mono(), (int64_t)timeout_ms * NS_PER_MS);
+    long long done = 0, expected = -1;
+    for (;;) {
+        redisReply *r = query(c, REDIS_REPLY_ARRAY, err, errlen,
+                              "HMGET bs:{%s}:meta hosts_done hosts_expected", run);
+        if (!r)
+            return -1;
+        if (r->elements == 2) {
+            done = r->element[0]->type == REDIS_REPLY_STRING ? num_ll(r->element[0]->str, 0) : 0;
+            expected =
+                r->element[1]->type == REDIS_REPLY_STRING ? num_ll(r->element[1]->str, -1) : -1;
+        }
+        freeReplyObject(r);
+        if (expected > 0 && done >= expected)
+            return 0;
+        int64_t left = mono_diff(clock_mono(), end);
+        if (left <= 0)
+            break;
+        int64_t nap = left < 50 * NS_PER_MS ? left : 50 * NS_PER_MS;
+        struct timespec ts = {(time_t)(nap / NS_PER_S), (long)(nap % NS_PER_S)};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
+    if (expected < 0)
+        snprintf(err, errlen, "no run '%s' in Redis after waiting %d ms", run, timeout_ms);
+    else
+        snprintf(err, errlen, "run '%s': %lld of %lld hosts done after %d ms", run, done, expected,
+                 timeout_ms);
+    return -1;
+}

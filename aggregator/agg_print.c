@@ -1,0 +1,252 @@
+/* Renders a loaded struct agg_run as the text table of the published studies or as
+ * one JSON object. Not for queries (agg.c).
+ *
+ * JSON keys: run, name, guest, backend, accel (used, else asked), accel_asked,
+ * pattern, created_tr, count (all guests), count_per_host, hosts [..],
+ * hosts_expected, hosts_done, spawned, ready, failed,
+ * failed_by_reason {timeout, crash, spawn, other}, boot_ms {min, p50, p90, p99, max,
+ * mean} | null, all_ready_ms, peak_mem_mib, mem_base_mib, mem_per_guest_mib,
+ * lag_ms {p50, p99} | null, launcher {cpu_ms, rss_mib}, complete, errors [..]. */
+#include "agg.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "clock.h"
+
+/* Memory one guest costs on the host that peaked, or -1 when unknown. */
+static double mem_per_guest_mib(const struct agg_run *r)
+{
+    if (r->peak_mem_kib < 0 || r->mem_base_kib < 0 || r->count <= 0)
+        return -1;
+    return (double)(r->peak_mem_kib - r->mem_base_kib) / (double)r->count / 1024.0;
+}
+
+static const char *accel_of(const struct agg_run *r)
+{
+    return r->accel_used[0] ? r->accel_used : r->accel;
+}
+
+/* ---- text ---- */
+
+#define CELL 32
+static const char *cell(char *buf, const char *fmt, double v, int ok)
+{
+    if (!ok || v < 0)
+        return "-";
+    snprintf(buf, CELL, fmt, v);
+    return buf;
+}
+
+static const char *or_dash(const char *s) { return *s ? s : "-"; }
+static int max_i(int a, int b) { return a > b ? a : b; }
+
+void agg_print_text(const struct agg_run *r, FILE *out)
+{
+    char b[10][CELL], when[64] = "";
+    int ok = r->boot_n > 0;
+    if (r->created_tr > 0)
+        snprintf(when, sizeof when, ", created %s UTC",
+                 real_format((real_ns){r->created_tr}, b[0], CELL));
+    fprintf(out, "run %s (%s%s)\n", r->run, or_dash(r->name), when);
+    fprintf(out,
+            "pattern %s, %lld guests per host on %lld host%s (%s), %lld/%lld launchers done%s\n\n",
+            or_dash(r->pattern), r->count, r->hosts_expected, r->hosts_expected == 1 ? "" : "s",
+            or_dash(r->hosts), r->hosts_done, r->hosts_expected, r->complete ? "" : ": INCOMPLETE");
+
+    int wk = max_i(5, (int)strlen(r->kind)), wb = max_i(7, (int)strlen(r->backend));
+    int wa = max_i(5, (int)strlen(accel_of(r)));
+    fprintf(out, "%-*s  %-*s  %-*s  %6s  %6s  %6s  %8s  %8s  %8s  %8s  %8s  %8s  %12s  %9s  %9s\n",
+            wk, "guest", wb, "backend", wa, "accel", "count", "ready", "failed", "min ms", "p50 ms",
+            "p90 ms", "p99 ms", "max ms", "mean ms", "all ready ms", "peak MiB", "MiB/guest");
+    fprintf(out,
+            "%-*s  %-*s  %-*s  %6lld  %6lld  %6lld  %8s  %8s  %8s  %8s  %8s  %8s  %12s  %9s  %9s\n",
+            wk, or_dash(r->kind), wb, or_dash(r->backend), wa, or_dash(accel_of(r)), r->total,
+            r->ready, r->failed, cell(b[0], "%.1f", r->boot_min_ms, ok),
+            cell(b[1], "%.1f", r->boot_p50_ms, ok), cell(b[2], "%.1f", r->boot_p90_ms, ok),
+            cell(b[3], "%.1f", r->boot_p99_ms, ok), cell(b[4], "%.1f", r->boot_max_ms, ok),
+            cell(b[5], "%.1f", r->boot_mean_ms, ok), cell(b[6], "%.1f", r->all_ready_ms, 1),
+            cell(b[7], "%.1f", (double)r->peak_mem_kib / 1024.0, r->peak_mem_kib >= 0),
+            cell(b[8], "%.2f", mem_per_guest_mib(r), 1));
+
+    if (r->failed)
+        fprintf(out, "\nfailed: %lld timeout, %lld crash, %lld spawn, %lld other\n",
+                r->failed_timeout, r->failed_crash, r->failed_spawn, r->failed_other);
+    if (r->lag_n > 0)
+        fprintf(out, "launch lag behind schedule: p50 %.2f ms, p99 %.2f ms\n", r->lag_p50_ms,
+                r->lag_p99_ms);
+    if (r->cpu_ms >= 0 || r->rss_kib >= 0)
+        fprintf(out, "launchers: cpu %s ms, rss %s MiB\n", cell(b[0], "%.0f", (double)r->cpu_ms, 1),
+                cell(b[1], "%.1f", (double)r->rss_kib / 1024.0, r->rss_kib >= 0));
+    if (r->errors[0]) {
+        fprintf(out, "errors:\n");
+        for (const char *p = r->errors; *p;) {
+            fputs("  ", out);
+            for (; *p && *p != '\n'; p++) /* no terminal control bytes from a remote host */
+                fputc((unsigned char)*p < 0x20 && *p != '\t' ? '?' : *p, out);
+            fputc('\n', out);
+            p += *p == '\n';
+        }
+    }
+}
+
+/* ---- JSON ---- */
+
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 when invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0], lo = 0x80, hi = 0xBF;
+    size_t len;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, lo = c == 0xE0 ? 0xA0 : lo,
+        hi = c == 0xED ? 0x9F : hi; /* no overlongs, surrogates */
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, lo = c == 0xF0 ? 0x90 : lo, hi = c == 0xF4 ? 0x8F : hi;
+    else
+        return 0;
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return len;
+}
+
+static void json_strn(FILE *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    fputc('"', out);
+    while (p < end) {
+        size_t len = utf8_len(p, (size_t)(end - p));
+        if (!len) {
+            fputs("\\ufffd", out);
+            p++;
+        } else if (len > 1) {
+            fwrite(p, 1, len, out);
+            p += len;
+        } else {
+            switch (*p) {
+            case '"': fputs("\\\"", out); break;
+            case '\\': fputs("\\\\", out); break;
+            case '\n': fputs("\\n", out); break;
+            case '\r': fputs("\\r", out); break;
+            case '\t': fputs("\\t", out); break;
+            default:
+                if (*p < 0x20)
+                    fprintf(out, "\\u%04x", *p);
+                else
+                    fputc(*p, out);
+            }
+            p++;
+        }
+    }
+    fputc('"', out);
+}
+
+/* A string, or null when empty. */
+static void json_str(FILE *out, const char *s)
+{
+    if (*s)
+        json_strn(out, s, strlen(s));
+    else
+        fputs("null", out);
+}
+
+/* A number with at most 6 decimals and no trailing zeros, or null. */
+static void json_num(FILE *out, double v, int ok)
+{
+    char buf[64];
+    if (!ok || !isfinite(v)) {
+        fputs("null", out);
+        return;
+    }
+    snprintf(buf, sizeof buf, "%.6f", v);
+    char *e = buf + strlen(buf) - 1;
+    while (*e == '0')
+        *e-- = '\0';
+    if (*e == '.')
+        *e = '\0';
+    fputs(strcmp(buf, "-0") ? buf : "0", out);
+}
+
+/* Elements of a sep-separated list as a JSON array of strings; empty items skipped. */
+static void json_list(FILE *out, const char *s, char sep)
+{
+    const char seps[2] = {sep, '\0'};
+    int first = 1;
+    fputc('[', out);
+    while (*s) {
+        size_t n = strcspn(s, seps);
+        if (n) {
+            fputs(first ? "" : ",", out);
+            json_strn(out, s, n);
+            first = 0;
+        }
+        s += n + (s[n] == sep);
+    }
+    fputc(']', out);
+}
+
+#define KEY(k) fputs(",\"" k "\":", out)
+
+void agg_print_json(const struct agg_run *r, FILE *out)
+{
+    double mib = 1024.0;
+    fputs("{\"run\":", out), json_strn(out, r->run, strlen(r->run));
+    KEY("name"), json_str(out, r->name);
+    KEY("guest"), json_str(out, r->kind);
+    KEY("backend"), json_str(out, r->backend);
+    KEY("accel"), json_str(out, accel_of(r));
+    KEY("accel_asked"), json_str(out, r->accel);
+    KEY("pattern"), json_str(out, r->pattern);
+    KEY("created_tr");
+    if (r->created_tr > 0)
+        fprintf(out, "%lld", (long long)r->created_tr); /* ns overflow a double's exact range */
+    else
+        fputs("null", out);
+    KEY("count"), fprintf(out, "%lld", r->total);
+    KEY("count_per_host"), fprintf(out, "%lld", r->count);
+    KEY("hosts"), json_list(out, r->hosts, ',');
+    KEY("hosts_expected"), fprintf(out, "%lld", r->hosts_expected);
+    KEY("hosts_done"), fprintf(out, "%lld", r->hosts_done);
+    KEY("spawned"), fprintf(out, "%lld", r->spawned);
+    KEY("ready"), fprintf(out, "%lld", r->ready);
+    KEY("failed"), fprintf(out, "%lld", r->failed);
+    KEY("failed_by_reason"),
+        fprintf(out, "{\"timeout\":%lld,\"crash\":%lld,\"spawn\":%lld,\"other\":%lld}",
+                r->failed_timeout, r->failed_crash, r->failed_spawn, r->failed_other);
+    KEY("boot_ms");
+    if (r->boot_n > 0) {
+        fputs("{\"min\":", out), json_num(out, r->boot_min_ms, 1);
+        fputs(",\"p50\":", out), json_num(out, r->boot_p50_ms, 1);
+        fputs(",\"p90\":", out), json_num(out, r->boot_p90_ms, 1);
+        fputs(",\"p99\":", out), json_num(out, r->boot_p99_ms, 1);
+        fputs(",\"max\":", out), json_num(out, r->boot_max_ms, 1);
+        fputs(",\"mean\":", out), json_num(out, r->boot_mean_ms, r->boot_mean_ms >= 0);
+        fputc('}', out);
+    } else {
+        fputs("null", out);
+    }
+    KEY("all_ready_ms"), json_num(out, r->all_ready_ms, r->all_ready_ms >= 0);
+    KEY("peak_mem_mib"), json_num(out, (double)r->peak_mem_kib / mib, r->peak_mem_kib >= 0);
+    KEY("mem_base_mib"), json_num(out, (double)r->mem_base_kib / mib, r->mem_base_kib >= 0);
+    KEY("mem_per_guest_mib"), json_num(out, mem_per_guest_mib(r), mem_per_guest_mib(r) >= 0);
+    KEY("lag_ms");
+    if (r->lag_n > 0) {
+        fputs("{\"p50\":", out), json_num(out, r->lag_p50_ms, 1);
+        fputs(",\"p99\":", out), json_num(out, r->lag_p99_ms, 1);
+        fputc('}', out);
+    } else {
+        fputs("null", out);
+    }
+    KEY("launcher"), fputs("{\"cpu_ms\":", out), json_num(out, (double)r->cpu_ms, r->cpu_ms >= 0);
+    fputs(",\"rss_mib\":", out), json_num(out, (double)r->rss_kib / mib, r->rss_kib >= 0),
+        fputc('}', out);
+    KEY("complete"), fputs(r->complete ? "true" : "false", out);
+    KEY("errors"), json_list(out, r->errors, '\n');
+    fputs("}\n", out);
+}

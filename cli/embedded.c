@@ -1,0 +1,198 @@
+/* Start and stop of the embedded Redis, collector and launcher, by pid. */
+#include "embedded.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bredis.h"
+#include "clock.h"
+#include "log.h"
+
+extern char **environ;
+
+const char *embedded_prefix(void)
+{
+    static char prefix[PATH_MAX];
+    if (!prefix[0]) {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        snprintf(prefix, sizeof prefix, "%s", n > 0 ? dirname(dirname(exe)) : ".");
+    }
+    return prefix;
+}
+
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (s >= 0)
+        close(s);
+    return port;
+}
+
+/* Spawns argv in its own process group (a terminal's ^C goes to the CLI, which
+ * stops the daemons in order), output appended to log. Returns the pid or -1. */
+static pid_t spawn_daemon(char *const argv[], const char *log, char *err, size_t errlen)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    pid_t pid;
+    int e = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (e != 0) {
+        snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(e));
+        return -1;
+    }
+    return pid;
+}
+
+/* Waits until pid exits (returns 0) or timeout_ms passes (returns -1). */
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+    for (int waited = 0;; waited += 20) {
+        pid_t r = waitpid(pid, NULL, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD))
+            return 0;
+        if (waited >= timeout_ms)
+            return -1;
+        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+    }
+}
+
+static void stop_pid(pid_t *pid, const char *what, int grace_ms)
+{
+    if (*pid <= 0)
+        return;
+    kill(*pid, SIGTERM);
+    if (wait_exit(*pid, grace_ms) < 0) {
+        log_warn("%s (pid %d) did not stop within %d ms: killing it", what, (int)*pid, grace_ms);
+        kill(*pid, SIGKILL);
+        wait_exit(*pid, 5000);
+    }
+    *pid = 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    return mkdir(tmp, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+int embedded_start_redis(struct embedded *em, const char *data_dir, char *err, size_t errlen)
+{
+    char rdir[600], log[600], conf[PATH_MAX + 32], port[16];
+    snprintf(em->data_dir, sizeof em->data_dir, "%s", data_dir);
+    snprintf(rdir, sizeof rdir, "%s/redis", data_dir);
+    if (mkdir_p(rdir) < 0) {
+        snprintf(err, errlen, "data dir %s: %s", rdir, strerror(errno));
+        return -1;
+    }
+    snprintf(log, sizeof log, "%s/redis.log", data_dir);
+    snprintf(conf, sizeof conf, "%s/share/redis.conf", embedded_prefix());
+    int p = free_port();
+    snprintf(port, sizeof port, "%d", p);
+    char *argv[] = {"redis-server", conf, "--port", port, "--dir", rdir, NULL};
+    if ((em->redis = spawn_daemon(argv, log, err, errlen)) < 0) {
+        em->redis = 0;
+        return -1;
+    }
+    snprintf(em->redis_url, sizeof em->redis_url, "redis://127.0.0.1:%d", p);
+    mono_ns end = mono_add(clock_mono(), 10 * NS_PER_S);
+    while (mono_diff(clock_mono(), end) > 0) {
+        char e2[128];
+        redisContext *c = bredis_connect(em->redis_url, 500, e2, sizeof e2);
+        if (c) {
+            redisReply *r = redisCommand(c, "PING");
+            int ok = r && r->type == REDIS_REPLY_STATUS; /* not LOADING: the data is read */
+            if (r)
+                freeReplyObject(r);
+            redisFree(c);
+            if (ok)
+                return 0;
+        }
+        if (waitpid(em->redis, NULL, WNOHANG) == em->redis) {
+            em->redis = 0;
+            snprintf(err, errlen, "redis-server exited at start; see %s", log);
+            return -1;
+        }
+        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+    }
+    snprintf(err, errlen, "redis-server not answering on port %d after 10 s; see %s", p, log);
+    stop_pid(&em->redis, "redis-server", 2000);
+    return -1;
+}
+
+int embedded_start_daemons(struct embedded *em, char *err, size_t errlen)
+{
+    char bin[PATH_MAX + 64], log[600], ready[600], bind[64], host[64];
+    snprintf(em->collector, sizeof em->collector, "tcp://127.0.0.1:%d", free_port());
+    snprintf(ready, sizeof ready, "%s/collector.ready", em->data_dir);
+    unlink(ready);
+    snprintf(bind, sizeof bind, "%s", em->collector);
+    snprintf(bin, sizeof bin, "%s/bin/bootstorm-collector", embedded_prefix());
+    snprintf(log, sizeof log, "%s/collector.log", em->data_dir);
+    char *cargv[] = {bin, "--bind", bind, "--redis", em->redis_url, "--ready-file", ready, NULL};
+    if ((em->collector_pid = spawn_daemon(cargv, log, err, errlen)) < 0) {
+        em->collector_pid = 0;
+        return -1;
+    }
+    mono_ns end = mono_add(clock_mono(), 10 * NS_PER_S);
+    while (access(ready, F_OK) < 0) {
+        if (mono_diff(clock_mono(), end) <= 0 || waitpid(em->collector_pid, NULL, WNOHANG) > 0) {
+            snprintf(err, errlen, "the collector did not come up; see %s", log);
+            return -1;
+        }
+        nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+    }
+    if (gethostname(host, sizeof host) < 0 || !host[0])
+        snprintf(host, sizeof host, "localhost");
+    snprintf(bin, sizeof bin, "%s/bin/bootstorm-launcher", embedded_prefix());
+    snprintf(log, sizeof log, "%s/launcher.log", em->data_dir);
+    char *largv[] = {bin, "--connect", em->collector, "--host", host, NULL};
+    if ((em->launcher = spawn_daemon(largv, log, err, errlen)) < 0) {
+        em->launcher = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void embedded_stop(struct embedded *em)
+{
+    stop_pid(&em->launcher, "launcher", 15000);
+    stop_pid(&em->collector_pid, "collector", 5000);
+    stop_pid(&em->redis, "redis-server", 10000);
+}

@@ -1,0 +1,33 @@
+/* The embedded default: a local redis-server on its own port and data dir, a
+ * collector and a launcher, started and stopped by the CLI. Not for remote
+ * deployments (ansible/) or for talking to the daemons once they run. */
+#ifndef BS_EMBEDDED_H
+#define BS_EMBEDDED_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct embedded {
+    char data_dir[512];
+    char redis_url[64];
+    char collector[64]; /* the collector's ZeroMQ endpoint */
+    pid_t redis, collector_pid, launcher;
+};
+
+/* Starts redis-server with redis/redis.conf on a free loopback port, its data in
+ * DATA_DIR/redis, its log in DATA_DIR/redis.log. Returns 0 or -1 with err. */
+int embedded_start_redis(struct embedded *em, const char *data_dir, char *err, size_t errlen);
+
+/* Starts the collector and one launcher (logs in DATA_DIR) and waits until the
+ * collector is ready. Requires embedded_start_redis() first. Returns 0 or -1. */
+int embedded_start_daemons(struct embedded *em, char *err, size_t errlen);
+
+/* Stops what was started, launcher first (it flushes its events to the collector),
+ * then collector, then Redis (which writes its data out); each by pid, SIGTERM then
+ * SIGKILL after a grace period. Safe to call twice. */
+void embedded_stop(struct embedded *em);
+
+/* Directory holding the running executable's sibling dirs (".../build"). */
+const char *embedded_prefix(void);
+
+#endif

@@ -1,0 +1,93 @@
+/* bootstorm: the command users type. Global options, then one subcommand; report
+ * and runs against a local data dir start the embedded Redis just for the query. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "embedded.h"
+#include "log.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bootstorm [--redis URL] [--data-dir DIR] COMMAND [ARGS]\n"
+            "\n"
+            "commands:\n"
+            "  run SCENARIO.yaml [--count N] [--json]  run a scenario, print its report;\n"
+            "                                          exit 0 only if every guest became ready\n"
+            "  report [RUN|last] [--json]              the report of one run\n"
+            "  runs [--limit N]                        the runs stored, newest first\n"
+            "  version\n"
+            "\n"
+            "Without --redis, bootstorm uses the embedded Redis whose data lives in DIR\n"
+            "(default ./bootstorm-data), starting it (and for `run` a collector and a\n"
+            "launcher) itself and stopping them when done.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *redis_url = NULL, *data_dir = getenv("BOOTSTORM_DATA");
+    if (!data_dir)
+        data_dir = "bootstorm-data";
+    log_init("bootstorm", LOG_WARN);
+    static const struct option opts[] = {{"redis", required_argument, 0, 'r'},
+                                         {"data-dir", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "+r:d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r': redis_url = optarg; break;
+        case 'd': data_dir = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[optind];
+    int sub_argc = argc - optind;
+    char **sub_argv = argv + optind;
+    if (!strcmp(cmd, "run")) {
+        log_init("bootstorm", LOG_INFO);
+        return cmd_run(sub_argc, sub_argv, redis_url, data_dir);
+    }
+    if (!strcmp(cmd, "version")) {
+        printf("bootstorm %s\n", BS_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "report") && strcmp(cmd, "runs")) {
+        fprintf(stderr, "bootstorm: unknown command '%s'\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    struct embedded em = {0};
+    if (!redis_url) {
+        char err[512], probe[600];
+        snprintf(probe, sizeof probe, "%s/redis", data_dir);
+        FILE *f = fopen(probe, "r");
+        if (!f) {
+            fprintf(stderr, "bootstorm %s: no local data in %s: run a scenario first or give --redis URL\n",
+                    cmd, data_dir);
+            return 2;
+        }
+        fclose(f);
+        if (embedded_start_redis(&em, data_dir, err, sizeof err) < 0) {
+            fprintf(stderr, "bootstorm %s: %s\n", cmd, err);
+            return 2;
+        }
+        redis_url = em.redis_url;
+    }
+    int rc = !strcmp(cmd, "report") ? cmd_report(sub_argc, sub_argv, redis_url)
+                                    : cmd_runs(sub_argc, sub_argv, redis_url);
+    embedded_stop(&em);
+    return rc;
+}

@@ -1,0 +1,97 @@
+/* Host registry: a flat array searched linearly (launchers number in the tens or
+ * hundreds; a batch touches few of them). */
+#include "registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct host *reg_find(const struct registry *r, const char *id)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (!strcmp(r->hosts[i]->id, id))
+            return r->hosts[i];
+    return NULL;
+}
+
+struct host *reg_get(struct registry *r, const char *id)
+{
+    struct host *h = reg_find(r, id);
+    if (h)
+        return h;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        struct host **p = realloc(r->hosts, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        r->hosts = p;
+        r->cap = cap;
+    }
+    h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    snprintf(h->id, sizeof h->id, "%s", id);
+    r->hosts[r->n++] = h;
+    return h;
+}
+
+void reg_heard(struct host *h, const void *route, size_t route_len, mono_ns now)
+{
+    if (route_len > sizeof h->route)
+        route_len = sizeof h->route;
+    memcpy(h->route, route, route_len);
+    h->route_len = route_len;
+    h->last_heard = now;
+}
+
+int reg_is_live(const struct host *h, mono_ns now)
+{
+    return h->route_len > 0 && mono_diff(h->last_heard, now) < REG_LIVE_NS;
+}
+
+enum reg_verdict reg_accept(struct host *h, enum ev_type type, int64_t seq, mono_ns now)
+{
+    /* Restarting the count is safe: bs_apply dedupes per run in Redis. */
+    int restart = !h->seq_known || (type == EV_HELLO && seq == 1);
+    if (!restart && seq > h->next && h->gap_since.ns &&
+        mono_diff(h->gap_since, now) >= REG_GAP_GIVEUP_NS && h->next == h->acked + 1) {
+        log_err("launcher %s: seq %lld..%lld never came in %lld s: taken as lost", h->id,
+                (long long)h->next, (long long)seq - 1, (long long)(REG_GAP_GIVEUP_NS / NS_PER_S));
+        restart = 1;
+    }
+    if (restart) {
+        h->seq_known = 1;
+        h->acked = seq - 1;
+        h->next = seq;
+    }
+    if (seq < h->next)
+        return REG_DUP;
+    if (seq > h->next) {
+        if (!h->gap_since.ns)
+            h->gap_since = now;
+        return REG_GAP;
+    }
+    h->next++;
+    h->gap_since.ns = 0;
+    return REG_APPLY;
+}
+
+void reg_forget_gap(struct host *h) { h->gap_since.ns = 0; }
+
+void reg_stored(struct host *h, int64_t seq)
+{
+    if (seq > h->acked)
+        h->acked = seq;
+}
+
+void reg_rewind(struct host *h) { h->next = h->acked + 1; }
+
+void reg_free(struct registry *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->hosts[i]);
+    free(r->hosts);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,75 @@
+/* The collector's in-memory host registry: each launcher's routing id, liveness and
+ * sequence state (which seq is due next, which is durable and acked). Not for the
+ * Redis copy of the registry (bs:hosts, bs:host:HOST: apply.c) nor for sockets. */
+#ifndef BS_COLL_REGISTRY_H
+#define BS_COLL_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "event.h"
+
+#define REG_LIVE_NS (3 * NS_PER_S) /* three heartbeat periods */
+#define REG_ROUTE_MAX 256
+#define REG_GAP_GIVEUP_NS (10 * NS_PER_S) /* a gap no resend filled for this long is lost */
+
+struct host {
+    char id[BS_ID_MAX];
+    unsigned char route[REG_ROUTE_MAX]; /* ZeroMQ routing id of its latest message */
+    size_t route_len;
+    mono_ns last_heard;
+    int missing;       /* marked "missing" in Redis; cleared when heard again */
+    int seq_known;     /* 0 until the first seq-carrying message since our start */
+    int64_t acked;     /* highest seq durable in Redis and acknowledged */
+    int64_t next;      /* next seq to store; acked < next - 1 while a batch is in flight */
+    mono_ns gap_since; /* first message past a gap since the last progress; 0: none */
+    /* per batch */
+    int touched, ack_due, failed;
+};
+
+struct registry {
+    struct host **hosts; /* pointers stay valid until reg_free */
+    size_t n, cap;
+};
+
+enum reg_verdict {
+    REG_APPLY, /* seq is due: store it (reg_accept advanced next) */
+    REG_DUP,   /* seq already stored or queued: do not store, re-ack */
+    REG_GAP,   /* seq is past a gap: drop it until the launcher resends the gap */
+};
+
+/* Returns the host named id, adding it (with nothing known) when new; NULL on ENOMEM. */
+struct host *reg_get(struct registry *r, const char *id);
+
+/* Returns the host named id or NULL. */
+struct host *reg_find(const struct registry *r, const char *id);
+
+/* Records that h sent a message from route at now. */
+void reg_heard(struct host *h, const void *route, size_t route_len, mono_ns now);
+
+/* 1 when h was heard from within REG_LIVE_NS before now. */
+int reg_is_live(const struct host *h, mono_ns now);
+
+/* Classifies a seq-carrying message of h received at now. The first seq seen since
+ * our start (and a hello with seq 1: a launcher that started a new sequence) is taken
+ * as due. A gap that only later seqs crossed for REG_GAP_GIVEUP_NS (the launcher no
+ * longer has those events: its bounded outbox dropped them) is logged as lost and
+ * skipped. */
+enum reg_verdict reg_accept(struct host *h, enum ev_type type, int64_t seq, mono_ns now);
+
+/* seq (due, in order) is durable: it becomes h's cumulative ack. */
+void reg_stored(struct host *h, int64_t seq);
+
+/* Nothing is in flight any more: every seq after acked is due again (the ones that
+ * were not stored). */
+void reg_rewind(struct host *h);
+
+/* h's messages could not be judged for a while (Redis down): a gap seen before says
+ * nothing about what the launcher still holds. */
+void reg_forget_gap(struct host *h);
+
+/* Frees every host. */
+void reg_free(struct registry *r);
+
+#endif

@@ -1,0 +1,284 @@
+/* Scenario files: YAML -> struct scenario, driven by one table of keys; unknown keys
+ * and bad values are errors naming file:line:key, so a typo never passes silently.
+ * Parsing and validation only; running a scenario is the CLI's and launcher's job. */
+#include "scenario.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "yamlcfg.h"
+
+#define MAX_COUNT 100000
+
+enum key_kind {
+    K_ID,    /* a name: [A-Za-z0-9_.-] */
+    K_ENUM,  /* one of `choices`; a value in `later` is refused as not supported yet */
+    K_INT,   /* min..INT_MAX */
+    K_COUNT, /* N or [N, ...] */
+    K_HOSTS, /* "all", "a,b" or [a, b] */
+    K_LATER, /* a planned feature: any value is refused with the message in `later` */
+};
+
+struct key {
+    const char *key;
+    enum key_kind kind;
+    size_t off, cap;
+    int min;
+    const char *choices, *later;
+};
+
+#define FIELD(k) offsetof(struct scenario, k), sizeof(((struct scenario *)0)->k)
+#define STR(k, kind, ch, lt) {#k, kind, FIELD(k), 0, ch, lt}
+#define INT(k, lo) {#k, K_INT, FIELD(k), lo, NULL, NULL}
+
+static const struct key keys[] = {
+    STR(name, K_ID, NULL, NULL),
+    STR(guest, K_ID, NULL, NULL),
+    STR(backend, K_ENUM, "qemu|libvirt|process", NULL),
+    STR(accel, K_ENUM, "auto|kvm|tcg", NULL),
+    {"count", K_COUNT, 0, 0, 0, NULL, NULL},
+    STR(pattern, K_ENUM, "burst|interval", "ramp"),
+    INT(interval_ms, 0),
+    INT(hold_s, 0),
+    INT(timeout_s, 1),
+    INT(repeat, 1),
+    INT(sample_ms, 10),
+    INT(cooldown_s, 0),
+    STR(hosts, K_HOSTS, NULL, NULL),
+    {"restart", K_LATER, 0, 0, 0, NULL, "mass restart is not supported yet"},
+};
+#define NKEYS (sizeof keys / sizeof *keys)
+
+/* True if word is one of the '|'-separated choices. */
+static int one_of(const char *word, const char *choices)
+{
+    size_t n = strlen(word);
+    for (const char *p = choices;; p++) {
+        if (!strncmp(p, word, n) && (p[n] == '|' || p[n] == '\0'))
+            return 1;
+        if (!(p = strchr(p, '|')))
+            return 0;
+    }
+}
+
+static int set_counts(const struct ycfg *c, int line, struct fy_node *v, struct scenario *s)
+{
+    char shown[64];
+    void *it = NULL;
+    int is_list = v && fy_node_is_sequence(v);
+    struct fy_node *item = is_list ? fy_node_sequence_iterate(v, &it) : v;
+
+    if (is_list && !item)
+        return ycfg_fail(c, line, "count", "the list is empty");
+    for (s->ncounts = 0; item; item = is_list ? fy_node_sequence_iterate(v, &it) : NULL) {
+        long long n;
+        int at = ycfg_line(item);
+        at = at ? at : line;
+        if (ycfg_int(item, &n) < 0)
+            return ycfg_fail(c, at, "count",
+                             "expected a positive integer or a list of them, got %s",
+                             ycfg_shown(item, shown, sizeof shown));
+        if (n < 1 || n > MAX_COUNT)
+            return ycfg_fail(c, at, "count", "%lld is out of range 1..%d", n, MAX_COUNT);
+        if (s->ncounts == SCENARIO_MAX_COUNTS)
+            return ycfg_fail(c, at, "count", "at most %d values in a sweep", SCENARIO_MAX_COUNTS);
+        s->counts[s->ncounts++] = (int)n;
+    }
+    return 0;
+}
+
+/* The header stores hosts comma-separated; a YAML list is accepted and joined. */
+static int set_hosts(const struct ycfg *c, int line, struct fy_node *v, struct scenario *s)
+{
+    char host[BS_ID_MAX];
+    void *it = NULL;
+    struct fy_node *item;
+
+    if (!v || !fy_node_is_sequence(v)) {
+        if (ycfg_text(c, "hosts", line, v, s->hosts, sizeof s->hosts) < 0)
+            return -1;
+        if (!ycfg_valid_id(s->hosts, ","))
+            return ycfg_fail(c, line, "hosts",
+                             "expected \"all\" or host names separated by commas, got '%s'",
+                             s->hosts);
+        return 0;
+    }
+    s->hosts[0] = '\0';
+    while ((item = fy_node_sequence_iterate(v, &it))) {
+        int at = ycfg_line(item);
+        at = at ? at : line;
+        if (ycfg_text(c, "hosts", at, item, host, sizeof host) < 0)
+            return -1;
+        if (!ycfg_valid_id(host, NULL))
+            return ycfg_fail(c, at, "hosts", "bad host name '%s'", host);
+        size_t used = strlen(s->hosts);
+        if (used + strlen(host) + 2 > sizeof s->hosts)
+            return ycfg_fail(c, at, "hosts", "longer than %zu bytes", sizeof s->hosts - 1);
+        snprintf(s->hosts + used, sizeof s->hosts - used, "%s%s", used ? "," : "", host);
+    }
+    if (!s->hosts[0])
+        return ycfg_fail(c, line, "hosts", "the list is empty");
+    return 0;
+}
+
+static int set_key(const struct ycfg *c, const struct key *k, int line, struct fy_node *v,
+                   struct scenario *s)
+{
+    char *field = (char *)s + k->off;
+    char shown[64];
+    long long n;
+
+    switch (k->kind) {
+    case K_ID:
+        if (ycfg_text(c, k->key, line, v, field, k->cap) < 0)
+            return -1;
+        if (!ycfg_valid_id(field, NULL))
+            return ycfg_fail(c, line, k->key,
+                             "expected a name of letters, digits, '_', '.', '-', got '%s'", field);
+        return 0;
+    case K_ENUM:
+        if (ycfg_text(c, k->key, line, v, field, k->cap) < 0)
+            return -1;
+        if (k->later && one_of(field, k->later))
+            return ycfg_fail(c, line, k->key, "'%s' is not supported yet", field);
+        if (!one_of(field, k->choices))
+            return ycfg_fail(c, line, k->key, "expected one of %s, got '%s'", k->choices, field);
+        return 0;
+    case K_INT:
+        if (ycfg_int(v, &n) < 0 || n < k->min || n > INT_MAX)
+            return ycfg_fail(c, line, k->key, "expected an integer >= %d, got %s", k->min,
+                             ycfg_shown(v, shown, sizeof shown));
+        *(int *)field = (int)n;
+        return 0;
+    case K_COUNT:
+        return set_counts(c, line, v, s);
+    case K_HOSTS:
+        return set_hosts(c, line, v, s);
+    case K_LATER:
+        return ycfg_fail(c, line, k->key, "%s", k->later);
+    }
+    return ycfg_fail(c, line, k->key, "unhandled key kind %d", (int)k->kind);
+}
+
+static int unknown_key(const struct ycfg *c, int line, const char *key)
+{
+    char known[256] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < NKEYS; i++) /* planned keys are not offered as a fix */
+        if (keys[i].kind != K_LATER && used < sizeof known)
+            used += snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", keys[i].key);
+    return ycfg_fail(c, line, key, "unknown key (known: %s)", known);
+}
+
+/* The base name without directories and a .yaml/.yml suffix, cut to fit. */
+static void default_name(const char *path, char *dst, size_t cap)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 5 && !strcmp(base + n - 5, ".yaml"))
+        n -= 5;
+    else if (n > 4 && !strcmp(base + n - 4, ".yml"))
+        n -= 4;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, base, n);
+    dst[n] = '\0';
+}
+
+int scenario_parse(const char *name, const char *text, size_t len, struct scenario *s, char *err,
+                   size_t errlen)
+{
+    const struct ycfg c = {name, err, errlen};
+    struct fy_document *doc;
+    struct fy_node_pair *pair;
+    void *it = NULL;
+    int interval_line = 1;
+
+    memset(s, 0, sizeof *s);
+    ycfg_copy(s->path, sizeof s->path, name);
+    default_name(name, s->name, sizeof s->name);
+    strcpy(s->backend, "qemu");
+    strcpy(s->accel, "auto");
+    strcpy(s->pattern, "burst");
+    strcpy(s->hosts, "all");
+    s->interval_ms = 5;
+    s->timeout_s = 60;
+    s->repeat = 1;
+    s->sample_ms = 100;
+
+    if (!(doc = ycfg_parse(&c, text, len)))
+        return -1;
+    while ((pair = fy_node_mapping_iterate(fy_document_root(doc), &it))) {
+        struct fy_node *kn = fy_node_pair_key(pair);
+        const char *key = kn && fy_node_is_scalar(kn) ? fy_node_get_scalar0(kn) : NULL;
+        int line = ycfg_line(kn);
+        size_t i;
+
+        line = line ? line : 1;
+        if (!key) {
+            ycfg_fail(&c, line, NULL, "keys must be names, got %s", kn ? ycfg_kind(kn) : "none");
+            goto fail;
+        }
+        for (i = 0; i < NKEYS && strcmp(keys[i].key, key); i++)
+            ;
+        if (i == NKEYS) {
+            unknown_key(&c, line, key);
+            goto fail;
+        }
+        if (set_key(&c, &keys[i], line, fy_node_pair_value(pair), s) < 0)
+            goto fail;
+        if (!strcmp(key, "interval_ms"))
+            interval_line = line;
+    }
+    /* A missing key has no line of its own; line 1 points at the file. */
+    if (!s->guest[0]) {
+        ycfg_fail(&c, 1, "guest", "required: the guest profile to boot (guests/NAME.yaml)");
+        goto fail;
+    }
+    if (!s->ncounts) {
+        ycfg_fail(&c, 1, "count", "required: how many guests to boot (a number or a list)");
+        goto fail;
+    }
+    if (!strcmp(s->pattern, "interval") && s->interval_ms <= 0) {
+        ycfg_fail(&c, interval_line, "interval_ms", "must be > 0 when pattern is interval");
+        goto fail;
+    }
+    fy_document_destroy(doc);
+    return 0;
+fail:
+    fy_document_destroy(doc);
+    return -1;
+}
+
+int scenario_load(const char *path, struct scenario *s, char *err, size_t errlen)
+{
+    const struct ycfg c = {path, err, errlen};
+    char *text;
+    size_t len;
+    int rc;
+
+    memset(s, 0, sizeof *s);
+    if (ycfg_read_file(&c, &text, &len) < 0)
+        return -1;
+    rc = scenario_parse(path, text, len, s, err, errlen);
+    free(text);
+    return rc;
+}
+
+void scenario_to_start(const struct scenario *s, int count, struct ev *start)
+{
+    ev_init(start, EV_START);
+    ycfg_copy(start->kind, sizeof start->kind, s->guest);
+    ycfg_copy(start->backend, sizeof start->backend, s->backend);
+    ycfg_copy(start->accel, sizeof start->accel, s->accel);
+    ycfg_copy(start->pattern, sizeof start->pattern, s->pattern);
+    ycfg_copy(start->hosts, sizeof start->hosts, s->hosts);
+    start->count = count;
+    start->interval_ms = s->interval_ms;
+    start->hold_s = s->hold_s;
+    start->timeout_s = s->timeout_s;
+    start->sample_ms = s->sample_ms;
+}

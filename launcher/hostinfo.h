@@ -1,0 +1,21 @@
+/* What the launcher reads about its host and processes from /proc: memory in use,
+ * a process's resident set, its own CPU time. Not for guests' consoles. */
+#ifndef BS_HOSTINFO_H
+#define BS_HOSTINFO_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* MemTotal and MemTotal - MemAvailable in KiB. Returns 0 or -1. */
+int hostinfo_mem(int64_t *total_kib, int64_t *used_kib);
+
+/* Resident set of pid in KiB from /proc/PID/statm, or -1 if it is gone. */
+int64_t hostinfo_rss_kib(pid_t pid);
+
+/* This process's user+system CPU time in ms, and its peak resident set in KiB. */
+void hostinfo_self(int64_t *cpu_ms, int64_t *maxrss_kib);
+
+/* Online CPUs. */
+int hostinfo_cores(void);
+
+#endif

@@ -1,0 +1,320 @@
+/* bootstorm-launcher: the per-host worker. Connects to the collector, says hello,
+ * sends heartbeats, runs the start commands it gets (one run at a time) and stops
+ * every guest it started on abort, SIGINT and SIGTERM. One epoll loop, no threads. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "accel.h"
+#include "bzmq.h"
+#include "hostinfo.h"
+#include "log.h"
+#include "outbox.h"
+#include "run.h"
+
+#define TAG_SIGNAL 1
+#define TAG_TIMER 2
+#define TAG_ZMQ 3
+#define RESEND_MS 2000
+#define MAX_UNACKED 4000000
+
+struct launcher {
+    struct launcher_cfg cfg;
+    void *sock;
+    struct outbox *ob;
+    struct run *run;
+    int epfd, sigfd, timerfd;
+    int stopping;
+    int heartbeat_ms;
+    mono_ns next_heartbeat;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bootstorm-launcher [--connect ENDPOINT] [--host ID] [--guests DIR]\n"
+               "                          [--images DIR] [--no-kvm] [--heartbeat-ms MS]\n"
+               "                          [--flush-timeout-s S]\n");
+}
+
+static void send_simple(struct launcher *l, enum ev_type type)
+{
+    struct ev e;
+    ev_init(&e, type);
+    if (type == EV_HELLO) {
+        int64_t used;
+        e.cores = hostinfo_cores();
+        hostinfo_mem(&e.mem_total_kib, &used);
+        e.kvm = l->cfg.kvm_ok;
+        snprintf(e.backends, sizeof e.backends, "qemu");
+        snprintf(e.version, sizeof e.version, "%s", BS_VERSION);
+    }
+    outbox_push(l->ob, &e);
+}
+
+/* A run that could not start still ends, so the CLI waiting on it learns why. */
+static void refuse_run(struct launcher *l, const struct ev *start, const char *why)
+{
+    log_err("run %s refused: %s", start->run, why);
+    struct ev e;
+    ev_init(&e, EV_RUN_END);
+    snprintf(e.run, sizeof e.run, "%s", start->run);
+    e.failed = start->count;
+    snprintf(e.error, sizeof e.error, "%s: %s", l->cfg.host, why);
+    outbox_push(l->ob, &e);
+}
+
+static void on_command(struct launcher *l, const struct ev *e)
+{
+    char err[256];
+    switch (e->type) {
+    case EV_ACK:
+        outbox_ack(l->ob, e->ack);
+        break;
+    case EV_START:
+        if (l->stopping) {
+            refuse_run(l, e, "launcher is stopping");
+        } else if (l->run) {
+            snprintf(err, sizeof err, "busy with run %s", run_id(l->run));
+            refuse_run(l, e, err);
+        } else if (!(l->run = run_start(e, &l->cfg, l->epfd, l->ob, err, sizeof err))) {
+            refuse_run(l, e, err);
+        }
+        break;
+    case EV_ABORT:
+        if (l->run && !strcmp(run_id(l->run), e->run))
+            run_abort(l->run, "aborted by command");
+        break;
+    default:
+        log_warn("ignoring %s message from the collector", ev_type_name(e->type));
+    }
+}
+
+static void drain_socket(struct launcher *l)
+{
+    for (;;) {
+        int events = 0;
+        size_t sz = sizeof events;
+        if (zmq_getsockopt(l->sock, ZMQ_EVENTS, &events, &sz) < 0 || !(events & ZMQ_POLLIN))
+            return;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, l->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        struct ev e;
+        char err[256];
+        if (ev_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &e, err, sizeof err) < 0)
+            log_warn("bad message from the collector: %s", err);
+        else
+            on_command(l, &e);
+        zmq_msg_close(&msg);
+    }
+}
+
+static void reap_children(struct launcher *l)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        if (!l->run || !run_on_child(l->run, pid, status))
+            log_debug("reaped unknown child %d", (int)pid);
+}
+
+static void on_signal(struct launcher *l)
+{
+    struct signalfd_siginfo si;
+    while (read(l->sigfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+            reap_children(l);
+        } else if (!l->stopping) {
+            log_info("signal %d: stopping every guest and leaving", (int)si.ssi_signo);
+            l->stopping = 1;
+            if (l->run)
+                run_abort(l->run, "launcher stopped by signal");
+        }
+    }
+}
+
+static void arm_timer(struct launcher *l, mono_ns at)
+{
+    struct itimerspec its = {0};
+    if (at.ns <= 0)
+        at.ns = 1;
+    its.it_value.tv_sec = at.ns / NS_PER_S;
+    its.it_value.tv_nsec = at.ns % NS_PER_S;
+    timerfd_settime(l->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static int add_fd(int epfd, int fd, uint64_t tag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void default_dir(char *out, size_t len, const char *leaf)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(out, len, "%s", leaf);
+        return;
+    }
+    exe[n] = '\0';
+    snprintf(out, len, "%s/../%s", dirname(exe), leaf); /* <prefix>/bin/.. */
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max; /* two pipes per guest: 1280 guests need > 2560 fds */
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct launcher l = {.epfd = -1, .sigfd = -1, .timerfd = -1, .heartbeat_ms = 1000};
+    const char *endpoint = "tcp://127.0.0.1:5555";
+    int probe = 1, flush_s = 5;
+    char err[256];
+    log_init("launcher", LOG_INFO);
+    if (gethostname(l.cfg.host, sizeof l.cfg.host) < 0)
+        snprintf(l.cfg.host, sizeof l.cfg.host, "localhost");
+    default_dir(l.cfg.guests_dir, sizeof l.cfg.guests_dir, "guests");
+    default_dir(l.cfg.images_dir, sizeof l.cfg.images_dir, "images");
+
+    static const struct option opts[] = {
+        {"connect", required_argument, 0, 'c'}, {"host", required_argument, 0, 'H'},
+        {"guests", required_argument, 0, 'g'},  {"images", required_argument, 0, 'i'},
+        {"no-kvm", no_argument, 0, 'n'},        {"heartbeat-ms", required_argument, 0, 'b'},
+        {"flush-timeout-s", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "c:H:g:i:nb:f:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': endpoint = optarg; break;
+        case 'H': snprintf(l.cfg.host, sizeof l.cfg.host, "%s", optarg); break;
+        case 'g': snprintf(l.cfg.guests_dir, sizeof l.cfg.guests_dir, "%s", optarg); break;
+        case 'i': snprintf(l.cfg.images_dir, sizeof l.cfg.images_dir, "%s", optarg); break;
+        case 'n': probe = 0; break;
+        case 'b': l.heartbeat_ms = atoi(optarg); break;
+        case 'f': flush_s = atoi(optarg); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc || l.heartbeat_ms < 10 || flush_s < 0) {
+        fprintf(stderr, "bootstorm-launcher: bad arguments (heartbeat-ms >= 10, flush-timeout-s >= 0)\n");
+        usage(stderr);
+        return 2;
+    }
+    if (strspn(l.cfg.host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+        strlen(l.cfg.host)) {
+        fprintf(stderr, "bootstorm-launcher: --host '%s': only letters, digits, '-', '_' and '.'\n",
+                l.cfg.host);
+        return 2;
+    }
+    raise_nofile();
+
+    char kernel[PATH_MAX + 32];
+    snprintf(kernel, sizeof kernel, "%s/minkernel.elf", l.cfg.images_dir);
+    if (probe) {
+        mono_ns t = clock_mono();
+        l.cfg.kvm_ok = accel_probe_kvm(kernel, 5000, l.cfg.kvm_why, sizeof l.cfg.kvm_why);
+        log_info("KVM probe (%lld ms): %s%s", (long long)(mono_diff(t, clock_mono()) / NS_PER_MS),
+                 l.cfg.kvm_ok ? "usable" : "not usable: ", l.cfg.kvm_why);
+    } else {
+        snprintf(l.cfg.kvm_why, sizeof l.cfg.kvm_why, "disabled by --no-kvm");
+    }
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    l.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    l.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    l.epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!(l.sock = bzmq_socket(ZMQ_DEALER, endpoint, 0, l.cfg.host, err, sizeof err))) {
+        log_err("%s", err);
+        return 1;
+    }
+    int zfd;
+    size_t zlen = sizeof zfd;
+    zmq_getsockopt(l.sock, ZMQ_FD, &zfd, &zlen);
+    if (l.sigfd < 0 || l.timerfd < 0 || l.epfd < 0 || add_fd(l.epfd, l.sigfd, TAG_SIGNAL) < 0 ||
+        add_fd(l.epfd, l.timerfd, TAG_TIMER) < 0 || add_fd(l.epfd, zfd, TAG_ZMQ) < 0) {
+        log_err("event loop set-up: %s", strerror(errno));
+        return 1;
+    }
+    l.ob = outbox_new(l.sock, l.cfg.host, MAX_UNACKED);
+    send_simple(&l, EV_HELLO);
+    l.next_heartbeat = mono_add(clock_mono(), (int64_t)l.heartbeat_ms * NS_PER_MS);
+    log_info("host %s connected to %s", l.cfg.host, endpoint);
+
+    mono_ns flush_deadline = {0};
+    for (;;) {
+        mono_ns now = clock_mono(), next = l.next_heartbeat;
+        if (l.run) {
+            mono_ns due = run_tick(l.run);
+            if (run_finished(l.run)) {
+                run_free(l.run);
+                l.run = NULL;
+            } else if (due.ns < next.ns) {
+                next = due;
+            }
+        }
+        if (mono_diff(l.next_heartbeat, now) >= 0) {
+            send_simple(&l, EV_HEARTBEAT);
+            l.next_heartbeat = mono_add(now, (int64_t)l.heartbeat_ms * NS_PER_MS);
+        }
+        outbox_tick(l.ob, RESEND_MS);
+        drain_socket(&l);
+        if (l.stopping && !l.run) {
+            if (!flush_deadline.ns)
+                flush_deadline = mono_add(now, (int64_t)flush_s * NS_PER_S);
+            if (outbox_pending(l.ob) == 0 || mono_diff(flush_deadline, now) >= 0)
+                break;
+        }
+        arm_timer(&l, next);
+        struct epoll_event evs[256];
+        int n = epoll_wait(l.epfd, evs, 256, 50);
+        for (int i = 0; i < n; i++) {
+            uint64_t tag = evs[i].data.u64;
+            if (tag == TAG_SIGNAL) {
+                on_signal(&l);
+            } else if (tag == TAG_TIMER) {
+                uint64_t x;
+                ssize_t r = read(l.timerfd, &x, sizeof x);
+                (void)r;
+            } else if (tag & RUN_TAG_GUEST) {
+                if (l.run)
+                    run_on_fd(l.run, tag);
+            }
+        }
+    }
+    size_t left = outbox_pending(l.ob);
+    if (left)
+        log_err("leaving with %zu events the collector has not acknowledged", left);
+    log_info("bye: %lld events sent", (long long)outbox_last_seq(l.ob));
+    outbox_free(l.ob);
+    zmq_close(l.sock);
+    bzmq_term();
+    return left ? 1 : 0;
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# End to end with real redis-server, ZeroMQ, collector, launcher and QEMU guests:
+# a storm of 8 minkernels ends with 8 ready guests in Redis, a guest that never
+# prints its ready line fails with "timeout" and is killed, and no qemu is left.
+source "$BS_SOURCE/tests/integration/lib.sh"
+
+start_redis
+CPORT=$(free_port)
+EP="tcp://127.0.0.1:$CPORT"
+start_bg collector "$BIN/bootstorm-collector" --bind "$EP" --redis "$REDIS_URL" \
+    --ready-file "$T_DIR/collector.ready"
+wait_for 10 test -f "$T_DIR/collector.ready" || fail "collector not ready"
+
+# The launcher reads profiles from a copy of the built ones plus a guest that never gets ready.
+mkdir -p "$T_DIR/guests"
+cp "$BS_BUILD"/guests/*.yaml "$T_DIR/guests/"
+sed -e 's/^name: minkernel/name: never-ready/' -e "s/^ready: .*/ready: 'THIS LINE NEVER COMES'/" \
+    "$BS_SOURCE/guests/minkernel.yaml" >"$T_DIR/guests/never-ready.yaml"
+start_bg launcher "$BIN/bootstorm-launcher" --connect "$EP" --host testhost \
+    --guests "$T_DIR/guests" --images "$BS_BUILD/images"
+LAUNCHER_PID=$LAST_PID
+
+# --- 8 minkernels at once
+"$BIN/bootstorm" --redis "$REDIS_URL" run "$BS_SOURCE/scenarios/smoke.yaml" --collector "$EP" \
+    --json >"$T_DIR/smoke.json" || fail "bootstorm run smoke exited $? ($(cat "$T_DIR/smoke.json"))"
+python3 - "$T_DIR/smoke.json" <<'PY' || fail "smoke report wrong: $(cat "$T_DIR/smoke.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["count"] == 8 and r["ready"] == 8 and r["failed"] == 0, r
+b = r["boot_ms"]
+assert 0 < b["min"] <= b["p50"] <= b["p90"] <= b["p99"] <= b["max"] < 30000, b
+assert r["all_ready_ms"] >= b["max"] - 1, r
+assert r["peak_mem_mib"] > 0 and r["accel"] in ("kvm", "tcg"), r
+PY
+RUN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$T_DIR/smoke.json")
+[ "$(rcli ZCARD "bs:{$RUN}:boot")" = 8 ] || fail "boot zset of $RUN does not hold 8 guests"
+for ms in $(rcli ZRANGE "bs:{$RUN}:boot" 0 -1 WITHSCORES | awk 'NR%2==0'); do
+    python3 -c "import sys; v=float('$ms'); sys.exit(0 if 0 < v < 30000 else 1)" ||
+        fail "boot time $ms ms out of (0, 30000)"
+done
+"$BIN/bootstorm" --redis "$REDIS_URL" report "$RUN" >"$T_DIR/report.txt"
+grep -q "minkernel" "$T_DIR/report.txt" || fail "text report lacks the guest kind"
+wait_for 5 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after the smoke run"
+pass "8 minkernels ready, report exact, no qemu left"
+
+# --- a guest that never prints its marker: failed timeout, killed
+cat >"$T_DIR/never.yaml" <<'YAML'
+name: never
+guest: never-ready
+count: 2
+timeout_s: 2
+YAML
+set +e
+"$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/never.yaml" --collector "$EP" --json >"$T_DIR/never.json"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "a run with failed guests must exit 1, got $rc"
+python3 - "$T_DIR/never.json" <<'PY' || fail "timeout report wrong: $(cat "$T_DIR/never.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["ready"] == 0 and r["failed"] == 2, r
+assert r["failed_by_reason"]["timeout"] == 2, r
+PY
+wait_for 5 qemu_count_is "$LAUNCHER_PID" 0 || fail "timed-out guests were not killed"
+pass "never-ready guests failed with timeout and were killed"
+
+# --- SIGTERM to the launcher mid-run: every guest stopped, none left
+cat >"$T_DIR/long.yaml" <<'YAML'
+name: long
+guest: minkernel
+count: 4
+hold_s: 60
+YAML
+"$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/long.yaml" --collector "$EP" >/dev/null 2>&1 &
+CLI_PID=$!
+T_PIDS+=("$CLI_PID")
+wait_for 20 qemu_count_is "$LAUNCHER_PID" 4 || fail "4 held guests not running"
+GUEST_PIDS=$(qemu_children "$LAUNCHER_PID")
+kill -TERM "$LAUNCHER_PID"
+wait_for 10 bash -c "! kill -0 $LAUNCHER_PID 2>/dev/null" || fail "launcher did not exit on SIGTERM"
+for p in $GUEST_PIDS; do
+    kill -0 "$p" 2>/dev/null && fail "qemu $p of the held run left after launcher SIGTERM"
+done
+wait "$CLI_PID" 2>/dev/null || true
+pass "launcher SIGTERM stops every guest"

@@ -1,0 +1,280 @@
+/* Unit tests for profile.c: the shipped guest profiles load and their regexes match,
+ * argv templates render, and bad profiles are refused with "FILE:LINE: key 'K': ...". */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profile.h"
+
+static char tmp_path[64];
+
+/* A valid profile; the bad cases replace one line of it. */
+#define GOOD_HEAD "name: tiny\nkernel: tiny.elf\n"
+#define GOOD_ARGV "qemu:\n  argv: [qemu-system-x86_64, -m, '{mem}', -kernel, '{kernel}']\n"
+#define GOOD_READY "ready: 'READY'\n"
+
+static const char *source_dir(void)
+{
+    const char *d = getenv("BS_SOURCE");
+    return d ? d : ".";
+}
+
+static int load_text(const char *text, struct profile *p, char *err, size_t errlen)
+{
+    strcpy(tmp_path, "/tmp/bs-profile-XXXXXX");
+    int fd = mkstemp(tmp_path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    int rc = profile_load(tmp_path, p, err, errlen);
+    unlink(tmp_path);
+    return rc;
+}
+
+/* The file must fail with err == "TMP:LINE: " + rest (rest may be a prefix), and
+ * leave the profile empty (nothing to free, nothing dangling). */
+static void expect_error(const char *text, int line, const char *rest)
+{
+    struct profile p;
+    char err[512] = "", want[512];
+    assert_int_equal(load_text(text, &p, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s:%d: %s", tmp_path, line, rest);
+    if (strncmp(err, want, strlen(want)) != 0)
+        fail_msg("got  \"%s\"\nwant \"%s...\"", err, want);
+    assert_int_equal(p.argc, 0);
+    assert_null(p.argv[0]);
+    assert_null(p.ready.re);
+    profile_free(&p);
+}
+
+static int matches(const pcre2_code *re, const char *line)
+{
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    int rc = pcre2_match(re, (PCRE2_SPTR)line, strlen(line), 0, 0, md, NULL);
+    pcre2_match_data_free(md);
+    return rc >= 0;
+}
+
+static void test_all_shipped_load(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    int n = 0;
+    snprintf(path, sizeof path, "%s/guests", source_dir());
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        struct profile p;
+        char name[256];
+        if (len < 5 || strcmp(e->d_name + len - 5, ".yaml"))
+            continue;
+        snprintf(name, sizeof name, "%.*s", (int)(len - 5), e->d_name);
+        err[0] = '\0';
+        if (profile_load_named(path, name, &p, err, sizeof err) != 0)
+            fail_msg("%s: %s", e->d_name, err);
+        assert_non_null(p.ready.re);
+        profile_free(&p);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 1);
+}
+
+static void test_minkernel(void **state)
+{
+    (void)state;
+    struct profile p;
+    char dir[512], err[512];
+    snprintf(dir, sizeof dir, "%s/guests", source_dir());
+    assert_int_equal(profile_load_named(dir, "minkernel", &p, err, sizeof err), 0);
+    assert_string_equal(p.name, "minkernel");
+    assert_string_equal(p.kernel, "minkernel.elf");
+    assert_int_equal(p.mem_mib, 2);
+    assert_int_equal(p.vcpus, 1);
+    assert_string_equal(p.accel, "auto");
+    assert_string_equal(p.cmdline, "");
+    assert_string_equal(p.argv[0], "qemu-system-x86_64");
+    assert_null(p.argv[p.argc]);
+    assert_true(matches(p.ready.re, "BOOTSTORM READY minkernel"));
+    assert_false(matches(p.ready.re, "BOOTSTORM READY linux"));
+    assert_int_equal(p.nmarkers, 1);
+    assert_string_equal(p.markers[0].name, "entry");
+    assert_true(matches(p.markers[0].re, "minkernel: entry"));
+    assert_int_equal(p.nexit_ok, 2);
+    assert_true(profile_exit_ok(&p, 0));
+    assert_true(profile_exit_ok(&p, 1));
+    assert_false(profile_exit_ok(&p, 2));
+    profile_free(&p);
+    profile_free(&p); /* freeing twice is harmless: the first one zeroes */
+}
+
+static void test_render_argv(void **state)
+{
+    (void)state;
+    struct profile p;
+    char err[512], buf[1024], *argv[PROFILE_MAX_ARGS];
+    struct profile_vars v = {.kernel = "/img/minkernel.elf", .accel = "kvm", .name = "bs-r1-7",
+                             .port = 8080};
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/guests", source_dir());
+    assert_int_equal(profile_load_named(dir, "minkernel", &p, err, sizeof err), 0);
+
+    int argc = profile_render_argv(&p, &v, argv, buf, sizeof buf);
+    assert_int_equal(argc, p.argc);
+    assert_null(argv[argc]);
+    for (int i = 0; i + 1 < argc; i++) {
+        if (!strcmp(argv[i], "-accel"))
+            assert_string_equal(argv[i + 1], "kvm");
+        if (!strcmp(argv[i], "-m"))
+            assert_string_equal(argv[i + 1], "2");
+        if (!strcmp(argv[i], "-smp"))
+            assert_string_equal(argv[i + 1], "1");
+        if (!strcmp(argv[i], "-kernel"))
+            assert_string_equal(argv[i + 1], "/img/minkernel.elf");
+        if (!strcmp(argv[i], "-append"))
+            assert_string_equal(argv[i + 1], "");
+    }
+    for (int i = 0; i < argc; i++)
+        assert_null(strchr(argv[i], '{'));
+    /* the template is left untouched for the next guest */
+    assert_string_equal(p.argv[4], "{accel}");
+
+    /* too small a buffer fails rather than truncating an argument */
+    assert_int_equal(profile_render_argv(&p, &v, argv, buf, 20), -1);
+    profile_free(&p);
+
+    /* placeholders inside words, several per word; JSON-style braces stay literal */
+    static const char text[] =
+        "name: web\nkernel: k.img\nvcpus: 2\ncmdline: console=ttyS0 quiet\n"
+        "qemu:\n  argv: [q, -netdev, 'user,id=n0,hostfwd=tcp::{port}-:80', -name, '{name}',\n"
+        "    -smp, '{vcpus}', -append, '{cmdline}', '{\"driver\":\"file\"}', '{kernel}-{accel}']\n"
+        "ready: {regex: 'httpd up'}\n";
+    assert_int_equal(load_text(text, &p, err, sizeof err), 0);
+    v.kernel = NULL; /* unset vars fall back to the profile */
+    v.accel = "tcg";
+    argc = profile_render_argv(&p, &v, argv, buf, sizeof buf);
+    assert_int_equal(argc, 11);
+    assert_string_equal(argv[2], "user,id=n0,hostfwd=tcp::8080-:80");
+    assert_string_equal(argv[4], "bs-r1-7");
+    assert_string_equal(argv[6], "2");
+    assert_string_equal(argv[8], "console=ttyS0 quiet");
+    assert_string_equal(argv[9], "{\"driver\":\"file\"}");
+    assert_string_equal(argv[10], "k.img-tcg");
+    assert_true(matches(p.ready.re, "[ 0.1] httpd up"));
+    assert_true(profile_exit_ok(&p, 0)); /* no exit_ok list: only 0 */
+    assert_false(profile_exit_ok(&p, 1));
+    profile_free(&p);
+}
+
+static void test_unknown_key(void **state)
+{
+    (void)state;
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "memory: 4\n", 6,
+                 "key 'memory': unknown key (known: ");
+    expect_error(GOOD_HEAD "qemu:\n  argv: [q]\n  args: [x]\n" GOOD_READY, 5,
+                 "key 'qemu': unknown key 'args'");
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "markers:\n  - {name: a, regx: b}\n", 7,
+                 "key 'markers[0].regx': unknown key");
+}
+
+static void test_bad_regex(void **state)
+{
+    (void)state;
+    expect_error(GOOD_HEAD GOOD_ARGV "ready: 'READY ('\n", 5,
+                 "key 'ready': bad regex 'READY (': missing closing parenthesis");
+    expect_error(GOOD_HEAD GOOD_ARGV "ready:\n  regex: '[a-'\n", 6,
+                 "key 'ready.regex': bad regex '[a-': missing terminating ]");
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "markers:\n  - {name: a, regex: x}\n"
+                                                "  - name: b\n    regex: '*x'\n",
+                 9, "key 'markers[1].regex': bad regex '*x': quantifier does not follow");
+    expect_error(GOOD_HEAD GOOD_ARGV "ready: ''\n", 5, "key 'ready': the regex is empty");
+}
+
+static void test_bad_placeholder(void **state)
+{
+    (void)state;
+    expect_error(GOOD_HEAD "qemu:\n  argv:\n    - qemu\n    - -kernel\n    - '{kernal}'\n"
+                 GOOD_READY,
+                 7, "key 'qemu.argv': unknown placeholder {kernal} in '{kernal}'");
+    expect_error(GOOD_HEAD "qemu:\n  argv: [q, 'a={mem},b={memory}']\n" GOOD_READY, 4,
+                 "key 'qemu.argv': unknown placeholder {memory}");
+    expect_error(GOOD_HEAD "qemu:\n  argv: [q, {a: b}]\n" GOOD_READY, 4,
+                 "key 'qemu.argv': expected a string, got a mapping");
+}
+
+static void test_missing_required(void **state)
+{
+    (void)state;
+    expect_error("kernel: k\n" GOOD_ARGV GOOD_READY, 1, "key 'name': required");
+    expect_error("name: tiny\n" GOOD_ARGV GOOD_READY, 1, "key 'kernel': required");
+    expect_error(GOOD_HEAD GOOD_READY, 1, "key 'qemu.argv': required");
+    expect_error(GOOD_HEAD "qemu: {}\n" GOOD_READY, 3, "key 'qemu.argv': required");
+    expect_error(GOOD_HEAD "qemu:\n  argv: []\n" GOOD_READY, 4,
+                 "key 'qemu.argv': the list is empty");
+    expect_error(GOOD_HEAD GOOD_ARGV, 1, "key 'ready': required");
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "markers:\n  - {name: a}\n", 7,
+                 "key 'markers[0].regex': required");
+}
+
+static void test_bad_values(void **state)
+{
+    (void)state;
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "mem_mib: lots\n", 6,
+                 "key 'mem_mib': expected an integer in 1..1048576, got 'lots'");
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "vcpus: 0\n", 6,
+                 "key 'vcpus': expected an integer in 1..1024, got '0'");
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "accel: hvf\n", 6,
+                 "key 'accel': expected one of auto|kvm|tcg, got 'hvf'");
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "exit_ok: [0, 300]\n", 6,
+                 "key 'exit_ok': expected an integer in 0..255, got '300'");
+    expect_error("name: 'a b'\nkernel: k\n" GOOD_ARGV GOOD_READY, 1,
+                 "key 'name': expected letters");
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "markers: x\n", 6,
+                 "key 'markers': expected a list of {name, regex}, got a scalar");
+    expect_error(GOOD_HEAD GOOD_ARGV "ready: [a]\n", 5,
+                 "key 'ready': expected a string, got a list");
+    expect_error(GOOD_HEAD "qemu: [a]\n", 3,
+                 "key 'qemu': expected a mapping with argv, got a list");
+}
+
+static void test_load_named_and_free(void **state)
+{
+    (void)state;
+    struct profile p;
+    char err[512];
+    assert_int_equal(profile_load_named("guests", "../scenarios/default", &p, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'../scenarios/default'"));
+    assert_int_equal(profile_load_named("/nonexistent", "x", &p, err, sizeof err), -1);
+    assert_string_equal(err, "/nonexistent/x.yaml: No such file or directory");
+
+    struct profile zero;
+    memset(&zero, 0, sizeof zero);
+    profile_free(&zero); /* safe on a zeroed profile */
+    assert_false(profile_exit_ok(&zero, 3));
+    assert_true(profile_exit_ok(&zero, 0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_all_shipped_load),
+        cmocka_unit_test(test_minkernel),
+        cmocka_unit_test(test_render_argv),
+        cmocka_unit_test(test_unknown_key),
+        cmocka_unit_test(test_bad_regex),
+        cmocka_unit_test(test_bad_placeholder),
+        cmocka_unit_test(test_missing_required),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_load_named_and_free),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,259 @@
+/* Unit tests for scenario.c: the shipped scenarios load with the values they say,
+ * and every kind of bad file is refused with "FILE:LINE: key 'K': ..." in err. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scenario.h"
+
+static char tmp_path[64];
+
+static const char *source_dir(void)
+{
+    const char *d = getenv("BS_SOURCE");
+    return d ? d : ".";
+}
+
+static int load_shipped(const char *file, struct scenario *s, char *err, size_t errlen)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/scenarios/%s", source_dir(), file);
+    return scenario_load(path, s, err, errlen);
+}
+
+/* Writes text to a fresh /tmp file (its name left in tmp_path) and loads it. */
+static int load_text(const char *text, struct scenario *s, char *err, size_t errlen)
+{
+    strcpy(tmp_path, "/tmp/bs-scenario-XXXXXX");
+    int fd = mkstemp(tmp_path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    int rc = scenario_load(tmp_path, s, err, errlen);
+    unlink(tmp_path);
+    return rc;
+}
+
+/* The file must fail with err == "TMP:LINE: " + rest (rest may be a prefix). */
+static void expect_error(const char *text, int line, const char *rest)
+{
+    struct scenario s;
+    char err[512] = "", want[512];
+    assert_int_equal(load_text(text, &s, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s:%d: %s", tmp_path, line, rest);
+    if (strncmp(err, want, strlen(want)) != 0)
+        fail_msg("got  \"%s\"\nwant \"%s...\"", err, want);
+}
+
+static void test_all_shipped_load(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    int n = 0;
+    snprintf(path, sizeof path, "%s/scenarios", source_dir());
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        struct scenario s;
+        if (len < 5 || strcmp(e->d_name + len - 5, ".yaml"))
+            continue;
+        err[0] = '\0';
+        if (load_shipped(e->d_name, &s, err, sizeof err) != 0)
+            fail_msg("%s: %s", e->d_name, err);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 4);
+}
+
+static void test_default(void **state)
+{
+    (void)state;
+    struct scenario s;
+    char err[512];
+    assert_int_equal(load_shipped("default.yaml", &s, err, sizeof err), 0);
+    assert_string_equal(s.name, "default");
+    assert_string_equal(s.guest, "minkernel");
+    assert_string_equal(s.backend, "qemu");
+    assert_string_equal(s.accel, "auto");
+    assert_string_equal(s.pattern, "burst");
+    assert_int_equal(s.ncounts, 1);
+    assert_int_equal(s.counts[0], 64);
+    assert_int_equal(s.timeout_s, 30);
+    assert_int_equal(s.hold_s, 0);
+    /* defaults for keys the file leaves out */
+    assert_int_equal(s.repeat, 1);
+    assert_int_equal(s.sample_ms, 100);
+    assert_int_equal(s.cooldown_s, 0);
+    assert_string_equal(s.hosts, "all");
+    assert_non_null(strstr(s.path, "scenarios/default.yaml"));
+}
+
+static void test_sweep_and_interval(void **state)
+{
+    (void)state;
+    static const int want[] = {64, 128, 256, 512, 1024, 1280};
+    struct scenario s;
+    char err[512];
+    assert_int_equal(load_shipped("sweep-burst.yaml", &s, err, sizeof err), 0);
+    assert_int_equal(s.ncounts, 6);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(s.counts[i], want[i]);
+    assert_int_equal(s.repeat, 3);
+    assert_int_equal(s.cooldown_s, 5);
+
+    assert_int_equal(load_shipped("interval-5ms.yaml", &s, err, sizeof err), 0);
+    assert_string_equal(s.pattern, "interval");
+    assert_int_equal(s.interval_ms, 5);
+    assert_int_equal(s.counts[0], 128);
+
+    assert_int_equal(load_shipped("smoke.yaml", &s, err, sizeof err), 0);
+    assert_int_equal(s.counts[0], 8);
+}
+
+static void test_defaults_and_name_from_file(void **state)
+{
+    (void)state;
+    static const char text[] = "guest: osv\ncount: 3\nhosts: [h1, h-2]\n";
+    struct scenario s;
+    char err[512];
+    assert_int_equal(scenario_parse("some/dir/my-storm.yaml", text, strlen(text), &s, err,
+                                    sizeof err),
+                     0);
+    assert_string_equal(s.name, "my-storm");
+    assert_string_equal(s.guest, "osv");
+    assert_int_equal(s.timeout_s, 60);
+    assert_int_equal(s.interval_ms, 5);
+    assert_string_equal(s.hosts, "h1,h-2");
+
+    /* anchors are resolved, a mapping value where a string belongs is refused */
+    static const char anchored[] = "guest: &g minkernel\nname: *g\ncount: 1\n";
+    assert_int_equal(scenario_parse("a.yaml", anchored, strlen(anchored), &s, err, sizeof err), 0);
+    assert_string_equal(s.name, "minkernel");
+}
+
+static void test_to_start(void **state)
+{
+    (void)state;
+    struct scenario s;
+    struct ev e;
+    char err[512];
+    assert_int_equal(load_shipped("interval-5ms.yaml", &s, err, sizeof err), 0);
+    scenario_to_start(&s, 77, &e);
+    assert_int_equal(e.type, EV_START);
+    assert_int_equal(e.v, BS_PROTO_VERSION);
+    assert_string_equal(e.kind, "minkernel");
+    assert_string_equal(e.backend, "qemu");
+    assert_string_equal(e.accel, "auto");
+    assert_string_equal(e.pattern, "interval");
+    assert_string_equal(e.hosts, "all");
+    assert_int_equal(e.count, 77);
+    assert_int_equal(e.interval_ms, 5);
+    assert_int_equal(e.timeout_s, 30);
+    assert_int_equal(e.sample_ms, 100);
+    assert_string_equal(e.run, "");
+}
+
+static void test_unknown_key(void **state)
+{
+    (void)state;
+    expect_error("guest: minkernel\ncount: 4\ncuont: 5\n", 3, "key 'cuont': unknown key (known: ");
+}
+
+static void test_bad_count(void **state)
+{
+    (void)state;
+    expect_error("# c\nguest: minkernel\n\ncount: abc\n", 4,
+                 "key 'count': expected a positive integer or a list of them, got 'abc'");
+    expect_error("guest: minkernel\ncount: [1,\n  abc]\n", 3,
+                 "key 'count': expected a positive integer or a list of them, got 'abc'");
+    expect_error("guest: minkernel\ncount: 0\n", 2, "key 'count': 0 is out of range 1..100000");
+    expect_error("guest: minkernel\ncount: 100001\n", 2, "key 'count': 100001 is out of range");
+    expect_error("guest: minkernel\ncount: '64'\n", 2,
+                 "key 'count': expected a positive integer or a list of them, got '64'");
+    expect_error("guest: minkernel\ncount: []\n", 2, "key 'count': the list is empty");
+    expect_error("guest: minkernel\ncount: {a: 1}\n", 2,
+                 "key 'count': expected a positive integer or a list of them, got a mapping");
+
+    char text[512] = "guest: minkernel\ncount: [1";
+    for (int i = 1; i <= SCENARIO_MAX_COUNTS; i++)
+        strcat(text, ", 2");
+    strcat(text, "]\n");
+    expect_error(text, 2, "key 'count': at most 32 values in a sweep");
+}
+
+static void test_bad_pattern(void **state)
+{
+    (void)state;
+    expect_error("guest: minkernel\ncount: 4\npattern: ramp\n", 3,
+                 "key 'pattern': 'ramp' is not supported yet");
+    expect_error("guest: minkernel\ncount: 4\npattern: zigzag\n", 3,
+                 "key 'pattern': expected one of burst|interval, got 'zigzag'");
+    expect_error("guest: minkernel\ncount: 4\ninterval_ms: 0\npattern: interval\n", 3,
+                 "key 'interval_ms': must be > 0 when pattern is interval");
+    expect_error("guest: minkernel\ncount: 4\nrestart: {after_s: 5, fraction: 1.0}\n", 3,
+                 "key 'restart': mass restart is not supported yet");
+}
+
+static void test_bad_values(void **state)
+{
+    (void)state;
+    expect_error("guest: minkernel\ncount: 4\nbackend: xen\n", 3,
+                 "key 'backend': expected one of qemu|libvirt|process, got 'xen'");
+    expect_error("guest: minkernel\ncount: 4\naccel: hvf\n", 3,
+                 "key 'accel': expected one of auto|kvm|tcg, got 'hvf'");
+    expect_error("guest: mink/ernel\ncount: 4\n", 1, "key 'guest': expected a name");
+    expect_error("guest: minkernel\ncount: 4\ntimeout_s: 0\n", 3,
+                 "key 'timeout_s': expected an integer >= 1, got '0'");
+    expect_error("guest: minkernel\ncount: 4\nrepeat: -1\n", 3,
+                 "key 'repeat': expected an integer >= 1");
+    expect_error("guest: minkernel\ncount: 4\nsample_ms: 5\n", 3,
+                 "key 'sample_ms': expected an integer >= 10, got '5'");
+    expect_error("guest: minkernel\ncount: 4\nhold_s: [1]\n", 3,
+                 "key 'hold_s': expected an integer >= 0, got a list");
+    expect_error("guest: minkernel\ncount: 4\nhosts: 'a b'\n", 3, "key 'hosts': expected \"all\"");
+    expect_error("guest: [minkernel]\ncount: 4\n", 1, "key 'guest': expected a string, got a list");
+}
+
+static void test_missing_and_malformed(void **state)
+{
+    (void)state;
+    expect_error("count: 4\n", 1, "key 'guest': required");
+    expect_error("guest: ''\ncount: 4\n", 1, "key 'guest': expected a name");
+    expect_error("guest: minkernel\n", 1, "key 'count': required");
+    expect_error("guest: minkernel\ncount: [1, 2\nrepeat: 3\n", 4, "not valid YAML: ");
+    expect_error("guest: minkernel\nguest: osv\ncount: 1\n", 2, "not valid YAML: duplicate key");
+    expect_error("- guest\n- count\n", 1, "expected a mapping of keys, got a list");
+    expect_error("", 1, "empty");
+
+    struct scenario s;
+    char err[512];
+    assert_int_equal(scenario_load("/nonexistent/x.yaml", &s, err, sizeof err), -1);
+    assert_string_equal(err, "/nonexistent/x.yaml: No such file or directory");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_all_shipped_load),
+        cmocka_unit_test(test_default),
+        cmocka_unit_test(test_sweep_and_interval),
+        cmocka_unit_test(test_defaults_and_name_from_file),
+        cmocka_unit_test(test_to_start),
+        cmocka_unit_test(test_unknown_key),
+        cmocka_unit_test(test_bad_count),
+        cmocka_unit_test(test_bad_pattern),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_missing_and_malformed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
