@@ -17,20 +17,40 @@ struct profile_marker {
     char name[64];
     char pattern[256];
     pcre2_code *re; /* compiled pattern; owned by the profile */
+    int after;      /* index into markers[] that must have matched first, or -1 */
+};
+
+/* How "ready" is detected (key `ready`, docs/GUESTS.md). */
+enum ready_kind {
+    READY_CONSOLE,  /* ready: REGEX, or ready: {regex: R, after: MARKER} */
+    READY_DEBUGCON, /* ready: {debugcon: BYTES}: BYTES on the isa-debugcon port's chardev */
+    READY_HTTP,     /* ready: {http: {port: 80, path: /, guest_addr: 10.0.2.15, status: 200}} */
+    READY_EXIT,     /* ready: {exit: true}: the guest exits with a status in exit_ok */
 };
 
 struct profile {
     char path[256];
     char name[BS_ID_MAX];
     char description[256];
+    char status[16];       /* tested (default) | untested: "untested here", image brought by users */
     char kernel[256];      /* image file; relative paths are looked up in the images dir */
+    char initrd[256];      /* optional image file, {initrd} */
+    char disk[256];        /* optional image file, {disk} */
     int mem_mib;           /* default 16 */
     int vcpus;             /* default 1 */
     char accel[16];        /* auto (default): the scenario decides; kvm | tcg pin it */
     char cmdline[512];     /* kernel command line, {cmdline} in argv */
+    char binary[64];       /* qemu.binary: default argv[0] of qemu.argv */
     char *argv[PROFILE_MAX_ARGS]; /* qemu argv template with {placeholders}; owned */
     int argc;
-    struct profile_marker ready;  /* console regex that means ready; required */
+    char *libvirt_xml;     /* libvirt.xml: domain XML template with {placeholders}; owned, may be NULL */
+    enum ready_kind ready_kind;
+    struct profile_marker ready;  /* READY_CONSOLE: the regex (and its `after`) */
+    char ready_bytes[64];         /* READY_DEBUGCON */
+    int http_port;                /* READY_HTTP: guest port, default 80 */
+    char http_path[128];          /* default "/" */
+    char http_addr[64];           /* guest address for the forward, default 10.0.2.15 */
+    int http_status;              /* expected status, 0 (default) = any 2xx or 3xx */
     struct profile_marker markers[PROFILE_MAX_MARKERS]; /* phase markers, in order */
     int nmarkers;
     int exit_ok[PROFILE_MAX_EXIT_OK]; /* exit statuses that mean success */
@@ -49,19 +69,28 @@ int profile_load_named(const char *dir, const char *name, struct profile *p, cha
 
 void profile_free(struct profile *p);
 
-/* Values substituted into the argv template. */
+/* Values substituted into the argv template (and the libvirt XML template). */
 struct profile_vars {
-    const char *kernel;  /* {kernel}: absolute image path */
-    const char *accel;   /* {accel}: kvm | tcg */
-    const char *name;    /* {name}: a unique guest name, e.g. bs-RUN-7 */
-    int port;            /* {port}: a host port forwarded to the guest (0 if none) */
+    const char *kernel;   /* {kernel}: absolute image path */
+    const char *initrd;   /* {initrd}: absolute path, or NULL */
+    const char *disk;     /* {disk}: absolute path, or NULL */
+    const char *accel;    /* {accel}: kvm | tcg */
+    const char *name;     /* {name}: a unique guest name, e.g. bs-RUN-7 */
+    const char *debugcon; /* {debugcon}: chardev path of the debug port, e.g. /dev/fd/3 */
+    const char *console;  /* {console}: console path for backends without stdio (libvirt) */
+    int port;             /* {port}: a host port forwarded to the guest (0 if none) */
 };
 
 /* Renders the argv template into argv (NULL-terminated, at most PROFILE_MAX_ARGS
- * entries), the strings stored in buf. Known placeholders: {kernel} {accel} {mem}
- * {vcpus} {cmdline} {name} {port}. Returns argc, or -1 if buf is too small. */
+ * entries), the strings stored in buf. Known placeholders: {kernel} {initrd} {disk}
+ * {accel} {mem} {vcpus} {cmdline} {name} {port} {debugcon} {console} {guest_addr}
+ * {guest_port}. Returns argc, or -1 if buf is too small. */
 int profile_render_argv(const struct profile *p, const struct profile_vars *v, char **argv,
                         char *buf, size_t buflen);
+
+/* Renders the libvirt XML template (same placeholders, values XML-escaped) into a
+ * malloc'ed string the caller frees; NULL if the profile has none or on ENOMEM. */
+char *profile_render_xml(const struct profile *p, const struct profile_vars *v);
 
 /* True if status (a waitpid status already decoded to an exit code) means success. */
 int profile_exit_ok(const struct profile *p, int code);

@@ -83,3 +83,22 @@ for p in $GUEST_PIDS; do
 done
 wait "$CLI_PID" 2>/dev/null || true
 pass "launcher SIGTERM stops every guest"
+
+# --- no KVM: the launcher falls back to TCG and says so; a run that demands KVM is refused
+start_bg launcher-tcg "$BIN/bootstorm-launcher" --connect "$EP" --host tcghost --no-kvm \
+    --guests "$T_DIR/guests" --images "$BS_BUILD/images"
+wait_for 10 grep -q "hello" "$T_DIR/collector.log" || true
+"$BIN/bootstorm" --redis "$REDIS_URL" run "$BS_SOURCE/scenarios/smoke.yaml" --collector "$EP" \
+    --hosts tcghost --json >"$T_DIR/tcg.json" || fail "TCG smoke run failed: $(cat "$T_DIR/tcg.json")"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["accel"]=="tcg" and r["ready"]==8, r' \
+    "$T_DIR/tcg.json" || fail "TCG run report wrong: $(cat "$T_DIR/tcg.json")"
+grep -q "falling back to TCG" "$T_DIR/launcher-tcg.log" || fail "launcher did not say it fell back to TCG"
+sed 's/^accel: auto/accel: kvm/' "$BS_SOURCE/scenarios/smoke.yaml" >"$T_DIR/kvm.yaml"
+set +e
+"$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/kvm.yaml" --collector "$EP" --hosts tcghost \
+    --json >"$T_DIR/kvm.json" 2>"$T_DIR/kvm.err"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "a run demanding KVM where there is none must exit 1, got $rc"
+grep -q "KVM is not usable" "$T_DIR/kvm.json" || fail "the refusal does not say why: $(cat "$T_DIR/kvm.json")"
+pass "without KVM: TCG fallback reported, KVM-only run refused with the reason"
