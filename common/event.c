@@ -11,11 +11,11 @@
 #define LAUNCHER_EVENTS                                                                            \
     (B(EV_HELLO) | B(EV_HEARTBEAT) | B(EV_RUN_START) | B(EV_SPAWN) | B(EV_SPAWNED) |               \
      B(EV_FIRST_OUTPUT) | B(EV_MARKER) | B(EV_READY) | B(EV_EXIT) | B(EV_FAILED) | B(EV_MEM) |     \
-     B(EV_RUN_END))
+     B(EV_RUN_END) | B(EV_LINE) | B(EV_RESTART))
 #define RUN_EVENTS (LAUNCHER_EVENTS & ~(B(EV_HELLO) | B(EV_HEARTBEAT)))
 #define GUEST_EVENTS                                                                               \
     (B(EV_SPAWN) | B(EV_SPAWNED) | B(EV_FIRST_OUTPUT) | B(EV_MARKER) | B(EV_READY) | B(EV_EXIT) |  \
-     B(EV_FAILED))
+     B(EV_FAILED) | B(EV_LINE))
 #define SCENARIO_FIELDS (B(EV_START) | B(EV_RUN_START))
 
 static const char *type_names[EV_TYPE_COUNT] = {
@@ -32,6 +32,8 @@ static const char *type_names[EV_TYPE_COUNT] = {
     [EV_FAILED] = "failed",
     [EV_MEM] = "mem",
     [EV_RUN_END] = "run_end",
+    [EV_LINE] = "line",
+    [EV_RESTART] = "restart",
     [EV_ACK] = "ack",
     [EV_START] = "start",
     [EV_ABORT] = "abort",
@@ -73,7 +75,7 @@ static const struct field fields[] = {
     I(mem_total_kib, mem_total_kib, 0, INT64_MAX, B(EV_HELLO), 0),
     I(kvm, kvm, 0, 1, B(EV_HELLO), B(EV_RUN_START)),
     I(prio, prio, 0, 1, 0, B(EV_RUN_START)),
-    I(count, count, 0, 1 << 24, SCENARIO_FIELDS, B(EV_REPLY)),
+    I(count, count, 0, 1 << 24, SCENARIO_FIELDS | B(EV_RESTART), B(EV_REPLY)),
     I(interval_ms, interval_ms, 0, 3600000, 0, SCENARIO_FIELDS),
     I(hold_s, hold_s, 0, 86400, 0, SCENARIO_FIELDS),
     I(timeout_s, timeout_s, 1, 86400, SCENARIO_FIELDS, 0),
@@ -94,6 +96,15 @@ static const struct field fields[] = {
     S(version, B(EV_HELLO), 0),
     S(hosts, 0, B(EV_START) | B(EV_REPLY)),
     S(error, 0, B(EV_RUN_END) | B(EV_REPLY)),
+    I(concurrency, concurrency, 0, 1 << 24, 0, SCENARIO_FIELDS),
+    I(restart_after_ms, restart_after_ms, 0, 86400000, 0, SCENARIO_FIELDS),
+    I(restart_permille, restart_permille, 0, 1000, 0, SCENARIO_FIELDS),
+    I(trace, trace, 0, 1, 0, SCENARIO_FIELDS),
+    I(spawn_ns, spawn_ns, 0, INT64_MAX, 0, B(EV_SPAWNED)),
+    I(pss_kib, pss_kib, 0, INT64_MAX, 0, B(EV_MEM)),
+    I(guest_cpu_ms, guest_cpu_ms, 0, INT64_MAX, 0, B(EV_MEM)),
+    S(ramp, 0, B(EV_START)),
+    S(text, B(EV_LINE), 0),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 

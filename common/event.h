@@ -28,6 +28,8 @@ enum ev_type {
     EV_FAILED,
     EV_MEM,
     EV_RUN_END,
+    EV_LINE,    /* trace mode: one console line of a guest */
+    EV_RESTART, /* a mass restart began: `count` instances were killed */
     /* collector -> launcher */
     EV_ACK,
     EV_START, /* also cli -> collector, which forwards it */
@@ -52,6 +54,12 @@ struct ev {
     int64_t cores, mem_total_kib, kvm, prio;
     int64_t count, interval_ms, hold_s, timeout_s, sample_ms, at;
     int64_t ready, failed, ack, ok;
+    int64_t concurrency;      /* at most this many boots in flight, 0 = no limit */
+    int64_t restart_after_ms; /* mass restart this long after all are ready, 0 = none */
+    int64_t restart_permille; /* share of the fleet killed and restarted, 1000 = all */
+    int64_t trace;            /* 1: publish every console line as a `line` event */
+    int64_t spawn_ns;         /* spawned: time the backend's spawn/create call took */
+    int64_t pss_kib, guest_cpu_ms; /* mem: sums over the run's live guests */
 
     char name[64];    /* marker name */
     char reason[16];  /* failed: timeout | crash | spawn */
@@ -61,6 +69,8 @@ struct ev {
     char backends[64], version[32];
     char hosts[256]; /* comma-separated host ids */
     char error[256];
+    char ramp[2048]; /* ramp pattern: "T_MS:COUNT,..." instance counts over time */
+    char text[512];  /* line: the console line, without its newline */
 };
 
 /* Zeroes e and sets type, protocol version and guest = -1. */
