@@ -73,6 +73,22 @@ static const char *host_of(const char *f, const char *prefix)
 
 #define COPY(dst, v) snprintf(dst, sizeof dst, "%s", v)
 
+static int add_host(struct agg_run *r, const char *name)
+{
+    for (int i = 0; i < r->nhosts; i++)
+        if (!strcmp(r->host[i].name, name))
+            return i;
+    if (r->nhosts == AGG_HOSTS_MAX || !*name || strlen(name) >= AGG_ID_MAX)
+        return -1;
+    struct agg_host *h = &r->host[r->nhosts];
+    memset(h, 0, sizeof *h);
+    COPY(h->name, name);
+    h->all_ready_ms = -1;
+    h->peak_mem_kib = -1;
+    h->clock_err_ms = -1;
+    return r->nhosts++;
+}
+
 static void read_meta(const redisReply *meta, struct agg_run *r)
 {
     for (size_t i = 0; i + 1 < meta->elements; i += 2) {
@@ -109,11 +125,23 @@ static void read_meta(const redisReply *meta, struct agg_run *r)
             r->cpu_ms = (r->cpu_ms < 0 ? 0 : r->cpu_ms) + num_ll(v, 0);
         else if ((h = host_of(f, "rss_kib")))
             r->rss_kib = (r->rss_kib < 0 ? 0 : r->rss_kib) + num_ll(v, 0);
+        else if (!strcmp(f, "invalid"))
+            COPY(r->invalid, v);
+        else if (!strcmp(f, "clock_flag"))
+            COPY(r->clock_flag, v);
+        else if (!strcmp(f, "restart_count"))
+            r->restart_count = num_ll(v, 0);
+        else if ((h = host_of(f, "start_tr")))
+            add_host(r, h);
         else if ((h = host_of(f, "error")) && *v) {
             size_t len = strlen(r->errors);
             snprintf(r->errors + len, sizeof r->errors - len, "%s%s: %s", len ? "\n" : "", h, v);
         }
     }
+    char list[sizeof r->hosts], *save = NULL;
+    COPY(list, r->hosts);
+    for (char *n = strtok_r(list, ",", &save); n; n = strtok_r(NULL, ",", &save))
+        add_host(r, n);
     r->total = r->count * r->hosts_expected;
     r->complete = r->hosts_expected > 0 && r->hosts_done >= r->hosts_expected;
 }
@@ -223,6 +251,154 @@ static long long zcard(redisContext *c, const char *run, const char *which, char
     return n;
 }
 
+int agg_dist_load(redisContext *c, const char *run, const char *which, double sum_ms,
+                  struct agg_dist *d, char *err, size_t errlen)
+{
+    static const int pct[] = {0, 50, 90, 99, 100};
+    double v[5];
+    d->min = d->p50 = d->p90 = d->p99 = d->max = d->mean = -1;
+    if ((d->n = zcard(c, run, which, err, errlen)) < 0)
+        return -1;
+    if (d->n == 0)
+        return 0;
+    if (zset_pct(c, run, which, d->n, pct, 5, v, err, errlen) < 0)
+        return -1;
+    d->min = v[0], d->p50 = v[1], d->p90 = v[2], d->p99 = v[3], d->max = v[4];
+    d->mean = sum_ms >= 0 ? sum_ms / (double)d->n : -1;
+    return 0;
+}
+
+static int cmp_host(const void *a, const void *b)
+{
+    return strcmp(((const struct agg_host *)a)->name, ((const struct agg_host *)b)->name);
+}
+
+static int cmp_bucket(const void *a, const void *b)
+{
+    long long x = ((const struct agg_bucket *)a)->lo, y = ((const struct agg_bucket *)b)->lo;
+    return (x > y) - (x < y);
+}
+
+/* Per host: counters, boot and lag distributions, clock offset. */
+static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg, char *err,
+                      size_t errlen)
+{
+    char key[512];
+    qsort(r->host, (size_t)r->nhosts, sizeof r->host[0], cmp_host);
+    r->slowest = -1;
+    for (int i = 0; i < r->nhosts; i++) {
+        struct agg_host *h = &r->host[i];
+        redisReply *ha = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:hagg:%s",
+                               r->run, h->name);
+        if (!ha)
+            return -1;
+        const char *v;
+        double sum = (v = hfield(ha, "boot_sum_ms")) ? num_d(v, -1) : -1;
+        h->spawned = (v = hfield(ha, "spawned")) ? num_ll(v, 0) : 0;
+        h->ready = (v = hfield(ha, "ready")) ? num_ll(v, 0) : 0;
+        h->failed = (v = hfield(ha, "failed")) ? num_ll(v, 0) : 0;
+        h->restarts = (v = hfield(ha, "restarts")) ? num_ll(v, 0) : 0;
+        h->peak_mem_kib = (v = hfield(ha, "peak_mem_kib")) ? num_ll(v, -1) : -1;
+        freeReplyObject(ha);
+        snprintf(key, sizeof key, "first_spawn_tm:%s", h->name);
+        const char *t0 = hfield(agg, key);
+        snprintf(key, sizeof key, "last_ready_tm:%s", h->name);
+        const char *t1 = hfield(agg, key);
+        if (t0 && t1 && num_ll(t1, -1) >= num_ll(t0, -1))
+            h->all_ready_ms = (double)(num_ll(t1, 0) - num_ll(t0, 0)) / 1e6;
+        snprintf(key, sizeof key, "h:%s:boot", h->name);
+        if (agg_dist_load(c, r->run, key, sum, &h->boot, err, errlen) < 0)
+            return -1;
+        snprintf(key, sizeof key, "h:%s:lag", h->name);
+        if (agg_dist_load(c, r->run, key, -1, &h->lag, err, errlen) < 0)
+            return -1;
+        redisReply *hr = query(c, REDIS_REPLY_ARRAY, err, errlen,
+                               "HMGET bs:host:%s offset_ns offset_err_ns", h->name);
+        if (!hr)
+            return -1;
+        if (hr->elements == 2 && hr->element[0]->type == REDIS_REPLY_STRING &&
+            hr->element[1]->type == REDIS_REPLY_STRING) {
+            h->clock_offset_ms = num_d(hr->element[0]->str, 0) / 1e6;
+            h->clock_err_ms = num_d(hr->element[1]->str, -1e6) / 1e6;
+        }
+        freeReplyObject(hr);
+        if (h->boot.n && (r->slowest < 0 || h->boot.p99 > r->host[r->slowest].boot.p99))
+            r->slowest = i;
+    }
+    return 0;
+}
+
+/* Phases (bs:{RUN}:phases), boot time by guests running at spawn, ready per second. */
+static int load_detail(redisContext *c, struct agg_run *r, char *err, size_t errlen)
+{
+    redisReply *ph = query(c, REDIS_REPLY_ARRAY, err, errlen, "SORT bs:{%s}:phases ALPHA", r->run);
+    if (!ph)
+        return -1;
+    static const char *const order[] = {"spawned", "first_output", "ready"};
+    char key[AGG_ID_MAX + 8];
+    int rc = 0;
+    for (int pass = 0; pass < 2 && !rc; pass++) /* fixed phases first, then markers */
+        for (size_t i = 0; i < ph->elements && r->nphases < AGG_PHASES_MAX && !rc; i++) {
+            const char *n = ph->element[i]->type == REDIS_REPLY_STRING ? ph->element[i]->str : "";
+            int fixed = 0;
+            for (size_t j = 0; j < 3; j++)
+                fixed |= !strcmp(n, order[j]);
+            if (!*n || strlen(n) >= AGG_ID_MAX || fixed != (pass == 0))
+                continue;
+            struct agg_phase *p = &r->phase[r->nphases++];
+            COPY(p->name, n);
+            snprintf(key, sizeof key, "ph:%s", n);
+            rc = agg_dist_load(c, r->run, key, -1, &p->d, err, errlen);
+        }
+    freeReplyObject(ph);
+    /* order the fixed phases as a boot goes */
+    for (int a = 0; a < r->nphases; a++)
+        for (int b = a + 1; b < r->nphases; b++) {
+            int ra = 3, rb = 3;
+            for (int j = 0; j < 3; j++) {
+                ra = !strcmp(r->phase[a].name, order[j]) ? j : ra;
+                rb = !strcmp(r->phase[b].name, order[j]) ? j : rb;
+            }
+            if (rb < ra) {
+                struct agg_phase t = r->phase[a];
+                r->phase[a] = r->phase[b];
+                r->phase[b] = t;
+            }
+        }
+    if (rc < 0)
+        return -1;
+    redisReply *br = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:byrun", r->run);
+    if (!br)
+        return -1;
+    for (size_t i = 0; i + 1 < br->elements; i += 2) {
+        const char *f = br->element[i]->str, *colon = strchr(f, ':');
+        if (!colon || strcmp(colon, ":n") || r->nbuckets == AGG_BUCKETS_MAX)
+            continue;
+        struct agg_bucket *b = &r->bucket[r->nbuckets++];
+        b->lo = num_ll(f, 0);
+        b->n = num_ll(br->element[i + 1]->str, 0);
+        char k2[64];
+        snprintf(k2, sizeof k2, "%lld:sum_ms", b->lo);
+        const char *v = hfield(br, k2);
+        b->mean_ms = v && b->n ? num_d(v, 0) / (double)b->n : -1;
+        snprintf(k2, sizeof k2, "%lld:max_ms", b->lo);
+        b->max_ms = (v = hfield(br, k2)) ? num_d(v, -1) : -1;
+    }
+    freeReplyObject(br);
+    qsort(r->bucket, (size_t)r->nbuckets, sizeof r->bucket[0], cmp_bucket);
+    redisReply *rp = query(c, REDIS_REPLY_ARRAY, err, errlen, "HVALS bs:{%s}:rps", r->run);
+    if (!rp)
+        return -1;
+    for (size_t i = 0; i < rp->elements; i++)
+        if (rp->element[i]->type == REDIS_REPLY_STRING &&
+            num_ll(rp->element[i]->str, 0) > r->peak_ready_1s)
+            r->peak_ready_1s = num_ll(rp->element[i]->str, 0);
+    freeReplyObject(rp);
+    if (r->all_ready_ms > 0 && r->ready > 0)
+        r->ready_per_s = (double)r->ready / (r->all_ready_ms / 1000.0);
+    return 0;
+}
+
 static int check_id(const char *run, char *err, size_t errlen)
 {
     if (!*run || strlen(run) >= AGG_ID_MAX || strpbrk(run, "{} \t\r\n")) {
@@ -241,6 +417,8 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
     out->boot_max_ms = out->boot_mean_ms = out->all_ready_ms = out->lag_p50_ms = out->lag_p99_ms =
         -1;
     out->peak_mem_kib = out->mem_base_kib = out->cpu_ms = out->rss_kib = -1;
+    out->ready_per_s = -1;
+    out->slowest = -1;
 
     if (!strcmp(run, "last")) {
         if (!(last = query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 0")))
@@ -286,6 +464,10 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
             goto fail;
         out->lag_p50_ms = v[0], out->lag_p99_ms = v[1];
     }
+    const char *rs = hfield(agg, "restarts");
+    out->restarts = rs ? num_ll(rs, 0) : 0;
+    if (load_hosts(c, out, agg, err, errlen) < 0 || load_detail(c, out, err, errlen) < 0)
+        goto fail;
     rc = 0;
 fail:
     if (last)

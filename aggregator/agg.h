@@ -12,6 +12,39 @@
 
 #define AGG_ID_MAX 128
 
+#define AGG_HOSTS_MAX 64
+#define AGG_PHASES_MAX 16
+#define AGG_BUCKETS_MAX 32
+
+/* An exact distribution read from one sorted set (nearest rank); n = 0: none. */
+struct agg_dist {
+    long long n;
+    double min, p50, p90, p99, max, mean; /* mean -1 when no sum is kept */
+};
+
+/* One launcher's share of a run (bs:{RUN}:hagg:HOST and h:HOST:boot). */
+struct agg_host {
+    char name[AGG_ID_MAX];
+    long long spawned, ready, failed, restarts;
+    struct agg_dist boot, lag;
+    double all_ready_ms; /* last_ready_tm - first_spawn_tm on its clock; -1 if none */
+    long long peak_mem_kib;
+    double clock_offset_ms, clock_err_ms; /* from bs:host:HOST; err -1 when unknown */
+};
+
+/* One phase of a boot (bs:{RUN}:ph:NAME): "spawned" spawn->spawned, "first_output"
+ * spawned->first output, "ready" first output->ready, "m:NAME" spawn->marker. */
+struct agg_phase {
+    char name[AGG_ID_MAX];
+    struct agg_dist d;
+};
+
+/* Boot times of the guests that found [lo, 2*lo) (lo 0: none) already running. */
+struct agg_bucket {
+    long long lo, n;
+    double mean_ms, max_ms;
+};
+
 /* Missing values: counts are 0, integers that may be unknown are -1, ms values are -1
  * (every measured duration is >= 0). boot_* are valid only when boot_n > 0, lag_*
  * only when lag_n > 0. */
@@ -38,12 +71,28 @@ struct agg_run {
     int complete;              /* hosts_expected > 0 && hosts_done >= hosts_expected */
     int64_t created_tr;        /* realtime ns, 0 if unknown */
     char errors[2048];         /* "HOST: message" per failing launcher, '\n'-separated */
+    /* detail (agg_load fills it too) */
+    int nhosts, nphases, nbuckets;
+    struct agg_host host[AGG_HOSTS_MAX]; /* sorted by name */
+    int slowest;                         /* index in host[] of the highest boot p99, -1 */
+    struct agg_phase phase[AGG_PHASES_MAX];
+    struct agg_bucket bucket[AGG_BUCKETS_MAX];
+    double ready_per_s;      /* ready / all_ready_s; -1 if unknown */
+    long long peak_ready_1s; /* most guests ready within one second (bs:{RUN}:rps) */
+    long long restarts, restart_count; /* restart events, instances they killed */
+    char invalid[256];       /* meta `invalid`: why `check` rejected the run, "" if not */
+    char clock_flag[256];    /* meta `clock_flag`: hosts' clocks too far apart, "" if not */
 };
 
 /* Loads run (an id, or "last" = the newest in bs:runs) into *out. Returns 0, or -1 with
  * the reason in err: "no run 'X' in Redis" when it has no meta, else the Redis error.
  * A transport failure leaves c->err set: the caller frees c (hiredis rule). */
 int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, size_t errlen);
+
+/* Reads the distribution of zset bs:{RUN}:which (which e.g. "boot", "h:HOST:boot",
+ * "ph:ready"); sum_ms < 0: no mean. Returns 0 or -1 with err. */
+int agg_dist_load(redisContext *c, const char *run, const char *which, double sum_ms,
+                  struct agg_dist *d, char *err, size_t errlen);
 
 /* Prints a table of the newest `limit` runs (all if limit <= 0), newest first: run,
  * guest kind, guests, ready/failed, boot p50, complete. Returns the number of runs
@@ -62,5 +111,54 @@ void agg_print_text(const struct agg_run *r, FILE *out);
 /* Renders r as one JSON object on one line (keys in docs of agg_print.c); missing
  * values are null, strings escaped, invalid UTF-8 replaced by U+FFFD. */
 void agg_print_json(const struct agg_run *r, FILE *out);
+
+/* ---- per-guest raw rows (agg_guests.c) ---- */
+
+#define AGG_MARKERS_MAX 16
+
+/* One guest (its latest generation), from bs:{RUN}:guest:HOST:IDX. Times in ms
+ * relative to its own spawn on its host's monotonic clock; -1 when it never got there. */
+struct agg_guest {
+    char id[AGG_ID_MAX], host[AGG_ID_MAX], state[16], reason[16];
+    long long idx, gen, running;
+    int64_t spawn_tr;   /* realtime ns of the spawn; 0 if unknown */
+    double boot_ms;     /* ready - spawn */
+    double spawned_ms, first_output_ms, ready_ms; /* spawn->spawned, ->1st output, ->ready */
+    double marker_ms[AGG_MARKERS_MAX];            /* spawn -> marker[i] of struct agg_guests */
+};
+
+struct agg_guests {
+    size_t n;
+    struct agg_guest *g; /* sorted by host, then idx */
+    int nmarkers;
+    char marker[AGG_MARKERS_MAX][AGG_ID_MAX]; /* names without "m:", sorted */
+};
+
+/* Loads every guest of run (an id). Returns 0 or -1 with err; free with agg_guests_free. */
+int agg_guests_load(redisContext *c, const char *run, struct agg_guests *out, char *err,
+                    size_t errlen);
+void agg_guests_free(struct agg_guests *gs);
+
+/* Writes one CSV row per guest with a header line (columns: guest, host, idx, gen,
+ * state, reason, running, spawn_tr_ns, ready_tr_ns, boot_ms, spawned_ms,
+ * first_output_ms, ready_ms, then m:NAME per marker; empty cells when unknown). */
+void agg_export_csv(const struct agg_guests *gs, FILE *out);
+
+/* The same as one JSON array of objects (null when unknown). */
+void agg_export_json(const struct agg_guests *gs, FILE *out);
+
+/* ---- charts (agg_plot.c) ---- */
+
+/* Writes into dir (created if absent) the data files, gnuplot scripts and charts of run
+ * r, each as PNG and SVG: boot_cdf, boot_vs_running, memory, ready_count, phases (the
+ * last only when phases exist). gnuplot is run by argv, never through a shell. Returns
+ * the number of charts written, or -1 with err (gnuplot missing or failing, I/O). */
+int agg_plot(redisContext *c, const struct agg_run *r, const struct agg_guests *gs,
+             const char *dir, char *err, size_t errlen);
+
+/* Shared JSON helpers of agg_print.c: a string (null when empty), a number (null when
+ * !ok). */
+void agg_json_str(FILE *out, const char *s);
+void agg_json_num(FILE *out, double v, int ok);
 
 #endif

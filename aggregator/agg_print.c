@@ -6,7 +6,12 @@
  * hosts_expected, hosts_done, spawned, ready, failed,
  * failed_by_reason {timeout, crash, spawn, other}, boot_ms {min, p50, p90, p99, max,
  * mean} | null, all_ready_ms, peak_mem_mib, mem_base_mib, mem_per_guest_mib,
- * lag_ms {p50, p99} | null, launcher {cpu_ms, rss_mib}, complete, errors [..]. */
+ * lag_ms {p50, p99} | null, launcher {cpu_ms, rss_mib}, ready_per_s, peak_ready_1s,
+ * restarts, restart_count, per_host [{host, spawned, ready, failed, restarts, boot_ms,
+ * lag_ms (dist: {n, min, p50, p90, p99, max, mean} | null), all_ready_ms, peak_mem_mib,
+ * clock_offset_ms, clock_err_ms}], slowest_host, phases_ms {NAME: dist},
+ * boot_by_running [{from, to, n, mean_ms, max_ms}], invalid, clock_flag, complete,
+ * errors [..]. */
 #include "agg.h"
 
 #include <math.h>
@@ -28,6 +33,9 @@ static const char *accel_of(const struct agg_run *r)
 }
 
 /* ---- text ---- */
+
+#define json_str agg_json_str
+#define json_num agg_json_num
 
 #define CELL 32
 static const char *cell(char *buf, const char *fmt, double v, int ok)
@@ -69,6 +77,66 @@ void agg_print_text(const struct agg_run *r, FILE *out)
             cell(b[7], "%.1f", (double)r->peak_mem_kib / 1024.0, r->peak_mem_kib >= 0),
             cell(b[8], "%.2f", mem_per_guest_mib(r), 1));
 
+    if (r->nhosts > 1) {
+        int wh = 4;
+        for (int i = 0; i < r->nhosts; i++)
+            wh = max_i(wh, (int)strlen(r->host[i].name));
+        fprintf(out, "\n%-*s  %6s  %6s  %8s  %8s  %8s  %8s  %12s  %9s  %s\n", wh, "host", "ready",
+                "failed", "min ms", "p50 ms", "p99 ms", "max ms", "all ready ms", "peak MiB",
+                "clock offset ms");
+        for (int i = 0; i < r->nhosts; i++) {
+            const struct agg_host *h = &r->host[i];
+            int hk = h->boot.n > 0;
+            char off[64] = "-";
+            if (h->clock_err_ms >= 0)
+                snprintf(off, sizeof off, "%+.3f +-%.3f", h->clock_offset_ms, h->clock_err_ms);
+            fprintf(out, "%-*s  %6lld  %6lld  %8s  %8s  %8s  %8s  %12s  %9s  %s%s\n", wh, h->name,
+                    h->ready, h->failed, cell(b[0], "%.1f", h->boot.min, hk),
+                    cell(b[1], "%.1f", h->boot.p50, hk), cell(b[2], "%.1f", h->boot.p99, hk),
+                    cell(b[3], "%.1f", h->boot.max, hk), cell(b[4], "%.1f", h->all_ready_ms, 1),
+                    cell(b[5], "%.1f", (double)h->peak_mem_kib / 1024.0, h->peak_mem_kib >= 0), off,
+                    i == r->slowest ? "  (slowest)" : "");
+        }
+    }
+    int markers = 0;
+    for (int i = 0; i < r->nphases; i++)
+        markers |= !strncmp(r->phase[i].name, "m:", 2);
+    if (markers) {
+        fprintf(out, "\n%-24s  %6s  %8s  %8s  %8s  %8s\n", "phase (ms)", "n", "p50", "p90", "p99",
+                "max");
+        for (int i = 0; i < r->nphases; i++) {
+            const struct agg_phase *p = &r->phase[i];
+            char label[AGG_ID_MAX + 32];
+            if (!strcmp(p->name, "spawned"))
+                snprintf(label, sizeof label, "spawn -> spawned");
+            else if (!strcmp(p->name, "first_output"))
+                snprintf(label, sizeof label, "spawned -> 1st output");
+            else if (!strcmp(p->name, "ready"))
+                snprintf(label, sizeof label, "1st output -> ready");
+            else
+                snprintf(label, sizeof label, "spawn -> %s", p->name + 2);
+            fprintf(out, "%-24.24s  %6lld  %8.1f  %8.1f  %8.1f  %8.1f\n", label, p->d.n, p->d.p50,
+                    p->d.p90, p->d.p99, p->d.max);
+        }
+    }
+    if (r->nbuckets > 1) {
+        fprintf(out, "\nboot vs guests running at spawn:");
+        for (int i = 0; i < r->nbuckets; i++) {
+            const struct agg_bucket *k = &r->bucket[i];
+            fprintf(out, "%s %lld-%lld: %.1f ms (n %lld)", i ? "," : "", k->lo,
+                    k->lo ? 2 * k->lo - 1 : 0, k->mean_ms, k->n);
+        }
+        fputc('\n', out);
+    }
+    if (r->ready_per_s > 0)
+        fprintf(out, "%sready per second: %.1f on average, at most %lld within one second\n",
+                r->nbuckets > 1 ? "" : "\n", r->ready_per_s, r->peak_ready_1s);
+    if (r->restarts)
+        fprintf(out, "restarts: %lld, %lld instances restarted\n", r->restarts, r->restart_count);
+    if (r->invalid[0])
+        fprintf(out, "INVALID: %s\n", r->invalid);
+    if (r->clock_flag[0])
+        fprintf(out, "clocks: %s\n", r->clock_flag);
     if (r->failed)
         fprintf(out, "\nfailed: %lld timeout, %lld crash, %lld spawn, %lld other\n",
                 r->failed_timeout, r->failed_crash, r->failed_spawn, r->failed_other);
@@ -148,7 +216,7 @@ static void json_strn(FILE *out, const char *s, size_t n)
 }
 
 /* A string, or null when empty. */
-static void json_str(FILE *out, const char *s)
+void agg_json_str(FILE *out, const char *s)
 {
     if (*s)
         json_strn(out, s, strlen(s));
@@ -157,7 +225,7 @@ static void json_str(FILE *out, const char *s)
 }
 
 /* A number with at most 6 decimals and no trailing zeros, or null. */
-static void json_num(FILE *out, double v, int ok)
+void agg_json_num(FILE *out, double v, int ok)
 {
     char buf[64];
     if (!ok || !isfinite(v)) {
@@ -192,6 +260,20 @@ static void json_list(FILE *out, const char *s, char sep)
 }
 
 #define KEY(k) fputs(",\"" k "\":", out)
+
+static void json_dist(FILE *out, const struct agg_dist *d)
+{
+    if (!d->n) {
+        fputs("null", out);
+        return;
+    }
+    fprintf(out, "{\"n\":%lld,\"min\":", d->n), json_num(out, d->min, 1);
+    fputs(",\"p50\":", out), json_num(out, d->p50, 1);
+    fputs(",\"p90\":", out), json_num(out, d->p90, 1);
+    fputs(",\"p99\":", out), json_num(out, d->p99, 1);
+    fputs(",\"max\":", out), json_num(out, d->max, 1);
+    fputs(",\"mean\":", out), json_num(out, d->mean, d->mean >= 0), fputc('}', out);
+}
 
 void agg_print_json(const struct agg_run *r, FILE *out)
 {
@@ -246,6 +328,48 @@ void agg_print_json(const struct agg_run *r, FILE *out)
     KEY("launcher"), fputs("{\"cpu_ms\":", out), json_num(out, (double)r->cpu_ms, r->cpu_ms >= 0);
     fputs(",\"rss_mib\":", out), json_num(out, (double)r->rss_kib / mib, r->rss_kib >= 0),
         fputc('}', out);
+    KEY("ready_per_s"), json_num(out, r->ready_per_s, r->ready_per_s >= 0);
+    KEY("peak_ready_1s"), fprintf(out, "%lld", r->peak_ready_1s);
+    KEY("restarts"), fprintf(out, "%lld", r->restarts);
+    KEY("restart_count"), fprintf(out, "%lld", r->restart_count);
+    KEY("per_host"), fputc('[', out);
+    for (int i = 0; i < r->nhosts; i++) {
+        const struct agg_host *h = &r->host[i];
+        fputs(i ? ",{\"host\":" : "{\"host\":", out), json_str(out, h->name);
+        fprintf(out, ",\"spawned\":%lld,\"ready\":%lld,\"failed\":%lld,\"restarts\":%lld",
+                h->spawned, h->ready, h->failed, h->restarts);
+        fputs(",\"boot_ms\":", out), json_dist(out, &h->boot);
+        fputs(",\"lag_ms\":", out), json_dist(out, &h->lag);
+        fputs(",\"all_ready_ms\":", out), json_num(out, h->all_ready_ms, h->all_ready_ms >= 0);
+        fputs(",\"peak_mem_mib\":", out);
+        json_num(out, (double)h->peak_mem_kib / mib, h->peak_mem_kib >= 0);
+        fputs(",\"clock_offset_ms\":", out), json_num(out, h->clock_offset_ms, h->clock_err_ms >= 0);
+        fputs(",\"clock_err_ms\":", out), json_num(out, h->clock_err_ms, h->clock_err_ms >= 0);
+        fputc('}', out);
+    }
+    fputc(']', out);
+    KEY("slowest_host");
+    if (r->slowest >= 0)
+        json_str(out, r->host[r->slowest].name);
+    else
+        fputs("null", out);
+    KEY("phases_ms"), fputc('{', out);
+    for (int i = 0; i < r->nphases; i++) {
+        fputs(i ? "," : "", out), json_str(out, r->phase[i].name), fputc(':', out);
+        json_dist(out, &r->phase[i].d);
+    }
+    fputc('}', out);
+    KEY("boot_by_running"), fputc('[', out);
+    for (int i = 0; i < r->nbuckets; i++) {
+        const struct agg_bucket *k = &r->bucket[i];
+        fprintf(out, "%s{\"from\":%lld,\"to\":%lld,\"n\":%lld,\"mean_ms\":", i ? "," : "", k->lo,
+                k->lo ? 2 * k->lo - 1 : 0, k->n);
+        json_num(out, k->mean_ms, k->mean_ms >= 0);
+        fputs(",\"max_ms\":", out), json_num(out, k->max_ms, k->max_ms >= 0), fputc('}', out);
+    }
+    fputc(']', out);
+    KEY("invalid"), json_str(out, r->invalid);
+    KEY("clock_flag"), json_str(out, r->clock_flag);
     KEY("complete"), fputs(r->complete ? "true" : "false", out);
     KEY("errors"), json_list(out, r->errors, '\n');
     fputs("}\n", out);

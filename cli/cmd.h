@@ -18,4 +18,26 @@ int cmd_runs(int argc, char **argv, const char *redis_url);
  * Returns 0 only if every guest of every run became ready, 1 if not, 2 on bad input. */
 int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir);
 
+/* compare RUN... [--json]: runs side by side, one column each, plus the mean over the
+ * valid ones (not marked invalid by `check`) when more than one. */
+int cmd_compare(int argc, char **argv, const char *redis_url);
+
+/* export RUN (--csv|--json) [--out FILE]: one row per guest (agg_export_csv). */
+int cmd_export(int argc, char **argv, const char *redis_url);
+
+/* plot RUN --out DIR: PNG and SVG charts (agg_plot) into DIR. */
+int cmd_plot(int argc, char **argv, const char *redis_url);
+
+/* watch RUN [--interval-ms N] [--timeout-s S]: spawned/ready/failed counts refreshed
+ * until every launcher is done; 0 when done, 1 on timeout. */
+int cmd_watch(int argc, char **argv, const char *redis_url);
+
+/* check RUN [--p99-max MS] [--max-failed-pct P]: exit 1 when the boot p99 exceeds MS,
+ * the failed share exceeds P percent (the run is then marked invalid in its meta) or
+ * the run is incomplete; prints one line per verdict. */
+int cmd_check(int argc, char **argv, const char *redis_url);
+
+/* Connects to redis_url for subcommand sub; NULL after printing why on stderr. */
+struct redisContext *cmd_connect(const char *sub, const char *redis_url);
+
 #endif

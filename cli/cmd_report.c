@@ -22,6 +22,15 @@ static int usage_runs(FILE *f)
     return f == stdout ? 0 : 1;
 }
 
+redisContext *cmd_connect(const char *sub, const char *redis_url)
+{
+    char err[512];
+    redisContext *c = bredis_connect(redis_url, REDIS_TIMEOUT_MS, err, sizeof err);
+    if (!c)
+        fprintf(stderr, "bootstorm %s: %s\n", sub, err);
+    return c;
+}
+
 int cmd_report(int argc, char **argv, const char *redis_url)
 {
     const char *run = NULL;
@@ -42,11 +51,9 @@ int cmd_report(int argc, char **argv, const char *redis_url)
             run = argv[i];
     }
     char err[512];
-    redisContext *c = bredis_connect(redis_url, REDIS_TIMEOUT_MS, err, sizeof err);
-    if (!c) {
-        fprintf(stderr, "bootstorm report: %s\n", err);
+    redisContext *c = cmd_connect("report", redis_url);
+    if (!c)
         return 2;
-    }
     struct agg_run *r = malloc(sizeof *r);
     int rc = 0;
     if (!r) {
@@ -91,11 +98,9 @@ int cmd_runs(int argc, char **argv, const char *redis_url)
         }
     }
     char err[512];
-    redisContext *c = bredis_connect(redis_url, REDIS_TIMEOUT_MS, err, sizeof err);
-    if (!c) {
-        fprintf(stderr, "bootstorm runs: %s\n", err);
+    redisContext *c = cmd_connect("runs", redis_url);
+    if (!c)
         return 2;
-    }
     int rc = 0;
     if (agg_list_runs(c, stdout, (int)limit, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm runs: %s\n", err);

@@ -205,7 +205,8 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
             else
                 agg_print_text(&ar, stdout);
             fflush(stdout);
-            if (!done || !ar.complete || ar.ready != ar.total)
+            /* every instance the pattern created became ready: restarts and ramps create more */
+            if (!done || !ar.complete || ar.failed || ar.ready != ar.spawned || ar.spawned < ar.total)
                 all_ready = 0;
         }
     }

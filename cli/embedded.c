@@ -5,13 +5,11 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,6 +18,7 @@
 #include "bredis.h"
 #include "clock.h"
 #include "log.h"
+#include "ports.h"
 
 extern char **environ;
 
@@ -33,20 +32,6 @@ const char *embedded_prefix(void)
         snprintf(prefix, sizeof prefix, "%s", n > 0 ? dirname(dirname(exe)) : ".");
     }
     return prefix;
-}
-
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0)
-        close(s);
-    return port;
 }
 
 /* Spawns argv in its own process group (a terminal's ^C goes to the CLI, which
@@ -123,7 +108,7 @@ int embedded_start_redis(struct embedded *em, const char *data_dir, char *err, s
     }
     snprintf(log, sizeof log, "%s/redis.log", data_dir);
     snprintf(conf, sizeof conf, "%s/share/redis.conf", embedded_prefix());
-    int p = free_port();
+    int p = port_free_tcp();
     snprintf(port, sizeof port, "%d", p);
     char *argv[] = {"redis-server", conf, "--port", port, "--dir", rdir, NULL};
     if ((em->redis = spawn_daemon(argv, log, err, errlen)) < 0) {
@@ -159,7 +144,7 @@ int embedded_start_redis(struct embedded *em, const char *data_dir, char *err, s
 int embedded_start_daemons(struct embedded *em, char *err, size_t errlen)
 {
     char bin[PATH_MAX + 64], log[600], ready[600], bind[64], host[64];
-    snprintf(em->collector, sizeof em->collector, "tcp://127.0.0.1:%d", free_port());
+    snprintf(em->collector, sizeof em->collector, "tcp://127.0.0.1:%d", port_free_tcp());
     snprintf(ready, sizeof ready, "%s/collector.ready", em->data_dir);
     unlink(ready);
     snprintf(bind, sizeof bind, "%s", em->collector);

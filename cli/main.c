@@ -19,6 +19,11 @@ static void usage(FILE *f)
             "                                          exit 0 only if every guest became ready\n"
             "  report [RUN|last] [--json]              the report of one run\n"
             "  runs [--limit N]                        the runs stored, newest first\n"
+            "  compare RUN... [--json]                 runs side by side\n"
+            "  export RUN (--csv|--json) [--out FILE]  every guest's raw numbers\n"
+            "  plot RUN --out DIR                      charts (PNG and SVG, gnuplot)\n"
+            "  watch RUN                               live progress until the run is done\n"
+            "  check RUN [--p99-max MS] [--max-failed-pct P]  exit 1 when a limit is broken\n"
             "  version\n"
             "\n"
             "Without --redis, bootstorm uses the embedded Redis whose data lives in DIR\n"
@@ -64,7 +69,17 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "report") && strcmp(cmd, "runs")) {
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **, const char *);
+    } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},     {"compare", cmd_compare},
+                   {"export", cmd_export}, {"plot", cmd_plot},     {"watch", cmd_watch},
+                   {"check", cmd_check}};
+    int q = -1;
+    for (int i = 0; i < (int)(sizeof queries / sizeof queries[0]); i++)
+        if (!strcmp(cmd, queries[i].name))
+            q = i;
+    if (q < 0) {
         fprintf(stderr, "bootstorm: unknown command '%s'\n", cmd);
         usage(stderr);
         return 2;
@@ -86,8 +101,7 @@ int main(int argc, char **argv)
         }
         redis_url = em.redis_url;
     }
-    int rc = !strcmp(cmd, "report") ? cmd_report(sub_argc, sub_argv, redis_url)
-                                    : cmd_runs(sub_argc, sub_argv, redis_url);
+    int rc = queries[q].fn(sub_argc, sub_argv, redis_url);
     embedded_stop(&em);
     return rc;
 }

@@ -19,6 +19,9 @@ enum key_kind {
     K_COUNT, /* N or [N, ...] */
     K_HOSTS, /* "all", "a,b" or [a, b] */
     K_LATER, /* a planned feature: any value is refused with the message in `later` */
+    K_BOOL,  /* true | false */
+    K_RESTART, /* {after_s: S, fraction: F} */
+    K_RAMP,  /* a CSV file of t_s,count rows */
 };
 
 struct key {
@@ -39,7 +42,7 @@ static const struct key keys[] = {
     STR(backend, K_ENUM, "qemu|libvirt|process", NULL),
     STR(accel, K_ENUM, "auto|kvm|tcg", NULL),
     {"count", K_COUNT, 0, 0, 0, NULL, NULL},
-    STR(pattern, K_ENUM, "burst|interval", "ramp"),
+    STR(pattern, K_ENUM, "burst|interval|ramp", NULL),
     INT(interval_ms, 0),
     INT(hold_s, 0),
     INT(timeout_s, 1),
@@ -47,7 +50,10 @@ static const struct key keys[] = {
     INT(sample_ms, 10),
     INT(cooldown_s, 0),
     STR(hosts, K_HOSTS, NULL, NULL),
-    {"restart", K_LATER, 0, 0, 0, NULL, "mass restart is not supported yet"},
+    INT(concurrency_limit, 0),
+    {"trace", K_BOOL, FIELD(trace), 0, NULL, NULL},
+    {"restart", K_RESTART, 0, 0, 0, NULL, NULL},
+    {"ramp", K_RAMP, FIELD(ramp), 0, NULL, NULL},
 };
 #define NKEYS (sizeof keys / sizeof *keys)
 
@@ -123,6 +129,115 @@ static int set_hosts(const struct ycfg *c, int line, struct fy_node *v, struct s
     return 0;
 }
 
+/* A plain decimal number (integer or not) scalar. */
+static int scalar_double(struct fy_node *v, double *out)
+{
+    const char *t = v && fy_node_is_scalar(v) ? fy_node_get_scalar0(v) : NULL;
+    char *end;
+    if (!t || !*t)
+        return -1;
+    *out = strtod(t, &end);
+    return *end ? -1 : 0;
+}
+
+static int set_restart(const struct ycfg *c, int line, struct fy_node *v, struct scenario *s)
+{
+    char shown[64];
+    struct fy_node_pair *pair;
+    void *it = NULL;
+    double after = -1, fraction = 1.0;
+    if (!v || !fy_node_is_mapping(v))
+        return ycfg_fail(c, line, "restart", "expected a mapping {after_s: S, fraction: F}, got %s",
+                         v ? ycfg_kind(v) : "nothing");
+    while ((pair = fy_node_mapping_iterate(v, &it))) {
+        struct fy_node *kn = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
+        const char *key = kn && fy_node_is_scalar(kn) ? fy_node_get_scalar0(kn) : "";
+        int at = ycfg_line(kn) ? ycfg_line(kn) : line;
+        double d;
+        if (!strcmp(key, "after_s")) {
+            if (scalar_double(val, &d) < 0 || d < 0 || d > 86400)
+                return ycfg_fail(c, at, "restart.after_s", "expected seconds 0..86400, got %s",
+                                 ycfg_shown(val, shown, sizeof shown));
+            after = d;
+        } else if (!strcmp(key, "fraction")) {
+            if (scalar_double(val, &d) < 0 || d <= 0 || d > 1)
+                return ycfg_fail(c, at, "restart.fraction", "expected a number in (0, 1], got %s",
+                                 ycfg_shown(val, shown, sizeof shown));
+            fraction = d;
+        } else {
+            return ycfg_fail(c, at, "restart", "unknown key '%s' (known: after_s, fraction)", key);
+        }
+    }
+    if (after < 0)
+        return ycfg_fail(c, line, "restart.after_s", "required: seconds after all are ready");
+    s->restart_after_ms = (int)(after * 1000 + 0.5);
+    s->restart_permille = (int)(fraction * 1000 + 0.5);
+    return 0;
+}
+
+/* Reads the ramp CSV (t_s,count per row; a first row that is not numbers is a header;
+ * # comments) relative to the scenario's directory, into "T_MS:COUNT,...". */
+static int set_ramp(const struct ycfg *c, int line, struct fy_node *v, struct scenario *s)
+{
+    char file[256], path[512];
+    if (ycfg_text(c, "ramp", line, v, file, sizeof file) < 0)
+        return -1;
+    const char *slash = strrchr(c->file, '/');
+    if (file[0] != '/' && slash)
+        snprintf(path, sizeof path, "%.*s/%s", (int)(slash - c->file), c->file, file);
+    else
+        snprintf(path, sizeof path, "%s", file);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return ycfg_fail(c, line, "ramp", "cannot read %s", path);
+    char row[256];
+    int rowno = 0, points = 0, peak = 0, rc = 0;
+    double last_t = -1;
+    size_t used = 0;
+    s->ramp[0] = '\0';
+    while (fgets(row, sizeof row, f)) {
+        rowno++;
+        double t;
+        long cnt;
+        char *p = row;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '#' || *p == '\n' || *p == '\0')
+            continue;
+        if (sscanf(p, "%lf , %ld", &t, &cnt) != 2) {
+            if (points == 0 && rowno == 1)
+                continue; /* header */
+            rc = ycfg_fail(c, line, "ramp", "%s:%d: expected 't_s,count', got '%.40s'", path, rowno, p);
+            break;
+        }
+        if (t < last_t || t < 0 || cnt < 0 || cnt > MAX_COUNT) {
+            rc = ycfg_fail(c, line, "ramp", "%s:%d: times must rise and counts be 0..%d", path, rowno,
+                           MAX_COUNT);
+            break;
+        }
+        int n = snprintf(s->ramp + used, sizeof s->ramp - used, "%s%lld:%ld", used ? "," : "",
+                         (long long)(t * 1000 + 0.5), cnt);
+        if (n < 0 || used + (size_t)n >= sizeof s->ramp) {
+            rc = ycfg_fail(c, line, "ramp", "%s: too many rows (the trace must fit %zu bytes)", path,
+                           sizeof s->ramp);
+            break;
+        }
+        used += (size_t)n;
+        last_t = t;
+        points++;
+        if (cnt > peak)
+            peak = (int)cnt;
+    }
+    fclose(f);
+    if (rc == 0 && points == 0)
+        rc = ycfg_fail(c, line, "ramp", "%s has no t_s,count rows", path);
+    if (rc == 0 && !s->ncounts) { /* the report's count of a ramp: its peak */
+        s->counts[0] = peak;
+        s->ncounts = 1;
+    }
+    return rc;
+}
+
 static int set_key(const struct ycfg *c, const struct key *k, int line, struct fy_node *v,
                    struct scenario *s)
 {
@@ -158,6 +273,18 @@ static int set_key(const struct ycfg *c, const struct key *k, int line, struct f
         return set_hosts(c, line, v, s);
     case K_LATER:
         return ycfg_fail(c, line, k->key, "%s", k->later);
+    case K_BOOL: {
+        const char *t = v && fy_node_is_scalar(v) ? fy_node_get_scalar0(v) : "";
+        if (strcmp(t, "true") && strcmp(t, "false"))
+            return ycfg_fail(c, line, k->key, "expected true or false, got %s",
+                             ycfg_shown(v, shown, sizeof shown));
+        *(int *)field = !strcmp(t, "true");
+        return 0;
+    }
+    case K_RESTART:
+        return set_restart(c, line, v, s);
+    case K_RAMP:
+        return set_ramp(c, line, v, s);
     }
     return ycfg_fail(c, line, k->key, "unhandled key kind %d", (int)k->kind);
 }
@@ -238,8 +365,17 @@ int scenario_parse(const char *name, const char *text, size_t len, struct scenar
         ycfg_fail(&c, 1, "guest", "required: the guest profile to boot (guests/NAME.yaml)");
         goto fail;
     }
+    if (!strcmp(s->pattern, "ramp") != (s->ramp[0] != 0)) {
+        ycfg_fail(&c, 1, "ramp", s->ramp[0] ? "given, but pattern is not ramp"
+                                            : "required when pattern is ramp: a CSV file of t_s,count rows");
+        goto fail;
+    }
     if (!s->ncounts) {
         ycfg_fail(&c, 1, "count", "required: how many guests to boot (a number or a list)");
+        goto fail;
+    }
+    if (s->restart_permille && s->ramp[0]) {
+        ycfg_fail(&c, 1, "restart", "a ramp follows its trace; restart goes with burst or interval");
         goto fail;
     }
     if (!strcmp(s->pattern, "interval") && s->interval_ms <= 0) {
@@ -281,4 +417,9 @@ void scenario_to_start(const struct scenario *s, int count, struct ev *start)
     start->hold_s = s->hold_s;
     start->timeout_s = s->timeout_s;
     start->sample_ms = s->sample_ms;
+    start->concurrency = s->concurrency_limit;
+    start->trace = s->trace;
+    start->restart_after_ms = s->restart_after_ms;
+    start->restart_permille = s->restart_permille;
+    ycfg_copy(start->ramp, sizeof start->ramp, s->ramp);
 }

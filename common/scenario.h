@@ -17,7 +17,7 @@ struct scenario {
     char accel[16];       /* auto (default) | kvm | tcg */
     int counts[SCENARIO_MAX_COUNTS]; /* `count: N` or `count: [N, ...]` (a sweep); required */
     int ncounts;
-    char pattern[16];     /* burst (default) | interval */
+    char pattern[16];     /* burst (default) | interval | ramp */
     int interval_ms;      /* required > 0 when pattern is interval; default 5 */
     int hold_s;           /* default 0 */
     int timeout_s;        /* per guest, default 60 */
@@ -25,6 +25,11 @@ struct scenario {
     int sample_ms;        /* memory sampling period, default 100 */
     int cooldown_s;       /* pause between the runs of a sweep, default 0 */
     char hosts[256];      /* "all" (default) or a comma-separated list */
+    int concurrency_limit; /* at most this many boots in flight; 0 (default) = no limit */
+    int trace;            /* keep every console line (true/false, default false) */
+    int restart_after_ms; /* restart: {after_s: S, fraction: F}: S after all are ready, */
+    int restart_permille; /* kill F of the fleet and start it again at once; 0 = none */
+    char ramp[2048];      /* pattern ramp: `ramp: FILE.csv` (t_s,count rows) as "T_MS:COUNT,..." */
 };
 
 /* Parses the scenario at path into s (defaults filled in). Unknown keys, wrong

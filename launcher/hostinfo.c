@@ -10,17 +10,25 @@
 
 static long page_kib;
 
-int hostinfo_mem(int64_t *total_kib, int64_t *used_kib)
+/* Reads a small /proc file into buf; returns its length or -1. */
+static ssize_t read_proc(const char *path, char *buf, size_t cap)
 {
-    char buf[4096];
-    int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = read(fd, buf, cap - 1);
     close(fd);
     if (n <= 0)
         return -1;
     buf[n] = '\0';
+    return n;
+}
+
+int hostinfo_mem(int64_t *total_kib, int64_t *used_kib)
+{
+    char buf[4096];
+    if (read_proc("/proc/meminfo", buf, sizeof buf) < 0)
+        return -1;
     char *t = strstr(buf, "MemTotal:"), *a = strstr(buf, "MemAvailable:");
     if (!t || !a)
         return -1;
@@ -30,22 +38,39 @@ int hostinfo_mem(int64_t *total_kib, int64_t *used_kib)
     return 0;
 }
 
-int64_t hostinfo_rss_kib(pid_t pid)
+int hostinfo_proc(pid_t pid, int64_t *rss_kib, int64_t *cpu_ms)
 {
-    if (!page_kib)
+    static long ticks;
+    if (!page_kib) {
         page_kib = sysconf(_SC_PAGESIZE) / 1024;
-    char path[64], buf[128];
-    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+        ticks = sysconf(_SC_CLK_TCK);
+    }
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (read_proc(path, buf, sizeof buf) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
+    char *p = strrchr(buf, ')'); /* comm may hold spaces: fields count from its end */
+    if (!p)
         return -1;
-    buf[n] = '\0';
-    char *sp = strchr(buf, ' ');
-    return sp ? strtoll(sp + 1, NULL, 10) * page_kib : -1;
+    unsigned long long utime = 0, stime = 0;
+    long long rss = 0;
+    /* after ")": state(3) ... utime(14) stime(15) ... rss(24) */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
+                      "%*d %*u %*u %lld", &utime, &stime, &rss) != 3)
+        return -1;
+    *rss_kib = rss * page_kib;
+    *cpu_ms = (int64_t)((utime + stime) * 1000ULL / (unsigned long long)ticks);
+    return 0;
+}
+
+int64_t hostinfo_pss_kib(pid_t pid)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+    if (read_proc(path, buf, sizeof buf) < 0)
+        return -1;
+    char *p = strstr(buf, "\nPss:");
+    return p ? strtoll(p + 5, NULL, 10) : -1;
 }
 
 void hostinfo_self(int64_t *cpu_ms, int64_t *maxrss_kib)

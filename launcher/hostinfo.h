@@ -9,8 +9,13 @@
 /* MemTotal and MemTotal - MemAvailable in KiB. Returns 0 or -1. */
 int hostinfo_mem(int64_t *total_kib, int64_t *used_kib);
 
-/* Resident set of pid in KiB from /proc/PID/statm, or -1 if it is gone. */
-int64_t hostinfo_rss_kib(pid_t pid);
+/* Resident set (KiB) and user+system CPU time (ms) of pid from one read of
+ * /proc/PID/stat. Returns 0, or -1 if it is gone. */
+int hostinfo_proc(pid_t pid, int64_t *rss_kib, int64_t *cpu_ms);
+
+/* Proportional set size of pid in KiB from /proc/PID/smaps_rollup (costly: the
+ * kernel walks the page tables), or -1. */
+int64_t hostinfo_pss_kib(pid_t pid);
 
 /* This process's user+system CPU time in ms, and its peak resident set in KiB. */
 void hostinfo_self(int64_t *cpu_ms, int64_t *maxrss_kib);

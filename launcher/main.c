@@ -45,7 +45,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bootstorm-launcher [--connect ENDPOINT] [--host ID] [--guests DIR]\n"
                "                          [--images DIR] [--no-kvm] [--heartbeat-ms MS]\n"
-               "                          [--flush-timeout-s S]\n");
+               "                          [--flush-timeout-s S] [--spool DIR]\n");
 }
 
 static void send_simple(struct launcher *l, enum ev_type type)
@@ -57,7 +57,7 @@ static void send_simple(struct launcher *l, enum ev_type type)
         e.cores = hostinfo_cores();
         hostinfo_mem(&e.mem_total_kib, &used);
         e.kvm = l->cfg.kvm_ok;
-        snprintf(e.backends, sizeof e.backends, "qemu");
+        snprintf(e.backends, sizeof e.backends, "qemu,process");
         snprintf(e.version, sizeof e.version, "%s", BS_VERSION);
     }
     outbox_push(l->ob, &e);
@@ -188,7 +188,7 @@ static void raise_nofile(void)
 int main(int argc, char **argv)
 {
     struct launcher l = {.epfd = -1, .sigfd = -1, .timerfd = -1, .heartbeat_ms = 1000};
-    const char *endpoint = "tcp://127.0.0.1:5555";
+    const char *endpoint = "tcp://127.0.0.1:5555", *spool_dir = NULL;
     int probe = 1, flush_s = 5;
     char err[256];
     log_init("launcher", LOG_INFO);
@@ -202,9 +202,10 @@ int main(int argc, char **argv)
         {"guests", required_argument, 0, 'g'},  {"images", required_argument, 0, 'i'},
         {"no-kvm", no_argument, 0, 'n'},        {"heartbeat-ms", required_argument, 0, 'b'},
         {"flush-timeout-s", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
+        {"spool", required_argument, 0, 'S'},
         {0, 0, 0, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "c:H:g:i:nb:f:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:H:g:i:nb:f:hS:", opts, NULL)) != -1) {
         switch (c) {
         case 'c': endpoint = optarg; break;
         case 'H': snprintf(l.cfg.host, sizeof l.cfg.host, "%s", optarg); break;
@@ -213,6 +214,7 @@ int main(int argc, char **argv)
         case 'n': probe = 0; break;
         case 'b': l.heartbeat_ms = atoi(optarg); break;
         case 'f': flush_s = atoi(optarg); break;
+        case 'S': spool_dir = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -229,6 +231,13 @@ int main(int argc, char **argv)
         return 2;
     }
     raise_nofile();
+    /* Before any thread exists (libzmq's I/O thread inherits it): the loop must keep
+     * its schedule while the guests it starts saturate every core. Guests get nice 0
+     * back in spawn.c. */
+    l.cfg.prio_raised = setpriority(PRIO_PROCESS, 0, -10) == 0;
+    if (!l.cfg.prio_raised)
+        log_warn("cannot raise the launcher's priority (%s): launches may lag under load",
+                 strerror(errno));
 
     char kernel[PATH_MAX + 32];
     snprintf(kernel, sizeof kernel, "%s/minkernel.elf", l.cfg.images_dir);
@@ -263,7 +272,10 @@ int main(int argc, char **argv)
         log_err("event loop set-up: %s", strerror(errno));
         return 1;
     }
-    l.ob = outbox_new(l.sock, l.cfg.host, MAX_UNACKED);
+    if (!(l.ob = outbox_open(l.sock, l.cfg.host, spool_dir, MAX_UNACKED, err, sizeof err))) {
+        log_err("%s", err);
+        return 1;
+    }
     send_simple(&l, EV_HELLO);
     l.next_heartbeat = mono_add(clock_mono(), (int64_t)l.heartbeat_ms * NS_PER_MS);
     log_info("host %s connected to %s", l.cfg.host, endpoint);

@@ -1,6 +1,7 @@
 /* The launcher's outgoing events: gap-free sequence numbers, the queue of events
- * the collector has not acknowledged yet, and their resending. Not for the
- * socket's life cycle (main.c) or for what the events mean (run.c). */
+ * the collector has not acknowledged yet, their resending and (with a spool dir)
+ * their persistence across launcher restarts (spool.h). Not for the socket's life
+ * cycle (main.c) or for what the events mean (run.c). */
 #ifndef BS_OUTBOX_H
 #define BS_OUTBOX_H
 
@@ -9,19 +10,28 @@
 
 #include "event.h"
 
+#define OUTBOX_MAX_BYTES (512u << 20) /* encoded bytes kept unacknowledged, memory and disk */
+
 struct outbox;
 
 /* Creates an outbox sending through sock (a connected DEALER), stamping every event
- * with host. max_unacked bounds memory: past it the oldest events are dropped with an
- * error logged (the on-disk spool is the cure). Returns NULL on allocation failure. */
-struct outbox *outbox_new(void *sock, const char *host, size_t max_unacked);
+ * with host. spool_dir NULL: memory only. Else the unacknowledged events also live
+ * in spool_dir/HOST.spool: the ones an earlier launcher left there are loaded and
+ * sent at once (before anything pushed later) and seq continues after the highest
+ * one the spool saw, so the sequence stays gap-free across restarts. max_unacked
+ * events (and OUTBOX_MAX_BYTES) bound memory and disk: past it the oldest events are
+ * dropped with an error logged. Returns NULL with err set (spool unusable or locked
+ * by another launcher, out of memory). */
+struct outbox *outbox_open(void *sock, const char *host, const char *spool_dir,
+                           size_t max_unacked, char *err, size_t errlen);
 void outbox_free(struct outbox *ob);
 
 /* Stamps e with host, the next seq and, when e->tm is 0, the current clocks; keeps a
- * copy until acknowledged and sends it now if the socket takes it. Returns the seq. */
+ * copy (spooled first) until acknowledged and sends it now if the socket takes it.
+ * Returns the seq. */
 int64_t outbox_push(struct outbox *ob, struct ev *e);
 
-/* Forgets every event with seq <= ack. */
+/* Forgets every event with seq <= ack (in the spool too, compacting it now and then). */
 void outbox_ack(struct outbox *ob, int64_t ack);
 
 /* Resends every unacknowledged event when nothing was acknowledged for resend_ms

@@ -1,6 +1,7 @@
-/* A run: guests scheduled at t0 + i * interval (burst: interval 0), spawned a few
- * per loop turn so console reads interleave with a burst, consoles matched line by
- * line (and on partial lines) against the profile's markers and ready regex. */
+/* A run: instances created by the pattern (burst, interval, ramp, mass restart),
+ * spawned a few per loop turn so console reads interleave with a burst, consoles
+ * matched line by line (and on partial lines) against the profile's markers and
+ * ready rule, memory and CPU sampled every sample_ms. */
 #include "run.h"
 
 #include <errno.h>
@@ -15,6 +16,8 @@
 #include "hostinfo.h"
 #include "log.h"
 #include "outbox.h"
+#include "ports.h"
+#include "probe_http.h"
 #include "profile.h"
 #include "vmm.h"
 
@@ -22,25 +25,37 @@
 #define LINE_MAX_BYTES 512
 #define ERR_TAIL 160
 #define TIMEOUT_CHECK_NS (50 * NS_PER_MS)
+#define HTTP_RETRY_NS (20 * NS_PER_MS)
+#define HTTP_POLL_NS (5 * NS_PER_MS)
+#define PSS_EVERY 10 /* PSS walks page tables: once every 10 samples */
+#define MAX_RAMP_POINTS 256
 
-enum guest_state { G_PENDING, G_RUNNING, G_READY, G_FAILED };
+enum guest_state { G_PENDING, G_BOOTING, G_READY, G_FAILED };
 
 struct guest {
     struct vmm_guest vm;
     enum guest_state state;
-    int alive; /* spawned and not reaped */
-    mono_ns spawn_at;
+    int alive;   /* spawned and not reaped */
+    int retired; /* stopped on purpose (ramp down, restart, end): its exit is no failure */
+    mono_ns sched, spawn_at, next_probe;
+    int port; /* host port forwarded to the guest's HTTP port */
     int got_output;
     uint32_t markers_seen;
-    int64_t rss_max_kib;
-    size_t linelen, errlen;
+    int64_t rss_max_kib, cpu_ms;
+    size_t linelen, errlen, dbglen;
     char line[LINE_MAX_BYTES];
     char errtail[ERR_TAIL];
+    char dbg[64];
 };
 
 struct pidslot {
     pid_t pid;
     int idx;
+};
+
+struct ramp_point {
+    int64_t at_ns;
+    int count;
 };
 
 struct run {
@@ -49,14 +64,23 @@ struct run {
     const struct vmm_ops *vmm;
     struct outbox *ob;
     int epfd;
-    char kernel[PATH_MAX];
+    char kernel[PATH_MAX], initrd[PATH_MAX], disk[PATH_MAX];
     char accel[16];
     struct guest *g;
-    int n, next_spawn, alive, nready, nfailed;
+    int n;          /* instances created so far */
+    int cap;
+    int initial;    /* instances of the burst/interval phase */
+    int next_spawn; /* first instance not spawned yet */
+    int alive, booting, nready, nfailed, nsamples;
     mono_ns t0, all_done_at, next_sample, next_timeout_check;
     int64_t interval_ns, sample_ns;
-    struct pidslot *pids; /* open addressing, pid -> guest index */
-    size_t pidcap;
+    struct ramp_point ramp[MAX_RAMP_POINTS];
+    int nramp, ramp_next;
+    int live_target; /* ramp: instances wanted now */
+    int restart_done;
+    struct pidslot *pids; /* open addressing, pid -> instance index */
+    size_t pidcap, pidused;
+    struct http_prober *http;
     int ending, ended;
     char error[256];
     int64_t cpu_ms_at_start;
@@ -67,16 +91,35 @@ struct run {
 
 static size_t pid_hash(pid_t pid, size_t cap) { return ((size_t)pid * 2654435761u) & (cap - 1); }
 
-static void pid_put(struct run *r, pid_t pid, int idx)
+static int pid_put(struct run *r, pid_t pid, int idx)
 {
+    if ((r->pidused + 1) * 2 > r->pidcap) { /* keep it at most half full */
+        size_t ncap = r->pidcap ? r->pidcap * 2 : 64;
+        struct pidslot *old = r->pids, *n = calloc(ncap, sizeof *n);
+        if (!n)
+            return -1;
+        size_t ocap = r->pidcap;
+        r->pids = n;
+        r->pidcap = ncap;
+        r->pidused = 0;
+        for (size_t i = 0; i < ocap; i++)
+            if (old[i].pid > 0)
+                pid_put(r, old[i].pid, old[i].idx);
+        free(old);
+    }
     size_t i = pid_hash(pid, r->pidcap);
     while (r->pids[i].pid > 0 && r->pids[i].pid != pid)
         i = (i + 1) & (r->pidcap - 1);
+    if (r->pids[i].pid == 0)
+        r->pidused++;
     r->pids[i] = (struct pidslot){pid, idx};
+    return 0;
 }
 
 static int pid_get(const struct run *r, pid_t pid)
 {
+    if (!r->pidcap)
+        return -1;
     for (size_t i = pid_hash(pid, r->pidcap);; i = (i + 1) & (r->pidcap - 1)) {
         if (r->pids[i].pid == 0)
             return -1;
@@ -96,11 +139,20 @@ static void emit(struct run *r, struct ev *e, int idx, mono_ns tm)
     outbox_push(r->ob, e);
 }
 
+static void settle(struct run *r, struct guest *g)
+{
+    if (g->state == G_BOOTING)
+        r->booting--;
+    if (r->http && g->port)
+        http_probe_cancel(r->http, (int)(g - r->g));
+}
+
 static void fail_guest(struct run *r, int idx, const char *reason, const char *detail, mono_ns now)
 {
     struct guest *g = &r->g[idx];
     if (g->state == G_READY || g->state == G_FAILED)
         return;
+    settle(r, g);
     g->state = G_FAILED;
     r->nfailed++;
     struct ev e;
@@ -112,6 +164,20 @@ static void fail_guest(struct run *r, int idx, const char *reason, const char *d
     log_debug("run %s guest %d failed: %s (%s)", r->start.run, idx, reason, detail);
 }
 
+static void ready_guest(struct run *r, int idx, mono_ns now)
+{
+    struct guest *g = &r->g[idx];
+    if (g->state != G_BOOTING)
+        return;
+    settle(r, g);
+    g->state = G_READY;
+    r->nready++;
+    struct ev e;
+    ev_init(&e, EV_READY);
+    e.boot_ns = mono_diff(g->spawn_at, now);
+    emit(r, &e, idx, now);
+}
+
 /* ---- set-up ---- */
 
 static int pick_accel(struct run *r, const struct launcher_cfg *cfg, char *err, size_t errlen)
@@ -119,6 +185,10 @@ static int pick_accel(struct run *r, const struct launcher_cfg *cfg, char *err, 
     const char *want = r->start.accel;
     if (strcmp(r->prof.accel, "auto") != 0 && r->prof.accel[0])
         want = r->prof.accel; /* the profile pins it: this guest only boots under it */
+    if (!strcmp(r->start.backend, "process")) {
+        snprintf(r->accel, sizeof r->accel, "none");
+        return 0;
+    }
     if (!strcmp(want, "kvm") && !cfg->kvm_ok) {
         snprintf(err, errlen, "accel kvm asked but KVM is not usable on %s: %s", cfg->host,
                  cfg->kvm_why);
@@ -133,6 +203,79 @@ static int pick_accel(struct run *r, const struct launcher_cfg *cfg, char *err, 
     return 0;
 }
 
+/* Image file of the profile: absolute, or in the images dir; "" stays "". */
+static int image_path(const struct launcher_cfg *cfg, const struct profile *p, const char *file,
+                      const char *key, char *out, size_t len, char *err, size_t errlen)
+{
+    out[0] = '\0';
+    if (!file[0])
+        return 0;
+    if (file[0] == '/')
+        snprintf(out, len, "%s", file);
+    else
+        snprintf(out, len, "%s/%s", cfg->images_dir, file);
+    if (access(out, R_OK) == 0)
+        return 0;
+    snprintf(err, errlen, "%s image %s of profile %s: %s", key, out, p->name, strerror(errno));
+    return -1;
+}
+
+/* "T_MS:COUNT,..." into r->ramp; times must not go backwards. */
+static int parse_ramp(struct run *r, const char *s, char *err, size_t errlen)
+{
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long long t = strtoll(p, &end, 10);
+        if (end == p || *end != ':')
+            goto bad;
+        long long c = strtoll(end + 1, &end, 10);
+        if (c < 0 || c > 1 << 20 || t < 0 || r->nramp == MAX_RAMP_POINTS ||
+            (r->nramp && t * NS_PER_MS < r->ramp[r->nramp - 1].at_ns))
+            goto bad;
+        r->ramp[r->nramp++] = (struct ramp_point){t * NS_PER_MS, (int)c};
+        if (*end == ',')
+            end++;
+        else if (*end)
+            goto bad;
+        p = end;
+    }
+    if (r->nramp)
+        return 0;
+bad:
+    snprintf(err, errlen, "bad ramp trace '%.60s' (want T_MS:COUNT,... with T rising, at most %d points)",
+             s, MAX_RAMP_POINTS);
+    return -1;
+}
+
+static int grow_guests(struct run *r, int want)
+{
+    if (want <= r->cap)
+        return 0;
+    int ncap = r->cap ? r->cap : 64;
+    while (ncap < want)
+        ncap *= 2;
+    struct guest *n = realloc(r->g, (size_t)ncap * sizeof *n);
+    if (!n)
+        return -1;
+    memset(n + r->cap, 0, (size_t)(ncap - r->cap) * sizeof *n);
+    r->g = n;
+    r->cap = ncap;
+    return 0;
+}
+
+/* Creates instance r->n, due at sched. Returns its index or -1. */
+static int new_instance(struct run *r, mono_ns sched)
+{
+    if (grow_guests(r, r->n + 1) < 0)
+        return -1;
+    struct guest *g = &r->g[r->n];
+    memset(g, 0, sizeof *g);
+    g->vm.console_fd = g->vm.stderr_fd = g->vm.debug_fd = -1;
+    g->sched = sched;
+    return r->n++;
+}
+
 struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, int epfd,
                       struct outbox *ob, char *err, size_t errlen)
 {
@@ -144,35 +287,28 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
     r->start = *start;
     r->ob = ob;
     r->epfd = epfd;
-    r->n = (int)start->count;
     if (!(r->vmm = vmm_find(start->backend))) {
         snprintf(err, errlen, "backend '%s' is not available in this launcher", start->backend);
         goto fail;
     }
     if (profile_load_named(cfg->guests_dir, start->kind, &r->prof, err, errlen) < 0)
         goto fail;
-    if (r->prof.kernel[0] == '/')
-        snprintf(r->kernel, sizeof r->kernel, "%s", r->prof.kernel);
-    else
-        snprintf(r->kernel, sizeof r->kernel, "%s/%s", cfg->images_dir, r->prof.kernel);
-    if (access(r->kernel, R_OK) < 0) {
-        snprintf(err, errlen, "guest image %s of profile %s: %s", r->kernel, r->prof.name,
-                 strerror(errno));
+    if (image_path(cfg, &r->prof, r->prof.kernel, "kernel", r->kernel, sizeof r->kernel, err, errlen) < 0 ||
+        image_path(cfg, &r->prof, r->prof.initrd, "initrd", r->initrd, sizeof r->initrd, err, errlen) < 0 ||
+        image_path(cfg, &r->prof, r->prof.disk, "disk", r->disk, sizeof r->disk, err, errlen) < 0)
         goto fail;
-    }
     if (pick_accel(r, cfg, err, errlen) < 0)
         goto fail;
-    r->g = calloc((size_t)(r->n ? r->n : 1), sizeof *r->g);
-    for (r->pidcap = 16; r->pidcap < (size_t)r->n * 2; r->pidcap *= 2)
-        ;
-    r->pids = calloc(r->pidcap, sizeof *r->pids);
-    r->md = pcre2_match_data_create(8, NULL);
-    if (!r->g || !r->pids || !r->md) {
-        snprintf(err, errlen, "out of memory for %d guests", r->n);
+    if (!strcmp(start->pattern, "ramp") && parse_ramp(r, start->ramp, err, errlen) < 0)
+        goto fail;
+    if (r->prof.ready_kind == READY_HTTP && !(r->http = http_prober_new())) {
+        snprintf(err, errlen, "cannot set up the HTTP probe");
         goto fail;
     }
-    for (int i = 0; i < r->n; i++)
-        r->g[i].vm.console_fd = r->g[i].vm.stderr_fd = -1;
+    if (!(r->md = pcre2_match_data_create(8, NULL))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
 
     mono_ns now = clock_mono();
     r->t0 = now;
@@ -185,6 +321,12 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
     r->sample_ns = (start->sample_ms > 0 ? start->sample_ms : 100) * NS_PER_MS;
     r->next_sample = r->t0;
     r->next_timeout_check = r->t0;
+    r->initial = r->nramp ? 0 : (int)start->count;
+    for (int i = 0; i < r->initial; i++)
+        if (new_instance(r, mono_add(r->t0, r->interval_ns * i)) < 0) {
+            snprintf(err, errlen, "out of memory for %d guests", r->initial);
+            goto fail;
+        }
     int64_t self_rss;
     hostinfo_self(&r->cpu_ms_at_start, &self_rss);
 
@@ -194,18 +336,24 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
     snprintf(e.backend, sizeof e.backend, "%s", start->backend);
     snprintf(e.accel, sizeof e.accel, "%s", r->accel);
     snprintf(e.pattern, sizeof e.pattern, "%s", start->pattern);
-    e.count = r->n;
+    e.count = start->count;
     e.interval_ms = start->interval_ms;
     e.hold_s = start->hold_s;
     e.timeout_s = start->timeout_s;
     e.sample_ms = start->sample_ms;
+    e.concurrency = start->concurrency;
+    e.restart_after_ms = start->restart_after_ms;
+    e.restart_permille = start->restart_permille;
+    e.trace = start->trace;
     e.kvm = cfg->kvm_ok;
+    e.prio = cfg->prio_raised;
     int64_t total;
     if (hostinfo_mem(&total, &e.mem_used_kib) < 0)
         e.mem_used_kib = 0;
     emit(r, &e, -1, now);
-    log_info("run %s: %d x %s on %s/%s, %s", r->start.run, r->n, r->prof.name, start->backend,
-             r->accel, start->pattern);
+    log_info("run %s: %lld x %s on %s/%s, %s%s", r->start.run, (long long)start->count, r->prof.name,
+             start->backend, r->accel, start->pattern,
+             cfg->prio_raised ? "" : " (launcher priority not raised: not permitted)");
     return r;
 fail:
     run_free(r);
@@ -219,27 +367,44 @@ static int re_match(struct run *r, pcre2_code *re, const char *s, size_t len)
     return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, r->md, NULL) >= 0;
 }
 
-/* Matches the markers not seen yet and the ready regex against one (maybe partial) line. */
+/* True if the marker `after` (an index below limit, or -1 for none) has matched. */
+static int after_ok(const struct guest *g, int after, int limit)
+{
+    return after < 0 || after >= limit || (g->markers_seen & (1u << after));
+}
+
+/* Matches the markers not seen yet and the ready regex against one (maybe partial)
+ * line. A marker whose `after` marker has not matched yet waits for a later line. */
 static void match_line(struct run *r, int idx, const char *s, size_t len, mono_ns now)
 {
     struct guest *g = &r->g[idx];
     for (int m = 0; m < r->prof.nmarkers; m++) {
-        if ((g->markers_seen & (1u << m)) || !re_match(r, r->prof.markers[m].re, s, len))
+        const struct profile_marker *mk = &r->prof.markers[m];
+        if ((g->markers_seen & (1u << m)) || !after_ok(g, mk->after, m) || !re_match(r, mk->re, s, len))
             continue;
         g->markers_seen |= 1u << m;
         struct ev e;
         ev_init(&e, EV_MARKER);
-        snprintf(e.name, sizeof e.name, "%s", r->prof.markers[m].name);
+        snprintf(e.name, sizeof e.name, "%s", mk->name);
         emit(r, &e, idx, now);
     }
-    if (g->state == G_RUNNING && re_match(r, r->prof.ready.re, s, len)) {
-        g->state = G_READY;
-        r->nready++;
-        struct ev e;
-        ev_init(&e, EV_READY);
-        e.boot_ns = mono_diff(g->spawn_at, now);
-        emit(r, &e, idx, now);
-    }
+    if (r->prof.ready_kind == READY_CONSOLE && g->state == G_BOOTING &&
+        after_ok(g, r->prof.ready.after, r->prof.nmarkers) && re_match(r, r->prof.ready.re, s, len))
+        ready_guest(r, idx, now);
+}
+
+static void trace_line(struct run *r, int idx, const char *s, size_t len, mono_ns now)
+{
+    struct ev e;
+    ev_init(&e, EV_LINE);
+    if (len >= sizeof e.text)
+        len = sizeof e.text - 1;
+    memcpy(e.text, s, len);
+    e.text[len] = '\0';
+    for (char *c = e.text; *c; c++) /* a NUL from a guest must not cut the wire string */
+        if (*c == '\0')
+            *c = ' ';
+    emit(r, &e, idx, now);
 }
 
 static void console_bytes(struct run *r, int idx, const char *p, size_t n, mono_ns now)
@@ -259,15 +424,41 @@ static void console_bytes(struct run *r, int idx, const char *p, size_t n, mono_
         size_t room = sizeof g->line - 1 - g->linelen;
         size_t copy = take < room ? take : room;
         memcpy(g->line + g->linelen, p, copy);
+        for (size_t i = g->linelen; i < g->linelen + copy; i++)
+            if (g->line[i] == '\0')
+                g->line[i] = ' ';
         g->linelen += copy;
         size_t len = g->linelen;
         while (len && g->line[len - 1] == '\r')
             len--;
         match_line(r, idx, g->line, len, now); /* partial lines too: prompts end without \n */
-        if (newline || g->linelen == sizeof g->line - 1)
+        int full = g->linelen == sizeof g->line - 1;
+        if (newline || full) {
+            if (r->start.trace)
+                trace_line(r, idx, g->line, len, now);
             g->linelen = 0;
+        }
         p += take + newline;
         n -= take + newline;
+    }
+}
+
+static void debug_bytes(struct run *r, int idx, const char *p, size_t n, mono_ns now)
+{
+    struct guest *g = &r->g[idx];
+    if (r->prof.ready_kind != READY_DEBUGCON || g->state != G_BOOTING)
+        return;
+    size_t want = strlen(r->prof.ready_bytes);
+    for (size_t i = 0; i < n; i++) {
+        if (g->dbglen == sizeof g->dbg) { /* keep the newest bytes */
+            memmove(g->dbg, g->dbg + 1, sizeof g->dbg - 1);
+            g->dbglen--;
+        }
+        g->dbg[g->dbglen++] = p[i];
+        if (g->dbglen >= want && !memcmp(g->dbg + g->dbglen - want, r->prof.ready_bytes, want)) {
+            ready_guest(r, idx, now);
+            return;
+        }
     }
 }
 
@@ -297,18 +488,24 @@ static void close_fd(struct run *r, int *fd)
     *fd = -1;
 }
 
+enum stream { S_CONSOLE, S_STDERR, S_DEBUG };
+
 /* Reads what fd holds now; closes it at EOF. */
-static void drain(struct run *r, int idx, int is_stderr)
+static void drain(struct run *r, int idx, enum stream which)
 {
     struct guest *g = &r->g[idx];
-    int *fd = is_stderr ? &g->vm.stderr_fd : &g->vm.console_fd;
+    int *fd = which == S_CONSOLE ? &g->vm.console_fd
+              : which == S_STDERR ? &g->vm.stderr_fd
+                                  : &g->vm.debug_fd;
     char buf[4096];
     while (*fd >= 0) {
         ssize_t n = read(*fd, buf, sizeof buf);
         if (n > 0) {
-            mono_ns now = clock_mono();
-            if (is_stderr)
+            mono_ns now = clock_mono(); /* stamped on read */
+            if (which == S_STDERR)
                 stderr_bytes(g, buf, (size_t)n);
+            else if (which == S_DEBUG)
+                debug_bytes(r, idx, buf, (size_t)n, now);
             else
                 console_bytes(r, idx, buf, (size_t)n, now);
             continue;
@@ -323,16 +520,19 @@ static void drain(struct run *r, int idx, int is_stderr)
 
 void run_on_fd(struct run *r, uint64_t tag)
 {
-    int idx = (int)((tag & ~RUN_TAG_GUEST) >> 1);
+    int idx = (int)((tag & ~RUN_TAG_GUEST) >> 2);
     if (idx >= 0 && idx < r->n)
-        drain(r, idx, (int)(tag & 1));
+        drain(r, idx, (enum stream)(tag & 3));
 }
 
 /* ---- processes ---- */
 
-static int watch(struct run *r, int fd, int idx, int is_stderr)
+static int watch(struct run *r, int fd, int idx, enum stream which)
 {
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = RUN_TAG_GUEST | (uint64_t)idx << 1 | (uint64_t)is_stderr};
+    if (fd < 0)
+        return 0;
+    struct epoll_event ev = {.events = EPOLLIN,
+                             .data.u64 = RUN_TAG_GUEST | (uint64_t)idx << 2 | (uint64_t)which};
     return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
@@ -341,31 +541,42 @@ static void spawn_one(struct run *r, int idx)
     struct guest *g = &r->g[idx];
     char name[BS_ID_MAX + 16], err[256];
     snprintf(name, sizeof name, "bs-%s-%d", r->start.run, idx);
-    struct vmm_spawn_args a = {.prof = &r->prof, .kernel = r->kernel, .accel = r->accel, .name = name};
-    mono_ns sched = mono_add(r->t0, r->interval_ns * idx);
-
+    if (r->prof.ready_kind == READY_HTTP && (g->port = port_free_tcp()) < 0)
+        g->port = 0;
+    struct vmm_spawn_args a = {
+        .prof = &r->prof,
+        .vars = {.kernel = r->kernel, .initrd = r->initrd[0] ? r->initrd : NULL,
+                 .disk = r->disk[0] ? r->disk : NULL, .accel = r->accel, .name = name, .port = g->port},
+        .with_debug = r->prof.ready_kind == READY_DEBUGCON,
+    };
     struct ev e;
     ev_init(&e, EV_SPAWN);
     e.running = r->alive;
     g->spawn_at = clock_mono();
-    e.lag_ns = mono_diff(sched, g->spawn_at);
+    e.lag_ns = mono_diff(g->sched, g->spawn_at);
     if (e.lag_ns < 0)
         e.lag_ns = 0;
     int rc = r->vmm->spawn(&a, &g->vm, err, sizeof err);
+    mono_ns after = clock_mono();
     emit(r, &e, idx, g->spawn_at);
+    g->state = G_BOOTING;
+    r->booting++;
     if (rc < 0) {
-        fail_guest(r, idx, "spawn", err, clock_mono());
+        fail_guest(r, idx, "spawn", err, after);
         return;
     }
-    g->state = G_RUNNING;
     g->alive = 1;
     r->alive++;
-    pid_put(r, g->vm.pid, idx);
-    if (watch(r, g->vm.console_fd, idx, 0) < 0 || watch(r, g->vm.stderr_fd, idx, 1) < 0)
+    g->next_probe = after;
+    if (pid_put(r, g->vm.pid, idx) < 0)
+        log_err("out of memory in the pid map");
+    if (watch(r, g->vm.console_fd, idx, S_CONSOLE) < 0 || watch(r, g->vm.stderr_fd, idx, S_STDERR) < 0 ||
+        watch(r, g->vm.debug_fd, idx, S_DEBUG) < 0)
         log_err("epoll_ctl for guest %d: %s", idx, strerror(errno));
     ev_init(&e, EV_SPAWNED);
     e.pid = g->vm.pid;
-    emit(r, &e, idx, clock_mono());
+    e.spawn_ns = mono_diff(g->spawn_at, after);
+    emit(r, &e, idx, after);
 }
 
 int run_on_child(struct run *r, pid_t pid, int status)
@@ -378,13 +589,18 @@ int run_on_child(struct run *r, pid_t pid, int status)
         return 1;
     g->alive = 0;
     r->alive--;
-    drain(r, idx, 0); /* the ready line may still sit in the pipe */
-    drain(r, idx, 1);
+    drain(r, idx, S_CONSOLE); /* the ready line may still sit in the pipe */
+    drain(r, idx, S_STDERR);
+    drain(r, idx, S_DEBUG);
     close_fd(r, &g->vm.console_fd);
     close_fd(r, &g->vm.stderr_fd);
+    close_fd(r, &g->vm.debug_fd);
     mono_ns now = clock_mono();
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-    if (g->state == G_RUNNING) {
+    if (g->state == G_BOOTING && r->prof.ready_kind == READY_EXIT && WIFEXITED(status) &&
+        profile_exit_ok(&r->prof, code))
+        ready_guest(r, idx, now);
+    if (g->state == G_BOOTING && !g->retired) {
         char detail[256];
         /* QEMU's stderr tail, one line: why it died ("KVM internal error", ...). */
         for (char *c = g->errtail; *c; c++)
@@ -394,6 +610,8 @@ int run_on_child(struct run *r, pid_t pid, int status)
                  WIFEXITED(status) ? "exited with status" : "killed by signal",
                  WIFEXITED(status) ? code : -code, g->errlen ? ": " : "", g->errtail);
         fail_guest(r, idx, "crash", detail, now);
+    } else if (g->state == G_BOOTING) {
+        fail_guest(r, idx, "aborted", "stopped before ready", now);
     }
     struct ev e;
     ev_init(&e, EV_EXIT);
@@ -412,16 +630,22 @@ static void sample(struct run *r, mono_ns now)
     int64_t total;
     if (hostinfo_mem(&total, &e.mem_used_kib) < 0)
         return;
+    int with_pss = r->nsamples++ % PSS_EVERY == 0;
     for (int i = 0; i < r->n; i++) {
         struct guest *g = &r->g[i];
-        if (!g->alive)
-            continue;
-        int64_t rss = hostinfo_rss_kib(g->vm.pid);
-        if (rss < 0)
+        int64_t rss, cpu;
+        if (!g->alive || hostinfo_proc(g->vm.pid, &rss, &cpu) < 0)
             continue;
         e.rss_kib += rss;
+        e.guest_cpu_ms += cpu;
+        g->cpu_ms = cpu;
         if (rss > g->rss_max_kib)
             g->rss_max_kib = rss;
+        if (with_pss) {
+            int64_t pss = hostinfo_pss_kib(g->vm.pid);
+            if (pss > 0)
+                e.pss_kib += pss;
+        }
     }
     e.running = r->alive;
     emit(r, &e, -1, now);
@@ -430,9 +654,9 @@ static void sample(struct run *r, mono_ns now)
 static void check_timeouts(struct run *r, mono_ns now)
 {
     int64_t limit = r->start.timeout_s * NS_PER_S;
-    for (int i = 0; i < r->n; i++) {
+    for (int i = 0; i < r->next_spawn; i++) {
         struct guest *g = &r->g[i];
-        if (g->state != G_RUNNING || mono_diff(g->spawn_at, now) < limit)
+        if (g->state != G_BOOTING || mono_diff(g->spawn_at, now) < limit)
             continue;
         char detail[96];
         snprintf(detail, sizeof detail, "not ready after %lld s", (long long)r->start.timeout_s);
@@ -441,11 +665,45 @@ static void check_timeouts(struct run *r, mono_ns now)
     }
 }
 
+static void http_done(void *ctx, int idx, long status)
+{
+    struct run *r = ctx;
+    if (idx < 0 || idx >= r->n)
+        return;
+    struct guest *g = &r->g[idx];
+    int want = r->prof.http_status;
+    int ok = want ? status == want : status >= 200 && status < 400;
+    if (ok)
+        ready_guest(r, idx, clock_mono());
+    else
+        g->next_probe = mono_add(clock_mono(), HTTP_RETRY_NS);
+}
+
+static void probe_http(struct run *r, mono_ns now)
+{
+    for (int i = 0; i < r->next_spawn; i++) {
+        struct guest *g = &r->g[i];
+        if (g->state == G_BOOTING && g->alive && g->port && mono_diff(g->next_probe, now) >= 0) {
+            g->next_probe = mono_add(now, 1000 * NS_PER_MS); /* until this probe answers */
+            http_probe_start(r->http, i, g->port, r->prof.http_path, 1000);
+        }
+    }
+    http_prober_poll(r->http, http_done, r);
+}
+
+static void stop_instance(struct run *r, int idx)
+{
+    struct guest *g = &r->g[idx];
+    g->retired = 1;
+    if (g->alive)
+        r->vmm->kill(&g->vm);
+}
+
 static void kill_all(struct run *r)
 {
     for (int i = 0; i < r->n; i++)
         if (r->g[i].alive)
-            r->vmm->kill(&r->g[i].vm);
+            stop_instance(r, i);
 }
 
 static void publish_end(struct run *r)
@@ -466,15 +724,67 @@ static void publish_end(struct run *r)
              r->error);
 }
 
+/* Ramp: follows the trace's instance count, adding instances (spawned now) or
+ * stopping the newest ones. */
+static void follow_ramp(struct run *r, mono_ns now)
+{
+    while (r->ramp_next < r->nramp && mono_diff(mono_add(r->t0, r->ramp[r->ramp_next].at_ns), now) >= 0)
+        r->live_target = r->ramp[r->ramp_next++].count;
+    int live = 0;
+    for (int i = 0; i < r->n; i++)
+        live += !r->g[i].retired && r->g[i].state != G_FAILED;
+    for (; live < r->live_target; live++)
+        if (new_instance(r, now) < 0)
+            break;
+    for (int i = r->n - 1; i >= 0 && live > r->live_target; i--) {
+        struct guest *g = &r->g[i];
+        if (g->retired || g->state == G_FAILED)
+            continue;
+        if (i >= r->next_spawn) { /* not spawned yet: just drop it */
+            r->n--;
+        } else {
+            stop_instance(r, i);
+        }
+        live--;
+    }
+}
+
+/* Mass restart: stop a share of the fleet and start as many new instances at once. */
+static void mass_restart(struct run *r, mono_ns now)
+{
+    int k = (int)((int64_t)r->initial * r->start.restart_permille / 1000);
+    int killed = 0;
+    for (int i = 0; i < r->initial && killed < k; i++)
+        if (r->g[i].alive && !r->g[i].retired) {
+            stop_instance(r, i);
+            killed++;
+        }
+    struct ev e;
+    ev_init(&e, EV_RESTART);
+    e.count = killed;
+    emit(r, &e, -1, now);
+    for (int i = 0; i < killed; i++)
+        new_instance(r, now);
+    r->restart_done = 1;
+    r->all_done_at.ns = 0;
+    log_info("run %s: mass restart of %d instances", r->start.run, killed);
+}
+
+static int can_spawn(const struct run *r)
+{
+    return !r->start.concurrency || r->booting < r->start.concurrency;
+}
+
 mono_ns run_tick(struct run *r)
 {
     mono_ns now = clock_mono();
     if (r->ended)
         return mono_add(now, NS_PER_S);
     if (!r->ending) {
-        for (int k = 0; k < SPAWNS_PER_TURN && r->next_spawn < r->n; k++) {
-            mono_ns due = mono_add(r->t0, r->interval_ns * r->next_spawn);
-            if (mono_diff(due, now) < 0)
+        if (r->nramp && mono_diff(r->t0, now) >= 0)
+            follow_ramp(r, now);
+        for (int k = 0; k < SPAWNS_PER_TURN && r->next_spawn < r->n && can_spawn(r); k++) {
+            if (mono_diff(r->g[r->next_spawn].sched, now) < 0)
                 break;
             spawn_one(r, r->next_spawn++);
             now = clock_mono();
@@ -483,6 +793,8 @@ mono_ns run_tick(struct run *r)
             check_timeouts(r, now);
             r->next_timeout_check = mono_add(now, TIMEOUT_CHECK_NS);
         }
+        if (r->http)
+            probe_http(r, now);
     }
     if (mono_diff(r->next_sample, now) >= 0 && mono_diff(r->t0, now) >= 0) {
         sample(r, now);
@@ -490,36 +802,52 @@ mono_ns run_tick(struct run *r)
         if (mono_diff(r->next_sample, now) > 0)
             r->next_sample = mono_add(now, r->sample_ns);
     }
-    int done = r->nready + r->nfailed;
-    if (!r->ending && done == r->n) {
+    int settled = r->next_spawn == r->n && r->booting == 0 && r->ramp_next == r->nramp;
+    if (!r->ending && settled) {
         if (!r->all_done_at.ns)
             r->all_done_at = now;
-        if (mono_diff(r->all_done_at, now) >= r->start.hold_s * NS_PER_S) {
+        int64_t since = mono_diff(r->all_done_at, now);
+        if (r->start.restart_permille && !r->restart_done && !r->nramp) {
+            if (since >= r->start.restart_after_ms * NS_PER_MS)
+                mass_restart(r, now);
+        } else if (since >= r->start.hold_s * NS_PER_S) {
             r->ending = 1;
             kill_all(r);
         }
+    } else if (!settled) {
+        r->all_done_at.ns = 0;
     }
     if (r->ending && r->alive == 0) {
         sample(r, now);
         publish_end(r);
         return mono_add(now, NS_PER_S);
     }
-    /* The next thing due: a spawn, a sample, a timeout check, the end of hold. */
+    /* The next thing due: a spawn, a sample, a timeout check, a probe, a phase end. */
     mono_ns next = r->next_sample;
-    if (!r->ending && r->next_spawn < r->n) {
-        mono_ns due = mono_add(r->t0, r->interval_ns * r->next_spawn);
-        if (due.ns < next.ns)
-            next = due;
-    }
-    if (!r->ending && r->next_timeout_check.ns < next.ns)
-        next = r->next_timeout_check;
-    if (r->all_done_at.ns && !r->ending) {
-        mono_ns hold_end = mono_add(r->all_done_at, r->start.hold_s * NS_PER_S);
-        if (hold_end.ns < next.ns)
-            next = hold_end;
-    }
     if (r->ending)
-        next = mono_add(now, 20 * NS_PER_MS); /* waiting for SIGCHLD of the last guests */
+        return mono_add(now, 20 * NS_PER_MS); /* waiting for SIGCHLD of the last guests */
+    if (r->next_spawn < r->n && can_spawn(r) && r->g[r->next_spawn].sched.ns < next.ns)
+        next = r->g[r->next_spawn].sched;
+    if (r->next_timeout_check.ns < next.ns)
+        next = r->next_timeout_check;
+    if (r->ramp_next < r->nramp) {
+        mono_ns at = mono_add(r->t0, r->ramp[r->ramp_next].at_ns);
+        if (at.ns < next.ns)
+            next = at;
+    }
+    if (r->http && r->booting) {
+        mono_ns at = mono_add(now, HTTP_POLL_NS);
+        if (at.ns < next.ns)
+            next = at;
+    }
+    if (r->all_done_at.ns) {
+        int64_t wait = r->start.restart_permille && !r->restart_done && !r->nramp
+                           ? r->start.restart_after_ms * NS_PER_MS
+                           : r->start.hold_s * NS_PER_S;
+        mono_ns at = mono_add(r->all_done_at, wait);
+        if (at.ns < next.ns)
+            next = at;
+    }
     return next;
 }
 
@@ -535,7 +863,7 @@ void run_abort(struct run *r, const char *why)
         fail_guest(r, i, "aborted", why, now);
     r->next_spawn = r->n;
     for (int i = 0; i < r->n; i++)
-        if (r->g[i].state == G_RUNNING)
+        if (r->g[i].state == G_BOOTING)
             fail_guest(r, i, "aborted", why, now);
     kill_all(r);
 }
@@ -550,9 +878,11 @@ void run_free(struct run *r)
     for (int i = 0; r->g && i < r->n; i++) {
         close_fd(r, &r->g[i].vm.console_fd);
         close_fd(r, &r->g[i].vm.stderr_fd);
+        close_fd(r, &r->g[i].vm.debug_fd);
     }
     free(r->g);
     free(r->pids);
+    http_prober_free(r->http);
     if (r->md)
         pcre2_match_data_free(r->md);
     profile_free(&r->prof);

@@ -20,9 +20,10 @@ struct launcher_cfg {
     char images_dir[512];
     int kvm_ok;          /* the probe booted minkernel under KVM */
     char kvm_why[256];   /* why KVM is not used, when it is not */
+    int prio_raised;     /* the launcher runs at a raised priority (nice < 0) */
 };
 
-/* epoll tags for guest fds: TAG_GUEST | idx << 1 | is_stderr. */
+/* epoll tags for guest fds: TAG_GUEST | idx << 2 | stream (console, stderr, debug). */
 #define RUN_TAG_GUEST (1ULL << 62)
 
 /* Starts run start->run: loads the profile, picks the accelerator, publishes

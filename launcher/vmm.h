@@ -13,13 +13,13 @@ struct vmm_guest {
     pid_t pid;      /* set by spawn; 0 when none */
     int console_fd; /* read end of the guest's console (non-blocking), or -1 */
     int stderr_fd;  /* read end of the VMM's own stderr (non-blocking), or -1 */
+    int debug_fd;   /* read end of the debug port (isa-debugcon) when asked for, or -1 */
 };
 
 struct vmm_spawn_args {
     const struct profile *prof;
-    const char *kernel; /* absolute image path */
-    const char *accel;  /* kvm | tcg */
-    const char *name;   /* unique guest name */
+    struct profile_vars vars; /* kernel, initrd, accel, name, port; debugcon set by the backend */
+    int with_debug;           /* give the guest a debug-port pipe ({debugcon}) */
 };
 
 struct vmm_ops {
@@ -33,6 +33,7 @@ struct vmm_ops {
 };
 
 extern const struct vmm_ops vmm_qemu_ops;
+extern const struct vmm_ops vmm_process_ops;
 
 /* The backend called name, or NULL. */
 const struct vmm_ops *vmm_find(const char *name);

@@ -6,11 +6,11 @@ set -euo pipefail
 pkgs=(
     build-essential cmake pkg-config binutils
     libzmq3-dev libmsgpack-dev libhiredis-dev libvirt-dev libfyaml-dev
-    libpcre2-dev libcmocka-dev
+    libpcre2-dev libcmocka-dev libcurl4-openssl-dev
     redis-server redis-tools
     qemu-system-x86 qemu-utils
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
-    iproute2 procps
+    iproute2 procps gnuplot-nox
 )
 
 missing=()

@@ -74,5 +74,9 @@ wait_for() {
 # Prints the pids of qemu processes whose parent is $1.
 qemu_children() { pgrep -P "$1" qemu-system 2>/dev/null || true; }
 
+# Succeeds while process $1 runs (a zombie waiting for a reaper does not count:
+# an orphan's zombie stays until init reaps it, and init may be slow or absent here).
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
 # Succeeds when the process $1 has exactly $2 qemu children (for wait_for).
 qemu_count_is() { [ "$(qemu_children "$1" | wc -l)" -eq "$2" ]; }

@@ -79,7 +79,7 @@ GUEST_PIDS=$(qemu_children "$LAUNCHER_PID")
 kill -TERM "$LAUNCHER_PID"
 wait_for 10 bash -c "! kill -0 $LAUNCHER_PID 2>/dev/null" || fail "launcher did not exit on SIGTERM"
 for p in $GUEST_PIDS; do
-    kill -0 "$p" 2>/dev/null && fail "qemu $p of the held run left after launcher SIGTERM"
+    alive "$p" && fail "qemu $p of the held run left after launcher SIGTERM"
 done
 wait "$CLI_PID" 2>/dev/null || true
 pass "launcher SIGTERM stops every guest"

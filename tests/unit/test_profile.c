@@ -81,7 +81,15 @@ static void test_all_shipped_load(void **state)
         err[0] = '\0';
         if (profile_load_named(path, name, &p, err, sizeof err) != 0)
             fail_msg("%s: %s", e->d_name, err);
-        assert_non_null(p.ready.re);
+        if (p.ready_kind == READY_CONSOLE)
+            assert_non_null(p.ready.re);
+        assert_true(!strcmp(p.status, "tested") || !strcmp(p.status, "untested"));
+        assert_true(p.argc > 0 || p.libvirt_xml);
+        if (p.argc > 0) { /* every shipped argv renders with no placeholder left */
+            char buf[8192], *argv[PROFILE_MAX_ARGS];
+            struct profile_vars v = {.kernel = "/k", .accel = "tcg", .name = "g", .port = 1};
+            assert_int_equal(profile_render_argv(&p, &v, argv, buf, sizeof buf), p.argc);
+        }
         profile_free(&p);
         n++;
     }
@@ -107,6 +115,13 @@ static void test_minkernel(void **state)
     assert_true(matches(p.ready.re, "BOOTSTORM READY minkernel"));
     assert_false(matches(p.ready.re, "BOOTSTORM READY linux"));
     assert_int_equal(p.nmarkers, 1);
+    assert_int_equal(p.ready_kind, READY_CONSOLE);
+    assert_int_equal(p.ready.after, -1);
+    assert_int_equal(p.markers[0].after, -1);
+    assert_string_equal(p.status, "tested");
+    assert_string_equal(p.binary, "qemu-system-x86_64");
+    assert_string_equal(p.initrd, "");
+    assert_null(p.libvirt_xml);
     assert_string_equal(p.markers[0].name, "entry");
     assert_true(matches(p.markers[0].re, "minkernel: entry"));
     assert_int_equal(p.nexit_ok, 2);
@@ -263,6 +278,161 @@ static void test_load_named_and_free(void **state)
     assert_true(profile_exit_ok(&zero, 0));
 }
 
+static void test_ready_forms(void **state)
+{
+    (void)state;
+    struct profile p;
+    char err[512];
+
+    assert_int_equal(load_text(GOOD_HEAD GOOD_ARGV "ready: {debugcon: BSRDY}\n", &p, err,
+                               sizeof err), 0);
+    assert_int_equal(p.ready_kind, READY_DEBUGCON);
+    assert_string_equal(p.ready_bytes, "BSRDY");
+    assert_null(p.ready.re);
+    profile_free(&p);
+
+    assert_int_equal(load_text(GOOD_HEAD GOOD_ARGV "ready: {exit: true}\nexit_ok: [1]\n", &p, err,
+                               sizeof err), 0);
+    assert_int_equal(p.ready_kind, READY_EXIT);
+    assert_true(profile_exit_ok(&p, 1));
+    assert_false(profile_exit_ok(&p, 0));
+    profile_free(&p);
+
+    assert_int_equal(load_text(GOOD_HEAD GOOD_ARGV "ready:\n  http: {}\n", &p, err, sizeof err), 0);
+    assert_int_equal(p.ready_kind, READY_HTTP);
+    assert_int_equal(p.http_port, 80);
+    assert_string_equal(p.http_path, "/");
+    assert_string_equal(p.http_addr, "10.0.2.15");
+    assert_int_equal(p.http_status, 0);
+    profile_free(&p);
+
+    assert_int_equal(load_text(GOOD_HEAD "qemu:\n  argv: [q, 'hostfwd=tcp:127.0.0.1:{port}-"
+                               "{guest_addr}:{guest_port}']\n"
+                               "ready:\n  http: {port: 8080, path: /health, guest_addr: "
+                               "10.0.2.16, status: 204}\n", &p, err, sizeof err), 0);
+    assert_int_equal(p.http_port, 8080);
+    assert_string_equal(p.http_path, "/health");
+    assert_string_equal(p.http_addr, "10.0.2.16");
+    assert_int_equal(p.http_status, 204);
+    char buf[512], *argv[PROFILE_MAX_ARGS];
+    struct profile_vars v = {.port = 40000};
+    assert_int_equal(profile_render_argv(&p, &v, argv, buf, sizeof buf), 2);
+    assert_string_equal(argv[1], "hostfwd=tcp:127.0.0.1:40000-10.0.2.16:8080");
+    profile_free(&p);
+
+    /* ready after a marker, markers after earlier ones; -1 where not given */
+    assert_int_equal(load_text(GOOD_HEAD GOOD_ARGV "ready: {regex: 'READY', after: b}\n"
+                               "markers:\n  - {name: a, regex: A}\n  - {name: b, regex: B, "
+                               "after: a}\n  - {name: c, regex: C}\n", &p, err, sizeof err), 0);
+    assert_int_equal(p.ready_kind, READY_CONSOLE);
+    assert_int_equal(p.ready.after, 1);
+    assert_int_equal(p.markers[0].after, -1);
+    assert_int_equal(p.markers[1].after, 0);
+    assert_int_equal(p.markers[2].after, -1);
+    profile_free(&p);
+}
+
+static void test_ready_errors(void **state)
+{
+    (void)state;
+    expect_error(GOOD_HEAD GOOD_ARGV "ready: {debugcon: X, exit: true}\n", 5,
+                 "key 'ready.exit': only one of regex, debugcon, http, exit");
+    expect_error(GOOD_HEAD GOOD_ARGV "ready: {exit: yes}\n", 5, "key 'ready.exit': expected true");
+    expect_error(GOOD_HEAD GOOD_ARGV "ready: {debugcon: ''}\n", 5,
+                 "key 'ready.debugcon': the byte sequence is empty");
+    expect_error(GOOD_HEAD GOOD_ARGV "ready: {probe: x}\n", 5, "key 'ready': unknown key 'probe'");
+    expect_error(GOOD_HEAD GOOD_ARGV "ready:\n  http: {port: 70000}\n", 6,
+                 "key 'ready.http.port': expected an integer in 1..65535");
+    expect_error(GOOD_HEAD GOOD_ARGV "ready:\n  http: {path: x}\n", 6,
+                 "key 'ready.http.path': expected an absolute path");
+    expect_error(GOOD_HEAD GOOD_ARGV "ready:\n  http: {verb: GET}\n", 6,
+                 "key 'ready.http.verb': unknown key");
+    expect_error(GOOD_HEAD GOOD_ARGV "ready: {after: a}\n", 5,
+                 "key 'ready': expected one of regex, debugcon, http, exit");
+    expect_error(GOOD_HEAD GOOD_ARGV "ready: {regex: R, after: nope}\n", 5,
+                 "key 'ready.after': no marker named 'nope'");
+    expect_error(GOOD_HEAD GOOD_ARGV "ready: {exit: true, after: a}\n"
+                 "markers:\n  - {name: a, regex: A}\n", 5, "key 'ready.after': only with");
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "markers:\n  - {name: a, regex: A, after: b}\n"
+                 "  - {name: b, regex: B}\n", 7,
+                 "key 'markers[0].after': 'b' is not an earlier marker");
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "markers:\n  - {name: a, regex: A, after: a}\n", 7,
+                 "key 'markers[0].after': 'a' is not an earlier marker");
+}
+
+static void test_new_keys(void **state)
+{
+    (void)state;
+    struct profile p;
+    char err[512], buf[1024], *argv[PROFILE_MAX_ARGS];
+
+    static const char text[] =
+        "name: lx\nstatus: untested\nkernel: vmlinux\ninitrd: initrd.gz\ndisk: d.img\n"
+        "qemu:\n  binary: /opt/qemu/bin/qemu-system-x86_64\n"
+        "  argv: [qemu, -initrd, '{initrd}', -drive, 'file={disk}', -chardev, "
+        "'file,id=d,path={debugcon}', -serial, '{console}']\n"
+        "ready: R\n";
+    assert_int_equal(load_text(text, &p, err, sizeof err), 0);
+    assert_string_equal(p.status, "untested");
+    assert_string_equal(p.initrd, "initrd.gz");
+    assert_string_equal(p.disk, "d.img");
+    assert_string_equal(p.binary, "/opt/qemu/bin/qemu-system-x86_64");
+    struct profile_vars v = {.debugcon = "/dev/fd/3", .console = "/tmp/c"};
+    assert_int_equal(profile_render_argv(&p, &v, argv, buf, sizeof buf), 9);
+    assert_string_equal(argv[0], "/opt/qemu/bin/qemu-system-x86_64"); /* binary wins */
+    assert_string_equal(argv[2], "initrd.gz"); /* unset var: the profile's own value */
+    assert_string_equal(argv[4], "file=d.img");
+    assert_string_equal(argv[6], "file,id=d,path=/dev/fd/3");
+    assert_string_equal(argv[8], "/tmp/c");
+    v.initrd = "/img/initrd.gz";
+    v.disk = "/img/d.img";
+    assert_int_equal(profile_render_argv(&p, &v, argv, buf, sizeof buf), 9);
+    assert_string_equal(argv[2], "/img/initrd.gz");
+    assert_string_equal(argv[4], "file=/img/d.img");
+    assert_null(profile_render_xml(&p, &v)); /* no libvirt template */
+    profile_free(&p);
+
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "status: maybe\n", 6,
+                 "key 'status': expected tested or untested, got 'maybe'");
+    expect_error(GOOD_HEAD "qemu:\n  argv: [q, -initrd, '{initrd}']\n" GOOD_READY, 4,
+                 "key 'initrd': required by {initrd} in qemu.argv");
+    expect_error(GOOD_HEAD "qemu:\n  argv: [q, 'file={disk}']\n" GOOD_READY, 4,
+                 "key 'disk': required by {disk} in qemu.argv");
+    expect_error(GOOD_HEAD "qemu:\n  binary: ''\n  argv: [q]\n" GOOD_READY, 4,
+                 "key 'qemu.binary': the program name is empty");
+}
+
+static void test_libvirt_xml(void **state)
+{
+    (void)state;
+    struct profile p;
+    char err[512];
+
+    static const char text[] =
+        "name: mini\nkernel: mini-os.gz\nmem_mib: 32\ncmdline: 'a<b & \"c\"'\n"
+        "libvirt:\n  xml: |\n    <domain type='xen'><name>{name}</name>"
+        "<memory unit='MiB'>{mem}</memory>\n    <os><kernel>{kernel}</kernel>"
+        "<cmdline>{cmdline}</cmdline></os></domain>\n"
+        "ready: 'Mini-OS'\n";
+    assert_int_equal(load_text(text, &p, err, sizeof err), 0);
+    assert_int_equal(p.argc, 0); /* libvirt only: no qemu argv needed */
+    struct profile_vars v = {.kernel = "/img/mini-os.gz", .name = "bs-r-1"};
+    char *x = profile_render_xml(&p, &v);
+    assert_non_null(x);
+    assert_string_equal(x, "<domain type='xen'><name>bs-r-1</name><memory unit='MiB'>32</memory>\n"
+                           "<os><kernel>/img/mini-os.gz</kernel><cmdline>a&lt;b &amp; "
+                           "&quot;c&quot;</cmdline></os></domain>\n");
+    free(x);
+    profile_free(&p);
+
+    expect_error("name: m\nkernel: k\nlibvirt:\n  xml: '<domain>{kernal}</domain>'\nready: R\n", 4,
+                 "key 'libvirt.xml': unknown placeholder {kernal}");
+    expect_error("name: m\nkernel: k\nlibvirt:\n  xml: '<d>{initrd}</d>'\nready: R\n", 4,
+                 "key 'initrd': required by {initrd} in libvirt.xml");
+    expect_error("name: m\nkernel: k\nlibvirt:\n  uri: x\nready: R\n", 4,
+                 "key 'libvirt': unknown key 'uri'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +445,10 @@ int main(void)
         cmocka_unit_test(test_missing_required),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_load_named_and_free),
+        cmocka_unit_test(test_ready_forms),
+        cmocka_unit_test(test_ready_errors),
+        cmocka_unit_test(test_new_keys),
+        cmocka_unit_test(test_libvirt_xml),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -194,14 +194,57 @@ static void test_bad_count(void **state)
 static void test_bad_pattern(void **state)
 {
     (void)state;
-    expect_error("guest: minkernel\ncount: 4\npattern: ramp\n", 3,
-                 "key 'pattern': 'ramp' is not supported yet");
+    expect_error("guest: minkernel\ncount: 4\npattern: ramp\n", 1,
+                 "key 'ramp': required when pattern is ramp");
     expect_error("guest: minkernel\ncount: 4\npattern: zigzag\n", 3,
-                 "key 'pattern': expected one of burst|interval, got 'zigzag'");
+                 "key 'pattern': expected one of burst|interval|ramp, got 'zigzag'");
     expect_error("guest: minkernel\ncount: 4\ninterval_ms: 0\npattern: interval\n", 3,
                  "key 'interval_ms': must be > 0 when pattern is interval");
-    expect_error("guest: minkernel\ncount: 4\nrestart: {after_s: 5, fraction: 1.0}\n", 3,
-                 "key 'restart': mass restart is not supported yet");
+    expect_error("guest: minkernel\ncount: 4\nrestart: {after_s: 5, fraction: 1.5}\n", 3,
+                 "key 'restart.fraction': expected a number in (0, 1], got '1.5'");
+    expect_error("guest: minkernel\ncount: 4\nrestart: {fraction: 0.5}\n", 3,
+                 "key 'restart.after_s': required");
+    expect_error("guest: minkernel\ncount: 4\nrestart: 5\n", 3,
+                 "key 'restart': expected a mapping");
+    expect_error("guest: minkernel\ncount: 4\ntrace: yes please\n", 3,
+                 "key 'trace': expected true or false");
+    expect_error("guest: minkernel\npattern: ramp\nramp: /nonexistent/ramp.csv\n", 3,
+                 "key 'ramp': cannot read /nonexistent/ramp.csv");
+}
+
+static void test_restart_ramp_trace(void **state)
+{
+    (void)state;
+    struct scenario s;
+    char err[512] = "";
+    assert_int_equal(load_text("guest: minkernel\ncount: 10\nconcurrency_limit: 4\ntrace: true\n"
+                               "restart: {after_s: 2.5, fraction: 0.5}\n",
+                               &s, err, sizeof err),
+                     0);
+    assert_int_equal(s.restart_after_ms, 2500);
+    assert_int_equal(s.restart_permille, 500);
+    assert_int_equal(s.concurrency_limit, 4);
+    assert_int_equal(s.trace, 1);
+    struct ev start;
+    scenario_to_start(&s, 10, &start);
+    assert_int_equal(start.restart_after_ms, 2500);
+    assert_int_equal(start.concurrency, 4);
+
+    FILE *f = fopen("/tmp/bs-test-ramp.csv", "w");
+    assert_non_null(f);
+    fputs("t_s,count\n0,2\n# up\n1.5,8\n3,0\n", f);
+    fclose(f);
+    assert_int_equal(load_text("guest: minkernel\npattern: ramp\nramp: bs-test-ramp.csv\n", &s, err,
+                               sizeof err),
+                     0);
+    assert_string_equal(s.ramp, "0:2,1500:8,3000:0");
+    assert_int_equal(s.counts[0], 8); /* the peak */
+    f = fopen("/tmp/bs-test-ramp.csv", "w");
+    fputs("0,2\n2,1\n1,5\n", f);
+    fclose(f);
+    expect_error("guest: minkernel\npattern: ramp\nramp: bs-test-ramp.csv\n", 3,
+                 "key 'ramp': /tmp/bs-test-ramp.csv:3: times must rise");
+    unlink("/tmp/bs-test-ramp.csv");
 }
 
 static void test_bad_values(void **state)
@@ -252,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_bad_count),
         cmocka_unit_test(test_bad_pattern),
+        cmocka_unit_test(test_restart_ramp_trace),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_missing_and_malformed),
     };

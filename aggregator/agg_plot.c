@@ -1,0 +1,247 @@
+/* Charts of one run: data files and gnuplot scripts written into a directory, then
+ * gnuplot run on each script by fork/exec in that directory (argv, no shell). Each
+ * script draws its chart as PNG (pngcairo) and SVG; scripts stay for users to tweak.
+ * Not for numbers in tables (agg_print.c). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agg.h"
+
+struct plot {
+    redisContext *c;
+    const struct agg_run *r;
+    const char *dir;
+    char *err;
+    size_t errlen;
+    int64_t t0; /* realtime ns origin: the run's first spawn */
+};
+
+static FILE *open_in(struct plot *p, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", p->dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        snprintf(p->err, p->errlen, "%s: %s", path, strerror(errno));
+    return f;
+}
+
+static int close_ok(struct plot *p, FILE *f, const char *name)
+{
+    if (ferror(f) | fclose(f)) {
+        snprintf(p->err, p->errlen, "%s/%s: write failed", p->dir, name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs `gnuplot NAME.gp` in the directory; 0 when it exited 0. */
+static int gnuplot(struct plot *p, const char *name)
+{
+    char script[256];
+    snprintf(script, sizeof script, "%s.gp", name);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (chdir(p->dir) == 0) {
+            char *argv[] = {"gnuplot", script, NULL};
+            execvp(argv[0], argv);
+        }
+        _exit(127);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+        snprintf(p->err, p->errlen, "gnuplot %s/%s failed (status %d%s)", p->dir, script,
+                 WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+                 WIFEXITED(st) && WEXITSTATUS(st) == 127 ? ": is gnuplot installed?" : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes NAME.gp (the plot body drawn once as PNG, once as SVG) and runs it. Every
+ * chart function below returns like this: 1 drawn, 0 nothing to draw, -1 error. */
+static int script(struct plot *p, const char *name, const char *title, const char *body)
+{
+    char file[256];
+    snprintf(file, sizeof file, "%s.gp", name);
+    FILE *f = open_in(p, file);
+    if (!f)
+        return -1;
+    fprintf(f, "# bootstorm chart of run %s\nset title \"%s: %s\" noenhanced\nset grid\n"
+               "set terminal pngcairo size 1000,640\nset output '%s.png'\n%s\n"
+               "set terminal svg size 1000,640\nset output '%s.svg'\nreplot\n",
+            p->r->run, title, p->r->run, name, body, name);
+    return close_ok(p, f, file) < 0 || gnuplot(p, name) < 0 ? -1 : 1; /* 1 chart */
+}
+
+static redisReply *cmd(struct plot *p, const char *fmt, const char *a, const char *b)
+{
+    redisReply *r = redisCommand(p->c, fmt, a, b);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        snprintf(p->err, p->errlen, "redis: %s",
+                 r && r->type == REDIS_REPLY_ERROR ? r->str : p->c->errstr);
+        if (r)
+            freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Value of field f in a stream entry's field list. */
+static const char *xfield(const redisReply *e, const char *f)
+{
+    const redisReply *kv = e->element[1];
+    for (size_t i = 0; i + 1 < kv->elements; i += 2)
+        if (!strcmp(kv->element[i]->str, f))
+            return kv->element[i + 1]->str;
+    return NULL;
+}
+
+static double host_offset_ns(const struct agg_run *r, const char *host)
+{
+    for (int i = 0; i < r->nhosts; i++)
+        if (!strcmp(r->host[i].name, host) && r->host[i].clock_err_ms >= 0)
+            return r->host[i].clock_offset_ms * 1e6;
+    return 0;
+}
+
+static int boot_cdf(struct plot *p)
+{
+    redisReply *z = cmd(p, "ZRANGE bs:{%s}:boot 0 -1 WITHSCORES", p->r->run, NULL);
+    if (!z)
+        return -1;
+    FILE *f = open_in(p, "boot_cdf.dat");
+    size_t n = z->elements / 2;
+    for (size_t i = 0; f && i < n; i++)
+        fprintf(f, "%s %.6f\n", z->element[2 * i + 1]->str, (double)(i + 1) / (double)n);
+    freeReplyObject(z);
+    if (!f || close_ok(p, f, "boot_cdf.dat") < 0)
+        return -1;
+    return script(p, "boot_cdf", "boot time CDF",
+                  "set xlabel 'boot time (ms)'\nset ylabel 'fraction of guests ready'\n"
+                  "set yrange [0:1]\nset key bottom right\n"
+                  "plot 'boot_cdf.dat' using 1:2 with steps lw 2 title 'ready - spawn'");
+}
+
+static int boot_vs_running(struct plot *p, const struct agg_guests *gs)
+{
+    FILE *f = open_in(p, "boot_vs_running.dat");
+    for (size_t i = 0; f && i < gs->n; i++)
+        if (gs->g[i].boot_ms >= 0 && gs->g[i].running >= 0)
+            fprintf(f, "%lld %.6f\n", gs->g[i].running, gs->g[i].boot_ms);
+    if (!f || close_ok(p, f, "boot_vs_running.dat") < 0)
+        return -1;
+    return script(p, "boot_vs_running", "boot time vs guests running at spawn",
+                  "set xlabel 'guests already running at spawn'\nset ylabel 'boot time (ms)'\n"
+                  "plot 'boot_vs_running.dat' using 1:2 with points pt 7 ps 0.6 title 'guest'");
+}
+
+/* One data block per host (gnuplot `index`), time since the run's first spawn. */
+static int memory(struct plot *p)
+{
+    FILE *f = open_in(p, "memory.dat");
+    char plot[8192] = "set xlabel 'time since first spawn (s)'\nset ylabel 'host memory used (MiB)'\n"
+                      "set key top left\nplot ";
+    int blocks = 0;
+    for (int h = 0; f && h < p->r->nhosts; h++) {
+        const char *name = p->r->host[h].name;
+        redisReply *x = cmd(p, "XRANGE bs:{%s}:mem:%s - +", p->r->run, name);
+        if (!x) {
+            fclose(f);
+            return -1;
+        }
+        double off = host_offset_ns(p->r, name);
+        if (x->elements) {
+            fprintf(f, "%s# %s\n", blocks ? "\n\n" : "", name);
+            for (size_t i = 0; i < x->elements; i++) {
+                const char *tr = xfield(x->element[i], "tr"), *u = xfield(x->element[i], "used_kib");
+                if (tr && u)
+                    fprintf(f, "%.3f %.3f\n", ((double)(atoll(tr) - p->t0) - off) / 1e9,
+                            atof(u) / 1024.0);
+            }
+            size_t len = strlen(plot);
+            snprintf(plot + len, sizeof plot - len, "%s'memory.dat' index %d using 1:2 with lines lw 2 "
+                     "title '%s'", blocks ? ", " : "", blocks, name);
+            blocks++;
+        }
+        freeReplyObject(x);
+    }
+    if (!f || close_ok(p, f, "memory.dat") < 0)
+        return -1;
+    if (!blocks)
+        return 0;
+    return script(p, "memory", "host memory over time", plot);
+}
+
+static int ready_count(struct plot *p)
+{
+    redisReply *x = cmd(p, "XRANGE bs:{%s}:upc - +", p->r->run, NULL);
+    if (!x)
+        return -1;
+    FILE *f = open_in(p, "ready_count.dat");
+    for (size_t i = 0; f && i < x->elements; i++) {
+        const char *tr = xfield(x->element[i], "tr"), *all = xfield(x->element[i], "all");
+        const char *host = xfield(x->element[i], "host");
+        if (tr && all && host)
+            fprintf(f, "%.6f %s\n", ((double)(atoll(tr) - p->t0) - host_offset_ns(p->r, host)) / 1e9,
+                    all);
+    }
+    size_t n = x->elements;
+    freeReplyObject(x);
+    if (!f || close_ok(p, f, "ready_count.dat") < 0)
+        return -1;
+    if (!n)
+        return 0;
+    return script(p, "ready_count", "guests ready over time",
+                  "set xlabel 'time since first spawn (s, host clocks corrected)'\n"
+                  "set ylabel 'guests ready and alive'\nset key bottom right\n"
+                  "plot 'ready_count.dat' using 1:2 with steps lw 2 title 'ready'");
+}
+
+static int phases(struct plot *p)
+{
+    if (!p->r->nphases)
+        return 0;
+    FILE *f = open_in(p, "phases.dat");
+    for (int i = 0; f && i < p->r->nphases; i++)
+        fprintf(f, "\"%s\" %.6f %.6f %.6f\n", p->r->phase[i].name, p->r->phase[i].d.p50,
+                p->r->phase[i].d.p99, p->r->phase[i].d.max);
+    if (!f || close_ok(p, f, "phases.dat") < 0)
+        return -1;
+    return script(p, "phases", "boot phases",
+                  "set style data histograms\nset style histogram clustered gap 1\n"
+                  "set style fill solid 0.8 border -1\nset ylabel 'duration (ms)'\n"
+                  "set xtics rotate by -30 noenhanced\nset key top left\nset yrange [0:*]\n"
+                  "plot 'phases.dat' using 2:xtic(1) title 'p50', '' using 3 title 'p99', "
+                  "'' using 4 title 'max'");
+}
+
+int agg_plot(redisContext *c, const struct agg_run *r, const struct agg_guests *gs,
+             const char *dir, char *err, size_t errlen)
+{
+    struct plot p = {c, r, dir, err, errlen, 0};
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    redisReply *t = redisCommand(c, "HGET bs:{%s}:agg first_spawn_tr", r->run);
+    if (t && t->type == REDIS_REPLY_STRING)
+        p.t0 = atoll(t->str);
+    if (t)
+        freeReplyObject(t);
+    int n = 0, k = 0;
+    if (r->boot_n > 0 && ((k = boot_cdf(&p)) < 0 || (n += k, k = boot_vs_running(&p, gs)) < 0))
+        return -1;
+    n += k;
+    int (*const charts[])(struct plot *) = {memory, ready_count, phases};
+    for (size_t i = 0; i < sizeof charts / sizeof charts[0]; i++) {
+        if ((k = charts[i](&p)) < 0)
+            return -1;
+        n += k;
+    }
+    return n;
+}

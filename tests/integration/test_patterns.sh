@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Launch patterns with real minkernel guests: interval (lag recorded, schedule kept),
+# concurrency limit (never more boots in flight), mass restart (fleet count before,
+# during, after), ramp (follows the trace up and down), and a launcher killed with
+# SIGKILL leaves no guest behind (PR_SET_PDEATHSIG).
+source "$BS_SOURCE/tests/integration/lib.sh"
+
+start_redis
+EP="tcp://127.0.0.1:$(free_port)"
+start_bg collector "$BIN/bootstorm-collector" --bind "$EP" --redis "$REDIS_URL" \
+    --ready-file "$T_DIR/collector.ready"
+wait_for 10 test -f "$T_DIR/collector.ready" || fail "collector not ready"
+start_bg launcher "$BIN/bootstorm-launcher" --connect "$EP" --host pat
+LAUNCHER_PID=$LAST_PID
+
+# Runs scenario file $1 (name $2), leaves the JSON report in $T_DIR/$2.json and the run id in RUN.
+run_scenario() {
+    "$BIN/bootstorm" --redis "$REDIS_URL" run "$1" --collector "$EP" --json >"$T_DIR/$2.json" ||
+        fail "$2: run exited $?: $(cat "$T_DIR/$2.json")"
+    RUN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$T_DIR/$2.json")
+}
+
+# Dumps every guest hash of run $1 as JSON lines {idx, spawn_tm, ready_tm, exit_tm, state}.
+guests_json() {
+    local k
+    for k in $(rcli --scan --pattern "bs:{$1}:guest:*"); do
+        rcli HGETALL "$k" | python3 -c '
+import json, sys
+v = sys.stdin.read().split("\n")
+print(json.dumps(dict(zip(v[0::2], v[1::2]))))'
+    done
+}
+
+# --- interval: one every 20 ms, launch lag recorded, schedule kept
+cat >"$T_DIR/interval.yaml" <<'YAML'
+guest: minkernel
+count: 16
+pattern: interval
+interval_ms: 20
+YAML
+run_scenario "$T_DIR/interval.yaml" interval
+guests_json "$RUN" >"$T_DIR/interval.guests"
+python3 - "$T_DIR/interval.json" "$T_DIR/interval.guests" <<'PY' || fail "interval run wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["ready"] == 16 and r["lag_ms"] is not None, r
+g = sorted((json.loads(l) for l in open(sys.argv[2])), key=lambda x: int(x["idx"]))
+spread = (int(g[15]["spawn_tm"]) - int(g[0]["spawn_tm"])) / 1e6
+assert 15 * 20 - 5 <= spread <= 15 * 20 + 200, spread   # on schedule, not all at once
+print("interval spread %.1f ms, lag p50 %.2f p99 %.2f ms" % (spread, r["lag_ms"]["p50"], r["lag_ms"]["p99"]))
+PY
+pass "interval: schedule kept, lag recorded"
+
+# --- concurrency limit: never more than 3 boots in flight
+cat >"$T_DIR/limit.yaml" <<'YAML'
+guest: minkernel
+count: 12
+concurrency_limit: 3
+YAML
+run_scenario "$T_DIR/limit.yaml" limit
+guests_json "$RUN" >"$T_DIR/limit.guests"
+python3 - "$T_DIR/limit.guests" <<'PY' || fail "concurrency limit broken"
+import json, sys
+g = [json.loads(l) for l in open(sys.argv[1])]
+assert len(g) == 12 and all(x["state"] == "ready" for x in g), g
+iv = [(int(x["spawn_tm"]), int(x["ready_tm"])) for x in g]
+worst = max(sum(1 for s, e in iv if s <= t < e) for t, _ in iv)
+assert worst <= 3, worst
+print("max boots in flight:", worst)
+PY
+pass "concurrency limit held"
+
+# --- mass restart: 8 up, half killed and restarted, fleet whole again
+cat >"$T_DIR/restart.yaml" <<'YAML'
+guest: minkernel
+count: 8
+restart: {after_s: 0.5, fraction: 0.5}
+hold_s: 1
+YAML
+run_scenario "$T_DIR/restart.yaml" restart
+guests_json "$RUN" >"$T_DIR/restart.guests"
+RESTART_TM=$(rcli HGET "bs:{$RUN}:meta" "restart_tm:pat")
+[ -n "$RESTART_TM" ] || fail "no restart recorded in meta"
+python3 - "$T_DIR/restart.guests" "$RESTART_TM" <<'PY' || fail "mass restart wrong"
+import json, sys
+g = [json.loads(l) for l in open(sys.argv[1])]
+t_restart = int(sys.argv[2])
+assert len(g) == 12, len(g)                        # 8 + 4 new instances
+new = [x for x in g if int(x["idx"]) >= 8]
+assert len(new) == 4 and all(x["state"] == "ready" for x in new), new
+def live_ready(t):
+    return sum(1 for x in g if "ready_tm" in x and int(x["ready_tm"]) <= t
+               and ("exit_tm" not in x or int(x["exit_tm"]) > t))
+whole = max(int(x["ready_tm"]) for x in new)
+before, during, after = live_ready(t_restart - 1), live_ready(whole - 1), live_ready(whole)
+assert (before, after) == (8, 8) and during < 8, (before, during, after)
+print("fleet before %d, during %d, after %d; whole again after %.1f ms" %
+      (before, during, after, (whole - t_restart) / 1e6))
+PY
+pass "mass restart: fleet 8 -> fewer -> 8"
+
+# --- ramp: 0 -> 4 -> 8 -> 2 -> 0 instances
+printf 't_s,count\n0,4\n0.5,8\n1.5,2\n2.5,0\n' >"$T_DIR/ramp.csv"
+cat >"$T_DIR/ramp.yaml" <<'YAML'
+guest: minkernel
+pattern: ramp
+ramp: ramp.csv
+sample_ms: 20
+YAML
+run_scenario "$T_DIR/ramp.yaml" ramp
+python3 - "$T_DIR/ramp.json" <<'PY' || fail "ramp report wrong: $(cat "$T_DIR/ramp.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["spawned"] == 8 and r["ready"] == 8 and r["failed"] == 0, r
+PY
+rcli XRANGE "bs:{$RUN}:mem:pat" - + | awk 'p{print; p=0} /^running$/{p=1}' >"$T_DIR/ramp.running"
+python3 - "$T_DIR/ramp.running" <<'PY' || fail "ramp did not follow the trace"
+import sys
+v = [int(x) for x in open(sys.argv[1]).read().split()]
+peak = v.index(max(v))
+assert max(v) == 8 and min(v[peak:]) <= 2, v
+print("running over time:", v)
+PY
+pass "ramp followed its trace up and down"
+
+# --- SIGKILL of the launcher: its guests die with it
+cat >"$T_DIR/hold.yaml" <<'YAML'
+guest: minkernel
+count: 4
+hold_s: 60
+YAML
+"$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/hold.yaml" --collector "$EP" >/dev/null 2>&1 &
+T_PIDS+=("$!")
+wait_for 20 qemu_count_is "$LAUNCHER_PID" 4 || fail "4 held guests not running"
+GUEST_PIDS=$(qemu_children "$LAUNCHER_PID")
+kill -KILL "$LAUNCHER_PID"
+sleep 1
+for p in $GUEST_PIDS; do
+    alive "$p" && fail "guest $p survived its launcher's SIGKILL"
+done
+pass "launcher SIGKILL leaves no guest behind"
