@@ -375,7 +375,7 @@ static int load_detail(redisContext *c, struct agg_run *r, char *err, size_t err
         if (!colon || strcmp(colon, ":n") || r->nbuckets == AGG_BUCKETS_MAX)
             continue;
         struct agg_bucket *b = &r->bucket[r->nbuckets++];
-        b->lo = num_ll(f, 0);
+        b->lo = strtoll(f, NULL, 10);
         b->n = num_ll(br->element[i + 1]->str, 0);
         char k2[64];
         snprintf(k2, sizeof k2, "%lld:sum_ms", b->lo);

@@ -40,4 +40,9 @@ int cmd_check(int argc, char **argv, const char *redis_url);
 /* Connects to redis_url for subcommand sub; NULL after printing why on stderr. */
 struct redisContext *cmd_connect(const char *sub, const char *redis_url);
 
+/* guests list | guests check NAME [--image KEY=PATH] [--accel A] [--timeout-s S]: the
+ * profiles in <bin>/../guests and their images; one guest booted with its phase
+ * timeline on stdout. check returns 0 if the guest became ready, 1 if not. */
+int cmd_guests(int argc, char **argv);
+
 #endif

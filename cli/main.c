@@ -19,6 +19,7 @@ static void usage(FILE *f)
             "                                          exit 0 only if every guest became ready\n"
             "  report [RUN|last] [--json]              the report of one run\n"
             "  runs [--limit N]                        the runs stored, newest first\n"
+            "  guests list | check NAME [...]          guest profiles; boot one, print its phases\n"
             "  compare RUN... [--json]                 runs side by side\n"
             "  export RUN (--csv|--json) [--out FILE]  every guest's raw numbers\n"
             "  plot RUN --out DIR                      charts (PNG and SVG, gnuplot)\n"
@@ -61,6 +62,8 @@ int main(int argc, char **argv)
         log_init("bootstorm", LOG_INFO);
         return cmd_run(sub_argc, sub_argv, redis_url, data_dir);
     }
+    if (!strcmp(cmd, "guests"))
+        return cmd_guests(sub_argc, sub_argv);
     if (!strcmp(cmd, "version")) {
         printf("bootstorm %s\n", BS_VERSION);
         return 0;

@@ -18,7 +18,9 @@
 #include "log.h"
 #include "registry.h"
 
-#define BATCH_MAX 1000 /* messages taken off the socket per pipeline */
+#define BATCH_MAX 1000
+#define PING_NS (2 * NS_PER_S)          /* clock probes to each live launcher */
+#define COLL_CLOCK_BOUND_NS (5 * NS_PER_MS) /* |offset| + error beyond this flags a run */ /* messages taken off the socket per pipeline */
 #define LUA_MAX (1 << 20)
 #define REDIS_TIMEOUT_MS 5000
 #define BACKOFF_MIN_MS 100
@@ -48,7 +50,7 @@ struct coll {
     struct item *items;    /* BATCH_MAX */
     struct host **touched; /* hosts with messages in the current batch */
     size_t ntouched;
-    mono_ns started, next_connect, next_liveness, next_stats, last_tick;
+    mono_ns started, next_connect, next_liveness, next_stats, last_tick, next_ping;
     int64_t stored_at_tick;
     double peak_rate; /* highest events/s stored over one liveness tick (~1 s) */
     int backoff_ms, connect_failures, ready_written;
@@ -215,7 +217,7 @@ static const char *insane(const struct ev *e)
 {
     if (!e->host[0] || strchr(e->host, ':'))
         return "host id empty or holding ':'";
-    if (e->type != EV_HELLO && e->type != EV_HEARTBEAT && (!e->run[0] || strpbrk(e->run, "{}")))
+    if (e->type != EV_HELLO && e->type != EV_HEARTBEAT && e->type != EV_PONG && (!e->run[0] || strpbrk(e->run, "{}")))
         return "run id empty or holding '{' or '}'";
     return NULL;
 }
@@ -249,9 +251,10 @@ static int recv_one(struct coll *c, struct item *it)
     if (frames != 2)
         snprintf(err, sizeof err, "%d payload frames, expected 1", frames - 1);
     else if (!err[0] && !ev_is_launcher_event(it->e.type) && it->e.type != EV_START &&
-             it->e.type != EV_ABORT)
+             it->e.type != EV_ABORT && it->e.type != EV_PONG)
         snprintf(err, sizeof err, "a peer may not send '%s'", ev_type_name(it->e.type));
-    else if (!err[0] && ev_is_launcher_event(it->e.type) && (why = insane(&it->e)))
+    else if (!err[0] && (ev_is_launcher_event(it->e.type) || it->e.type == EV_PONG) &&
+             (why = insane(&it->e)))
         snprintf(err, sizeof err, "%s: %s", ev_type_name(it->e.type), why);
     if (err[0]) {
         bad(c, it->route, it->route_len, err);
@@ -286,7 +289,7 @@ static int queue_batch(struct coll *c, int n, mono_ns now)
         }
         if (h->missing)
             log_info("launcher %s is back", h->id);
-        h->missing = 0;
+        h->missing = h->gone = 0;
         reg_heard(h, it->route, it->route_len, now);
         if (!c->redis || broken) {
             reg_forget_gap(h);
@@ -383,15 +386,61 @@ static void send_acks(struct coll *c)
     }
 }
 
+/* A pong: one more clock sample of its host; the best estimate goes to bs:host:HOST. */
+static void on_pong(struct coll *c, const struct ev *e, int64_t t4)
+{
+    struct host *h = reg_find(&c->reg, e->host);
+    int64_t off, err;
+    if (!h || reg_clock_sample(h, e->t1, e->t2, e->t3, t4, &off, &err) < 0 || !c->redis)
+        return;
+    redisReply *r = redisCommand(c->redis, "HSET bs:host:%s offset_ns %lld offset_err_ns %lld",
+                                 h->id, (long long)off, (long long)err);
+    if (r)
+        freeReplyObject(r);
+}
+
+/* At a run_start: the host's clock offset goes into the run's meta, and the run is
+ * flagged when it is not known within COLL_CLOCK_BOUND_NS (cross-host timelines would
+ * then be off by more than that). */
+static void note_clock(struct coll *c, const struct ev *e)
+{
+    struct host *h = reg_find(&c->reg, e->host);
+    if (!h || !c->redis)
+        return;
+    int best = 0;
+    for (int i = 1; i < h->clk_n; i++)
+        if (h->clk_delay[i] < h->clk_delay[best])
+            best = i;
+    int64_t off = h->clk_n ? h->clk_offset[best] : 0, err = h->clk_n ? h->clk_delay[best] / 2 : -1;
+    int64_t worst = (off < 0 ? -off : off) + err;
+    char flag[160] = "";
+    if (err < 0)
+        snprintf(flag, sizeof flag, "%s: clock offset unknown", h->id);
+    else if (worst > COLL_CLOCK_BOUND_NS)
+        snprintf(flag, sizeof flag, "%s: clock offset %.3f ms +- %.3f ms beyond %.1f ms", h->id,
+                 (double)off / 1e6, (double)err / 1e6, (double)COLL_CLOCK_BOUND_NS / 1e6);
+    redisReply *r = redisCommand(c->redis, "HSET bs:{%s}:meta clock_offset_ns:%s %lld clock_err_ns:%s %lld",
+                                 e->run, h->id, (long long)off, h->id, (long long)err);
+    if (r)
+        freeReplyObject(r);
+    if (flag[0] && (r = redisCommand(c->redis, "HSET bs:{%s}:meta clock_flag %s", e->run, flag)))
+        freeReplyObject(r);
+}
+
 static void run_batch(struct coll *c, int n)
 {
     mono_ns now = clock_mono();
+    int64_t t4 = clock_real().ns;
     int broken = queue_batch(c, n, now);
     if (c->redis)
         broken |= read_batch(c, n);
     send_acks(c);
     for (int i = 0; i < n; i++) {
         struct item *it = &c->items[i];
+        if (it->e.type == EV_PONG && !broken)
+            on_pong(c, &it->e, t4);
+        if (it->e.type == EV_RUN_START && it->ncmds && !broken)
+            note_clock(c, &it->e);
         if (it->e.type == EV_START || it->e.type == EV_ABORT)
             control_handle(c->sock, broken ? NULL : c->redis, &c->reg, now, it->route,
                            it->route_len, &it->e);
@@ -406,6 +455,20 @@ static void check_liveness(struct coll *c, mono_ns now)
 {
     for (size_t i = 0; i < c->reg.n; i++) {
         struct host *h = c->reg.hosts[i];
+        if (h->route_len && !h->gone && mono_diff(h->last_heard, now) >= REG_GONE_NS) {
+            h->gone = 1;
+            log_warn("launcher %s: silent for %lld s, marked gone", h->id,
+                     (long long)(REG_GONE_NS / NS_PER_S));
+            redisReply *r = c->redis ? redisCommand(c->redis, "HSET bs:host:%s state gone", h->id) : NULL;
+            if (r)
+                freeReplyObject(r);
+        }
+        if (reg_is_live(h, now) && now.ns >= c->next_ping.ns) {
+            struct ev p;
+            ev_init(&p, EV_PING);
+            p.t1 = clock_real().ns;
+            bzmq_send_ev(c->sock, h->route, h->route_len, &p);
+        }
         if (h->missing || !h->route_len || reg_is_live(h, now))
             continue;
         h->missing = 1;
@@ -419,6 +482,8 @@ static void check_liveness(struct coll *c, mono_ns now)
         else
             redis_drop(c, c->redis->errstr);
     }
+    if (now.ns >= c->next_ping.ns)
+        c->next_ping = mono_add(now, PING_NS);
 }
 
 static void log_stats(struct coll *c, mono_ns now, int final)

@@ -88,6 +88,26 @@ void reg_stored(struct host *h, int64_t seq)
 
 void reg_rewind(struct host *h) { h->next = h->acked + 1; }
 
+int reg_clock_sample(struct host *h, int64_t t1, int64_t t2, int64_t t3, int64_t t4,
+                     int64_t *offset, int64_t *err_ns)
+{
+    int64_t delay = (t4 - t1) - (t3 - t2);
+    if (delay < 0 || t3 < t2 || t4 < t1)
+        return -1;
+    h->clk_offset[h->clk_i] = ((t2 - t1) + (t3 - t4)) / 2;
+    h->clk_delay[h->clk_i] = delay;
+    h->clk_i = (h->clk_i + 1) % REG_CLOCK_SAMPLES;
+    if (h->clk_n < REG_CLOCK_SAMPLES)
+        h->clk_n++;
+    int best = 0;
+    for (int i = 1; i < h->clk_n; i++)
+        if (h->clk_delay[i] < h->clk_delay[best])
+            best = i;
+    *offset = h->clk_offset[best];
+    *err_ns = h->clk_delay[best] / 2;
+    return 0;
+}
+
 void reg_free(struct registry *r)
 {
     for (size_t i = 0; i < r->n; i++)

@@ -11,6 +11,8 @@
 #include "event.h"
 
 #define REG_LIVE_NS (3 * NS_PER_S) /* three heartbeat periods */
+#define REG_GONE_NS (30 * NS_PER_S) /* silent this long: "gone" */
+#define REG_CLOCK_SAMPLES 8
 #define REG_ROUTE_MAX 256
 #define REG_GAP_GIVEUP_NS (10 * NS_PER_S) /* a gap no resend filled for this long is lost */
 
@@ -24,6 +26,11 @@ struct host {
     int64_t acked;     /* highest seq durable in Redis and acknowledged */
     int64_t next;      /* next seq to store; acked < next - 1 while a batch is in flight */
     mono_ns gap_since; /* first message past a gap since the last progress; 0: none */
+    /* clock offset (launcher realtime - ours), NTP-style: the min-delay sample of the
+     * last REG_CLOCK_SAMPLES pongs is the estimate, delay/2 its error bound */
+    int64_t clk_offset[REG_CLOCK_SAMPLES], clk_delay[REG_CLOCK_SAMPLES];
+    int clk_n, clk_i;
+    int gone; /* marked "gone" in Redis: silent for REG_GONE_NS */
     /* per batch */
     int touched, ack_due, failed;
 };
@@ -68,6 +75,12 @@ void reg_rewind(struct host *h);
 /* h's messages could not be judged for a while (Redis down): a gap seen before says
  * nothing about what the launcher still holds. */
 void reg_forget_gap(struct host *h);
+
+/* Adds a pong (t1 our send, t2 its receipt, t3 its send, t4 our receipt; realtime
+ * ns) to h's samples; sets *offset and *err_ns to the best estimate. 0, or -1 when
+ * the sample is impossible (negative delay). */
+int reg_clock_sample(struct host *h, int64_t t1, int64_t t2, int64_t t3, int64_t t4,
+                     int64_t *offset, int64_t *err_ns);
 
 /* Frees every host. */
 void reg_free(struct registry *r);

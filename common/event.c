@@ -38,6 +38,8 @@ static const char *type_names[EV_TYPE_COUNT] = {
     [EV_START] = "start",
     [EV_ABORT] = "abort",
     [EV_REPLY] = "reply",
+    [EV_PING] = "ping",
+    [EV_PONG] = "pong",
 };
 
 enum field_kind { F_INT, F_STR };
@@ -57,7 +59,7 @@ struct field {
 
 /* "v" and "type" are handled before the table; their order is fixed on the wire. */
 static const struct field fields[] = {
-    S(host, LAUNCHER_EVENTS, B(EV_START) | B(EV_ACK)),
+    S(host, LAUNCHER_EVENTS | B(EV_PONG), B(EV_START) | B(EV_ACK)),
     I(seq, seq, 1, INT64_MAX, LAUNCHER_EVENTS, 0),
     I(tm, tm.ns, 0, INT64_MAX, LAUNCHER_EVENTS, B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK)),
     I(tr, tr.ns, 0, INT64_MAX, LAUNCHER_EVENTS, B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK)),
@@ -105,6 +107,9 @@ static const struct field fields[] = {
     I(guest_cpu_ms, guest_cpu_ms, 0, INT64_MAX, 0, B(EV_MEM)),
     S(ramp, 0, B(EV_START)),
     S(text, B(EV_LINE), 0),
+    I(t1, t1, 0, INT64_MAX, B(EV_PING) | B(EV_PONG), 0),
+    I(t2, t2, 0, INT64_MAX, B(EV_PONG), 0),
+    I(t3, t3, 0, INT64_MAX, B(EV_PONG), 0),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 

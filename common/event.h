@@ -36,6 +36,9 @@ enum ev_type {
     EV_ABORT, /* also cli -> collector */
     /* collector -> cli */
     EV_REPLY,
+    /* clock offset estimate, NTP-style; not seq-numbered, not spooled */
+    EV_PING, /* collector -> launcher: t1 = collector realtime at send */
+    EV_PONG, /* launcher -> collector: t1 echoed, t2 = launcher realtime at receipt, t3 at send */
     EV_TYPE_COUNT
 };
 
@@ -60,6 +63,7 @@ struct ev {
     int64_t trace;            /* 1: publish every console line as a `line` event */
     int64_t spawn_ns;         /* spawned: time the backend's spawn/create call took */
     int64_t pss_kib, guest_cpu_ms; /* mem: sums over the run's live guests */
+    int64_t t1, t2, t3;            /* ping/pong timestamps, realtime ns */
 
     char name[64];    /* marker name */
     char reason[16];  /* failed: timeout | crash | spawn */

@@ -92,6 +92,16 @@ static void on_command(struct launcher *l, const struct ev *e)
             refuse_run(l, e, err);
         }
         break;
+    case EV_PING: { /* clock offset probe: answered at once, not seq-numbered */
+        struct ev p;
+        ev_init(&p, EV_PONG);
+        p.t2 = clock_real().ns;
+        snprintf(p.host, sizeof p.host, "%s", l->cfg.host);
+        p.t1 = e->t1;
+        p.t3 = clock_real().ns;
+        bzmq_send_ev(l->sock, NULL, 0, &p);
+        break;
+    }
     case EV_ABORT:
         if (l->run && !strcmp(run_id(l->run), e->run))
             run_abort(l->run, "aborted by command");

@@ -9,6 +9,7 @@ pkgs=(
     libpcre2-dev libcmocka-dev libcurl4-openssl-dev
     redis-server redis-tools
     qemu-system-x86 qemu-utils
+    python3 lz4 xz-utils zstd dpkg apt
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
     iproute2 procps gnuplot-nox
 )

@@ -127,3 +127,11 @@ if "$BIN/bootstorm" --redis "$REDIS_URL" check "$RUN_B" --max-failed-pct 5; then
     fail "check of an incomplete run passed"
 fi
 pass "(c) 5 charts as valid PNG+SVG, export 32 rows, check passes a good run and fails a broken one"
+
+# ---- (d) clock offset of the launcher, NTP-style over the same connection
+wait_for 10 bash -c "[ -n \"\$(redis-cli -p $REDIS_PORT HGET bs:host:fhost offset_err_ns)\" ]" ||
+    fail "no clock offset estimated for fhost"
+ERR_NS=$(rcli HGET bs:host:fhost offset_err_ns)
+OFF_NS=$(rcli HGET bs:host:fhost offset_ns)
+[ "$ERR_NS" -lt 5000000 ] || fail "clock error bound $ERR_NS ns on loopback"
+pass "(d) clock offset of fhost ${OFF_NS} ns +- ${ERR_NS} ns"
