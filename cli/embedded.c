@@ -167,7 +167,9 @@ int embedded_start_daemons(struct embedded *em, char *err, size_t errlen)
         snprintf(host, sizeof host, "localhost");
     snprintf(bin, sizeof bin, "%s/bin/bootstorm-launcher", embedded_prefix());
     snprintf(log, sizeof log, "%s/launcher.log", em->data_dir);
-    char *largv[] = {bin, "--connect", em->collector, "--host", host, NULL};
+    char spool[600];
+    snprintf(spool, sizeof spool, "%s/spool", em->data_dir); /* unacked events survive a crash */
+    char *largv[] = {bin, "--connect", em->collector, "--host", host, "--spool", spool, NULL};
     if ((em->launcher = spawn_daemon(largv, log, err, errlen)) < 0) {
         em->launcher = 0;
         return -1;

@@ -14,13 +14,13 @@
 /* The placeholders, in the order profile_render's value table uses. */
 static const char *const vars[] = {"kernel",   "initrd",  "disk",      "accel",     "mem",
                                    "vcpus",    "cmdline", "name",      "port",      "debugcon",
-                                   "console",  "guest_addr", "guest_port"};
+                                   "console",  "guest_addr", "guest_port", "bindir"};
 #define NVARS (int)(sizeof vars / sizeof *vars)
 #define VAR_INITRD 1
 #define VAR_DISK 2
 #define KNOWN_VARS                                                                               \
     "{kernel} {initrd} {disk} {accel} {mem} {vcpus} {cmdline} {name} {port} {debugcon} "       \
-    "{console} {guest_addr} {guest_port}"
+    "{console} {guest_addr} {guest_port} {bindir}"
 
 /* What profile_load learns on the way and checks once the whole file is read: keys
  * may come in any order, so {initrd} may be used before `initrd:` is given. */
@@ -299,31 +299,56 @@ static int check_template(const struct ycfg *c, const char *key, int line, const
     return 0;
 }
 
-/* argv items are strings; {word} placeholders must be known, literal braces pass. */
-static int set_argv(const struct ycfg *c, int line, struct fy_node *v, struct profile *p,
-                    struct pstate *st)
+/* argv items (of qemu.argv or process.argv, named key) are strings; {word}
+ * placeholders must be known, literal braces pass. */
+static int set_argv(const struct ycfg *c, const char *key, int line, struct fy_node *v,
+                    char **argv, int *argc, struct pstate *st)
 {
     char arg[MAX_ARG_BYTES];
     struct fy_node *item;
     void *it = NULL;
 
     if (!v || !fy_node_is_sequence(v))
-        return ycfg_fail(c, line, "qemu.argv", "expected a list of strings, got %s",
+        return ycfg_fail(c, line, key, "expected a list of strings, got %s",
                          v ? ycfg_kind(v) : "nothing");
     while ((item = fy_node_sequence_iterate(v, &it))) {
         int at = line_of(item, line);
-        if (p->argc == PROFILE_MAX_ARGS - 1) /* one slot stays for the NULL */
-            return ycfg_fail(c, at, "qemu.argv", "at most %d arguments", PROFILE_MAX_ARGS - 1);
-        if (ycfg_text(c, "qemu.argv", at, item, arg, sizeof arg) < 0)
+        if (*argc == PROFILE_MAX_ARGS - 1) /* one slot stays for the NULL */
+            return ycfg_fail(c, at, key, "at most %d arguments", PROFILE_MAX_ARGS - 1);
+        if (ycfg_text(c, key, at, item, arg, sizeof arg) < 0)
             return -1;
-        if (check_template(c, "qemu.argv", at, arg, st) < 0)
+        if (check_template(c, key, at, arg, st) < 0)
             return -1;
-        if (!(p->argv[p->argc] = strdup(arg)))
-            return ycfg_fail(c, at, "qemu.argv", "out of memory");
-        p->argc++;
+        if (!(argv[*argc] = strdup(arg)))
+            return ycfg_fail(c, at, key, "out of memory");
+        (*argc)++;
     }
-    if (p->argc == 0)
-        return ycfg_fail(c, line, "qemu.argv", "the list is empty");
+    if (*argc == 0)
+        return ycfg_fail(c, line, key, "the list is empty");
+    return 0;
+}
+
+/* process: {argv: [...]}: the command the process backend runs as a guest. */
+static int set_process(const struct ycfg *c, int line, struct fy_node *v, struct profile *p,
+                       struct pstate *st)
+{
+    struct fy_node_pair *pair;
+    void *it = NULL;
+
+    if (!v || !fy_node_is_mapping(v))
+        return ycfg_fail(c, line, "process", "expected a mapping with argv, got %s",
+                         v ? ycfg_kind(v) : "nothing");
+    while ((pair = fy_node_mapping_iterate(v, &it))) {
+        const char *k = fy_node_get_scalar0(fy_node_pair_key(pair));
+        int at = line_of(fy_node_pair_key(pair), line);
+        if (!k || strcmp(k, "argv"))
+            return ycfg_fail(c, at, "process", "unknown key '%s' (known: argv)", k ? k : "?");
+        if (set_argv(c, "process.argv", at, fy_node_pair_value(pair), p->proc_argv, &p->proc_argc,
+                     st) < 0)
+            return -1;
+    }
+    if (p->proc_argc == 0)
+        return ycfg_fail(c, line, "process.argv", "required");
     return 0;
 }
 
@@ -351,7 +376,7 @@ static int set_qemu(const struct ycfg *c, int line, struct fy_node *v, struct pr
         if (!k || strcmp(k, "argv"))
             return ycfg_fail(c, at, "qemu", "unknown key '%s' (known: argv, binary)",
                              k ? k : "?");
-        if (set_argv(c, at, fy_node_pair_value(pair), p, st) < 0)
+        if (set_argv(c, "qemu.argv", at, fy_node_pair_value(pair), p->argv, &p->argc, st) < 0)
             return -1;
     }
     if (p->argc == 0)
@@ -453,6 +478,8 @@ static int set_key(const struct ycfg *c, const char *k, int line, struct fy_node
     }
     if (!strcmp(k, "qemu"))
         return set_qemu(c, line, v, p, st);
+    if (!strcmp(k, "process"))
+        return set_process(c, line, v, p, st);
     if (!strcmp(k, "ready"))
         return set_ready(c, line, v, p, st);
     if (!strcmp(k, "markers"))
@@ -460,7 +487,7 @@ static int set_key(const struct ycfg *c, const char *k, int line, struct fy_node
     if (!strcmp(k, "exit_ok"))
         return set_exit_ok(c, line, v, p);
     return ycfg_fail(c, line, k, "unknown key (known: name, description, status, kernel, initrd, "
-                                 "disk, mem_mib, vcpus, accel, cmdline, qemu, libvirt, ready, "
+                                 "disk, mem_mib, vcpus, accel, cmdline, qemu, process, libvirt, ready, "
                                  "markers, exit_ok)");
 }
 
@@ -501,10 +528,11 @@ int profile_load(const char *path, struct profile *p, char *err, size_t errlen)
             goto fail;
     }
     /* A missing key has no line of its own; line 1 points at the file. A guest run only
-     * through libvirt (Mini-OS on Xen) needs no qemu argv. */
-    const char *missing = !p->name[0]                     ? "name"
-                          : !p->kernel[0]                 ? "kernel"
-                          : !p->argc && !p->libvirt_xml   ? "qemu.argv"
+     * through libvirt (Mini-OS on Xen) needs no qemu argv; a process "guest" (a
+     * container, a simulated guest) needs neither a qemu argv nor a kernel. */
+    const char *missing = !p->name[0]                                    ? "name"
+                          : !p->kernel[0] && !p->proc_argc                ? "kernel"
+                          : !p->argc && !p->libvirt_xml && !p->proc_argc ? "qemu.argv"
                           : !st.have_ready                ? "ready"
                                                           : NULL;
     if (missing) {
@@ -572,8 +600,10 @@ int profile_load_named(const char *dir, const char *name, struct profile *p, cha
 
 void profile_free(struct profile *p)
 {
-    for (int i = 0; i < PROFILE_MAX_ARGS; i++)
+    for (int i = 0; i < PROFILE_MAX_ARGS; i++) {
         free(p->argv[i]);
+        free(p->proc_argv[i]);
+    }
     free(p->libvirt_xml);
     pcre2_code_free(p->ready.re);
     for (int i = 0; i < PROFILE_MAX_MARKERS; i++)
@@ -612,7 +642,8 @@ static void values(const struct profile *p, const struct profile_vars *v, char n
                             v->debugcon ? v->debugcon : "",
                             v->console ? v->console : "",
                             p->http_addr,
-                            nums[3]};
+                            nums[3],
+                            v->bindir ? v->bindir : ""};
     memcpy(val, t, sizeof t);
 }
 
@@ -655,24 +686,36 @@ static int substitute(const char *t, const char *const val[NVARS], int xml, char
     return append(w, end, "", 1);
 }
 
-int profile_render_argv(const struct profile *p, const struct profile_vars *v, char **argv,
-                        char *buf, size_t buflen)
+static int render(const struct profile *p, char *const *tmpl, int n, const struct profile_vars *v,
+                  char **argv, char *buf, size_t buflen)
 {
     char *w = buf;
     const char *end = buf + buflen;
     char nums[4][16];
     const char *val[NVARS];
 
-    if (p->argc >= PROFILE_MAX_ARGS)
+    if (n >= PROFILE_MAX_ARGS)
         return -1;
     values(p, v, nums, val);
-    for (int i = 0; i < p->argc; i++) {
+    for (int i = 0; i < n; i++) {
         argv[i] = w;
-        if (substitute(p->argv[i], val, 0, &w, end) < 0)
+        if (substitute(tmpl[i], val, 0, &w, end) < 0)
             return -1;
     }
-    argv[p->argc] = NULL;
-    return p->argc;
+    argv[n] = NULL;
+    return n;
+}
+
+int profile_render_argv(const struct profile *p, const struct profile_vars *v, char **argv,
+                        char *buf, size_t buflen)
+{
+    return render(p, p->argv, p->argc, v, argv, buf, buflen);
+}
+
+int profile_render_process(const struct profile *p, const struct profile_vars *v, char **argv,
+                           char *buf, size_t buflen)
+{
+    return render(p, p->proc_argv, p->proc_argc, v, argv, buf, buflen);
 }
 
 char *profile_render_xml(const struct profile *p, const struct profile_vars *v)

@@ -43,6 +43,8 @@ struct profile {
     char binary[64];       /* qemu.binary: default argv[0] of qemu.argv */
     char *argv[PROFILE_MAX_ARGS]; /* qemu argv template with {placeholders}; owned */
     int argc;
+    char *proc_argv[PROFILE_MAX_ARGS]; /* process.argv: the process backend's command; owned */
+    int proc_argc;
     char *libvirt_xml;     /* libvirt.xml: domain XML template with {placeholders}; owned, may be NULL */
     enum ready_kind ready_kind;
     struct profile_marker ready;  /* READY_CONSOLE: the regex (and its `after`) */
@@ -79,14 +81,19 @@ struct profile_vars {
     const char *debugcon; /* {debugcon}: chardev path of the debug port, e.g. /dev/fd/3 */
     const char *console;  /* {console}: console path for backends without stdio (libvirt) */
     int port;             /* {port}: a host port forwarded to the guest (0 if none) */
+    const char *bindir;   /* {bindir}: the directory of bootstorm's own programs */
 };
 
 /* Renders the argv template into argv (NULL-terminated, at most PROFILE_MAX_ARGS
  * entries), the strings stored in buf. Known placeholders: {kernel} {initrd} {disk}
  * {accel} {mem} {vcpus} {cmdline} {name} {port} {debugcon} {console} {guest_addr}
- * {guest_port}. Returns argc, or -1 if buf is too small. */
+ * {guest_port} {bindir}. Returns argc, or -1 if buf is too small. */
 int profile_render_argv(const struct profile *p, const struct profile_vars *v, char **argv,
                         char *buf, size_t buflen);
+
+/* The same for the process backend's argv template (process.argv). */
+int profile_render_process(const struct profile *p, const struct profile_vars *v, char **argv,
+                           char *buf, size_t buflen);
 
 /* Renders the libvirt XML template (same placeholders, values XML-escaped) into a
  * malloc'ed string the caller frees; NULL if the profile has none or on ENOMEM. */

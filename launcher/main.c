@@ -23,6 +23,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "run.h"
+#include "vmm.h"
 
 #define TAG_SIGNAL 1
 #define TAG_TIMER 2
@@ -45,7 +46,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bootstorm-launcher [--connect ENDPOINT] [--host ID] [--guests DIR]\n"
                "                          [--images DIR] [--no-kvm] [--heartbeat-ms MS]\n"
-               "                          [--flush-timeout-s S] [--spool DIR]\n");
+               "                          [--flush-timeout-s S] [--spool DIR] [--libvirt-uri URI]\n");
 }
 
 static void send_simple(struct launcher *l, enum ev_type type)
@@ -57,7 +58,7 @@ static void send_simple(struct launcher *l, enum ev_type type)
         e.cores = hostinfo_cores();
         hostinfo_mem(&e.mem_total_kib, &used);
         e.kvm = l->cfg.kvm_ok;
-        snprintf(e.backends, sizeof e.backends, "qemu,process");
+        snprintf(e.backends, sizeof e.backends, "%s", vmm_names());
         snprintf(e.version, sizeof e.version, "%s", BS_VERSION);
     }
     outbox_push(l->ob, &e);
@@ -206,16 +207,19 @@ int main(int argc, char **argv)
         snprintf(l.cfg.host, sizeof l.cfg.host, "localhost");
     default_dir(l.cfg.guests_dir, sizeof l.cfg.guests_dir, "guests");
     default_dir(l.cfg.images_dir, sizeof l.cfg.images_dir, "images");
+    default_dir(l.cfg.bindir, sizeof l.cfg.bindir, "bin");
+    snprintf(l.cfg.libvirt_uri, sizeof l.cfg.libvirt_uri, "qemu:///system");
 
     static const struct option opts[] = {
         {"connect", required_argument, 0, 'c'}, {"host", required_argument, 0, 'H'},
+        {"libvirt-uri", required_argument, 0, 'L'},
         {"guests", required_argument, 0, 'g'},  {"images", required_argument, 0, 'i'},
         {"no-kvm", no_argument, 0, 'n'},        {"heartbeat-ms", required_argument, 0, 'b'},
         {"flush-timeout-s", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
         {"spool", required_argument, 0, 'S'},
         {0, 0, 0, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "c:H:g:i:nb:f:hS:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:H:g:i:nb:f:hS:L:", opts, NULL)) != -1) {
         switch (c) {
         case 'c': endpoint = optarg; break;
         case 'H': snprintf(l.cfg.host, sizeof l.cfg.host, "%s", optarg); break;
@@ -225,6 +229,7 @@ int main(int argc, char **argv)
         case 'b': l.heartbeat_ms = atoi(optarg); break;
         case 'f': flush_s = atoi(optarg); break;
         case 'S': spool_dir = optarg; break;
+        case 'L': snprintf(l.cfg.libvirt_uri, sizeof l.cfg.libvirt_uri, "%s", optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -325,6 +330,9 @@ int main(int argc, char **argv)
                 uint64_t x;
                 ssize_t r = read(l.timerfd, &x, sizeof x);
                 (void)r;
+            } else if (tag == RUN_TAG_VMM) {
+                if (l.run)
+                    run_on_vmm(l.run);
             } else if (tag & RUN_TAG_GUEST) {
                 if (l.run)
                     run_on_fd(l.run, tag);

@@ -39,6 +39,7 @@ struct guest {
     int retired; /* stopped on purpose (ramp down, restart, end): its exit is no failure */
     mono_ns sched, spawn_at, next_probe;
     int port; /* host port forwarded to the guest's HTTP port */
+    int running_at_spawn; /* asynchronous backends: `running` when the create was queued */
     int got_output;
     uint32_t markers_seen;
     int64_t rss_max_kib, cpu_ms;
@@ -81,6 +82,8 @@ struct run {
     struct pidslot *pids; /* open addressing, pid -> instance index */
     size_t pidcap, pidused;
     struct http_prober *http;
+    char bindir[512];
+    int vmm_opened;
     int ending, ended;
     char error[256];
     int64_t cpu_ms_at_start;
@@ -299,6 +302,17 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
         goto fail;
     if (pick_accel(r, cfg, err, errlen) < 0)
         goto fail;
+    if (r->vmm->open && r->vmm->open(cfg->libvirt_uri, err, errlen) < 0)
+        goto fail;
+    r->vmm_opened = 1;
+    if (r->vmm->event_fd) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = RUN_TAG_VMM};
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, r->vmm->event_fd(), &ev) < 0) {
+            snprintf(err, errlen, "epoll_ctl for backend %s: %s", r->vmm->name, strerror(errno));
+            goto fail;
+        }
+    }
+    snprintf(r->bindir, sizeof r->bindir, "%s", cfg->bindir);
     if (!strcmp(start->pattern, "ramp") && parse_ramp(r, start->ramp, err, errlen) < 0)
         goto fail;
     if (r->prof.ready_kind == READY_HTTP && !(r->http = http_prober_new())) {
@@ -536,6 +550,37 @@ static int watch(struct run *r, int fd, int idx, enum stream which)
     return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* The guest's process (or domain) exists: watch its fds, publish spawned. */
+static void guest_spawned(struct run *r, int idx, mono_ns call_end)
+{
+    struct guest *g = &r->g[idx];
+    g->alive = 1;
+    r->alive++;
+    g->next_probe = call_end;
+    if (g->vm.pid > 0 && pid_put(r, g->vm.pid, idx) < 0)
+        log_err("out of memory in the pid map");
+    if (watch(r, g->vm.console_fd, idx, S_CONSOLE) < 0 || watch(r, g->vm.stderr_fd, idx, S_STDERR) < 0 ||
+        watch(r, g->vm.debug_fd, idx, S_DEBUG) < 0)
+        log_err("epoll_ctl for guest %d: %s", idx, strerror(errno));
+    struct ev e;
+    ev_init(&e, EV_SPAWNED);
+    e.pid = g->vm.pid > 0 ? g->vm.pid : 1; /* 1: a domain whose VMM pid is not known */
+    e.spawn_ns = mono_diff(g->spawn_at, call_end);
+    emit(r, &e, idx, call_end);
+}
+
+static void publish_spawn(struct run *r, int idx, int running)
+{
+    struct guest *g = &r->g[idx];
+    struct ev e;
+    ev_init(&e, EV_SPAWN);
+    e.running = running;
+    e.lag_ns = mono_diff(g->sched, g->spawn_at);
+    if (e.lag_ns < 0)
+        e.lag_ns = 0;
+    emit(r, &e, idx, g->spawn_at);
+}
+
 static void spawn_one(struct run *r, int idx)
 {
     struct guest *g = &r->g[idx];
@@ -544,49 +589,36 @@ static void spawn_one(struct run *r, int idx)
     if (r->prof.ready_kind == READY_HTTP && (g->port = port_free_tcp()) < 0)
         g->port = 0;
     struct vmm_spawn_args a = {
+        .idx = idx,
         .prof = &r->prof,
         .vars = {.kernel = r->kernel, .initrd = r->initrd[0] ? r->initrd : NULL,
-                 .disk = r->disk[0] ? r->disk : NULL, .accel = r->accel, .name = name, .port = g->port},
+                 .disk = r->disk[0] ? r->disk : NULL, .accel = r->accel, .name = name,
+                 .port = g->port, .bindir = r->bindir},
         .with_debug = r->prof.ready_kind == READY_DEBUGCON,
     };
-    struct ev e;
-    ev_init(&e, EV_SPAWN);
-    e.running = r->alive;
-    g->spawn_at = clock_mono();
-    e.lag_ns = mono_diff(g->sched, g->spawn_at);
-    if (e.lag_ns < 0)
-        e.lag_ns = 0;
-    int rc = r->vmm->spawn(&a, &g->vm, err, sizeof err);
-    mono_ns after = clock_mono();
-    emit(r, &e, idx, g->spawn_at);
     g->state = G_BOOTING;
     r->booting++;
-    if (rc < 0) {
-        fail_guest(r, idx, "spawn", err, after);
+    g->spawn_at = clock_mono();
+    int rc = r->vmm->spawn(&a, &g->vm, err, sizeof err);
+    mono_ns after = clock_mono();
+    if (r->vmm->event_fd && rc == 0) { /* created by a worker: see run_on_vmm() */
+        g->running_at_spawn = r->alive;
         return;
     }
-    g->alive = 1;
-    r->alive++;
-    g->next_probe = after;
-    if (pid_put(r, g->vm.pid, idx) < 0)
-        log_err("out of memory in the pid map");
-    if (watch(r, g->vm.console_fd, idx, S_CONSOLE) < 0 || watch(r, g->vm.stderr_fd, idx, S_STDERR) < 0 ||
-        watch(r, g->vm.debug_fd, idx, S_DEBUG) < 0)
-        log_err("epoll_ctl for guest %d: %s", idx, strerror(errno));
-    ev_init(&e, EV_SPAWNED);
-    e.pid = g->vm.pid;
-    e.spawn_ns = mono_diff(g->spawn_at, after);
-    emit(r, &e, idx, after);
+    publish_spawn(r, idx, r->alive);
+    if (rc < 0)
+        fail_guest(r, idx, "spawn", err, after);
+    else
+        guest_spawned(r, idx, after);
 }
 
-int run_on_child(struct run *r, pid_t pid, int status)
+/* The guest's process is gone: read what it left, decide, publish exit. code is the
+ * exit status, or -signal when killed (exited = 0). */
+static void guest_gone(struct run *r, int idx, int exited, int code)
 {
-    int idx = pid_get(r, pid);
-    if (idx < 0)
-        return 0;
     struct guest *g = &r->g[idx];
     if (!g->alive)
-        return 1;
+        return;
     g->alive = 0;
     r->alive--;
     drain(r, idx, S_CONSOLE); /* the ready line may still sit in the pipe */
@@ -596,8 +628,7 @@ int run_on_child(struct run *r, pid_t pid, int status)
     close_fd(r, &g->vm.stderr_fd);
     close_fd(r, &g->vm.debug_fd);
     mono_ns now = clock_mono();
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-    if (g->state == G_BOOTING && r->prof.ready_kind == READY_EXIT && WIFEXITED(status) &&
+    if (g->state == G_BOOTING && r->prof.ready_kind == READY_EXIT && exited &&
         profile_exit_ok(&r->prof, code))
         ready_guest(r, idx, now);
     if (g->state == G_BOOTING && !g->retired) {
@@ -607,8 +638,8 @@ int run_on_child(struct run *r, pid_t pid, int status)
             if (*c == '\n' || *c == '\r')
                 *c = ' ';
         snprintf(detail, sizeof detail, "%s %d before ready%s%s",
-                 WIFEXITED(status) ? "exited with status" : "killed by signal",
-                 WIFEXITED(status) ? code : -code, g->errlen ? ": " : "", g->errtail);
+                 exited ? "exited with status" : "killed by signal", exited ? code : -code,
+                 g->errlen ? ": " : "", g->errtail);
         fail_guest(r, idx, "crash", detail, now);
     } else if (g->state == G_BOOTING) {
         fail_guest(r, idx, "aborted", "stopped before ready", now);
@@ -618,7 +649,45 @@ int run_on_child(struct run *r, pid_t pid, int status)
     e.status = code;
     e.rss_kib = g->rss_max_kib;
     emit(r, &e, idx, now);
+}
+
+int run_on_child(struct run *r, pid_t pid, int status)
+{
+    int idx = pid_get(r, pid);
+    if (idx < 0 || r->vmm->event_fd) /* an asynchronous backend's pids are not our children */
+        return 0;
+    guest_gone(r, idx, WIFEXITED(status), WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
     return 1;
+}
+
+void run_on_vmm(struct run *r)
+{
+    struct vmm_event ev;
+    while (r->vmm->next_event && r->vmm->next_event(&ev)) {
+        if (ev.idx < 0 || ev.idx >= r->n)
+            continue;
+        struct guest *g = &r->g[ev.idx];
+        switch (ev.kind) {
+        case VMM_SPAWNED:
+        case VMM_SPAWN_FAILED:
+            g->spawn_at = ev.call_start; /* boot time counts from the create call */
+            publish_spawn(r, ev.idx, g->running_at_spawn);
+            if (ev.kind == VMM_SPAWN_FAILED) {
+                fail_guest(r, ev.idx, "spawn", ev.err, ev.call_end);
+                break;
+            }
+            g->vm = ev.g;
+            guest_spawned(r, ev.idx, ev.call_end);
+            if (g->retired) /* stopped while it was being created */
+                r->vmm->kill(&g->vm);
+            break;
+        case VMM_EXITED:
+            if (!g->alive && g->state == G_BOOTING) /* never reported spawned */
+                break;
+            guest_gone(r, ev.idx, ev.status >= 0, ev.status);
+            break;
+        }
+    }
 }
 
 /* ---- the clock-driven part ---- */
@@ -704,6 +773,17 @@ static void kill_all(struct run *r)
     for (int i = 0; i < r->n; i++)
         if (r->g[i].alive)
             stop_instance(r, i);
+}
+
+/* Asynchronous backends: instances whose create call has not completed yet. */
+static int creating(const struct run *r)
+{
+    if (!r->vmm->event_fd)
+        return 0;
+    int n = 0;
+    for (int i = 0; i < r->next_spawn; i++)
+        n += r->g[i].state == G_BOOTING && !r->g[i].alive;
+    return n;
 }
 
 static void publish_end(struct run *r)
@@ -817,7 +897,7 @@ mono_ns run_tick(struct run *r)
     } else if (!settled) {
         r->all_done_at.ns = 0;
     }
-    if (r->ending && r->alive == 0) {
+    if (r->ending && r->alive == 0 && !creating(r)) {
         sample(r, now);
         publish_end(r);
         return mono_add(now, NS_PER_S);
@@ -880,6 +960,10 @@ void run_free(struct run *r)
         close_fd(r, &r->g[i].vm.stderr_fd);
         close_fd(r, &r->g[i].vm.debug_fd);
     }
+    if (r->vmm && r->vmm->event_fd && r->vmm_opened)
+        epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->vmm->event_fd(), NULL);
+    if (r->vmm && r->vmm->close && r->vmm_opened)
+        r->vmm->close();
     free(r->g);
     free(r->pids);
     http_prober_free(r->http);

@@ -18,10 +18,15 @@ struct launcher_cfg {
     char host[BS_ID_MAX];
     char guests_dir[512];
     char images_dir[512];
+    char bindir[512];    /* where bootstorm's own programs are ({bindir}) */
+    char libvirt_uri[256]; /* for the libvirt backend */
     int kvm_ok;          /* the probe booted minkernel under KVM */
     char kvm_why[256];   /* why KVM is not used, when it is not */
     int prio_raised;     /* the launcher runs at a raised priority (nice < 0) */
 };
+
+/* epoll tag of an asynchronous backend's event fd (libvirt). */
+#define RUN_TAG_VMM (1ULL << 61)
 
 /* epoll tags for guest fds: TAG_GUEST | idx << 2 | stream (console, stderr, debug). */
 #define RUN_TAG_GUEST (1ULL << 62)
@@ -34,6 +39,9 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
 
 /* A console or stderr fd of the run is readable (tag from epoll). */
 void run_on_fd(struct run *r, uint64_t tag);
+
+/* The backend's event fd is readable: handles its completions. */
+void run_on_vmm(struct run *r);
 
 /* A child was reaped; returns 1 if it was one of the run's guests. */
 int run_on_child(struct run *r, pid_t pid, int status);

@@ -1,6 +1,7 @@
 /* The qemu backend: the profile's qemu argv rendered and started by spawn_process()
- * (console on -serial stdio, QEMU's stderr and the debug port on pipes); and the
- * process backend, which runs the profile's argv as is: any command as a "guest". */
+ * (console on -serial stdio, QEMU's stderr and the debug port on pipes); the process
+ * backend, which runs the profile's process argv: any command as a "guest"; and the
+ * table of every backend built in. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,26 @@ static int exec_spawn(const struct vmm_spawn_args *a, struct vmm_guest *g, char 
     if (a->with_debug)
         vars.debugcon = SPAWN_DEBUG_PATH;
     if (profile_render_argv(a->prof, &vars, argv, buf, sizeof buf) < 0) {
-        snprintf(err, errlen, "argv of profile %s does not fit in %zu bytes", a->prof->name,
+        snprintf(err, errlen, "qemu.argv of profile %s does not fit in %zu bytes", a->prof->name,
+                 sizeof buf);
+        return -1;
+    }
+    return spawn_process(argv, a->with_debug, g, err, errlen);
+}
+
+static int process_spawn(const struct vmm_spawn_args *a, struct vmm_guest *g, char *err,
+                         size_t errlen)
+{
+    char *argv[PROFILE_MAX_ARGS + 1], buf[8192];
+    struct profile_vars vars = a->vars;
+    if (a->with_debug)
+        vars.debugcon = SPAWN_DEBUG_PATH;
+    if (!a->prof->proc_argc) {
+        snprintf(err, errlen, "profile %s has no process.argv for the process backend", a->prof->name);
+        return -1;
+    }
+    if (profile_render_process(a->prof, &vars, argv, buf, sizeof buf) < 0) {
+        snprintf(err, errlen, "process.argv of profile %s does not fit in %zu bytes", a->prof->name,
                  sizeof buf);
         return -1;
     }
@@ -30,13 +50,30 @@ static void exec_kill(struct vmm_guest *g)
 }
 
 const struct vmm_ops vmm_qemu_ops = {.name = "qemu", .spawn = exec_spawn, .kill = exec_kill};
-const struct vmm_ops vmm_process_ops = {.name = "process", .spawn = exec_spawn, .kill = exec_kill};
+const struct vmm_ops vmm_process_ops = {.name = "process", .spawn = process_spawn, .kill = exec_kill};
+
+static const struct vmm_ops *const backends[] = {
+    &vmm_qemu_ops,
+    &vmm_process_ops,
+#ifdef BS_HAVE_LIBVIRT
+    &vmm_libvirt_ops,
+#endif
+};
 
 const struct vmm_ops *vmm_find(const char *name)
 {
-    if (!strcmp(name, vmm_qemu_ops.name))
-        return &vmm_qemu_ops;
-    if (!strcmp(name, vmm_process_ops.name))
-        return &vmm_process_ops;
+    for (size_t i = 0; i < sizeof backends / sizeof *backends; i++)
+        if (!strcmp(name, backends[i]->name))
+            return backends[i];
     return NULL;
+}
+
+const char *vmm_names(void)
+{
+    static char names[64];
+    if (!names[0])
+        for (size_t i = 0, used = 0; i < sizeof backends / sizeof *backends; i++)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? "," : "",
+                                     backends[i]->name);
+    return names;
 }

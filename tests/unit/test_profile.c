@@ -84,17 +84,36 @@ static void test_all_shipped_load(void **state)
         if (p.ready_kind == READY_CONSOLE)
             assert_non_null(p.ready.re);
         assert_true(!strcmp(p.status, "tested") || !strcmp(p.status, "untested"));
-        assert_true(p.argc > 0 || p.libvirt_xml);
-        if (p.argc > 0) { /* every shipped argv renders with no placeholder left */
-            char buf[8192], *argv[PROFILE_MAX_ARGS];
-            struct profile_vars v = {.kernel = "/k", .accel = "tcg", .name = "g", .port = 1};
+        assert_true(p.argc > 0 || p.libvirt_xml || p.proc_argc > 0);
+        char buf[8192], *argv[PROFILE_MAX_ARGS];
+        struct profile_vars v = {.kernel = "/k", .accel = "tcg", .name = "g", .port = 1,
+                                 .bindir = "/b"};
+        if (p.argc > 0) /* every shipped argv renders with no placeholder left */
             assert_int_equal(profile_render_argv(&p, &v, argv, buf, sizeof buf), p.argc);
+        if (p.proc_argc > 0) {
+            assert_int_equal(profile_render_process(&p, &v, argv, buf, sizeof buf), p.proc_argc);
+            assert_null(strchr(argv[0], '{'));
         }
         profile_free(&p);
         n++;
     }
     closedir(d);
     assert_true(n >= 1);
+}
+
+static void test_process_profile(void **state)
+{
+    (void)state;
+    struct profile p;
+    char err[512], path[512];
+    snprintf(path, sizeof path, "%s/guests", source_dir());
+    assert_int_equal(profile_load_named(path, "sim", &p, err, sizeof err), 0);
+    char buf[4096], *argv[PROFILE_MAX_ARGS];
+    struct profile_vars v = {.bindir = "/opt/bs/bin"};
+    assert_int_equal(profile_render_process(&p, &v, argv, buf, sizeof buf), p.proc_argc);
+    assert_string_equal(argv[0], "/opt/bs/bin/bootstorm-simguest");
+    assert_int_equal(p.kernel[0], '\0'); /* a process guest needs no kernel */
+    profile_free(&p);
 }
 
 static void test_minkernel(void **state)
@@ -438,6 +457,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_shipped_load),
         cmocka_unit_test(test_minkernel),
+        cmocka_unit_test(test_process_profile),
         cmocka_unit_test(test_render_argv),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_bad_regex),
