@@ -72,6 +72,7 @@ struct ev {
     char backend[16], accel[16], pattern[16];
     char backends[64], version[32];
     char hosts[256]; /* comma-separated host ids */
+    char split[16];  /* start: per_host (count on every host) | by_cores (count is the total) */
     char error[256];
     char ramp[2048]; /* ramp pattern: "T_MS:COUNT,..." instance counts over time */
     char text[512];  /* line: the console line, without its newline */

@@ -163,6 +163,7 @@ static void fail_guest(struct run *r, int idx, const char *reason, const char *d
     snprintf(e.reason, sizeof e.reason, "%s", reason);
     snprintf(e.detail, sizeof e.detail, "%s", detail);
     e.rss_kib = g->rss_max_kib;
+    e.cpu_ms = g->cpu_ms;
     emit(r, &e, idx, now);
     log_debug("run %s guest %d failed: %s (%s)", r->start.run, idx, reason, detail);
 }
@@ -648,6 +649,7 @@ static void guest_gone(struct run *r, int idx, int exited, int code)
     ev_init(&e, EV_EXIT);
     e.status = code;
     e.rss_kib = g->rss_max_kib;
+    e.cpu_ms = g->cpu_ms; /* as of the last sample: a reaped process has no /proc entry */
     emit(r, &e, idx, now);
 }
 

@@ -200,6 +200,7 @@ H.exit = {
     apply = function(k, host, f, g, gk)
         redis.call('HSET', gk, 'exit_status', f.status, 'exit_tm', f.tm)
         hset_opt(gk, 'rss_kib', f.rss_kib)
+        hset_opt(gk, 'cpu_ms', f.cpu_ms)
         hset_opt(gk, 'detail', f.detail)
         local st = redis.call('HGET', gk, 'state')
         if st ~= 'ready' and st ~= 'failed' then redis.call('HSET', gk, 'state', 'exited') end
@@ -213,6 +214,7 @@ H.failed = {
     apply = function(k, host, f, g, gk)
         redis.call('HSET', gk, 'state', 'failed', 'reason', f.reason, 'failed_tm', f.tm)
         hset_opt(gk, 'rss_kib', f.rss_kib)
+        hset_opt(gk, 'cpu_ms', f.cpu_ms)
         hset_opt(gk, 'detail', f.detail)
         incr(k, host, 'failed', 1)
         incr(k, host, 'failed:' .. f.reason, 1)

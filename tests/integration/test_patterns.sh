@@ -139,3 +139,23 @@ for p in $GUEST_PIDS; do
     alive "$p" && fail "guest $p survived its launcher's SIGKILL"
 done
 pass "launcher SIGKILL leaves no guest behind"
+
+# --- sweep: two counts, two repeats each: four runs, each reported, exit 0
+start_bg launcher2 "$BIN/bootstorm-launcher" --connect "$EP" --host pat2
+cat >"$T_DIR/sweep.yaml" <<'YAML'
+name: sweep
+guest: minkernel
+count: [2, 3]
+repeat: 2
+cooldown_s: 0
+hosts: pat2
+YAML
+"$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/sweep.yaml" --collector "$EP" --json \
+    >"$T_DIR/sweep.json" || fail "sweep exited $?"
+python3 - "$T_DIR/sweep.json" <<'PY' || fail "sweep reports wrong: $(cat "$T_DIR/sweep.json")"
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert [r["count"] for r in rs] == [2, 2, 3, 3], [r["count"] for r in rs]
+assert all(r["ready"] == r["count"] and r["complete"] for r in rs), rs
+PY
+pass "sweep: 4 runs (2 counts x 2 repeats), each reported"
