@@ -125,6 +125,7 @@ struct agg_guest {
     double boot_ms;     /* ready - spawn */
     double spawned_ms, first_output_ms, ready_ms; /* spawn->spawned, ->1st output, ->ready */
     double marker_ms[AGG_MARKERS_MAX];            /* spawn -> marker[i] of struct agg_guests */
+    long long rss_kib, ram_kib, cpu_ms; /* peak RSS, guest RAM resident, CPU; -1 unknown */
 };
 
 struct agg_guests {
@@ -141,7 +142,8 @@ void agg_guests_free(struct agg_guests *gs);
 
 /* Writes one CSV row per guest with a header line (columns: guest, host, idx, gen,
  * state, reason, running, spawn_tr_ns, ready_tr_ns, boot_ms, spawned_ms,
- * first_output_ms, ready_ms, then m:NAME per marker; empty cells when unknown). */
+ * first_output_ms, ready_ms, rss_kib, ram_kib, vmm_overhead_kib (rss - ram), cpu_ms,
+ * then m:NAME per marker; empty cells when unknown). */
 void agg_export_csv(const struct agg_guests *gs, FILE *out);
 
 /* The same as one JSON array of objects (null when unknown). */

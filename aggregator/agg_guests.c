@@ -61,6 +61,9 @@ static void fill(struct agg_guests *gs, struct agg_guest *g, const char *key, co
     g->spawned_ms = since(h, "spawned_tm", t0);
     g->first_output_ms = since(h, "first_output_tm", t0);
     g->ready_ms = since(h, "ready_tm", t0);
+    g->rss_kib = ll_of(h, "rss_kib", -1);
+    g->ram_kib = ll_of(h, "ram_kib", -1);
+    g->cpu_ms = ll_of(h, "cpu_ms", -1);
     for (int i = 0; i < AGG_MARKERS_MAX; i++)
         g->marker_ms[i] = -1;
     for (size_t i = 0; i + 1 < h->elements; i += 2) {
@@ -155,7 +158,7 @@ static void csv_str(FILE *out, const char *s, int first)
 void agg_export_csv(const struct agg_guests *gs, FILE *out)
 {
     fputs("guest,host,idx,gen,state,reason,running,spawn_tr_ns,ready_tr_ns,boot_ms,spawned_ms,"
-          "first_output_ms,ready_ms",
+          "first_output_ms,ready_ms,rss_kib,ram_kib,vmm_overhead_kib,cpu_ms",
           out);
     for (int i = 0; i < gs->nmarkers; i++)
         fputs(",m:", out), csv_str(out, gs->marker[i], 1);
@@ -177,6 +180,10 @@ void agg_export_csv(const struct agg_guests *gs, FILE *out)
         csv_num(out, g->spawned_ms);
         csv_num(out, g->first_output_ms);
         csv_num(out, g->ready_ms);
+        long long kib[4] = {g->rss_kib, g->ram_kib,
+                            g->rss_kib >= 0 && g->ram_kib >= 0 ? g->rss_kib - g->ram_kib : -1, g->cpu_ms};
+        for (int k = 0; k < 4; k++)
+            kib[k] >= 0 ? fprintf(out, ",%lld", kib[k]) : fputs(",", out);
         for (int m = 0; m < gs->nmarkers; m++)
             csv_num(out, g->marker_ms[m]);
         fputc('\n', out);
@@ -200,6 +207,11 @@ void agg_export_json(const struct agg_guests *gs, FILE *out)
         fputs(",\"first_output_ms\":", out);
         agg_json_num(out, g->first_output_ms, g->first_output_ms >= 0);
         fputs(",\"ready_ms\":", out), agg_json_num(out, g->ready_ms, g->ready_ms >= 0);
+        fputs(",\"rss_kib\":", out), agg_json_num(out, (double)g->rss_kib, g->rss_kib >= 0);
+        fputs(",\"ram_kib\":", out), agg_json_num(out, (double)g->ram_kib, g->ram_kib >= 0);
+        fputs(",\"vmm_overhead_kib\":", out);
+        agg_json_num(out, (double)(g->rss_kib - g->ram_kib), g->rss_kib >= 0 && g->ram_kib >= 0);
+        fputs(",\"cpu_ms\":", out), agg_json_num(out, (double)g->cpu_ms, g->cpu_ms >= 0);
         fputs(",\"markers_ms\":{", out);
         for (int m = 0, first = 1; m < gs->nmarkers; m++)
             if (g->marker_ms[m] >= 0) {

@@ -73,6 +73,25 @@ int64_t hostinfo_pss_kib(pid_t pid)
     return p ? strtoll(p + 5, NULL, 10) : -1;
 }
 
+int64_t hostinfo_guest_ram_kib(pid_t pid, int64_t ram_kib)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/smaps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    int64_t size = -1, found = -1;
+    while (found < 0 && fgets(line, sizeof line, f)) {
+        long long v;
+        if (sscanf(line, "Size: %lld kB", &v) == 1)
+            size = v;
+        else if (size == ram_kib && sscanf(line, "Rss: %lld kB", &v) == 1)
+            found = v;
+    }
+    fclose(f);
+    return found;
+}
+
 void hostinfo_self(int64_t *cpu_ms, int64_t *maxrss_kib)
 {
     struct rusage ru;

@@ -43,6 +43,7 @@ struct guest {
     int got_output;
     uint32_t markers_seen;
     int64_t rss_max_kib, cpu_ms;
+    int64_t ram_kib; /* guest RAM resident (measured once, after ready), -1 unknown */
     size_t linelen, errlen, dbglen;
     char line[LINE_MAX_BYTES];
     char errtail[ERR_TAIL];
@@ -84,6 +85,7 @@ struct run {
     struct http_prober *http;
     char bindir[512];
     int vmm_opened;
+    int nomap; /* the process backend: no guest RAM mapping to look for */
     int ending, ended;
     char error[256];
     int64_t cpu_ms_at_start;
@@ -277,6 +279,7 @@ static int new_instance(struct run *r, mono_ns sched)
     memset(g, 0, sizeof *g);
     g->vm.console_fd = g->vm.stderr_fd = g->vm.debug_fd = -1;
     g->sched = sched;
+    g->ram_kib = -1;
     return r->n++;
 }
 
@@ -314,6 +317,7 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
         }
     }
     snprintf(r->bindir, sizeof r->bindir, "%s", cfg->bindir);
+    r->nomap = !strcmp(start->backend, "process");
     if (!strcmp(start->pattern, "ramp") && parse_ramp(r, start->ramp, err, errlen) < 0)
         goto fail;
     if (r->prof.ready_kind == READY_HTTP && !(r->http = http_prober_new())) {
@@ -650,6 +654,8 @@ static void guest_gone(struct run *r, int idx, int exited, int code)
     e.status = code;
     e.rss_kib = g->rss_max_kib;
     e.cpu_ms = g->cpu_ms; /* as of the last sample: a reaped process has no /proc entry */
+    if (g->ram_kib >= 0)
+        e.ram_kib = g->ram_kib;
     emit(r, &e, idx, now);
 }
 
@@ -717,6 +723,8 @@ static void sample(struct run *r, mono_ns now)
             if (pss > 0)
                 e.pss_kib += pss;
         }
+        if (g->state == G_READY && g->ram_kib < 0 && !r->nomap)
+            g->ram_kib = hostinfo_guest_ram_kib(g->vm.pid, (int64_t)r->prof.mem_mib * 1024);
     }
     e.running = r->alive;
     emit(r, &e, -1, now);

@@ -201,6 +201,7 @@ H.exit = {
         redis.call('HSET', gk, 'exit_status', f.status, 'exit_tm', f.tm)
         hset_opt(gk, 'rss_kib', f.rss_kib)
         hset_opt(gk, 'cpu_ms', f.cpu_ms)
+        hset_opt(gk, 'ram_kib', f.ram_kib)
         hset_opt(gk, 'detail', f.detail)
         local st = redis.call('HGET', gk, 'state')
         if st ~= 'ready' and st ~= 'failed' then redis.call('HSET', gk, 'state', 'exited') end
