@@ -86,6 +86,8 @@ static int add_host(struct agg_run *r, const char *name)
     h->all_ready_ms = -1;
     h->peak_mem_kib = -1;
     h->clock_err_ms = -1;
+    h->count = -1;
+    h->first_spawn_ms = h->last_ready_ms = -1;
     return r->nhosts++;
 }
 
@@ -133,6 +135,25 @@ static void read_meta(const redisReply *meta, struct agg_run *r)
             r->restart_count = num_ll(v, 0);
         else if ((h = host_of(f, "start_tr")))
             add_host(r, h);
+        else if (!strcmp(f, "split"))
+            COPY(r->split, v);
+        else if (!strcmp(f, "start_at_tr"))
+            r->start_at_tr = num_ll(v, 0);
+        else if (!strcmp(f, "count_total"))
+            r->total = num_ll(v, 0);
+        else if (!strcmp(f, "hosts_lost"))
+            r->hosts_lost = num_ll(v, 0);
+        else if ((h = host_of(f, "count")) && add_host(r, h) >= 0)
+            r->host[add_host(r, h)].count = num_ll(v, -1);
+        else if ((h = host_of(f, "clock_offset_ns")) && add_host(r, h) >= 0) {
+            r->host[add_host(r, h)].clock_offset_ms = num_d(v, 0) / 1e6;
+            r->host[add_host(r, h)].clock_from_meta = 1;
+        } else if ((h = host_of(f, "clock_err_ns")) && add_host(r, h) >= 0)
+            r->host[add_host(r, h)].clock_err_ms = num_d(v, -1e6) / 1e6; /* -1 ns: unknown */
+        else if ((h = host_of(f, "missing")) && *v) {
+            size_t len = strlen(r->missing);
+            snprintf(r->missing + len, sizeof r->missing - len, "%s%s: %s", len ? "\n" : "", h, v);
+        }
         else if ((h = host_of(f, "error")) && *v) {
             size_t len = strlen(r->errors);
             snprintf(r->errors + len, sizeof r->errors - len, "%s%s: %s", len ? "\n" : "", h, v);
@@ -142,7 +163,11 @@ static void read_meta(const redisReply *meta, struct agg_run *r)
     COPY(list, r->hosts);
     for (char *n = strtok_r(list, ",", &save); n; n = strtok_r(NULL, ",", &save))
         add_host(r, n);
-    r->total = r->count * r->hosts_expected;
+    if (!r->total) /* count_total: since split; older runs: count on every host */
+        r->total = r->count * r->hosts_expected;
+    for (int i = 0; i < r->nhosts; i++)
+        if (r->host[i].count < 0)
+            r->host[i].count = r->count;
     r->complete = r->hosts_expected > 0 && r->hosts_done >= r->hosts_expected;
 }
 
@@ -279,6 +304,66 @@ static int cmp_bucket(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The host's first spawn and last ready on the fleet timeline: its monotonic times
+ * mapped to realtime through one (spawn_tm, spawn_tr) pair of the same host (guest 0,
+ * any generation; the two clocks drift apart by NTP slew only, < 0.05 %), minus its
+ * clock offset. Leaves them unknown when guest 0 has no spawn. */
+static int fleet_times(redisContext *c, struct agg_run *r, struct agg_host *h, long long t0,
+                       long long t1, char *err, size_t errlen)
+{
+    redisReply *a = query(c, REDIS_REPLY_ARRAY, err, errlen,
+                          "HMGET bs:{%s}:guest:%s:0 spawn_tm spawn_tr", r->run, h->name);
+    if (!a)
+        return -1;
+    if (a->elements == 2 && a->element[0]->type == REDIS_REPLY_STRING &&
+        a->element[1]->type == REDIS_REPLY_STRING && t0 >= 0 && t1 >= t0) {
+        long long am = num_ll(a->element[0]->str, -1), ar = num_ll(a->element[1]->str, -1);
+        int64_t off = (int64_t)llround(h->clock_offset_ms * 1e6);
+        if (am >= 0 && ar > 0) {
+            h->first_spawn_c = (int64_t)(ar + (t0 - am)) - off;
+            h->last_ready_c = (int64_t)(ar + (t1 - am)) - off;
+        }
+    }
+    freeReplyObject(a);
+    return 0;
+}
+
+/* Fleet-wide: time until the whole fleet is ready, across clocks, with its bound. */
+static void fleet(struct agg_run *r)
+{
+    int lo = -1, hi = -1, lo_last = -1;
+    for (int i = 0; i < r->nhosts; i++) {
+        const struct agg_host *h = &r->host[i];
+        if (!h->first_spawn_c)
+            continue;
+        if (lo < 0 || h->first_spawn_c < r->host[lo].first_spawn_c)
+            lo = i;
+        if (lo_last < 0 || h->first_spawn_c > r->host[lo_last].first_spawn_c)
+            lo_last = i;
+        if (hi < 0 || h->last_ready_c > r->host[hi].last_ready_c)
+            hi = i;
+    }
+    if (lo < 0)
+        return;
+    int64_t base = r->start_at_tr > 0 ? r->start_at_tr : r->host[lo].first_spawn_c;
+    for (int i = 0; i < r->nhosts; i++) {
+        struct agg_host *h = &r->host[i];
+        if (h->first_spawn_c) {
+            h->first_spawn_ms = (double)(h->first_spawn_c - base) / 1e6;
+            h->last_ready_ms = (double)(h->last_ready_c - base) / 1e6;
+        }
+    }
+    double e_lo = r->host[lo].clock_err_ms, e_hi = r->host[hi].clock_err_ms;
+    r->fleet_ready_ms = (double)(r->host[hi].last_ready_c - r->host[lo].first_spawn_c) / 1e6;
+    r->start_spread_ms =
+        (double)(r->host[lo_last].first_spawn_c - r->host[lo].first_spawn_c) / 1e6;
+    /* one host alone: no cross-clock term; an unknown offset: no bound */
+    if (lo == hi)
+        r->fleet_err_ms = 0;
+    else
+        r->fleet_err_ms = e_lo >= 0 && e_hi >= 0 ? e_lo + e_hi : -1;
+}
+
 /* Per host: counters, boot and lag distributions, clock offset. */
 static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg, char *err,
                       size_t errlen)
@@ -316,7 +401,7 @@ static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg,
                                "HMGET bs:host:%s offset_ns offset_err_ns", h->name);
         if (!hr)
             return -1;
-        if (hr->elements == 2 && hr->element[0]->type == REDIS_REPLY_STRING &&
+        if (!h->clock_from_meta && hr->elements == 2 && hr->element[0]->type == REDIS_REPLY_STRING &&
             hr->element[1]->type == REDIS_REPLY_STRING) {
             h->clock_offset_ms = num_d(hr->element[0]->str, 0) / 1e6;
             h->clock_err_ms = num_d(hr->element[1]->str, -1e6) / 1e6;
@@ -324,7 +409,10 @@ static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg,
         freeReplyObject(hr);
         if (h->boot.n && (r->slowest < 0 || h->boot.p99 > r->host[r->slowest].boot.p99))
             r->slowest = i;
+        if (t0 && t1 && fleet_times(c, r, h, num_ll(t0, -1), num_ll(t1, -1), err, errlen) < 0)
+            return -1;
     }
+    fleet(r);
     return 0;
 }
 
@@ -419,6 +507,7 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
     out->peak_mem_kib = out->mem_base_kib = out->cpu_ms = out->rss_kib = -1;
     out->ready_per_s = -1;
     out->slowest = -1;
+    out->fleet_ready_ms = out->fleet_err_ms = out->start_spread_ms = -1;
 
     if (!strcmp(run, "last")) {
         if (!(last = query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 0")))
@@ -517,6 +606,27 @@ fail:
     return rc;
 }
 
+/* 1 when every host of the run's `hosts` has end_tr:HOST or lost_tr:HOST in its meta,
+ * 0 if not, -1 on a Redis error. */
+static int all_ended_or_lost(redisContext *c, const char *run, char *err, size_t errlen)
+{
+    redisReply *m = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:meta", run);
+    if (!m)
+        return -1;
+    const char *hosts = hfield(m, "hosts");
+    char list[1024], key[AGG_ID_MAX + 16], *save = NULL;
+    int all = hosts && *hosts;
+    COPY(list, hosts ? hosts : "");
+    for (char *h = strtok_r(list, ",", &save); h && all; h = strtok_r(NULL, ",", &save)) {
+        snprintf(key, sizeof key, "end_tr:%s", h);
+        int ended = hfield(m, key) != NULL;
+        snprintf(key, sizeof key, "lost_tr:%s", h);
+        all = ended || hfield(m, key) != NULL;
+    }
+    freeReplyObject(m);
+    return all;
+}
+
 int agg_wait_done(redisContext *c, const char *run, int timeout_ms, char *err, size_t errlen)
 {
     if (check_id(run, err, errlen) < 0)
@@ -525,17 +635,22 @@ int agg_wait_done(redisContext *c, const char *run, int timeout_ms, char *err, s
     long long done = 0, expected = -1;
     for (;;) {
         redisReply *r = query(c, REDIS_REPLY_ARRAY, err, errlen,
-                              "HMGET bs:{%s}:meta hosts_done hosts_expected", run);
+                              "HMGET bs:{%s}:meta hosts_done hosts_expected hosts_lost", run);
         if (!r)
             return -1;
-        if (r->elements == 2) {
+        long long lost = 0;
+        if (r->elements == 3) {
             done = r->element[0]->type == REDIS_REPLY_STRING ? num_ll(r->element[0]->str, 0) : 0;
             expected =
                 r->element[1]->type == REDIS_REPLY_STRING ? num_ll(r->element[1]->str, -1) : -1;
+            lost = r->element[2]->type == REDIS_REPLY_STRING ? num_ll(r->element[2]->str, 0) : 0;
         }
         freeReplyObject(r);
         if (expected > 0 && done >= expected)
             return 0;
+        int over = lost > 0 ? all_ended_or_lost(c, run, err, errlen) : 0;
+        if (over)
+            return over > 0 ? 0 : -1;
         int64_t left = mono_diff(clock_mono(), end);
         if (left <= 0)
             break;

@@ -29,7 +29,14 @@ struct agg_host {
     struct agg_dist boot, lag;
     double all_ready_ms; /* last_ready_tm - first_spawn_tm on its clock; -1 if none */
     long long peak_mem_kib;
-    double clock_offset_ms, clock_err_ms; /* from bs:host:HOST; err -1 when unknown */
+    double clock_offset_ms, clock_err_ms; /* the run's estimate (meta clock_offset_ns:HOST,
+                                           * else bs:host:HOST now); err -1 when unknown */
+    int clock_from_meta;
+    long long count; /* guests asked of it: count:HOST (split by_cores), else the run's count */
+    /* fleet timeline, realtime corrected by its offset, ms after the agreed start
+     * (start_at_tr; else after the fleet's first spawn); -1 when unknown */
+    double first_spawn_ms, last_ready_ms;
+    int64_t first_spawn_c, last_ready_c; /* the same as corrected realtime ns, 0 unknown */
 };
 
 /* One phase of a boot (bs:{RUN}:ph:NAME): "spawned" spawn->spawned, "first_output"
@@ -82,6 +89,15 @@ struct agg_run {
     long long restarts, restart_count; /* restart events, instances they killed */
     char invalid[256];       /* meta `invalid`: why `check` rejected the run, "" if not */
     char clock_flag[256];    /* meta `clock_flag`: hosts' clocks too far apart, "" if not */
+    /* fleet-wide (docs/MULTIHOST.md): one timeline over every host's realtime corrected
+     * by its clock offset. fleet_ready_ms = max(last ready) - min(first spawn); its
+     * error bound = the clock errors of the two hosts those came from; start_spread_ms =
+     * max - min of the hosts' first spawns. -1 when unknown (fewer than one host). */
+    char split[16];          /* per_host | by_cores */
+    int64_t start_at_tr;     /* the agreed start, collector realtime; 0 if none */
+    double fleet_ready_ms, fleet_err_ms, start_spread_ms;
+    long long hosts_lost;    /* targets given up on (missed the start, gone) */
+    char missing[2048];      /* "HOST: why" per meta missing:HOST, '\n'-separated */
 };
 
 /* Loads run (an id, or "last" = the newest in bs:runs) into *out. Returns 0, or -1 with
@@ -99,7 +115,9 @@ int agg_dist_load(redisContext *c, const char *run, const char *which, double su
  * printed, or -1 with the reason in err. */
 int agg_list_runs(redisContext *c, FILE *out, int limit, char *err, size_t errlen);
 
-/* Polls bs:{RUN}:meta every ~50 ms until hosts_done >= hosts_expected > 0 (returns 0)
+/* Polls bs:{RUN}:meta every ~50 ms until hosts_done >= hosts_expected > 0, or every
+ * target host has ended (end_tr:HOST) or been given up on by the collector
+ * (lost_tr:HOST: missed the start or gone mid-run) (returns 0)
  * or timeout_ms passes (-1, err says how many hosts finished). run must be an id, not
  * "last". A Redis error also returns -1 at once. */
 int agg_wait_done(redisContext *c, const char *run, int timeout_ms, char *err, size_t errlen);

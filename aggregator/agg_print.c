@@ -9,7 +9,9 @@
  * lag_ms {p50, p99} | null, launcher {cpu_ms, rss_mib}, ready_per_s, peak_ready_1s,
  * restarts, restart_count, per_host [{host, spawned, ready, failed, restarts, boot_ms,
  * lag_ms (dist: {n, min, p50, p90, p99, max, mean} | null), all_ready_ms, peak_mem_mib,
- * clock_offset_ms, clock_err_ms}], slowest_host, phases_ms {NAME: dist},
+ * clock_offset_ms, clock_err_ms, count, first_spawn_ms, last_ready_ms}], slowest_host,
+ * split, fleet {ready_ms, err_ms, start_spread_ms, start_at_tr}, hosts_lost,
+ * missing {HOST: why}, phases_ms {NAME: dist},
  * boot_by_running [{from, to, n, mean_ms, max_ms}], invalid, clock_flag, complete,
  * errors [..]. */
 #include "agg.h"
@@ -57,9 +59,11 @@ void agg_print_text(const struct agg_run *r, FILE *out)
         snprintf(when, sizeof when, ", created %s UTC",
                  real_format((real_ns){r->created_tr}, b[0], CELL));
     fprintf(out, "run %s (%s%s)\n", r->run, or_dash(r->name), when);
+    int by_cores = !strcmp(r->split, "by_cores");
     fprintf(out,
-            "pattern %s, %lld guests per host on %lld host%s (%s), %lld/%lld launchers done%s\n\n",
-            or_dash(r->pattern), r->count, r->hosts_expected, r->hosts_expected == 1 ? "" : "s",
+            "pattern %s, %lld guests %s on %lld host%s (%s), %lld/%lld launchers done%s\n\n",
+            or_dash(r->pattern), by_cores ? r->total : r->count,
+            by_cores ? "split by cores" : "per host", r->hosts_expected, r->hosts_expected == 1 ? "" : "s",
             or_dash(r->hosts), r->hosts_done, r->hosts_expected, r->complete ? "" : ": INCOMPLETE");
 
     int wk = max_i(5, (int)strlen(r->kind)), wb = max_i(7, (int)strlen(r->backend));
@@ -81,22 +85,36 @@ void agg_print_text(const struct agg_run *r, FILE *out)
         int wh = 4;
         for (int i = 0; i < r->nhosts; i++)
             wh = max_i(wh, (int)strlen(r->host[i].name));
-        fprintf(out, "\n%-*s  %6s  %6s  %8s  %8s  %8s  %8s  %12s  %9s  %s\n", wh, "host", "ready",
-                "failed", "min ms", "p50 ms", "p99 ms", "max ms", "all ready ms", "peak MiB",
-                "clock offset ms");
+        fprintf(out, "\n%-*s  %6s  %6s  %8s  %8s  %8s  %8s  %12s  %9s  %9s  %9s  %s\n", wh, "host",
+                "ready", "failed", "min ms", "p50 ms", "p99 ms", "max ms", "all ready ms",
+                "peak MiB", "start ms", "done ms", "clock offset ms");
         for (int i = 0; i < r->nhosts; i++) {
             const struct agg_host *h = &r->host[i];
             int hk = h->boot.n > 0;
             char off[64] = "-";
             if (h->clock_err_ms >= 0)
                 snprintf(off, sizeof off, "%+.3f +-%.3f", h->clock_offset_ms, h->clock_err_ms);
-            fprintf(out, "%-*s  %6lld  %6lld  %8s  %8s  %8s  %8s  %12s  %9s  %s%s\n", wh, h->name,
-                    h->ready, h->failed, cell(b[0], "%.1f", h->boot.min, hk),
+            char st[CELL] = "-", dn[CELL] = "-";
+            if (h->first_spawn_c) { /* may be negative: a host that started early */
+                snprintf(st, sizeof st, "%.1f", h->first_spawn_ms);
+                snprintf(dn, sizeof dn, "%.1f", h->last_ready_ms);
+            }
+            fprintf(out, "%-*s  %6lld  %6lld  %8s  %8s  %8s  %8s  %12s  %9s  %9s  %9s  %s%s\n", wh,
+                    h->name, h->ready, h->failed, cell(b[0], "%.1f", h->boot.min, hk),
                     cell(b[1], "%.1f", h->boot.p50, hk), cell(b[2], "%.1f", h->boot.p99, hk),
                     cell(b[3], "%.1f", h->boot.max, hk), cell(b[4], "%.1f", h->all_ready_ms, 1),
-                    cell(b[5], "%.1f", (double)h->peak_mem_kib / 1024.0, h->peak_mem_kib >= 0), off,
-                    i == r->slowest ? "  (slowest)" : "");
+                    cell(b[5], "%.1f", (double)h->peak_mem_kib / 1024.0, h->peak_mem_kib >= 0), st,
+                    dn, off, i == r->slowest ? "  (slowest)" : "");
         }
+        fprintf(out, "fleet (%lld hosts%s): whole fleet ready in %s ms", (long long)r->nhosts,
+                r->split[0] && strcmp(r->split, "per_host") ? ", split by cores" : "",
+                cell(b[0], "%.1f", r->fleet_ready_ms, 1));
+        if (r->fleet_ready_ms >= 0)
+            fprintf(out, " (+-%s ms clock error)", cell(b[1], "%.3f", r->fleet_err_ms, 1));
+        fprintf(out, ", first spawns %s ms apart; start/done ms: after the agreed start, host "
+                "clocks corrected; slowest host (boot p99) %s\n",
+                cell(b[2], "%.1f", r->start_spread_ms, 1),
+                r->slowest >= 0 ? r->host[r->slowest].name : "-");
     }
     int markers = 0;
     for (int i = 0; i < r->nphases; i++)
@@ -154,6 +172,16 @@ void agg_print_text(const struct agg_run *r, FILE *out)
                 fputc((unsigned char)*p < 0x20 && *p != '\t' ? '?' : *p, out);
             fputc('\n', out);
             p += *p == '\n';
+        }
+    }
+    if (r->missing[0]) {
+        fprintf(out, "\nhosts missing from the run%s:\n", r->hosts_lost ? " (given up on: the run is incomplete)" : "");
+        const char *p = r->missing;
+        while (*p) {
+            const char *nl = strchr(p, '\n');
+            int n = nl ? (int)(nl - p) : (int)strlen(p);
+            fprintf(out, "  %.*s\n", n, p);
+            p += n + (nl != NULL);
         }
     }
 }
@@ -345,6 +373,9 @@ void agg_print_json(const struct agg_run *r, FILE *out)
         json_num(out, (double)h->peak_mem_kib / mib, h->peak_mem_kib >= 0);
         fputs(",\"clock_offset_ms\":", out), json_num(out, h->clock_offset_ms, h->clock_err_ms >= 0);
         fputs(",\"clock_err_ms\":", out), json_num(out, h->clock_err_ms, h->clock_err_ms >= 0);
+        fprintf(out, ",\"count\":%lld", h->count);
+        fputs(",\"first_spawn_ms\":", out), json_num(out, h->first_spawn_ms, h->first_spawn_c != 0);
+        fputs(",\"last_ready_ms\":", out), json_num(out, h->last_ready_ms, h->first_spawn_c != 0);
         fputc('}', out);
     }
     fputc(']', out);
@@ -353,6 +384,30 @@ void agg_print_json(const struct agg_run *r, FILE *out)
         json_str(out, r->host[r->slowest].name);
     else
         fputs("null", out);
+    KEY("split"), json_str(out, r->split[0] ? r->split : "per_host");
+    KEY("fleet"), fputs("{\"ready_ms\":", out), json_num(out, r->fleet_ready_ms, r->fleet_ready_ms >= 0);
+    fputs(",\"err_ms\":", out), json_num(out, r->fleet_err_ms, r->fleet_err_ms >= 0);
+    fputs(",\"start_spread_ms\":", out), json_num(out, r->start_spread_ms, r->start_spread_ms >= 0);
+    fputs(",\"start_at_tr\":", out);
+    if (r->start_at_tr > 0)
+        fprintf(out, "%lld", (long long)r->start_at_tr);
+    else
+        fputs("null", out);
+    fputc('}', out);
+    KEY("hosts_lost"), fprintf(out, "%lld", r->hosts_lost);
+    KEY("missing"), fputc('{', out);
+    for (const char *p = r->missing, *first = p; *p;) {
+        const char *nl = strchr(p, '\n'), *colon = strstr(p, ": ");
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (colon && colon < p + n) {
+            fputs(p == first ? "" : ",", out);
+            json_strn(out, p, (size_t)(colon - p));
+            fputc(':', out);
+            json_strn(out, colon + 2, n - (size_t)(colon + 2 - p));
+        }
+        p += n + (nl != NULL);
+    }
+    fputc('}', out);
     KEY("phases_ms"), fputc('{', out);
     for (int i = 0; i < r->nphases; i++) {
         fputs(i ? "," : "", out), json_str(out, r->phase[i].name), fputc(':', out);

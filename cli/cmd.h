@@ -45,4 +45,15 @@ struct redisContext *cmd_connect(const char *sub, const char *redis_url);
  * timeline on stdout. check returns 0 if the guest became ready, 1 if not. */
 int cmd_guests(int argc, char **argv);
 
+/* hosts: the registry (bs:hosts): state, cores, memory, KVM, clock offset, pools. */
+int cmd_hosts(int argc, char **argv, const char *redis_url);
+
+/* pool add NAME HOST... | rm NAME [HOST...] | list [NAME]: named host groups
+ * (bs:pool:NAME, names in bs:pools) that `run --hosts pool:NAME` targets. */
+int cmd_pool(int argc, char **argv, const char *redis_url);
+
+/* keys gen DIR: a CURVE pair for the collector (server.key, server.pub) and one for
+ * clients (client.key). No Redis. */
+int cmd_keys(int argc, char **argv);
+
 #endif

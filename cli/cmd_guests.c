@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "cmd.h"
 #include "profile.h"
+#include "paths.h"
 
 #define LINE_BYTES 1024
 #define TAIL_BYTES 600
@@ -27,22 +28,6 @@
 
 extern char **environ;
 
-/* <dir of this binary>/../SUB, like the launcher's defaults. */
-static void default_dir(char *out, size_t len, const char *sub)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        snprintf(out, len, "%s", sub);
-        return;
-    }
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = '\0';
-    if ((size_t)snprintf(out, len, "%s/../%s", exe, sub) >= len)
-        snprintf(out, len, "%s", sub);
-}
 
 struct images {
     const char *key[MAX_IMAGES], *path[MAX_IMAGES];
@@ -564,8 +549,8 @@ done:
 int cmd_guests(int argc, char **argv)
 {
     char guests_dir[PATH_MAX], images_dir[PATH_MAX];
-    default_dir(guests_dir, sizeof guests_dir, "guests");
-    default_dir(images_dir, sizeof images_dir, "images");
+    path_in_prefix(guests_dir, sizeof guests_dir, "guests");
+    path_in_prefix(images_dir, sizeof images_dir, "images");
     /* --guests-dir / --images-dir anywhere after the subcommand, removed before the rest. */
     int n = 0;
     for (int i = 0; i < argc; i++) {

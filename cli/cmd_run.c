@@ -83,22 +83,31 @@ static int start_run(void *sock, struct ev *start, int wait_hosts_ms)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bootstorm [--redis URL] [--data-dir DIR] run SCENARIO.yaml [--count N]\n"
-               "                 [--collector ENDPOINT] [--hosts all|H1,H2] [--json]\n");
+               "                 [--collector ENDPOINT] [--hosts all|H1,H2|pool:NAME] [--json]\n"
+               "                 [--curve-server-key FILE [--curve-keys FILE]]\n"
+               "  --hosts  targets: all live launchers, host ids, pools (pool:NAME or a pool's\n"
+               "           name), comma-separated; resolved by the collector\n"
+               "  --curve-server-key FILE  the collector's public key (a collector bound beyond\n"
+               "           loopback talks CURVE only); --curve-keys: our pair (default: fresh)\n");
 }
 
 int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
 {
-    const char *collector = "tcp://127.0.0.1:5555", *hosts = NULL;
+    const char *collector = "tcp://127.0.0.1:5555", *hosts = NULL, *server_key = NULL,
+               *own_keys = NULL;
+    struct bzmq_curve curve = {0};
     int count_override = 0, json = 0, rc = 2;
     static const struct option opts[] = {{"count", required_argument, 0, 'n'},
                                          {"collector", required_argument, 0, 'c'},
                                          {"hosts", required_argument, 0, 'H'},
                                          {"json", no_argument, 0, 'j'},
+                                         {"curve-server-key", required_argument, 0, 'K'},
+                                         {"curve-keys", required_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
     optind = 0; /* 0, not 1: GNU getopt re-initialises (main parsed with "+") */
-    while ((c = getopt_long(argc, argv, "n:c:H:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:c:H:jhK:k:", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             count_override = atoi(optarg);
@@ -110,6 +119,8 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
         case 'c': collector = optarg; break;
         case 'H': hosts = optarg; break;
         case 'j': json = 1; break;
+        case 'K': server_key = optarg; break;
+        case 'k': own_keys = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -120,6 +131,16 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
     }
     struct scenario sc;
     char err[512];
+    if (own_keys && !server_key) {
+        fprintf(stderr, "bootstorm run: --curve-keys needs --curve-server-key\n");
+        return 2;
+    }
+    if (server_key &&
+        (bzmq_key_load(server_key, curve.server_key, NULL, err, sizeof err) < 0 ||
+         (own_keys && bzmq_key_load(own_keys, curve.public_key, curve.secret_key, err, sizeof err) < 0))) {
+        fprintf(stderr, "bootstorm run: %s\n", err);
+        return 2;
+    }
     if (scenario_load(argv[optind], &sc, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm run: %s\n", err);
         return 2;
@@ -153,7 +174,8 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
     }
     char id[32];
     snprintf(id, sizeof id, "cli-%d", (int)getpid());
-    if (!(sock = bzmq_socket(ZMQ_DEALER, collector, 0, id, err, sizeof err))) {
+    if (!(sock = bzmq_socket_curve(ZMQ_DEALER, collector, 0, id, server_key ? &curve : NULL, err,
+                                   sizeof err))) {
         fprintf(stderr, "bootstorm run: collector: %s\n", err);
         goto out;
     }

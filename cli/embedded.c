@@ -18,21 +18,11 @@
 #include "bredis.h"
 #include "clock.h"
 #include "log.h"
+#include "paths.h"
 #include "ports.h"
 
 extern char **environ;
 
-const char *embedded_prefix(void)
-{
-    static char prefix[PATH_MAX];
-    if (!prefix[0]) {
-        char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        exe[n > 0 ? n : 0] = '\0';
-        snprintf(prefix, sizeof prefix, "%s", n > 0 ? dirname(dirname(exe)) : ".");
-    }
-    return prefix;
-}
 
 /* Spawns argv in its own process group (a terminal's ^C goes to the CLI, which
  * stops the daemons in order), output appended to log. Returns the pid or -1. */
@@ -107,7 +97,7 @@ int embedded_start_redis(struct embedded *em, const char *data_dir, char *err, s
         return -1;
     }
     snprintf(log, sizeof log, "%s/redis.log", data_dir);
-    snprintf(conf, sizeof conf, "%s/share/redis.conf", embedded_prefix());
+    snprintf(conf, sizeof conf, "%s/share/redis.conf", path_prefix());
     int p = port_free_tcp();
     snprintf(port, sizeof port, "%d", p);
     char *argv[] = {"redis-server", conf, "--port", port, "--dir", rdir, NULL};
@@ -148,7 +138,7 @@ int embedded_start_daemons(struct embedded *em, char *err, size_t errlen)
     snprintf(ready, sizeof ready, "%s/collector.ready", em->data_dir);
     unlink(ready);
     snprintf(bind, sizeof bind, "%s", em->collector);
-    snprintf(bin, sizeof bin, "%s/bin/bootstorm-collector", embedded_prefix());
+    snprintf(bin, sizeof bin, "%s/bin/bootstorm-collector", path_prefix());
     snprintf(log, sizeof log, "%s/collector.log", em->data_dir);
     char *cargv[] = {bin, "--bind", bind, "--redis", em->redis_url, "--ready-file", ready, NULL};
     if ((em->collector_pid = spawn_daemon(cargv, log, err, errlen)) < 0) {
@@ -165,7 +155,7 @@ int embedded_start_daemons(struct embedded *em, char *err, size_t errlen)
     }
     if (gethostname(host, sizeof host) < 0 || !host[0])
         snprintf(host, sizeof host, "localhost");
-    snprintf(bin, sizeof bin, "%s/bin/bootstorm-launcher", embedded_prefix());
+    snprintf(bin, sizeof bin, "%s/bin/bootstorm-launcher", path_prefix());
     snprintf(log, sizeof log, "%s/launcher.log", em->data_dir);
     char spool[600];
     snprintf(spool, sizeof spool, "%s/spool", em->data_dir); /* unacked events survive a crash */

@@ -27,7 +27,4 @@ int embedded_start_daemons(struct embedded *em, char *err, size_t errlen);
  * SIGKILL after a grace period. Safe to call twice. */
 void embedded_stop(struct embedded *em);
 
-/* Directory holding the running executable's sibling dirs (".../build"). */
-const char *embedded_prefix(void);
-
 #endif

@@ -25,6 +25,9 @@ static void usage(FILE *f)
             "  plot RUN --out DIR                      charts (PNG and SVG, gnuplot)\n"
             "  watch RUN                               live progress until the run is done\n"
             "  check RUN [--p99-max MS] [--max-failed-pct P]  exit 1 when a limit is broken\n"
+            "  hosts                                   launchers in the registry: state, cores, ...\n"
+            "  pool add|rm|list NAME [HOST...]         named groups of hosts (run --hosts pool:NAME)\n"
+            "  keys gen DIR                            CURVE keys for the collector and clients\n"
             "  version\n"
             "\n"
             "Without --redis, bootstorm uses the embedded Redis whose data lives in DIR\n"
@@ -64,6 +67,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "guests"))
         return cmd_guests(sub_argc, sub_argv);
+    if (!strcmp(cmd, "keys"))
+        return cmd_keys(sub_argc, sub_argv);
     if (!strcmp(cmd, "version")) {
         printf("bootstorm %s\n", BS_VERSION);
         return 0;
@@ -77,7 +82,7 @@ int main(int argc, char **argv)
         int (*fn)(int, char **, const char *);
     } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},     {"compare", cmd_compare},
                    {"export", cmd_export}, {"plot", cmd_plot},     {"watch", cmd_watch},
-                   {"check", cmd_check}};
+                   {"check", cmd_check},   {"hosts", cmd_hosts},   {"pool", cmd_pool}};
     int q = -1;
     for (int i = 0; i < (int)(sizeof queries / sizeof queries[0]); i++)
         if (!strcmp(cmd, queries[i].name))

@@ -265,12 +265,40 @@ static int recv_one(struct coll *c, struct item *it)
 
 /* ---- one batch ---- */
 
+/* Resumes h's sequence from the ack stored in bs:host:HOST (acked). Returns 0 (known
+ * now, or never stored: the first seq seen starts it), -1 when Redis failed. */
+static int load_acked(struct coll *c, struct host *h)
+{
+    redisReply *r = redisCommand(c->redis, "HGET bs:host:%s acked", h->id);
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        if (r)
+            freeReplyObject(r);
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_STRING) {
+        h->seq_known = 1;
+        h->acked = atoll(r->str);
+        h->next = h->acked + 1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
 /* Sends the due launcher events of items[0..n) down the pipeline. */
 static int queue_batch(struct coll *c, int n, mono_ns now)
 {
     int64_t now_tr = clock_real().ns;
     int broken = 0;
     c->ntouched = 0;
+    /* Before any command is appended (a synchronous one would read their replies): hosts
+     * first heard since our start resume from their ack as stored, never from "whatever
+     * seq comes first" (that could ack events a killed collector never stored). */
+    for (int i = 0; i < n && c->redis; i++)
+        if (ev_is_launcher_event(c->items[i].e.type)) {
+            struct host *h = reg_get(&c->reg, c->items[i].e.host);
+            if (h && !h->seq_known && load_acked(c, h) < 0)
+                broken = 1;
+        }
     for (int i = 0; i < n; i++) {
         struct item *it = &c->items[i];
         it->h = NULL;
@@ -335,7 +363,12 @@ static int read_batch(struct coll *c, int n)
                 ok = 0;
                 break;
             }
-            if (r->type == REDIS_REPLY_ERROR) {
+            if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "GAP ", 4)) {
+                /* its predecessor failed earlier: not stored, not acked, resent later */
+                log_warn("redis deferred %s seq %lld of %s: %s", ev_type_name(it->e.type),
+                         (long long)it->e.seq, it->e.host, r->str);
+                ok = 0;
+            } else if (r->type == REDIS_REPLY_ERROR) {
                 log_err("redis refused %s seq %lld of %s: %s", ev_type_name(it->e.type),
                         (long long)it->e.seq, it->e.host, r->str);
                 ok = 0;
@@ -367,11 +400,33 @@ static int read_batch(struct coll *c, int n)
     return broken;
 }
 
-static void send_acks(struct coll *c)
+/* Stores every due ack before it is sent: a restarted collector resumes from it. */
+static int persist_acks(struct coll *c)
 {
+    int n = 0, ok = 1;
     for (size_t i = 0; i < c->ntouched; i++) {
         struct host *h = c->touched[i];
-        if (h->ack_due) {
+        if (h->ack_due && h->acked > 0) {
+            redisAppendCommand(c->redis, "HSET bs:host:%s acked %lld", h->id, (long long)h->acked);
+            n++;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c->redis, (void **)&r) != REDIS_OK)
+            return -1;
+        ok &= r->type != REDIS_REPLY_ERROR;
+        freeReplyObject(r);
+    }
+    return ok ? 0 : -1;
+}
+
+static void send_acks(struct coll *c)
+{
+    int persisted = c->redis && persist_acks(c) == 0;
+    for (size_t i = 0; i < c->ntouched; i++) {
+        struct host *h = c->touched[i];
+        if (h->ack_due && persisted) {
             struct ev a;
             ev_init(&a, EV_ACK);
             snprintf(a.host, sizeof a.host, "%s", h->id);
@@ -407,11 +462,8 @@ static void note_clock(struct coll *c, const struct ev *e)
     struct host *h = reg_find(&c->reg, e->host);
     if (!h || !c->redis)
         return;
-    int best = 0;
-    for (int i = 1; i < h->clk_n; i++)
-        if (h->clk_delay[i] < h->clk_delay[best])
-            best = i;
-    int64_t off = h->clk_n ? h->clk_offset[best] : 0, err = h->clk_n ? h->clk_delay[best] / 2 : -1;
+    int64_t off = 0, err = -1;
+    reg_clock_best(h, &off, &err);
     int64_t worst = (off < 0 ? -off : off) + err;
     char flag[160] = "";
     if (err < 0)
@@ -441,9 +493,11 @@ static void run_batch(struct coll *c, int n)
             on_pong(c, &it->e, t4);
         if (it->e.type == EV_RUN_START && it->ncmds && !broken)
             note_clock(c, &it->e);
+        if ((it->e.type == EV_RUN_START || it->e.type == EV_RUN_END) && it->ncmds && !broken)
+            control_on_event(c->redis, &c->reg, &it->e);
         if (it->e.type == EV_START || it->e.type == EV_ABORT)
-            control_handle(c->sock, broken ? NULL : c->redis, &c->reg, now, it->route,
-                           it->route_len, &it->e);
+            control_handle(c->sock, broken ? NULL : c->redis, &c->reg, now, c->o->start_lead_ns,
+                           it->route, it->route_len, &it->e);
     }
     if (c->redis && (broken || c->redis->err))
         redis_drop(c, c->redis->err ? c->redis->errstr : "a command failed");
@@ -518,6 +572,8 @@ static void periodic(struct coll *c, mono_ns now)
         c->last_tick = now;
         c->stored_at_tick = c->tot.stored;
         check_liveness(c, now);
+        if (c->redis)
+            control_tick(c->redis, &c->reg, now);
         flush_bad(c);
         bad_log_window(c, now);
         c->next_liveness = mono_add(now, NS_PER_S);
@@ -545,12 +601,12 @@ int coll_run(const struct coll_opts *o, volatile sig_atomic_t *stop)
     }
     if (load_lua(&c) < 0)
         goto out;
-    c.sock = bzmq_socket(ZMQ_ROUTER, o->bind, 1, NULL, err, sizeof err);
+    c.sock = bzmq_socket_curve(ZMQ_ROUTER, o->bind, 1, NULL, o->curve, err, sizeof err);
     if (!c.sock) {
         log_err("%s", err);
         goto out;
     }
-    log_info("listening on %s", o->bind);
+    log_info("listening on %s%s", o->bind, o->curve ? " (CURVE)" : "");
     while (!*stop) {
         mono_ns now = clock_mono();
         if (!c.redis && now.ns >= c.next_connect.ns)

@@ -8,8 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bzmq.h"
 #include "coll.h"
 #include "log.h"
+#include "paths.h"
 
 static volatile sig_atomic_t stop;
 
@@ -31,21 +33,13 @@ static void usage(FILE *f)
             "(default <bindir>/../share/bootstorm.lua)\n"
             "  --ready-file PATH     write \"ok\\n\" there once bound and the library is loaded\n"
             "  --stats-interval S    seconds between stats lines, 0 = none (default 10)\n"
+            "  --curve-secret FILE   CURVE key pair of the collector (bootstorm keys gen);\n"
+            "                        required to bind anything but loopback\n"
+            "  --start-lead-ms MS    a start begins this long after the collector got it, on\n"
+            "                        every host at once (default 1000)\n"
             "  --version, --help\n");
 }
 
-/* <directory of this executable>/../share/bootstorm.lua */
-static void default_lua(char *out, size_t cap)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        snprintf(out, cap, "share/bootstorm.lua");
-        return;
-    }
-    exe[n] = '\0';
-    snprintf(out, cap, "%s/../share/bootstorm.lua", dirname(exe));
-}
 
 int main(int argc, char **argv)
 {
@@ -54,11 +48,17 @@ int main(int argc, char **argv)
                                              {"lua", required_argument, 0, 'l'},
                                              {"ready-file", required_argument, 0, 'R'},
                                              {"stats-interval", required_argument, 0, 's'},
+                                             {"curve-secret", required_argument, 0, 'C'},
+                                             {"start-lead-ms", required_argument, 0, 'L'},
                                              {"version", no_argument, 0, 'V'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     char lua[PATH_MAX + 32];
-    struct coll_opts o = {"tcp://127.0.0.1:5555", "redis://127.0.0.1:6379", NULL, NULL, 10};
+    struct coll_opts o = {"tcp://127.0.0.1:5555", "redis://127.0.0.1:6379", NULL, NULL, 10, NULL,
+                          NS_PER_S};
+    struct bzmq_curve curve = {.server = 1};
+    const char *curve_file = NULL;
+    long lead_ms;
     log_init("collector", LOG_INFO);
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         char *end;
@@ -74,6 +74,15 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'C': curve_file = optarg; break;
+        case 'L':
+            lead_ms = strtol(optarg, &end, 10);
+            if (*end || end == optarg || lead_ms < 0 || lead_ms > 600000) {
+                fprintf(stderr, "bootstorm-collector: --start-lead-ms: 0..600000\n");
+                return 2;
+            }
+            o.start_lead_ns = lead_ms * NS_PER_MS;
+            break;
         case 'V': printf("bootstorm-collector %s\n", BS_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -83,8 +92,24 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* DESIGN: CURVE authenticates and encrypts; without it nothing may leave the host. */
+    if (curve_file) {
+        char err[512];
+        if (bzmq_key_load(curve_file, curve.public_key, curve.secret_key, err, sizeof err) < 0) {
+            fprintf(stderr, "bootstorm-collector: --curve-secret: %s\n", err);
+            return 2;
+        }
+        o.curve = &curve;
+    } else if (!bzmq_endpoint_is_loopback(o.bind)) {
+        fprintf(stderr,
+                "bootstorm-collector: refusing to bind %s without CURVE keys: only loopback "
+                "(tcp://127.0.0.1:PORT, tcp://[::1]:PORT, ipc://) is allowed in the clear; give "
+                "--curve-secret FILE (bootstorm keys gen DIR)\n",
+                o.bind);
+        return 2;
+    }
     if (!o.lua_path) {
-        default_lua(lua, sizeof lua);
+        path_in_prefix(lua, sizeof lua, "share/bootstorm.lua");
         o.lua_path = lua;
     }
     struct sigaction sa = {0};

@@ -108,8 +108,66 @@ int reg_clock_sample(struct host *h, int64_t t1, int64_t t2, int64_t t3, int64_t
     return 0;
 }
 
+int reg_clock_best(const struct host *h, int64_t *offset, int64_t *err_ns)
+{
+    if (!h->clk_n)
+        return -1;
+    int best = 0;
+    for (int i = 1; i < h->clk_n; i++)
+        if (h->clk_delay[i] < h->clk_delay[best])
+            best = i;
+    *offset = h->clk_offset[best];
+    *err_ns = h->clk_delay[best] / 2;
+    return 0;
+}
+
+struct reg_run *reg_run_add(struct registry *r, const char *id, int64_t at_tr, struct host **t,
+                            int n, mono_ns now)
+{
+    if (r->nruns == r->runs_cap) {
+        size_t cap = r->runs_cap ? r->runs_cap * 2 : 8;
+        struct reg_run **p = realloc(r->runs, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        r->runs = p;
+        r->runs_cap = cap;
+    }
+    struct reg_run *run = calloc(1, sizeof *run);
+    if (!run || !(run->t = calloc((size_t)n, sizeof *run->t)))
+        goto fail;
+    snprintf(run->id, sizeof run->id, "%s", id);
+    run->at_tr = at_tr;
+    run->created = now;
+    run->n = n;
+    for (int i = 0; i < n; i++)
+        run->t[i].h = t[i];
+    r->runs[r->nruns++] = run;
+    return run;
+fail:
+    free(run);
+    return NULL;
+}
+
+struct reg_run *reg_run_find(const struct registry *r, const char *id)
+{
+    for (size_t i = 0; i < r->nruns; i++)
+        if (!strcmp(r->runs[i]->id, id))
+            return r->runs[i];
+    return NULL;
+}
+
+void reg_run_drop(struct registry *r, size_t i)
+{
+    free(r->runs[i]->t);
+    free(r->runs[i]);
+    r->runs[i] = r->runs[--r->nruns];
+}
+
 void reg_free(struct registry *r)
 {
+    while (r->nruns)
+        reg_run_drop(r, 0);
+    free(r->runs);
     for (size_t i = 0; i < r->n; i++)
         free(r->hosts[i]);
     free(r->hosts);

@@ -35,9 +35,30 @@ struct host {
     int touched, ack_due, failed;
 };
 
+/* A run started through this collector, followed until every target ended or was
+ * given up on, so a host that misses the start or vanishes is recorded, not waited
+ * for forever (control.c). Lost on a collector restart (documented). */
+#define REG_START_GRACE_NS (5 * NS_PER_S) /* no run_start this long after `at`: missed */
+#define REG_RUN_MAX_NS (7 * 86400 * NS_PER_S) /* followed at most this long */
+enum reg_target_state { TGT_WAITING, TGT_STARTED, TGT_ENDED, TGT_LOST };
+struct reg_target {
+    struct host *h;
+    enum reg_target_state state;
+    int64_t silent_since_tr; /* collector realtime when it went missing mid-run, 0: heard */
+};
+struct reg_run {
+    char id[BS_ID_MAX];
+    int64_t at_tr;  /* the agreed start, collector realtime ns */
+    mono_ns created;
+    int n;
+    struct reg_target *t;
+};
+
 struct registry {
     struct host **hosts; /* pointers stay valid until reg_free */
     size_t n, cap;
+    struct reg_run **runs; /* followed runs (control.c) */
+    size_t nruns, runs_cap;
 };
 
 enum reg_verdict {
@@ -82,7 +103,21 @@ void reg_forget_gap(struct host *h);
 int reg_clock_sample(struct host *h, int64_t t1, int64_t t2, int64_t t3, int64_t t4,
                      int64_t *offset, int64_t *err_ns);
 
-/* Frees every host. */
+/* The best clock estimate of h (min-delay sample): 0 with *offset (its realtime −
+ * ours) and *err_ns (delay / 2), or -1 when no sample exists yet. */
+int reg_clock_best(const struct host *h, int64_t *offset, int64_t *err_ns);
+
+/* Follows run id started at at_tr on targets t[0..n). Returns it, or NULL on ENOMEM. */
+struct reg_run *reg_run_add(struct registry *r, const char *id, int64_t at_tr, struct host **t,
+                            int n, mono_ns now);
+
+/* The followed run id, or NULL. */
+struct reg_run *reg_run_find(const struct registry *r, const char *id);
+
+/* Stops following run i (index in r->runs) and frees it. */
+void reg_run_drop(struct registry *r, size_t i);
+
+/* Frees every host and followed run. */
 void reg_free(struct registry *r);
 
 #endif

@@ -1,9 +1,13 @@
-/* ZeroMQ context and socket helpers. */
+/* ZeroMQ context and socket helpers, CURVE key files. */
 #include "bzmq.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 static void *ctx;
@@ -25,6 +29,114 @@ void bzmq_term(void)
 void *bzmq_socket(int type, const char *endpoint, int bind, const char *identity, char *err,
                   size_t errlen)
 {
+    return bzmq_socket_curve(type, endpoint, bind, identity, NULL, err, errlen);
+}
+
+int bzmq_has_curve(void) { return zmq_has("curve"); }
+
+static int z85_ok(const char *k)
+{
+    if (strlen(k) != BZMQ_KEY_LEN - 1)
+        return 0;
+    uint8_t bin[32];
+    return zmq_z85_decode(bin, k) != NULL;
+}
+
+int bzmq_key_load(const char *path, char *pub, char *sec, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (sec && fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
+        snprintf(err, errlen, "key file %s holds a secret key but is readable by others (chmod 600)",
+                 path);
+        fclose(f);
+        return -1;
+    }
+    char line[256], got_pub = 0, got_sec = 0;
+    int rc = 0, n = 0;
+    while (fgets(line, sizeof line, f) && !rc) {
+        n++;
+        char *p = line, key[16], val[64];
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p || *p == '#')
+            continue;
+        if (sscanf(p, "%15[a-z] = %63s", key, val) != 2 || !z85_ok(val) ||
+            (strcmp(key, "public") && strcmp(key, "secret"))) {
+            snprintf(err, errlen, "key file %s:%d: expected 'public = KEY' or 'secret = KEY' with a "
+                     "40-character Z85 key", path, n);
+            rc = -1;
+        } else if (!strcmp(key, "public")) {
+            got_pub = 1;
+            if (pub)
+                snprintf(pub, BZMQ_KEY_LEN, "%s", val);
+        } else {
+            got_sec = 1;
+            if (sec)
+                snprintf(sec, BZMQ_KEY_LEN, "%s", val);
+        }
+    }
+    fclose(f);
+    if (!rc && ((pub && !got_pub) || (sec && !got_sec))) {
+        snprintf(err, errlen, "key file %s: no '%s = ...' line", path, pub && !got_pub ? "public" : "secret");
+        rc = -1;
+    }
+    return rc;
+}
+
+int bzmq_key_write(const char *path, const char *pub, const char *sec, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, sec ? 0600 : 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    fprintf(f, "# bootstorm CURVE key%s (ZeroMQ Z85)\npublic = %s\n", sec ? " pair: keep it secret" : "",
+            pub);
+    if (sec)
+        fprintf(f, "secret = %s\n", sec);
+    if (fclose(f) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int bzmq_endpoint_is_loopback(const char *ep)
+{
+    if (!strncmp(ep, "ipc://", 6) || !strncmp(ep, "inproc://", 9))
+        return 1;
+    if (strncmp(ep, "tcp://", 6))
+        return 0;
+    const char *h = ep + 6, *colon = strrchr(h, ':');
+    if (!colon)
+        return 0;
+    size_t n = (size_t)(colon - h);
+    if (n == 9 && !strncmp(h, "localhost", 9))
+        return 1;
+    if (n == 5 && !strncmp(h, "[::1]", 5))
+        return 1;
+    unsigned a, b, c, d;
+    char rest;
+    char host[64];
+    if (n >= sizeof host)
+        return 0;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    return sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &rest) == 4 && a == 127 && b < 256 &&
+           c < 256 && d < 256;
+}
+
+void *bzmq_socket_curve(int type, const char *endpoint, int bind, const char *identity,
+                        const struct bzmq_curve *curve, char *err, size_t errlen)
+{
     void *s = zmq_socket(bzmq_ctx(), type);
     if (!s) {
         snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(errno));
@@ -41,6 +153,30 @@ void *bzmq_socket(int type, const char *endpoint, int bind, const char *identity
     if (type == ZMQ_ROUTER) {
         int on = 1; /* a launcher that reconnects with the same id takes its route over */
         zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &on, sizeof on);
+    }
+    if (curve) {
+        int on = 1, ok = 1;
+        char pub[BZMQ_KEY_LEN], sec[BZMQ_KEY_LEN];
+        snprintf(pub, sizeof pub, "%s", curve->public_key);
+        snprintf(sec, sizeof sec, "%s", curve->secret_key);
+        if (!bzmq_has_curve()) {
+            snprintf(err, errlen, "this libzmq has no CURVE support");
+            zmq_close(s);
+            return NULL;
+        }
+        if (!pub[0] && !curve->server && zmq_curve_keypair(pub, sec) < 0)
+            ok = 0;
+        if (curve->server)
+            ok &= zmq_setsockopt(s, ZMQ_CURVE_SERVER, &on, sizeof on) == 0;
+        else
+            ok &= zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, curve->server_key, 40) == 0 &&
+                  zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 40) == 0;
+        ok &= zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, 40) == 0;
+        if (!ok) {
+            snprintf(err, errlen, "CURVE set-up: %s", zmq_strerror(errno));
+            zmq_close(s);
+            return NULL;
+        }
     }
     int rc = bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint);
     if (rc < 0) {

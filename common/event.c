@@ -106,6 +106,7 @@ static const struct field fields[] = {
     I(pss_kib, pss_kib, 0, INT64_MAX, 0, B(EV_MEM)),
     I(guest_cpu_ms, guest_cpu_ms, 0, INT64_MAX, 0, B(EV_MEM)),
     I(ram_kib, ram_kib, 0, INT64_MAX, 0, B(EV_EXIT)),
+    I(prev, prev, 0, INT64_MAX, 0, RUN_EVENTS),
     S(ramp, 0, B(EV_START)),
     S(split, 0, B(EV_START)),
     S(text, B(EV_LINE), 0),

@@ -64,6 +64,7 @@ struct ev {
     int64_t spawn_ns;         /* spawned: time the backend's spawn/create call took */
     int64_t pss_kib, guest_cpu_ms; /* mem: sums over the run's live guests */
     int64_t ram_kib;          /* exit: guest RAM resident; rss_kib - ram_kib = VMM overhead */
+    int64_t prev;             /* run events: seq of this host's previous event of the run; 0: none or not chained */
     int64_t t1, t2, t3;            /* ping/pong timestamps, realtime ns */
 
     char name[64];    /* marker name */

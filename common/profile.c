@@ -14,13 +14,14 @@
 /* The placeholders, in the order profile_render's value table uses. */
 static const char *const vars[] = {"kernel",   "initrd",  "disk",      "accel",     "mem",
                                    "vcpus",    "cmdline", "name",      "port",      "debugcon",
-                                   "console",  "guest_addr", "guest_port", "bindir"};
+                                   "console",  "guest_addr", "guest_port", "bindir",
+                                   "domain_type"};
 #define NVARS (int)(sizeof vars / sizeof *vars)
 #define VAR_INITRD 1
 #define VAR_DISK 2
 #define KNOWN_VARS                                                                               \
     "{kernel} {initrd} {disk} {accel} {mem} {vcpus} {cmdline} {name} {port} {debugcon} "       \
-    "{console} {guest_addr} {guest_port} {bindir}"
+    "{console} {guest_addr} {guest_port} {bindir} {domain_type}"
 
 /* What profile_load learns on the way and checks once the whole file is read: keys
  * may come in any order, so {initrd} may be used before `initrd:` is given. */
@@ -643,7 +644,9 @@ static void values(const struct profile *p, const struct profile_vars *v, char n
                             v->console ? v->console : "",
                             p->http_addr,
                             nums[3],
-                            v->bindir ? v->bindir : ""};
+                            v->bindir ? v->bindir : "",
+                            /* libvirt's <domain type=...>: kvm, or qemu for TCG */
+                            !strcmp(v->accel ? v->accel : p->accel, "kvm") ? "kvm" : "qemu"};
     memcpy(val, t, sizeof t);
 }
 

@@ -87,7 +87,8 @@ struct profile_vars {
 /* Renders the argv template into argv (NULL-terminated, at most PROFILE_MAX_ARGS
  * entries), the strings stored in buf. Known placeholders: {kernel} {initrd} {disk}
  * {accel} {mem} {vcpus} {cmdline} {name} {port} {debugcon} {console} {guest_addr}
- * {guest_port} {bindir}. Returns argc, or -1 if buf is too small. */
+ * {guest_port} {bindir} {domain_type} (libvirt's domain type: kvm, or qemu for TCG).
+ * Returns argc, or -1 if buf is too small. */
 int profile_render_argv(const struct profile *p, const struct profile_vars *v, char **argv,
                         char *buf, size_t buflen);
 

@@ -50,6 +50,7 @@ static const struct key keys[] = {
     INT(sample_ms, 10),
     INT(cooldown_s, 0),
     STR(hosts, K_HOSTS, NULL, NULL),
+    STR(split, K_ENUM, "per_host|by_cores", NULL),
     INT(concurrency_limit, 0),
     {"trace", K_BOOL, FIELD(trace), 0, NULL, NULL},
     {"restart", K_RESTART, 0, 0, 0, NULL, NULL},
@@ -105,9 +106,9 @@ static int set_hosts(const struct ycfg *c, int line, struct fy_node *v, struct s
     if (!v || !fy_node_is_sequence(v)) {
         if (ycfg_text(c, "hosts", line, v, s->hosts, sizeof s->hosts) < 0)
             return -1;
-        if (!ycfg_valid_id(s->hosts, ","))
+        if (!ycfg_valid_id(s->hosts, ",:"))
             return ycfg_fail(c, line, "hosts",
-                             "expected \"all\" or host names separated by commas, got '%s'",
+                             "expected \"all\" or host/pool names (pool:NAME) separated by commas, got '%s'",
                              s->hosts);
         return 0;
     }
@@ -117,7 +118,7 @@ static int set_hosts(const struct ycfg *c, int line, struct fy_node *v, struct s
         at = at ? at : line;
         if (ycfg_text(c, "hosts", at, item, host, sizeof host) < 0)
             return -1;
-        if (!ycfg_valid_id(host, NULL))
+        if (!ycfg_valid_id(host, ":"))
             return ycfg_fail(c, at, "hosts", "bad host name '%s'", host);
         size_t used = strlen(s->hosts);
         if (used + strlen(host) + 2 > sizeof s->hosts)
@@ -331,6 +332,7 @@ int scenario_parse(const char *name, const char *text, size_t len, struct scenar
     strcpy(s->accel, "auto");
     strcpy(s->pattern, "burst");
     strcpy(s->hosts, "all");
+    strcpy(s->split, "per_host");
     s->interval_ms = 5;
     s->timeout_s = 60;
     s->repeat = 1;
@@ -412,6 +414,7 @@ void scenario_to_start(const struct scenario *s, int count, struct ev *start)
     ycfg_copy(start->accel, sizeof start->accel, s->accel);
     ycfg_copy(start->pattern, sizeof start->pattern, s->pattern);
     ycfg_copy(start->hosts, sizeof start->hosts, s->hosts);
+    ycfg_copy(start->split, sizeof start->split, s->split);
     start->count = count;
     start->interval_ms = s->interval_ms;
     start->hold_s = s->hold_s;

@@ -24,7 +24,9 @@ struct scenario {
     int repeat;           /* default 1 */
     int sample_ms;        /* memory sampling period, default 100 */
     int cooldown_s;       /* pause between the runs of a sweep, default 0 */
-    char hosts[256];      /* "all" (default) or a comma-separated list */
+    char hosts[256];      /* "all" (default) or a comma list of hosts and pools (pool:NAME) */
+    char split[16];       /* per_host (default: count on every host) | by_cores (count is the
+                           * fleet's total, split by the hosts' cores) */
     int concurrency_limit; /* at most this many boots in flight; 0 (default) = no limit */
     int trace;            /* keep every console line (true/false, default false) */
     int restart_after_ms; /* restart: {after_s: S, fraction: F}: S after all are ready, */

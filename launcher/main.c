@@ -22,6 +22,7 @@
 #include "hostinfo.h"
 #include "log.h"
 #include "outbox.h"
+#include "paths.h"
 #include "run.h"
 #include "vmm.h"
 
@@ -46,7 +47,10 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bootstorm-launcher [--connect ENDPOINT] [--host ID] [--guests DIR]\n"
                "                          [--images DIR] [--no-kvm] [--heartbeat-ms MS]\n"
-               "                          [--flush-timeout-s S] [--spool DIR] [--libvirt-uri URI]\n");
+               "                          [--flush-timeout-s S] [--spool DIR] [--libvirt-uri URI]\n"
+               "                          [--curve-server-key FILE [--curve-keys FILE]]\n"
+               "  --curve-server-key FILE  the collector's public key: talk CURVE (encrypted)\n"
+               "  --curve-keys FILE        this launcher's key pair (default: a fresh one)\n");
 }
 
 static void send_simple(struct launcher *l, enum ev_type type)
@@ -175,17 +179,6 @@ static int add_fd(int epfd, int fd, uint64_t tag)
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static void default_dir(char *out, size_t len, const char *leaf)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        snprintf(out, len, "%s", leaf);
-        return;
-    }
-    exe[n] = '\0';
-    snprintf(out, len, "%s/../%s", dirname(exe), leaf); /* <prefix>/bin/.. */
-}
 
 static void raise_nofile(void)
 {
@@ -205,9 +198,9 @@ int main(int argc, char **argv)
     log_init("launcher", LOG_INFO);
     if (gethostname(l.cfg.host, sizeof l.cfg.host) < 0)
         snprintf(l.cfg.host, sizeof l.cfg.host, "localhost");
-    default_dir(l.cfg.guests_dir, sizeof l.cfg.guests_dir, "guests");
-    default_dir(l.cfg.images_dir, sizeof l.cfg.images_dir, "images");
-    default_dir(l.cfg.bindir, sizeof l.cfg.bindir, "bin");
+    path_in_prefix(l.cfg.guests_dir, sizeof l.cfg.guests_dir, "guests");
+    path_in_prefix(l.cfg.images_dir, sizeof l.cfg.images_dir, "images");
+    path_in_prefix(l.cfg.bindir, sizeof l.cfg.bindir, "bin");
     snprintf(l.cfg.libvirt_uri, sizeof l.cfg.libvirt_uri, "qemu:///system");
 
     static const struct option opts[] = {
@@ -217,9 +210,12 @@ int main(int argc, char **argv)
         {"no-kvm", no_argument, 0, 'n'},        {"heartbeat-ms", required_argument, 0, 'b'},
         {"flush-timeout-s", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
         {"spool", required_argument, 0, 'S'},
+        {"curve-server-key", required_argument, 0, 'K'}, {"curve-keys", required_argument, 0, 'k'},
         {0, 0, 0, 0}};
+    const char *server_key = NULL, *own_keys = NULL;
+    struct bzmq_curve curve = {0};
     int c;
-    while ((c = getopt_long(argc, argv, "c:H:g:i:nb:f:hS:L:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:H:g:i:nb:f:hS:L:K:k:", opts, NULL)) != -1) {
         switch (c) {
         case 'c': endpoint = optarg; break;
         case 'H': snprintf(l.cfg.host, sizeof l.cfg.host, "%s", optarg); break;
@@ -230,9 +226,21 @@ int main(int argc, char **argv)
         case 'f': flush_s = atoi(optarg); break;
         case 'S': spool_dir = optarg; break;
         case 'L': snprintf(l.cfg.libvirt_uri, sizeof l.cfg.libvirt_uri, "%s", optarg); break;
+        case 'K': server_key = optarg; break;
+        case 'k': own_keys = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
+    }
+    if (own_keys && !server_key) {
+        fprintf(stderr, "bootstorm-launcher: --curve-keys needs --curve-server-key\n");
+        return 2;
+    }
+    if (server_key &&
+        (bzmq_key_load(server_key, curve.server_key, NULL, err, sizeof err) < 0 ||
+         (own_keys && bzmq_key_load(own_keys, curve.public_key, curve.secret_key, err, sizeof err) < 0))) {
+        fprintf(stderr, "bootstorm-launcher: %s\n", err);
+        return 2;
     }
     if (optind < argc || l.heartbeat_ms < 10 || flush_s < 0) {
         fprintf(stderr, "bootstorm-launcher: bad arguments (heartbeat-ms >= 10, flush-timeout-s >= 0)\n");
@@ -275,7 +283,8 @@ int main(int argc, char **argv)
     l.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     l.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     l.epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (!(l.sock = bzmq_socket(ZMQ_DEALER, endpoint, 0, l.cfg.host, err, sizeof err))) {
+    if (!(l.sock = bzmq_socket_curve(ZMQ_DEALER, endpoint, 0, l.cfg.host,
+                                          server_key ? &curve : NULL, err, sizeof err))) {
         log_err("%s", err);
         return 1;
     }
@@ -293,7 +302,7 @@ int main(int argc, char **argv)
     }
     send_simple(&l, EV_HELLO);
     l.next_heartbeat = mono_add(clock_mono(), (int64_t)l.heartbeat_ms * NS_PER_MS);
-    log_info("host %s connected to %s", l.cfg.host, endpoint);
+    log_info("host %s connected to %s%s", l.cfg.host, endpoint, server_key ? " (CURVE)" : "");
 
     mono_ns flush_deadline = {0};
     for (;;) {

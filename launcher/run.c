@@ -85,6 +85,7 @@ struct run {
     struct http_prober *http;
     char bindir[512];
     int vmm_opened;
+    int64_t last_seq; /* seq of the run's latest event */
     int nomap; /* the process backend: no guest RAM mapping to look for */
     int ending, ended;
     char error[256];
@@ -135,13 +136,16 @@ static int pid_get(const struct run *r, pid_t pid)
 
 /* ---- events ---- */
 
+/* Publishes a run event. `prev` chains the run's events of this host, so Redis can
+ * refuse one that arrives before its predecessor was stored (docs/PROTOCOL.md). */
 static void emit(struct run *r, struct ev *e, int idx, mono_ns tm)
 {
     snprintf(e->run, sizeof e->run, "%s", r->start.run);
     e->guest = idx;
     e->tm = tm;
     e->tr = clock_real();
-    outbox_push(r->ob, e);
+    e->prev = r->last_seq;
+    r->last_seq = outbox_push(r->ob, e);
 }
 
 static void settle(struct run *r, struct guest *g)

@@ -7,7 +7,7 @@
 --   -> 1 applied, 0 duplicate (SEQ <= last applied seq of HOST in RUN)
 --   FCALL_RO bs_version 0 -> BS_LIB_VERSION
 
-local BS_LIB_VERSION = 2
+local BS_LIB_VERSION = 3
 
 -- Exact order of two decimal strings of non-negative integers without leading zeros:
 -- tm/tr values exceed 2^53 and would lose precision as Lua numbers.
@@ -301,6 +301,13 @@ local function bs_apply(keys, args)
         boot = pfx .. 'boot', lag = pfx .. 'lag', agg = pfx .. 'agg'}
     local last = redis.call('HGET', k.seq, host)
     if last and ucmp(seq, last) <= 0 then return 0 end
+    -- `prev` chains a host's events of the run: one whose predecessor is not stored yet
+    -- (it failed earlier in the same pipeline, say while Redis was loading) must not be
+    -- applied, or the predecessor would later look like a duplicate and be lost.
+    if f.prev and f.prev ~= '0' and f.prev ~= (last or '0') then
+        return redis.error_reply('GAP ' .. host .. ' seq ' .. seq .. ' follows ' .. f.prev ..
+            ' but the last stored is ' .. (last or 'none'))
+    end
 
     if h.raw ~= false then
         local raw = {'type', typ, 'host', host, 'seq', seq}

@@ -10,8 +10,9 @@ pkgs=(
     redis-server redis-tools
     qemu-system-x86 qemu-utils
     python3 lz4 xz-utils zstd dpkg apt
-    libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+    libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-daemon-system
     iproute2 procps gnuplot-nox
+    ansible ansible-lint openssh-server openssh-client
 )
 
 missing=()

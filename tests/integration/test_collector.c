@@ -333,7 +333,23 @@ static void test_basic_and_idempotence(struct launcher *l)
     CHECK(num("FCALL bs_apply 1 bs:{%s}:meta h1 5 ready tm 1 tr 1 guest 0 boot_ns 1", RUN_A) == 0,
           "bs_apply of a duplicate");
     CHECK(num("HGET bs:{%s}:agg ready", RUN_A) == 3, "agg ready after direct duplicate");
-    printf("PASS (b) the same 12 events twice: counts unchanged\n");
+    /* `prev` chains a run's events: one whose predecessor is not stored is refused with
+     * GAP and changes nothing; once the predecessor is in, it applies. */
+    const char *run_g = "20261122-000000-gap-1-abcd";
+    CHECK(num("FCALL bs_apply 1 bs:{%s}:meta hg 5 spawn tm 1 tr 1 guest 0 running 0 prev 0", run_g) == 1,
+          "first event of a chain");
+    redisReply *gap = redisCommand(rc, "FCALL bs_apply 1 bs:{%s}:meta hg 7 ready tm 3 tr 3 guest 0 "
+                                       "boot_ns 2 prev 6", run_g);
+    CHECK(gap && gap->type == REDIS_REPLY_ERROR && !strncmp(gap->str, "GAP ", 4),
+          "an event after a missing predecessor must be refused with GAP");
+    freeReplyObject(gap);
+    CHECK(num("HGET bs:{%s}:agg ready", run_g) <= 0, "a refused event changed the aggregates");
+    CHECK(num("FCALL bs_apply 1 bs:{%s}:meta hg 6 spawned tm 2 tr 2 guest 0 pid 9 prev 5", run_g) == 1,
+          "the missing predecessor");
+    CHECK(num("FCALL bs_apply 1 bs:{%s}:meta hg 7 ready tm 3 tr 3 guest 0 boot_ns 2 prev 6", run_g) == 1,
+          "the deferred event, now in order");
+    CHECK(num("HGET bs:{%s}:agg ready", run_g) == 1, "ready after the chain is whole");
+    printf("PASS (b) the same 12 events twice: counts unchanged; out-of-chain event deferred\n");
 }
 
 /* ---- (c) malformed messages ---- */

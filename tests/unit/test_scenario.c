@@ -134,6 +134,16 @@ static void test_defaults_and_name_from_file(void **state)
     assert_int_equal(s.timeout_s, 60);
     assert_int_equal(s.interval_ms, 5);
     assert_string_equal(s.hosts, "h1,h-2");
+    assert_string_equal(s.split, "per_host");
+
+    /* split by cores, a pool as a target */
+    static const char split[] = "guest: osv\ncount: 30\nsplit: by_cores\nhosts: [pool:rack1, h3]\n";
+    assert_int_equal(scenario_parse("s.yaml", split, strlen(split), &s, err, sizeof err), 0);
+    assert_string_equal(s.split, "by_cores");
+    assert_string_equal(s.hosts, "pool:rack1,h3");
+    struct ev st;
+    scenario_to_start(&s, 30, &st);
+    assert_string_equal(st.split, "by_cores");
 
     /* anchors are resolved, a mapping value where a string belongs is refused */
     static const char anchored[] = "guest: &g minkernel\nname: *g\ncount: 1\n";
@@ -166,6 +176,8 @@ static void test_to_start(void **state)
 static void test_unknown_key(void **state)
 {
     (void)state;
+    expect_error("guest: minkernel\ncount: 4\nsplit: evenly\n", 3,
+                 "key 'split': expected one of per_host|by_cores, got 'evenly'");
     expect_error("guest: minkernel\ncount: 4\ncuont: 5\n", 3, "key 'cuont': unknown key (known: ");
 }
 
