@@ -8,10 +8,12 @@ set -euo pipefail
 BIN="$BS_BUILD/bin"
 T_DIR=$(mktemp -d /tmp/bstest.XXXXXX)
 T_PIDS=()
+T_EXTRA_DIRS=() # removed at exit too, whatever the outcome
 
 t_cleanup() {
     local rc=$?
-    local p
+    local p d
+    for d in "${T_EXTRA_DIRS[@]}"; do rm -rf "$d"; done
     for p in "${T_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${T_PIDS[@]}"; do
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done

@@ -13,7 +13,14 @@ for p in libvirtd virtlogd virsh; do
 done
 grep -q vmm_libvirt_ops <(nm "$BIN/bootstorm-launcher" 2>/dev/null) ||
     skip "launcher built without libvirt (libvirt-dev missing)"
-KERNEL="$BS_BUILD/images/minkernel.elf"
+# QEMU run by libvirtd is user libvirt-qemu: it must reach the kernel, and neither the
+# build tree nor $T_DIR (mktemp: 0700) need be traversable for it. A 0755 copy is.
+IMAGES=$(mktemp -d /tmp/bsimages.XXXXXX)
+chmod 755 "$IMAGES"
+cp "$BS_BUILD/images/minkernel.elf" "$IMAGES/"
+chmod 644 "$IMAGES/minkernel.elf"
+T_EXTRA_DIRS+=("$IMAGES")
+KERNEL="$IMAGES/minkernel.elf"
 [ -f "$KERNEL" ] || fail "no $KERNEL"
 
 # virtlogd: the QEMU driver talks to it on a fixed system socket; start one only if
@@ -68,7 +75,8 @@ start_bg collector "$BIN/bootstorm-collector" --bind "$EP" --redis "$REDIS_URL" 
     --ready-file "$T_DIR/collector.ready"
 wait_for 10 test -f "$T_DIR/collector.ready" || fail "collector not ready"
 start_launcher() {
-    start_bg "launcher$1" "$BIN/bootstorm-launcher" --connect "$EP" --host lv --libvirt-uri "$URI"
+    start_bg "launcher$1" "$BIN/bootstorm-launcher" --connect "$EP" --host lv --libvirt-uri "$URI" \
+        --images "$IMAGES"
     LAUNCHER_PID=$LAST_PID
 }
 
