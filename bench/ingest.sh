@@ -20,8 +20,10 @@ until [ -f "$d/ready" ]; do sleep 0.05; done
 
 full=$("$B/bench/bench_ingest" "tcp://127.0.0.1:$CP" benchhost "$N")
 paced=$("$B/bench/bench_ingest" "tcp://127.0.0.1:$CP" benchhost2 10000 2000)
-set_ops=$(redis-benchmark -p "$RP" -P 16 -n 500000 -q -t set | awk '/SET/{print $2}')
-xadd_ops=$(redis-benchmark -p "$RP" -P 16 -n 500000 -q xadd bs:bench '*' f v | awk '{print $2; exit}')
+# -q prints progress lines ending in \r, then "NAME: N requests per second"
+rps() { tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1; }
+set_ops=$(redis-benchmark -p "$RP" -P 16 -n 500000 -q -t set | rps)
+xadd_ops=$(redis-benchmark -p "$RP" -P 16 -n 500000 -q xadd bs:bench '*' f v | rps)
 echo "collector, full speed:   $full"
 echo "collector, 2000 ev/s:    $paced"
 echo "redis-benchmark -P 16:   SET $set_ops/s, XADD $xadd_ops/s"

@@ -339,6 +339,9 @@ int main(int argc, char **argv)
                 uint64_t x;
                 ssize_t r = read(l.timerfd, &x, sizeof x);
                 (void)r;
+            } else if (tag == RUN_TAG_SAMPLER) {
+                if (l.run)
+                    run_on_sampler(l.run);
             } else if (tag == RUN_TAG_VMM) {
                 if (l.run)
                     run_on_vmm(l.run);

@@ -18,6 +18,7 @@
 #include "outbox.h"
 #include "ports.h"
 #include "probe_http.h"
+#include "sampler.h"
 #include "profile.h"
 #include "vmm.h"
 
@@ -87,6 +88,9 @@ struct run {
     int vmm_opened;
     int64_t last_seq; /* seq of the run's latest event */
     int nomap; /* the process backend: no guest RAM mapping to look for */
+    struct sampler *sampler;
+    struct sample_req *req;
+    int reqcap;
     int ending, ended;
     char error[256];
     int64_t cpu_ms_at_start;
@@ -326,6 +330,15 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
         goto fail;
     if (r->prof.ready_kind == READY_HTTP && !(r->http = http_prober_new())) {
         snprintf(err, errlen, "cannot set up the HTTP probe");
+        goto fail;
+    }
+    if (!(r->sampler = sampler_new())) {
+        snprintf(err, errlen, "cannot start the sampling thread");
+        goto fail;
+    }
+    struct epoll_event sev = {.events = EPOLLIN, .data.u64 = RUN_TAG_SAMPLER};
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, sampler_fd(r->sampler), &sev) < 0) {
+        snprintf(err, errlen, "epoll_ctl for the sampler: %s", strerror(errno));
         goto fail;
     }
     if (!(r->md = pcre2_match_data_create(8, NULL))) {
@@ -704,34 +717,72 @@ void run_on_vmm(struct run *r)
 
 /* ---- the clock-driven part ---- */
 
-static void sample(struct run *r, mono_ns now)
+/* Asks the sampler for the host's memory and every live guest's RSS and CPU (PSS every
+ * PSS_EVERY samples; the guest-RAM block once per guest after it is ready). The
+ * numbers come back through run_on_sampler(); a sample still in progress makes this
+ * one be skipped, never the loop wait. */
+static void sample(struct run *r)
+{
+    if (!r->sampler)
+        return;
+    if (r->reqcap < r->alive) {
+        struct sample_req *q = realloc(r->req, (size_t)r->alive * 2 * sizeof *q);
+        if (!q)
+            return;
+        r->req = q;
+        r->reqcap = r->alive * 2;
+    }
+    int n = 0;
+    for (int i = 0; i < r->n && n < r->reqcap; i++) {
+        struct guest *g = &r->g[i];
+        if (!g->alive || g->vm.pid <= 0)
+            continue;
+        int want_ram = g->state == G_READY && g->ram_kib < 0 && !r->nomap;
+        r->req[n++] = (struct sample_req){i, g->vm.pid, want_ram ? (int64_t)r->prof.mem_mib * 1024 : 0};
+    }
+    if (sampler_request(r->sampler, r->req, n, r->nsamples % PSS_EVERY == 0) == 0)
+        r->nsamples++;
+    else
+        log_debug("run %s: previous memory sample not done yet, skipping one", r->start.run);
+}
+
+void run_on_sampler(struct run *r)
+{
+    const struct sample_res *res;
+    struct ev e;
+    mono_ns asked;
+    ev_init(&e, EV_MEM);
+    int n = sampler_take(r->sampler, &res, &e.mem_used_kib, &asked);
+    if (n < 0 || r->ended || e.mem_used_kib < 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        if (res[i].idx >= r->n || res[i].rss_kib < 0)
+            continue;
+        struct guest *g = &r->g[res[i].idx];
+        if (g->vm.pid != res[i].pid)
+            continue;
+        e.rss_kib += res[i].rss_kib;
+        e.guest_cpu_ms += res[i].cpu_ms;
+        if (res[i].pss_kib > 0)
+            e.pss_kib += res[i].pss_kib;
+        g->cpu_ms = res[i].cpu_ms;
+        if (res[i].rss_kib > g->rss_max_kib)
+            g->rss_max_kib = res[i].rss_kib;
+        if (res[i].ram_kib >= 0)
+            g->ram_kib = res[i].ram_kib;
+    }
+    e.running = r->alive;
+    emit(r, &e, -1, asked);
+}
+
+/* The last sample, when every guest is gone: the host alone, read right here. */
+static void sample_host(struct run *r, mono_ns now)
 {
     struct ev e;
     ev_init(&e, EV_MEM);
     int64_t total;
-    if (hostinfo_mem(&total, &e.mem_used_kib) < 0)
-        return;
-    int with_pss = r->nsamples++ % PSS_EVERY == 0;
-    for (int i = 0; i < r->n; i++) {
-        struct guest *g = &r->g[i];
-        int64_t rss, cpu;
-        if (!g->alive || hostinfo_proc(g->vm.pid, &rss, &cpu) < 0)
-            continue;
-        e.rss_kib += rss;
-        e.guest_cpu_ms += cpu;
-        g->cpu_ms = cpu;
-        if (rss > g->rss_max_kib)
-            g->rss_max_kib = rss;
-        if (with_pss) {
-            int64_t pss = hostinfo_pss_kib(g->vm.pid);
-            if (pss > 0)
-                e.pss_kib += pss;
-        }
-        if (g->state == G_READY && g->ram_kib < 0 && !r->nomap)
-            g->ram_kib = hostinfo_guest_ram_kib(g->vm.pid, (int64_t)r->prof.mem_mib * 1024);
-    }
-    e.running = r->alive;
-    emit(r, &e, -1, now);
+    if (hostinfo_mem(&total, &e.mem_used_kib) == 0)
+        emit(r, &e, -1, now);
 }
 
 static void check_timeouts(struct run *r, mono_ns now)
@@ -891,7 +942,7 @@ mono_ns run_tick(struct run *r)
             probe_http(r, now);
     }
     if (mono_diff(r->next_sample, now) >= 0 && mono_diff(r->t0, now) >= 0) {
-        sample(r, now);
+        sample(r);
         r->next_sample = mono_add(r->next_sample, r->sample_ns);
         if (mono_diff(r->next_sample, now) > 0)
             r->next_sample = mono_add(now, r->sample_ns);
@@ -912,7 +963,7 @@ mono_ns run_tick(struct run *r)
         r->all_done_at.ns = 0;
     }
     if (r->ending && r->alive == 0 && !creating(r)) {
-        sample(r, now);
+        sample_host(r, now);
         publish_end(r);
         return mono_add(now, NS_PER_S);
     }
@@ -978,6 +1029,11 @@ void run_free(struct run *r)
         epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->vmm->event_fd(), NULL);
     if (r->vmm && r->vmm->close && r->vmm_opened)
         r->vmm->close();
+    if (r->sampler) {
+        epoll_ctl(r->epfd, EPOLL_CTL_DEL, sampler_fd(r->sampler), NULL);
+        sampler_free(r->sampler);
+    }
+    free(r->req);
     free(r->g);
     free(r->pids);
     http_prober_free(r->http);

@@ -27,6 +27,8 @@ struct launcher_cfg {
 
 /* epoll tag of an asynchronous backend's event fd (libvirt). */
 #define RUN_TAG_VMM (1ULL << 61)
+/* epoll tag of the sampling thread's eventfd. */
+#define RUN_TAG_SAMPLER (1ULL << 60)
 
 /* epoll tags for guest fds: TAG_GUEST | idx << 2 | stream (console, stderr, debug). */
 #define RUN_TAG_GUEST (1ULL << 62)
@@ -39,6 +41,9 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
 
 /* A console or stderr fd of the run is readable (tag from epoll). */
 void run_on_fd(struct run *r, uint64_t tag);
+
+/* The sampler's eventfd is readable: publishes the finished memory sample. */
+void run_on_sampler(struct run *r);
 
 /* The backend's event fd is readable: handles its completions. */
 void run_on_vmm(struct run *r);
