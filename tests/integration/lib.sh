@@ -57,6 +57,32 @@ start_redis() {
 
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
+# Starts the stack most tests need: a redis-server, a collector on a free port and one
+# launcher with host id $1 (further arguments go to the launcher). Sets EP and
+# LAUNCHER_PID.
+start_stack() {
+    local host=$1
+    shift
+    start_redis
+    EP="tcp://127.0.0.1:$(free_port)"
+    start_bg collector "$BIN/bootstorm-collector" --bind "$EP" --redis "$REDIS_URL" \
+        --ready-file "$T_DIR/collector.ready"
+    wait_for 10 test -f "$T_DIR/collector.ready" || fail "collector not ready"
+    start_bg launcher "$BIN/bootstorm-launcher" --connect "$EP" --host "$host" "$@"
+    LAUNCHER_PID=$LAST_PID
+}
+
+# Sets NETID, a random id for this test's namespaces, or skips the test (exit 0) where
+# network namespaces cannot be made.
+netns_or_skip() {
+    NETID=$(printf '%04x' $(((RANDOM << 1 ^ $$) & 0xffff)))
+    if ! ip netns add "bs$NETID-probe" 2>/dev/null; then
+        echo "SKIP: ip netns add is not permitted here"
+        exit 0
+    fi
+    ip netns del "bs$NETID-probe"
+}
+
 # Starts a program in the background, logging to $T_DIR/NAME.log; sets LAST_PID.
 start_bg() {
     local name=$1; shift

@@ -9,12 +9,7 @@
 # SKIP (exit 0) only when network namespaces cannot be made here.
 source "$BS_SOURCE/tests/integration/lib.sh"
 
-NETID=$(printf '%04x' $(( (RANDOM << 1 ^ $$) & 0xffff )))
-if ! ip netns add "bs$NETID-probe" 2>/dev/null; then
-    echo "SKIP: ip netns add is not permitted here"
-    exit 0
-fi
-ip netns del "bs$NETID-probe"
+netns_or_skip
 for p in ansible-playbook ansible-lint /usr/sbin/sshd ssh-keygen; do
     command -v "$p" >/dev/null || fail "$p missing: scripts/install-deps.sh installs it"
 done

@@ -13,12 +13,7 @@
 # SKIP (exit 0) only when network namespaces cannot be made here.
 source "$BS_SOURCE/tests/integration/lib.sh"
 
-NETID=$(printf '%04x' $(( (RANDOM << 1 ^ $$) & 0xffff )))
-if ! ip netns add "bs$NETID-probe" 2>/dev/null; then
-    echo "SKIP: ip netns add is not permitted here"
-    exit 0
-fi
-ip netns del "bs$NETID-probe"
+netns_or_skip
 mh_cleanup() {
     local rc=$?
     set +e

@@ -5,13 +5,7 @@
 # SIGKILL leaves no guest behind (PR_SET_PDEATHSIG).
 source "$BS_SOURCE/tests/integration/lib.sh"
 
-start_redis
-EP="tcp://127.0.0.1:$(free_port)"
-start_bg collector "$BIN/bootstorm-collector" --bind "$EP" --redis "$REDIS_URL" \
-    --ready-file "$T_DIR/collector.ready"
-wait_for 10 test -f "$T_DIR/collector.ready" || fail "collector not ready"
-start_bg launcher "$BIN/bootstorm-launcher" --connect "$EP" --host pat
-LAUNCHER_PID=$LAST_PID
+start_stack pat
 
 # Runs scenario file $1 (name $2), leaves the JSON report in $T_DIR/$2.json and the run id in RUN.
 run_scenario() {

@@ -5,13 +5,7 @@
 # guests on one launcher (no per-guest thread, no fd leak, no zombie).
 source "$BS_SOURCE/tests/integration/lib.sh"
 
-start_redis
-EP="tcp://127.0.0.1:$(free_port)"
-start_bg collector "$BIN/bootstorm-collector" --bind "$EP" --redis "$REDIS_URL" \
-    --ready-file "$T_DIR/collector.ready"
-wait_for 10 test -f "$T_DIR/collector.ready" || fail "collector not ready"
-start_bg launcher "$BIN/bootstorm-launcher" --connect "$EP" --host rdy
-LAUNCHER_PID=$LAST_PID
+start_stack rdy
 
 # run_guests NAME GUEST COUNT [extra yaml lines]: runs, checks every guest ready, sets RUN.
 run_guests() {

@@ -4,21 +4,12 @@
 # prints its ready line fails with "timeout" and is killed, and no qemu is left.
 source "$BS_SOURCE/tests/integration/lib.sh"
 
-start_redis
-CPORT=$(free_port)
-EP="tcp://127.0.0.1:$CPORT"
-start_bg collector "$BIN/bootstorm-collector" --bind "$EP" --redis "$REDIS_URL" \
-    --ready-file "$T_DIR/collector.ready"
-wait_for 10 test -f "$T_DIR/collector.ready" || fail "collector not ready"
-
 # The launcher reads profiles from a copy of the built ones plus a guest that never gets ready.
 mkdir -p "$T_DIR/guests"
 cp "$BS_BUILD"/guests/*.yaml "$T_DIR/guests/"
 sed -e 's/^name: minkernel/name: never-ready/' -e "s/^ready: .*/ready: 'THIS LINE NEVER COMES'/" \
     "$BS_SOURCE/guests/minkernel.yaml" >"$T_DIR/guests/never-ready.yaml"
-start_bg launcher "$BIN/bootstorm-launcher" --connect "$EP" --host testhost \
-    --guests "$T_DIR/guests" --images "$BS_BUILD/images"
-LAUNCHER_PID=$LAST_PID
+start_stack testhost --guests "$T_DIR/guests" --images "$BS_BUILD/images"
 
 # --- 8 minkernels at once
 "$BIN/bootstorm" --redis "$REDIS_URL" run "$BS_SOURCE/scenarios/smoke.yaml" --collector "$EP" \
