@@ -222,6 +222,25 @@ static const char *insane(const struct ev *e)
     return NULL;
 }
 
+/* A launcher whose major version differs from ours speaks another protocol
+ * generation: refused with the reason in a reply (it logs it and stops), never stored.
+ * Returns 1 when refused. */
+static int refuse_version(struct coll *c, const struct item *it)
+{
+    if (atoi(it->e.version) == atoi(BS_VERSION))
+        return 0;
+    struct ev r;
+    ev_init(&r, EV_REPLY);
+    r.ok = 0;
+    snprintf(r.error, sizeof r.error,
+             "launcher %s version %s refused: this collector is version %s (major versions must match)",
+             it->e.host, it->e.version, BS_VERSION);
+    log_err("%s", r.error);
+    c->tot.bad++;
+    bzmq_send_ev(c->sock, it->route, it->route_len, &r);
+    return 1;
+}
+
 /* Takes one message off the socket without waiting. Returns 1 with a usable message
  * in it, 0 when none is waiting, 2 when it was bad (counted, logged, dropped). */
 static int recv_one(struct coll *c, struct item *it)
@@ -260,6 +279,8 @@ static int recv_one(struct coll *c, struct item *it)
         bad(c, it->route, it->route_len, err);
         return 2;
     }
+    if (it->e.type == EV_HELLO && refuse_version(c, it))
+        return 2;
     return 1;
 }
 

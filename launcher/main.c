@@ -39,6 +39,7 @@ struct launcher {
     struct run *run;
     int epfd, sigfd, timerfd;
     int stopping;
+    int refused; /* the collector refused this launcher: leave */
     int heartbeat_ms;
     mono_ns next_heartbeat;
 };
@@ -107,6 +108,12 @@ static void on_command(struct launcher *l, const struct ev *e)
         bzmq_send_ev(l->sock, NULL, 0, &p);
         break;
     }
+    case EV_REPLY: /* the collector refused us (a version it does not speak) */
+        if (!e->ok) {
+            log_err("collector: %s", e->error);
+            l->refused = 1;
+        }
+        break;
     case EV_ABORT:
         if (l->run && !strcmp(run_id(l->run), e->run))
             run_abort(l->run, "aborted by command");
@@ -322,6 +329,8 @@ int main(int argc, char **argv)
         }
         outbox_tick(l.ob, RESEND_MS);
         drain_socket(&l);
+        if (l.refused)
+            break;
         if (l.stopping && !l.run) {
             if (!flush_deadline.ns)
                 flush_deadline = mono_add(now, (int64_t)flush_s * NS_PER_S);
@@ -358,5 +367,5 @@ int main(int argc, char **argv)
     outbox_free(l.ob);
     zmq_close(l.sock);
     bzmq_term();
-    return left ? 1 : 0;
+    return l.refused ? 2 : left ? 1 : 0;
 }

@@ -683,6 +683,25 @@ static void test_gap_giveup(void)
     printf("PASS (g) a gap no resend fills is skipped after a while\n");
 }
 
+/* A launcher of another major version is refused with the reason, and not stored. */
+static void test_version_refused(void)
+{
+    struct launcher l = {0};
+    l_open(&l, "hv");
+    struct ev hello = mk(EV_HELLO, "", -1);
+    hello.cores = 1;
+    snprintf(hello.backends, sizeof hello.backends, "qemu");
+    snprintf(hello.version, sizeof hello.version, "99.0.0");
+    l_send(&l, &hello);
+    struct ev r;
+    CHECK(l_recv(&l, &r, 3000) == 0, "no answer to a hello of another version");
+    CHECK(r.type == EV_REPLY && !r.ok && strstr(r.error, "99.0.0") && strstr(r.error, "refused"),
+          "expected a refusal naming the version, got %s '%s'", ev_type_name(r.type), r.error);
+    CHECK(num("SISMEMBER bs:hosts hv") == 0, "a refused launcher was registered");
+    zmq_close(l.sock);
+    printf("PASS (i) a launcher of another major version is refused: %s\n", r.error);
+}
+
 /* ---- (h) Redis down at start and in the middle ---- */
 
 /* A redis-server of our own on port, appending every write to its AOF at once so a
@@ -793,6 +812,7 @@ int main(void)
     test_control(&l);
     test_throughput(&l);
     test_gap_giveup();
+    test_version_refused();
 
     kill(coll_pid, SIGTERM);
     int status;
