@@ -153,8 +153,7 @@ static void read_meta(const redisReply *meta, struct agg_run *r)
         else if ((h = host_of(f, "missing")) && *v) {
             size_t len = strlen(r->missing);
             snprintf(r->missing + len, sizeof r->missing - len, "%s%s: %s", len ? "\n" : "", h, v);
-        }
-        else if ((h = host_of(f, "error")) && *v) {
+        } else if ((h = host_of(f, "error")) && *v) {
             size_t len = strlen(r->errors);
             snprintf(r->errors + len, sizeof r->errors - len, "%s%s: %s", len ? "\n" : "", h, v);
         }
@@ -355,8 +354,7 @@ static void fleet(struct agg_run *r)
     }
     double e_lo = r->host[lo].clock_err_ms, e_hi = r->host[hi].clock_err_ms;
     r->fleet_ready_ms = (double)(r->host[hi].last_ready_c - r->host[lo].first_spawn_c) / 1e6;
-    r->start_spread_ms =
-        (double)(r->host[lo_last].first_spawn_c - r->host[lo].first_spawn_c) / 1e6;
+    r->start_spread_ms = (double)(r->host[lo_last].first_spawn_c - r->host[lo].first_spawn_c) / 1e6;
     /* one host alone: no cross-clock term; an unknown offset: no bound */
     if (lo == hi)
         r->fleet_err_ms = 0;
@@ -373,8 +371,8 @@ static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg,
     r->slowest = -1;
     for (int i = 0; i < r->nhosts; i++) {
         struct agg_host *h = &r->host[i];
-        redisReply *ha = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:hagg:%s",
-                               r->run, h->name);
+        redisReply *ha =
+            query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:hagg:%s", r->run, h->name);
         if (!ha)
             return -1;
         const char *v;
@@ -401,7 +399,8 @@ static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg,
                                "HMGET bs:host:%s offset_ns offset_err_ns", h->name);
         if (!hr)
             return -1;
-        if (!h->clock_from_meta && hr->elements == 2 && hr->element[0]->type == REDIS_REPLY_STRING &&
+        if (!h->clock_from_meta && hr->elements == 2 &&
+            hr->element[0]->type == REDIS_REPLY_STRING &&
             hr->element[1]->type == REDIS_REPLY_STRING) {
             h->clock_offset_ms = num_d(hr->element[0]->str, 0) / 1e6;
             h->clock_err_ms = num_d(hr->element[1]->str, -1e6) / 1e6;

@@ -84,20 +84,20 @@ struct agg_run {
     int slowest;                         /* index in host[] of the highest boot p99, -1 */
     struct agg_phase phase[AGG_PHASES_MAX];
     struct agg_bucket bucket[AGG_BUCKETS_MAX];
-    double ready_per_s;      /* ready / all_ready_s; -1 if unknown */
-    long long peak_ready_1s; /* most guests ready within one second (bs:{RUN}:rps) */
+    double ready_per_s;                /* ready / all_ready_s; -1 if unknown */
+    long long peak_ready_1s;           /* most guests ready within one second (bs:{RUN}:rps) */
     long long restarts, restart_count; /* restart events, instances they killed */
-    char invalid[256];       /* meta `invalid`: why `check` rejected the run, "" if not */
-    char clock_flag[256];    /* meta `clock_flag`: hosts' clocks too far apart, "" if not */
+    char invalid[256];                 /* meta `invalid`: why `check` rejected the run, "" if not */
+    char clock_flag[256]; /* meta `clock_flag`: hosts' clocks too far apart, "" if not */
     /* fleet-wide (docs/MULTIHOST.md): one timeline over every host's realtime corrected
      * by its clock offset. fleet_ready_ms = max(last ready) - min(first spawn); its
      * error bound = the clock errors of the two hosts those came from; start_spread_ms =
      * max - min of the hosts' first spawns. -1 when unknown (fewer than one host). */
-    char split[16];          /* per_host | by_cores */
-    int64_t start_at_tr;     /* the agreed start, collector realtime; 0 if none */
+    char split[16];      /* per_host | by_cores */
+    int64_t start_at_tr; /* the agreed start, collector realtime; 0 if none */
     double fleet_ready_ms, fleet_err_ms, start_spread_ms;
-    long long hosts_lost;    /* targets given up on (missed the start, gone) */
-    char missing[2048];      /* "HOST: why" per meta missing:HOST, '\n'-separated */
+    long long hosts_lost; /* targets given up on (missed the start, gone) */
+    char missing[2048];   /* "HOST: why" per meta missing:HOST, '\n'-separated */
 };
 
 /* Loads run (an id, or "last" = the newest in bs:runs) into *out. Returns 0, or -1 with
@@ -139,8 +139,8 @@ void agg_print_json(const struct agg_run *r, FILE *out);
 struct agg_guest {
     char id[AGG_ID_MAX], host[AGG_ID_MAX], state[16], reason[16];
     long long idx, gen, running;
-    int64_t spawn_tr;   /* realtime ns of the spawn; 0 if unknown */
-    double boot_ms;     /* ready - spawn */
+    int64_t spawn_tr;                             /* realtime ns of the spawn; 0 if unknown */
+    double boot_ms;                               /* ready - spawn */
     double spawned_ms, first_output_ms, ready_ms; /* spawn->spawned, ->1st output, ->ready */
     double marker_ms[AGG_MARKERS_MAX];            /* spawn -> marker[i] of struct agg_guests */
     long long rss_kib, ram_kib, cpu_ms; /* peak RSS, guest RAM resident, CPU; -1 unknown */
@@ -173,8 +173,8 @@ void agg_export_json(const struct agg_guests *gs, FILE *out);
  * r, each as PNG and SVG: boot_cdf, boot_vs_running, memory, ready_count, phases (the
  * last only when phases exist). gnuplot is run by argv, never through a shell. Returns
  * the number of charts written, or -1 with err (gnuplot missing or failing, I/O). */
-int agg_plot(redisContext *c, const struct agg_run *r, const struct agg_guests *gs,
-             const char *dir, char *err, size_t errlen);
+int agg_plot(redisContext *c, const struct agg_run *r, const struct agg_guests *gs, const char *dir,
+             char *err, size_t errlen);
 
 /* Shared JSON helpers of agg_print.c: a string (null when empty), a number (null when
  * !ok). */

@@ -91,7 +91,8 @@ int agg_guests_load(redisContext *c, const char *run, struct agg_guests *out, ch
     do {
         redisReply *r = redisCommand(c, "SCAN %s MATCH bs:{%s}:guest:* COUNT 1000", cursor, run);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            snprintf(err, errlen, "redis: SCAN: %s", r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+            snprintf(err, errlen, "redis: SCAN: %s",
+                     r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
             if (r)
                 freeReplyObject(r);
             goto fail;
@@ -138,7 +139,10 @@ void agg_guests_free(struct agg_guests *gs)
     memset(gs, 0, sizeof *gs);
 }
 
-static void csv_num(FILE *out, double v) { v >= 0 ? fprintf(out, ",%.6f", v) : fputs(",", out); }
+static void csv_num(FILE *out, double v)
+{
+    v >= 0 ? fprintf(out, ",%.6f", v) : fputs(",", out);
+}
 
 /* CSV cell of a string: quoted when it holds a separator, quote or newline. */
 static void csv_str(FILE *out, const char *s, int first)
@@ -181,7 +185,8 @@ void agg_export_csv(const struct agg_guests *gs, FILE *out)
         csv_num(out, g->first_output_ms);
         csv_num(out, g->ready_ms);
         long long kib[4] = {g->rss_kib, g->ram_kib,
-                            g->rss_kib >= 0 && g->ram_kib >= 0 ? g->rss_kib - g->ram_kib : -1, g->cpu_ms};
+                            g->rss_kib >= 0 && g->ram_kib >= 0 ? g->rss_kib - g->ram_kib : -1,
+                            g->cpu_ms};
         for (int k = 0; k < 4; k++)
             kib[k] >= 0 ? fprintf(out, ",%lld", kib[k]) : fputs(",", out);
         for (int m = 0; m < gs->nmarkers; m++)

@@ -71,9 +71,10 @@ static int script(struct plot *p, const char *name, const char *title, const cha
     FILE *f = open_in(p, file);
     if (!f)
         return -1;
-    fprintf(f, "# bootstorm chart of run %s\nset title \"%s: %s\" noenhanced\nset grid\n"
-               "set terminal pngcairo size 1000,640\nset output '%s.png'\n%s\n"
-               "set terminal svg size 1000,640\nset output '%s.svg'\nreplot\n",
+    fprintf(f,
+            "# bootstorm chart of run %s\nset title \"%s: %s\" noenhanced\nset grid\n"
+            "set terminal pngcairo size 1000,640\nset output '%s.png'\n%s\n"
+            "set terminal svg size 1000,640\nset output '%s.svg'\nreplot\n",
             p->r->run, title, p->r->run, name, body, name);
     return close_ok(p, f, file) < 0 || gnuplot(p, name) < 0 ? -1 : 1; /* 1 chart */
 }
@@ -144,8 +145,9 @@ static int boot_vs_running(struct plot *p, const struct agg_guests *gs)
 static int memory(struct plot *p)
 {
     FILE *f = open_in(p, "memory.dat");
-    char plot[8192] = "set xlabel 'time since first spawn (s)'\nset ylabel 'host memory used (MiB)'\n"
-                      "set key top left\nplot ";
+    char plot[8192] =
+        "set xlabel 'time since first spawn (s)'\nset ylabel 'host memory used (MiB)'\n"
+        "set key top left\nplot ";
     int blocks = 0;
     for (int h = 0; f && h < p->r->nhosts; h++) {
         const char *name = p->r->host[h].name;
@@ -158,14 +160,17 @@ static int memory(struct plot *p)
         if (x->elements) {
             fprintf(f, "%s# %s\n", blocks ? "\n\n" : "", name);
             for (size_t i = 0; i < x->elements; i++) {
-                const char *tr = xfield(x->element[i], "tr"), *u = xfield(x->element[i], "used_kib");
+                const char *tr = xfield(x->element[i], "tr"),
+                           *u = xfield(x->element[i], "used_kib");
                 if (tr && u)
                     fprintf(f, "%.3f %.3f\n", ((double)(atoll(tr) - p->t0) - off) / 1e9,
                             atof(u) / 1024.0);
             }
             size_t len = strlen(plot);
-            snprintf(plot + len, sizeof plot - len, "%s'memory.dat' index %d using 1:2 with lines lw 2 "
-                     "title '%s'", blocks ? ", " : "", blocks, name);
+            snprintf(plot + len, sizeof plot - len,
+                     "%s'memory.dat' index %d using 1:2 with lines lw 2 "
+                     "title '%s'",
+                     blocks ? ", " : "", blocks, name);
             blocks++;
         }
         freeReplyObject(x);
@@ -187,8 +192,8 @@ static int ready_count(struct plot *p)
         const char *tr = xfield(x->element[i], "tr"), *all = xfield(x->element[i], "all");
         const char *host = xfield(x->element[i], "host");
         if (tr && all && host)
-            fprintf(f, "%.6f %s\n", ((double)(atoll(tr) - p->t0) - host_offset_ns(p->r, host)) / 1e9,
-                    all);
+            fprintf(f, "%.6f %s\n",
+                    ((double)(atoll(tr) - p->t0) - host_offset_ns(p->r, host)) / 1e9, all);
     }
     size_t n = x->elements;
     freeReplyObject(x);
@@ -220,8 +225,8 @@ static int phases(struct plot *p)
                   "'' using 4 title 'max'");
 }
 
-int agg_plot(redisContext *c, const struct agg_run *r, const struct agg_guests *gs,
-             const char *dir, char *err, size_t errlen)
+int agg_plot(redisContext *c, const struct agg_run *r, const struct agg_guests *gs, const char *dir,
+             char *err, size_t errlen)
 {
     struct plot p = {c, r, dir, err, errlen, 0};
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {

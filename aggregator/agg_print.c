@@ -48,8 +48,14 @@ static const char *cell(char *buf, const char *fmt, double v, int ok)
     return buf;
 }
 
-static const char *or_dash(const char *s) { return *s ? s : "-"; }
-static int max_i(int a, int b) { return a > b ? a : b; }
+static const char *or_dash(const char *s)
+{
+    return *s ? s : "-";
+}
+static int max_i(int a, int b)
+{
+    return a > b ? a : b;
+}
 
 void agg_print_text(const struct agg_run *r, FILE *out)
 {
@@ -60,11 +66,11 @@ void agg_print_text(const struct agg_run *r, FILE *out)
                  real_format((real_ns){r->created_tr}, b[0], CELL));
     fprintf(out, "run %s (%s%s)\n", r->run, or_dash(r->name), when);
     int by_cores = !strcmp(r->split, "by_cores");
-    fprintf(out,
-            "pattern %s, %lld guests %s on %lld host%s (%s), %lld/%lld launchers done%s\n\n",
+    fprintf(out, "pattern %s, %lld guests %s on %lld host%s (%s), %lld/%lld launchers done%s\n\n",
             or_dash(r->pattern), by_cores ? r->total : r->count,
-            by_cores ? "split by cores" : "per host", r->hosts_expected, r->hosts_expected == 1 ? "" : "s",
-            or_dash(r->hosts), r->hosts_done, r->hosts_expected, r->complete ? "" : ": INCOMPLETE");
+            by_cores ? "split by cores" : "per host", r->hosts_expected,
+            r->hosts_expected == 1 ? "" : "s", or_dash(r->hosts), r->hosts_done, r->hosts_expected,
+            r->complete ? "" : ": INCOMPLETE");
 
     int wk = max_i(5, (int)strlen(r->kind)), wb = max_i(7, (int)strlen(r->backend));
     int wa = max_i(5, (int)strlen(accel_of(r)));
@@ -111,7 +117,8 @@ void agg_print_text(const struct agg_run *r, FILE *out)
                 cell(b[0], "%.1f", r->fleet_ready_ms, 1));
         if (r->fleet_ready_ms >= 0)
             fprintf(out, " (+-%s ms clock error)", cell(b[1], "%.3f", r->fleet_err_ms, 1));
-        fprintf(out, ", first spawns %s ms apart; start/done ms: after the agreed start, host "
+        fprintf(out,
+                ", first spawns %s ms apart; start/done ms: after the agreed start, host "
                 "clocks corrected; slowest host (boot p99) %s\n",
                 cell(b[2], "%.1f", r->start_spread_ms, 1),
                 r->slowest >= 0 ? r->host[r->slowest].name : "-");
@@ -175,7 +182,8 @@ void agg_print_text(const struct agg_run *r, FILE *out)
         }
     }
     if (r->missing[0]) {
-        fprintf(out, "\nhosts missing from the run%s:\n", r->hosts_lost ? " (given up on: the run is incomplete)" : "");
+        fprintf(out, "\nhosts missing from the run%s:\n",
+                r->hosts_lost ? " (given up on: the run is incomplete)" : "");
         const char *p = r->missing;
         while (*p) {
             const char *nl = strchr(p, '\n');
@@ -226,11 +234,21 @@ static void json_strn(FILE *out, const char *s, size_t n)
             p += len;
         } else {
             switch (*p) {
-            case '"': fputs("\\\"", out); break;
-            case '\\': fputs("\\\\", out); break;
-            case '\n': fputs("\\n", out); break;
-            case '\r': fputs("\\r", out); break;
-            case '\t': fputs("\\t", out); break;
+            case '"':
+                fputs("\\\"", out);
+                break;
+            case '\\':
+                fputs("\\\\", out);
+                break;
+            case '\n':
+                fputs("\\n", out);
+                break;
+            case '\r':
+                fputs("\\r", out);
+                break;
+            case '\t':
+                fputs("\\t", out);
+                break;
             default:
                 if (*p < 0x20)
                     fprintf(out, "\\u%04x", *p);
@@ -371,7 +389,8 @@ void agg_print_json(const struct agg_run *r, FILE *out)
         fputs(",\"all_ready_ms\":", out), json_num(out, h->all_ready_ms, h->all_ready_ms >= 0);
         fputs(",\"peak_mem_mib\":", out);
         json_num(out, (double)h->peak_mem_kib / mib, h->peak_mem_kib >= 0);
-        fputs(",\"clock_offset_ms\":", out), json_num(out, h->clock_offset_ms, h->clock_err_ms >= 0);
+        fputs(",\"clock_offset_ms\":", out),
+            json_num(out, h->clock_offset_ms, h->clock_err_ms >= 0);
         fputs(",\"clock_err_ms\":", out), json_num(out, h->clock_err_ms, h->clock_err_ms >= 0);
         fprintf(out, ",\"count\":%lld", h->count);
         fputs(",\"first_spawn_ms\":", out), json_num(out, h->first_spawn_ms, h->first_spawn_c != 0);
@@ -385,7 +404,8 @@ void agg_print_json(const struct agg_run *r, FILE *out)
     else
         fputs("null", out);
     KEY("split"), json_str(out, r->split[0] ? r->split : "per_host");
-    KEY("fleet"), fputs("{\"ready_ms\":", out), json_num(out, r->fleet_ready_ms, r->fleet_ready_ms >= 0);
+    KEY("fleet"), fputs("{\"ready_ms\":", out),
+        json_num(out, r->fleet_ready_ms, r->fleet_ready_ms >= 0);
     fputs(",\"err_ms\":", out), json_num(out, r->fleet_err_ms, r->fleet_err_ms >= 0);
     fputs(",\"start_spread_ms\":", out), json_num(out, r->start_spread_ms, r->start_spread_ms >= 0);
     fputs(",\"start_at_tr\":", out);

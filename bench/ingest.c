@@ -3,7 +3,8 @@
  * collector, as fast as acks allow or paced at RATE events/s, and reads the cumulative
  * acks. An ack means "stored in Redis", so ack time - send time is the end-to-end
  * latency event -> visible in Redis.
- * usage: bench_ingest ENDPOINT HOST N [RATE]  -> "ingest n=.. secs=.. ev_per_s=.. p50_ms=.. p99_ms=.." */
+ * usage: bench_ingest ENDPOINT HOST N [RATE]  -> "ingest n=.. secs=.. ev_per_s=.. p50_ms=..
+ * p99_ms=.." */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,8 @@ int main(int argc, char **argv)
     mono_ns *sent = calloc((size_t)n + 2, sizeof *sent);
     int64_t *lat = calloc((size_t)n + 2, sizeof *lat);
     char run[BS_ID_MAX];
-    snprintf(run, sizeof run, "20261122-000000-ingest-%lld-%04x", (long long)n, (unsigned)getpid() & 0xffff);
+    snprintf(run, sizeof run, "20261122-000000-ingest-%lld-%04x", (long long)n,
+             (unsigned)getpid() & 0xffff);
     int64_t acked = 0, prev = 0;
     mono_ns t0 = clock_mono();
     for (int64_t seq = 1; seq <= n; seq++) {
@@ -95,8 +97,9 @@ int main(int argc, char **argv)
         drain_acks(s, &acked, sent, lat, 100);
     double secs = (double)mono_diff(t0, clock_mono()) / NS_PER_S;
     qsort(lat + 1, (size_t)acked, sizeof *lat, cmp);
-    printf("ingest n=%lld acked=%lld secs=%.3f ev_per_s=%.0f p50_ms=%.3f p99_ms=%.3f\n", (long long)n,
-           (long long)acked, secs, acked / secs, acked ? lat[1 + (acked + 1) / 2 - 1] / 1e6 : -1.0,
+    printf("ingest n=%lld acked=%lld secs=%.3f ev_per_s=%.0f p50_ms=%.3f p99_ms=%.3f\n",
+           (long long)n, (long long)acked, secs, acked / secs,
+           acked ? lat[1 + (acked + 1) / 2 - 1] / 1e6 : -1.0,
            acked ? lat[1 + (acked * 99 + 99) / 100 - 1] / 1e6 : -1.0);
     zmq_close(s);
     bzmq_term();

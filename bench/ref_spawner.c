@@ -39,11 +39,26 @@ int main(int argc, char **argv)
     struct pollfd *pfd = calloc((size_t)n, sizeof *pfd);
     pid_t *pid = calloc((size_t)n, sizeof *pid);
     double *t0 = calloc((size_t)n, sizeof *t0), *boot = calloc((size_t)n, sizeof *boot);
-    char (*buf)[256] = calloc((size_t)n, sizeof *buf);
+    char(*buf)[256] = calloc((size_t)n, sizeof *buf);
     size_t *len = calloc((size_t)n, sizeof *len);
-    char *qargv[] = {"qemu-system-x86_64", "-M", "microvm", "-accel", argv[3], "-m", "2",
-                     "-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio",
-                     "-kernel", argv[1], "-append", "", NULL};
+    char *qargv[] = {"qemu-system-x86_64",
+                     "-M",
+                     "microvm",
+                     "-accel",
+                     argv[3],
+                     "-m",
+                     "2",
+                     "-nodefaults",
+                     "-no-user-config",
+                     "-display",
+                     "none",
+                     "-serial",
+                     "stdio",
+                     "-kernel",
+                     argv[1],
+                     "-append",
+                     "",
+                     NULL};
     double start = now_ms();
     for (int i = 0; i < n; i++) {
         int p[2];

@@ -59,7 +59,8 @@ int cmd_check(int argc, char **argv, const char *redis_url)
                ok ? "ok  " : "FAIL", r.run, failed_pct, n, r.failed, failed_max);
         if (!ok) {
             char why[128];
-            snprintf(why, sizeof why, "%.2f%% of guests not ready > %.2f%%", failed_pct, failed_max);
+            snprintf(why, sizeof why, "%.2f%% of guests not ready > %.2f%%", failed_pct,
+                     failed_max);
             redisReply *x = redisCommand(c, "HSET bs:{%s}:meta invalid %s", r.run, why);
             if (!x || x->type == REDIS_REPLY_ERROR)
                 fprintf(stderr, "bootstorm check: could not mark %s invalid\n", r.run);

@@ -34,7 +34,10 @@ static void row(const char *label, struct agg_run *const *r, int n, const char *
 }
 
 #define GET(name, expr)                                                                            \
-    static double name(const struct agg_run *r) { return (expr); }
+    static double name(const struct agg_run *r)                                                    \
+    {                                                                                              \
+        return (expr);                                                                             \
+    }
 GET(g_total, (double)r->total)
 GET(g_ready, (double)r->ready)
 GET(g_failed, (double)r->failed)
@@ -57,7 +60,8 @@ int cmd_compare(int argc, char **argv, const char *redis_url)
         if (!strcmp(argv[i], "--json"))
             json = 1;
         else if (argv[i][0] == '-' || n == MAX_RUNS) {
-            fprintf(stderr, "usage: bootstorm compare RUN... [--json] (at most %d runs)\n", MAX_RUNS);
+            fprintf(stderr, "usage: bootstorm compare RUN... [--json] (at most %d runs)\n",
+                    MAX_RUNS);
             return 1;
         } else
             ids[n++] = argv[i];
@@ -88,7 +92,8 @@ int cmd_compare(int argc, char **argv, const char *redis_url)
     } else if (!rc) {
         printf("%-18s", "run");
         for (int i = 0; i < n; i++) /* the tail of the id: its count and random suffix */
-            printf("  %14s", strlen(r[i]->run) > 14 ? r[i]->run + strlen(r[i]->run) - 14 : r[i]->run);
+            printf("  %14s",
+                   strlen(r[i]->run) > 14 ? r[i]->run + strlen(r[i]->run) - 14 : r[i]->run);
         printf(n > 1 ? "  %14s\n" : "\n", "mean of valid");
         printf("%-18s", "guest");
         for (int i = 0; i < n; i++)

@@ -31,7 +31,8 @@ int cmd_export(int argc, char **argv, const char *redis_url)
     char err[512];
     int rc = 0;
     FILE *out = stdout;
-    if (agg_load(c, run, &r, err, sizeof err) < 0 || agg_guests_load(c, r.run, &gs, err, sizeof err) < 0) {
+    if (agg_load(c, run, &r, err, sizeof err) < 0 ||
+        agg_guests_load(c, r.run, &gs, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm export: %s\n", err);
         rc = c->err ? 2 : 1;
     } else if (path && !(out = fopen(path, "w"))) {

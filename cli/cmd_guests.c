@@ -28,7 +28,6 @@
 
 extern char **environ;
 
-
 struct images {
     const char *key[MAX_IMAGES], *path[MAX_IMAGES];
     int n;
@@ -58,10 +57,14 @@ static void image_path(const struct profile *p, const struct images *im, const c
 static const char *ready_name(const struct profile *p)
 {
     switch (p->ready_kind) {
-    case READY_CONSOLE: return "console";
-    case READY_DEBUGCON: return "debugcon";
-    case READY_HTTP: return "http";
-    case READY_EXIT: return "exit";
+    case READY_CONSOLE:
+        return "console";
+    case READY_DEBUGCON:
+        return "debugcon";
+    case READY_HTTP:
+        return "http";
+    case READY_EXIT:
+        return "exit";
     }
     return "?";
 }
@@ -89,7 +92,9 @@ static int guests_list(const char *guests_dir, const char *images_dir)
     }
     closedir(d);
     qsort(names, (size_t)n, sizeof *names, cmp_str);
-    printf("%-20s %-9s %-9s %s\n", "NAME", "STATUS", "READY", "IMAGES (in " "images dir)");
+    printf("%-20s %-9s %-9s %s\n", "NAME", "STATUS", "READY",
+           "IMAGES (in "
+           "images dir)");
     for (int i = 0; i < n; i++) {
         struct profile p;
         char err[512], path[PATH_MAX], imgs[1024] = "";
@@ -106,7 +111,7 @@ static int guests_list(const char *guests_dir, const char *images_dir)
                 continue;
             size_t used = strlen(imgs);
             snprintf(imgs + used, sizeof imgs - used, "%s%s=%s (%s)", used ? ", " : "", keys[k],
-                     !strcmp(keys[k], "kernel") ? p.kernel
+                     !strcmp(keys[k], "kernel")   ? p.kernel
                      : !strcmp(keys[k], "initrd") ? p.initrd
                                                   : p.disk,
                      access(path, R_OK) == 0 ? "present" : "missing");
@@ -126,7 +131,7 @@ struct check {
     const struct profile *p;
     mono_ns t0;
     pcre2_match_data *md;
-    uint32_t seen;   /* markers matched */
+    uint32_t seen; /* markers matched */
     int first_output, ready, print_console;
     size_t linelen, taillen;
     char line[LINE_BYTES];
@@ -243,11 +248,12 @@ static void http_step(struct http *h, struct check *c, int port, short revents)
     if (h->state == 0) {
         if (mono_diff(h->next, clock_mono()) < 0)
             return;
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port),
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         h->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (h->fd < 0 || (connect(h->fd, (struct sockaddr *)&a, sizeof a) < 0 &&
-                          errno != EINPROGRESS)) {
+        if (h->fd < 0 ||
+            (connect(h->fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS)) {
             http_close(h);
             return;
         }
@@ -343,8 +349,10 @@ static int guests_check(int argc, char **argv, const char *guests_dir, const cha
             if (!eq || im.n == MAX_IMAGES ||
                 (strncmp(optarg, "kernel=", 7) && strncmp(optarg, "initrd=", 7) &&
                  strncmp(optarg, "disk=", 5))) {
-                fprintf(stderr, "bootstorm guests check: --image expects kernel|initrd|disk=PATH, "
-                                "got '%s'\n", optarg);
+                fprintf(stderr,
+                        "bootstorm guests check: --image expects kernel|initrd|disk=PATH, "
+                        "got '%s'\n",
+                        optarg);
                 return 1;
             }
             *eq = '\0';
@@ -366,9 +374,15 @@ static int guests_check(int argc, char **argv, const char *guests_dir, const cha
                 return 1;
             }
             break;
-        case 'c': print_console = 1; break;
-        case 'h': usage_check(stdout); return 0;
-        default: usage_check(stderr); return 1;
+        case 'c':
+            print_console = 1;
+            break;
+        case 'h':
+            usage_check(stdout);
+            return 0;
+        default:
+            usage_check(stderr);
+            return 1;
         }
     }
     if (optind != argc - 1) {
@@ -390,8 +404,10 @@ static int guests_check(int argc, char **argv, const char *guests_dir, const cha
     c.md = pcre2_match_data_create(8, NULL);
 
     if (!p.argc) {
-        fprintf(stderr, "bootstorm guests check: %s runs through libvirt only; check boots "
-                        "qemu guests\n", p.name);
+        fprintf(stderr,
+                "bootstorm guests check: %s runs through libvirt only; check boots "
+                "qemu guests\n",
+                p.name);
         goto done;
     }
     image_path(&p, &im, images_dir, "kernel", kernel, sizeof kernel);
@@ -413,8 +429,10 @@ static int guests_check(int argc, char **argv, const char *guests_dir, const cha
         if (fd >= 0)
             close(fd);
     }
-    struct profile_vars v = {.kernel = kernel, .initrd = initrd[0] ? initrd : NULL,
-                             .disk = disk[0] ? disk : NULL, .accel = accel,
+    struct profile_vars v = {.kernel = kernel,
+                             .initrd = initrd[0] ? initrd : NULL,
+                             .disk = disk[0] ? disk : NULL,
+                             .accel = accel,
                              .name = "bs-check"};
     if (p.ready_kind == READY_HTTP && !(v.port = free_port())) {
         fprintf(stderr, "bootstorm guests check: no free TCP port\n");
@@ -472,7 +490,8 @@ static int guests_check(int argc, char **argv, const char *guests_dir, const cha
             if (dbgfd < 0)
                 dbgfd = open(dbgpath, O_RDONLY | O_CLOEXEC);
             if (dbgfd >= 0 && dbgoff < sizeof dbgbuf - 1 &&
-                (n = pread(dbgfd, dbgbuf + dbgoff, sizeof dbgbuf - 1 - dbgoff, (off_t)dbgoff)) > 0) {
+                (n = pread(dbgfd, dbgbuf + dbgoff, sizeof dbgbuf - 1 - dbgoff, (off_t)dbgoff)) >
+                    0) {
                 dbgoff += (size_t)n;
                 dbgbuf[dbgoff] = '\0';
                 if (strstr(dbgbuf, p.ready_bytes)) {

@@ -17,240 +17,228 @@
 
 #include <hiredis/hiredis.h>
 
-static const char *field(const redisReply *r, size_t i) {
-  return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING
-             ? r->element[i]->str
-             : NULL;
+static const char *field(const redisReply *r, size_t i)
+{
+    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : NULL;
 }
 
 /* The pools host belongs to, comma-separated, into out. */
-static void pools_of(redisContext *c, const redisReply *pools, const char *host,
-                     char *out, size_t cap) {
-  out[0] = '\0';
-  for (size_t i = 0; pools && i < pools->elements; i++) {
-    const char *p = field(pools, i);
-    redisReply *m =
-        p ? redisCommand(c, "SISMEMBER bs:pool:%s %s", p, host) : NULL;
-    if (m && m->type == REDIS_REPLY_INTEGER && m->integer == 1) {
-      size_t n = strlen(out);
-      snprintf(out + n, cap - n, "%s%s", n ? "," : "", p);
+static void pools_of(redisContext *c, const redisReply *pools, const char *host, char *out,
+                     size_t cap)
+{
+    out[0] = '\0';
+    for (size_t i = 0; pools && i < pools->elements; i++) {
+        const char *p = field(pools, i);
+        redisReply *m = p ? redisCommand(c, "SISMEMBER bs:pool:%s %s", p, host) : NULL;
+        if (m && m->type == REDIS_REPLY_INTEGER && m->integer == 1) {
+            size_t n = strlen(out);
+            snprintf(out + n, cap - n, "%s%s", n ? "," : "", p);
+        }
+        if (m)
+            freeReplyObject(m);
     }
-    if (m)
-      freeReplyObject(m);
-  }
 }
 
-int cmd_hosts(int argc, char **argv, const char *redis_url) {
-  if (argc > 1) {
-    fputs("usage: bootstorm hosts\n",
-          argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr);
-    return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 1;
-  }
-  redisContext *c = cmd_connect("hosts", redis_url);
-  if (!c)
-    return 2;
-  redisReply *hs = redisCommand(c, "SORT bs:hosts ALPHA");
-  redisReply *pools = redisCommand(c, "SORT bs:pools ALPHA");
-  int rc = 0;
-  if (!hs || hs->type != REDIS_REPLY_ARRAY) {
-    fprintf(stderr, "bootstorm hosts: redis: %s\n", hs ? hs->str : c->errstr);
-    rc = 2;
-    goto out;
-  }
-  printf("%-20s  %-7s  %5s  %9s  %3s  %-18s  %-14s  %s\n", "host", "state",
-         "cores", "mem MiB", "kvm", "clock offset ms", "last seen", "pools");
-  for (size_t i = 0; i < hs->elements; i++) {
-    const char *h = field(hs, i);
-    if (!h)
-      continue;
-    redisReply *r =
-        redisCommand(c,
-                     "HMGET bs:host:%s state cores mem_total_kib kvm offset_ns "
-                     "offset_err_ns last_seen_tr",
-                     h);
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 7) {
-      if (r)
+int cmd_hosts(int argc, char **argv, const char *redis_url)
+{
+    if (argc > 1) {
+        fputs("usage: bootstorm hosts\n", argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr);
+        return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 1;
+    }
+    redisContext *c = cmd_connect("hosts", redis_url);
+    if (!c)
+        return 2;
+    redisReply *hs = redisCommand(c, "SORT bs:hosts ALPHA");
+    redisReply *pools = redisCommand(c, "SORT bs:pools ALPHA");
+    int rc = 0;
+    if (!hs || hs->type != REDIS_REPLY_ARRAY) {
+        fprintf(stderr, "bootstorm hosts: redis: %s\n", hs ? hs->str : c->errstr);
+        rc = 2;
+        goto out;
+    }
+    printf("%-20s  %-7s  %5s  %9s  %3s  %-18s  %-14s  %s\n", "host", "state", "cores", "mem MiB",
+           "kvm", "clock offset ms", "last seen", "pools");
+    for (size_t i = 0; i < hs->elements; i++) {
+        const char *h = field(hs, i);
+        if (!h)
+            continue;
+        redisReply *r = redisCommand(c,
+                                     "HMGET bs:host:%s state cores mem_total_kib kvm offset_ns "
+                                     "offset_err_ns last_seen_tr",
+                                     h);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 7) {
+            if (r)
+                freeReplyObject(r);
+            rc = 2;
+            break;
+        }
+        char off[48] = "-", seen[32] = "-", in[256];
+        if (field(r, 4) && field(r, 5))
+            snprintf(off, sizeof off, "%+.3f +-%.3f", atof(field(r, 4)) / 1e6,
+                     atof(field(r, 5)) / 1e6);
+        if (field(r, 6))
+            real_format((real_ns){atoll(field(r, 6))}, seen, sizeof seen);
+        pools_of(c, pools && pools->type == REDIS_REPLY_ARRAY ? pools : NULL, h, in, sizeof in);
+        printf("%-20s  %-7s  %5s  %9lld  %3s  %-18s  %-14s  %s\n", h,
+               field(r, 0) ? field(r, 0) : "-", field(r, 1) ? field(r, 1) : "-",
+               field(r, 2) ? atoll(field(r, 2)) / 1024 : 0, field(r, 3) ? field(r, 3) : "-", off,
+               strlen(seen) > 11 ? seen + 11 : seen, in[0] ? in : "-");
         freeReplyObject(r);
-      rc = 2;
-      break;
     }
-    char off[48] = "-", seen[32] = "-", in[256];
-    if (field(r, 4) && field(r, 5))
-      snprintf(off, sizeof off, "%+.3f +-%.3f", atof(field(r, 4)) / 1e6,
-               atof(field(r, 5)) / 1e6);
-    if (field(r, 6))
-      real_format((real_ns){atoll(field(r, 6))}, seen, sizeof seen);
-    pools_of(c, pools && pools->type == REDIS_REPLY_ARRAY ? pools : NULL, h, in,
-             sizeof in);
-    printf("%-20s  %-7s  %5s  %9lld  %3s  %-18s  %-14s  %s\n", h,
-           field(r, 0) ? field(r, 0) : "-", field(r, 1) ? field(r, 1) : "-",
-           field(r, 2) ? atoll(field(r, 2)) / 1024 : 0,
-           field(r, 3) ? field(r, 3) : "-", off,
-           strlen(seen) > 11 ? seen + 11 : seen, in[0] ? in : "-");
-    freeReplyObject(r);
-  }
 out:
-  if (hs)
-    freeReplyObject(hs);
-  if (pools)
-    freeReplyObject(pools);
-  redisFree(c);
-  return rc;
+    if (hs)
+        freeReplyObject(hs);
+    if (pools)
+        freeReplyObject(pools);
+    redisFree(c);
+    return rc;
 }
 
-static int pool_usage(FILE *f) {
-  fputs("usage: bootstorm pool add NAME HOST...   add hosts to pool NAME "
-        "(created if new)\n"
-        "       bootstorm pool rm NAME [HOST...]  remove hosts from it, or the "
-        "whole pool\n"
-        "       bootstorm pool list [NAME]        pools and their hosts\n"
-        "A run targets a pool with --hosts pool:NAME (or NAME when no host has "
-        "that name).\n",
-        f);
-  return f == stdout ? 0 : 1;
+static int pool_usage(FILE *f)
+{
+    fputs("usage: bootstorm pool add NAME HOST...   add hosts to pool NAME "
+          "(created if new)\n"
+          "       bootstorm pool rm NAME [HOST...]  remove hosts from it, or the "
+          "whole pool\n"
+          "       bootstorm pool list [NAME]        pools and their hosts\n"
+          "A run targets a pool with --hosts pool:NAME (or NAME when no host has "
+          "that name).\n",
+          f);
+    return f == stdout ? 0 : 1;
 }
 
 /* Runs a command whose reply should not be an error; 0 or -1 after printing
  * why. */
-static int ok_cmd(redisContext *c, redisReply *r) {
-  int ok = r && r->type != REDIS_REPLY_ERROR;
-  if (!ok)
-    fprintf(stderr, "bootstorm pool: redis: %s\n", r ? r->str : c->errstr);
-  if (r)
-    freeReplyObject(r);
-  return ok ? 0 : -1;
+static int ok_cmd(redisContext *c, redisReply *r)
+{
+    int ok = r && r->type != REDIS_REPLY_ERROR;
+    if (!ok)
+        fprintf(stderr, "bootstorm pool: redis: %s\n", r ? r->str : c->errstr);
+    if (r)
+        freeReplyObject(r);
+    return ok ? 0 : -1;
 }
 
-static int pool_list(redisContext *c, const char *only) {
-  redisReply *ps = only ? NULL : redisCommand(c, "SORT bs:pools ALPHA");
-  if (!only && (!ps || ps->type != REDIS_REPLY_ARRAY))
-    return ok_cmd(c, ps) < 0 ? 2 : 2;
-  size_t n = only ? 1 : ps->elements;
-  int rc = 0;
-  for (size_t i = 0; i < n; i++) {
-    const char *p = only ? only : field(ps, i);
-    redisReply *m = p ? redisCommand(c, "SORT bs:pool:%s ALPHA", p) : NULL;
-    if (!m || m->type != REDIS_REPLY_ARRAY) {
-      rc = 2;
-    } else if (only && m->elements == 0) {
-      fprintf(stderr, "bootstorm pool: no pool '%s'\n", only);
-      rc = 1;
+static int pool_list(redisContext *c, const char *only)
+{
+    redisReply *ps = only ? NULL : redisCommand(c, "SORT bs:pools ALPHA");
+    if (!only && (!ps || ps->type != REDIS_REPLY_ARRAY))
+        return ok_cmd(c, ps) < 0 ? 2 : 2;
+    size_t n = only ? 1 : ps->elements;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = only ? only : field(ps, i);
+        redisReply *m = p ? redisCommand(c, "SORT bs:pool:%s ALPHA", p) : NULL;
+        if (!m || m->type != REDIS_REPLY_ARRAY) {
+            rc = 2;
+        } else if (only && m->elements == 0) {
+            fprintf(stderr, "bootstorm pool: no pool '%s'\n", only);
+            rc = 1;
+        } else {
+            printf("%s:", p);
+            for (size_t j = 0; j < m->elements; j++)
+                printf("%s%s", j ? "," : " ", field(m, j) ? field(m, j) : "?");
+            printf("\n");
+        }
+        if (m)
+            freeReplyObject(m);
+    }
+    if (ps)
+        freeReplyObject(ps);
+    return rc;
+}
+
+int cmd_pool(int argc, char **argv, const char *redis_url)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
+        return pool_usage(argc < 2 ? stderr : stdout);
+    const char *op = argv[1], *name = argc > 2 ? argv[2] : NULL;
+    int add = !strcmp(op, "add"), rm = !strcmp(op, "rm"), list = !strcmp(op, "list");
+    if (!(add || rm || list) || ((add || rm) && !name) || (add && argc < 4) || (list && argc > 3))
+        return pool_usage(stderr);
+    for (int i = 2; i < argc; i++)
+        if (!ycfg_valid_id(argv[i], NULL) || strlen(argv[i]) >= 64) {
+            fprintf(stderr, "bootstorm pool: bad name '%s' (letters, digits, '_', '.', '-')\n",
+                    argv[i]);
+            return 1;
+        }
+    if (name && !strcmp(name, "all")) {
+        fprintf(stderr, "bootstorm pool: 'all' means every host; pick another pool name\n");
+        return 1;
+    }
+    redisContext *c = cmd_connect("pool", redis_url);
+    if (!c)
+        return 2;
+    int rc = 0;
+    if (list) {
+        rc = pool_list(c, name);
+    } else if (add) {
+        for (int i = 3; i < argc && !rc; i++) {
+            redisReply *k = redisCommand(c, "SISMEMBER bs:hosts %s", argv[i]);
+            if (k && k->type == REDIS_REPLY_INTEGER && k->integer == 0)
+                fprintf(stderr, "bootstorm pool: note: host '%s' has not said hello yet\n",
+                        argv[i]);
+            if (k)
+                freeReplyObject(k);
+            rc = ok_cmd(c, redisCommand(c, "SADD bs:pool:%s %s", name, argv[i])) < 0 ? 2 : 0;
+        }
+        if (!rc)
+            rc = ok_cmd(c, redisCommand(c, "SADD bs:pools %s", name)) < 0 ? 2 : 0;
+    } else if (argc == 3) {
+        rc = ok_cmd(c, redisCommand(c, "DEL bs:pool:%s", name)) < 0 ||
+                     ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name)) < 0
+                 ? 2
+                 : 0;
     } else {
-      printf("%s:", p);
-      for (size_t j = 0; j < m->elements; j++)
-        printf("%s%s", j ? "," : " ", field(m, j) ? field(m, j) : "?");
-      printf("\n");
+        for (int i = 3; i < argc && !rc; i++)
+            rc = ok_cmd(c, redisCommand(c, "SREM bs:pool:%s %s", name, argv[i])) < 0 ? 2 : 0;
+        redisReply *n = redisCommand(c, "SCARD bs:pool:%s", name); /* empty: gone with its set */
+        if (n && n->type == REDIS_REPLY_INTEGER && n->integer == 0)
+            ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name));
+        if (n)
+            freeReplyObject(n);
     }
-    if (m)
-      freeReplyObject(m);
-  }
-  if (ps)
-    freeReplyObject(ps);
-  return rc;
+    redisFree(c);
+    return rc;
 }
 
-int cmd_pool(int argc, char **argv, const char *redis_url) {
-  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
-    return pool_usage(argc < 2 ? stderr : stdout);
-  const char *op = argv[1], *name = argc > 2 ? argv[2] : NULL;
-  int add = !strcmp(op, "add"), rm = !strcmp(op, "rm"),
-      list = !strcmp(op, "list");
-  if (!(add || rm || list) || ((add || rm) && !name) || (add && argc < 4) ||
-      (list && argc > 3))
-    return pool_usage(stderr);
-  for (int i = 2; i < argc; i++)
-    if (!ycfg_valid_id(argv[i], NULL) || strlen(argv[i]) >= 64) {
-      fprintf(
-          stderr,
-          "bootstorm pool: bad name '%s' (letters, digits, '_', '.', '-')\n",
-          argv[i]);
-      return 1;
+int cmd_keys(int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "gen")) {
+        fputs("usage: bootstorm keys gen DIR\n"
+              "  writes DIR/server.key (the collector's pair, mode 600: "
+              "--curve-secret),\n"
+              "  DIR/server.pub (its public key: --curve-server-key for launchers "
+              "and the CLI)\n"
+              "  and DIR/client.key (a pair for launchers and the CLI: "
+              "--curve-keys)\n",
+              argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
+        return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 1;
     }
-  if (name && !strcmp(name, "all")) {
-    fprintf(stderr,
-            "bootstorm pool: 'all' means every host; pick another pool name\n");
-    return 1;
-  }
-  redisContext *c = cmd_connect("pool", redis_url);
-  if (!c)
-    return 2;
-  int rc = 0;
-  if (list) {
-    rc = pool_list(c, name);
-  } else if (add) {
-    for (int i = 3; i < argc && !rc; i++) {
-      redisReply *k = redisCommand(c, "SISMEMBER bs:hosts %s", argv[i]);
-      if (k && k->type == REDIS_REPLY_INTEGER && k->integer == 0)
-        fprintf(stderr,
-                "bootstorm pool: note: host '%s' has not said hello yet\n",
-                argv[i]);
-      if (k)
-        freeReplyObject(k);
-      rc = ok_cmd(c, redisCommand(c, "SADD bs:pool:%s %s", name, argv[i])) < 0
-               ? 2
-               : 0;
+    if (!bzmq_has_curve()) {
+        fprintf(stderr, "bootstorm keys: this libzmq has no CURVE support\n");
+        return 2;
     }
-    if (!rc)
-      rc = ok_cmd(c, redisCommand(c, "SADD bs:pools %s", name)) < 0 ? 2 : 0;
-  } else if (argc == 3) {
-    rc = ok_cmd(c, redisCommand(c, "DEL bs:pool:%s", name)) < 0 ||
-                 ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name)) < 0
-             ? 2
-             : 0;
-  } else {
-    for (int i = 3; i < argc && !rc; i++)
-      rc = ok_cmd(c, redisCommand(c, "SREM bs:pool:%s %s", name, argv[i])) < 0
-               ? 2
-               : 0;
-    redisReply *n = redisCommand(c, "SCARD bs:pool:%s",
-                                 name); /* empty: gone with its set */
-    if (n && n->type == REDIS_REPLY_INTEGER && n->integer == 0)
-      ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name));
-    if (n)
-      freeReplyObject(n);
-  }
-  redisFree(c);
-  return rc;
-}
-
-int cmd_keys(int argc, char **argv) {
-  if (argc != 3 || strcmp(argv[1], "gen")) {
-    fputs("usage: bootstorm keys gen DIR\n"
-          "  writes DIR/server.key (the collector's pair, mode 600: "
-          "--curve-secret),\n"
-          "  DIR/server.pub (its public key: --curve-server-key for launchers "
-          "and the CLI)\n"
-          "  and DIR/client.key (a pair for launchers and the CLI: "
-          "--curve-keys)\n",
-          argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
-    return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 1;
-  }
-  if (!bzmq_has_curve()) {
-    fprintf(stderr, "bootstorm keys: this libzmq has no CURVE support\n");
-    return 2;
-  }
-  const char *dir = argv[2];
-  if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-    fprintf(stderr, "bootstorm keys: %s: %s\n", dir, strerror(errno));
-    return 2;
-  }
-  char spub[BZMQ_KEY_LEN], ssec[BZMQ_KEY_LEN], cpub[BZMQ_KEY_LEN],
-      csec[BZMQ_KEY_LEN];
-  char path[3][4096], err[512];
-  snprintf(path[0], sizeof path[0], "%s/server.key", dir);
-  snprintf(path[1], sizeof path[1], "%s/server.pub", dir);
-  snprintf(path[2], sizeof path[2], "%s/client.key", dir);
-  if (zmq_curve_keypair(spub, ssec) < 0 || zmq_curve_keypair(cpub, csec) < 0) {
-    fprintf(stderr, "bootstorm keys: zmq_curve_keypair: %s\n",
-            zmq_strerror(errno));
-    return 2;
-  }
-  if (bzmq_key_write(path[0], spub, ssec, err, sizeof err) < 0 ||
-      bzmq_key_write(path[1], spub, NULL, err, sizeof err) < 0 ||
-      bzmq_key_write(path[2], cpub, csec, err, sizeof err) < 0) {
-    fprintf(stderr, "bootstorm keys: %s\n", err);
-    return 2;
-  }
-  printf("%s\n%s\n%s\n", path[0], path[1], path[2]);
-  return 0;
+    const char *dir = argv[2];
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, "bootstorm keys: %s: %s\n", dir, strerror(errno));
+        return 2;
+    }
+    char spub[BZMQ_KEY_LEN], ssec[BZMQ_KEY_LEN], cpub[BZMQ_KEY_LEN], csec[BZMQ_KEY_LEN];
+    char path[3][4096], err[512];
+    snprintf(path[0], sizeof path[0], "%s/server.key", dir);
+    snprintf(path[1], sizeof path[1], "%s/server.pub", dir);
+    snprintf(path[2], sizeof path[2], "%s/client.key", dir);
+    if (zmq_curve_keypair(spub, ssec) < 0 || zmq_curve_keypair(cpub, csec) < 0) {
+        fprintf(stderr, "bootstorm keys: zmq_curve_keypair: %s\n", zmq_strerror(errno));
+        return 2;
+    }
+    if (bzmq_key_write(path[0], spub, ssec, err, sizeof err) < 0 ||
+        bzmq_key_write(path[1], spub, NULL, err, sizeof err) < 0 ||
+        bzmq_key_write(path[2], cpub, csec, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm keys: %s\n", err);
+        return 2;
+    }
+    printf("%s\n%s\n%s\n", path[0], path[1], path[2]);
+    return 0;
 }

@@ -28,7 +28,8 @@ int cmd_plot(int argc, char **argv, const char *redis_url)
     struct agg_guests gs = {0};
     char err[512];
     int rc = 0, n;
-    if (agg_load(c, run, &r, err, sizeof err) < 0 || agg_guests_load(c, r.run, &gs, err, sizeof err) < 0) {
+    if (agg_load(c, run, &r, err, sizeof err) < 0 ||
+        agg_guests_load(c, r.run, &gs, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm plot: %s\n", err);
         rc = c->err ? 2 : 1;
     } else if ((n = agg_plot(c, &r, &gs, dir, err, sizeof err)) < 0) {

@@ -20,7 +20,11 @@
 #include "scenario.h"
 
 static volatile sig_atomic_t interrupted;
-static void on_interrupt(int sig) { (void)sig; interrupted = 1; }
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
 
 static void make_run_id(const struct scenario *s, int count, char *out, size_t len)
 {
@@ -49,8 +53,9 @@ static int request(void *sock, const struct ev *req, struct ev *reply, int timeo
             continue;
         char buf[EV_MAX_BYTES], err[256];
         int n = zmq_recv(sock, buf, sizeof buf, 0);
-        if (n > 0 && ev_decode(buf, (size_t)(n > (int)sizeof buf ? (int)sizeof buf : n), reply, err,
-                               sizeof err) == 0 &&
+        if (n > 0 &&
+            ev_decode(buf, (size_t)(n > (int)sizeof buf ? (int)sizeof buf : n), reply, err,
+                      sizeof err) == 0 &&
             reply->type == EV_REPLY && !strcmp(reply->run, req->run))
             return 0;
     }
@@ -116,13 +121,27 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
                 return 2;
             }
             break;
-        case 'c': collector = optarg; break;
-        case 'H': hosts = optarg; break;
-        case 'j': json = 1; break;
-        case 'K': server_key = optarg; break;
-        case 'k': own_keys = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            collector = optarg;
+            break;
+        case 'H':
+            hosts = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'K':
+            server_key = optarg;
+            break;
+        case 'k':
+            own_keys = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind != argc - 1) {
@@ -135,9 +154,9 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
         fprintf(stderr, "bootstorm run: --curve-keys needs --curve-server-key\n");
         return 2;
     }
-    if (server_key &&
-        (bzmq_key_load(server_key, curve.server_key, NULL, err, sizeof err) < 0 ||
-         (own_keys && bzmq_key_load(own_keys, curve.public_key, curve.secret_key, err, sizeof err) < 0))) {
+    if (server_key && (bzmq_key_load(server_key, curve.server_key, NULL, err, sizeof err) < 0 ||
+                       (own_keys && bzmq_key_load(own_keys, curve.public_key, curve.secret_key, err,
+                                                  sizeof err) < 0))) {
         fprintf(stderr, "bootstorm run: %s\n", err);
         return 2;
     }
@@ -166,7 +185,8 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
         }
         redis_url = em.redis_url;
         collector = em.collector;
-        log_info("embedded Redis %s, collector %s, data in %s", em.redis_url, em.collector, data_dir);
+        log_info("embedded Redis %s, collector %s, data in %s", em.redis_url, em.collector,
+                 data_dir);
     }
     if (!(rc_redis = bredis_connect(redis_url, 5000, err, sizeof err))) {
         fprintf(stderr, "bootstorm run: %s\n", err);
@@ -193,8 +213,10 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
                 all_ready = 0;
                 goto report_done;
             }
-            log_info("run %s started on %d host(s): %d x %s", start.run, nhosts, sc.counts[i], sc.guest);
-            int64_t budget_ms = (int64_t)sc.counts[i] * (sc.interval_ms) + (sc.timeout_s + sc.hold_s) * 1000LL + 30000;
+            log_info("run %s started on %d host(s): %d x %s", start.run, nhosts, sc.counts[i],
+                     sc.guest);
+            int64_t budget_ms = (int64_t)sc.counts[i] * (sc.interval_ms) +
+                                (sc.timeout_s + sc.hold_s) * 1000LL + 30000;
             mono_ns end = mono_add(clock_mono(), budget_ms * NS_PER_MS);
             int done = 0, aborted = 0;
             while (!done) {
@@ -228,7 +250,8 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
                 agg_print_text(&ar, stdout);
             fflush(stdout);
             /* every instance the pattern created became ready: restarts and ramps create more */
-            if (!done || !ar.complete || ar.failed || ar.ready != ar.spawned || ar.spawned < ar.total)
+            if (!done || !ar.complete || ar.failed || ar.ready != ar.spawned ||
+                ar.spawned < ar.total)
                 all_ready = 0;
         }
     }

@@ -12,7 +12,8 @@
 
 static long long field(const redisReply *r, size_t i)
 {
-    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? atoll(r->element[i]->str) : 0;
+    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? atoll(r->element[i]->str)
+                                                                        : 0;
 }
 
 int cmd_watch(int argc, char **argv, const char *redis_url)
@@ -50,8 +51,9 @@ int cmd_watch(int argc, char **argv, const char *redis_url)
         redisAppendCommand(c, "HMGET bs:{%s}:agg spawned ready failed up", r.run);
         redisAppendCommand(c, "HMGET bs:{%s}:meta hosts_done hosts_expected", r.run);
         redisReply *a = NULL, *m = NULL;
-        if (redisGetReply(c, (void **)&a) != REDIS_OK || redisGetReply(c, (void **)&m) != REDIS_OK ||
-            a->type != REDIS_REPLY_ARRAY || m->type != REDIS_REPLY_ARRAY) {
+        if (redisGetReply(c, (void **)&a) != REDIS_OK ||
+            redisGetReply(c, (void **)&m) != REDIS_OK || a->type != REDIS_REPLY_ARRAY ||
+            m->type != REDIS_REPLY_ARRAY) {
             fprintf(stderr, "bootstorm watch: redis: %s\n", c->err ? c->errstr : "bad reply");
             rc = 2;
             if (a)
@@ -60,9 +62,10 @@ int cmd_watch(int argc, char **argv, const char *redis_url)
         }
         char line[256];
         long long done = field(m, 0), expected = field(m, 1);
-        snprintf(line, sizeof line,
-                 "%s: %lld/%lld spawned, %lld ready, %lld failed, %lld up; launchers done %lld/%lld",
-                 r.run, field(a, 0), r.total, field(a, 1), field(a, 2), field(a, 3), done, expected);
+        snprintf(
+            line, sizeof line,
+            "%s: %lld/%lld spawned, %lld ready, %lld failed, %lld up; launchers done %lld/%lld",
+            r.run, field(a, 0), r.total, field(a, 1), field(a, 2), field(a, 3), done, expected);
         freeReplyObject(a);
         freeReplyObject(m);
         if (strcmp(line, last)) {

@@ -23,7 +23,6 @@
 
 extern char **environ;
 
-
 /* Spawns argv in its own process group (a terminal's ^C goes to the CLI, which
  * stops the daemons in order), output appended to log. Returns the pid or -1. */
 static pid_t spawn_daemon(char *const argv[], const char *log, char *err, size_t errlen)

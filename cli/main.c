@@ -11,28 +11,29 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: bootstorm [--redis URL] [--data-dir DIR] COMMAND [ARGS]\n"
-            "\n"
-            "commands:\n"
-            "  run SCENARIO.yaml [--count N] [--json]  run a scenario, print its report;\n"
-            "                                          exit 0 only if every guest became ready\n"
-            "  report [RUN|last] [--json]              the report of one run\n"
-            "  runs [--limit N]                        the runs stored, newest first\n"
-            "  guests list | check NAME [...]          guest profiles; boot one, print its phases\n"
-            "  compare RUN... [--json]                 runs side by side\n"
-            "  export RUN (--csv|--json) [--out FILE]  every guest's raw numbers\n"
-            "  plot RUN --out DIR                      charts (PNG and SVG, gnuplot)\n"
-            "  watch RUN                               live progress until the run is done\n"
-            "  check RUN [--p99-max MS] [--max-failed-pct P]  exit 1 when a limit is broken\n"
-            "  hosts                                   launchers in the registry: state, cores, ...\n"
-            "  pool add|rm|list NAME [HOST...]         named groups of hosts (run --hosts pool:NAME)\n"
-            "  keys gen DIR                            CURVE keys for the collector and clients\n"
-            "  version\n"
-            "\n"
-            "Without --redis, bootstorm uses the embedded Redis whose data lives in DIR\n"
-            "(default ./bootstorm-data), starting it (and for `run` a collector and a\n"
-            "launcher) itself and stopping them when done.\n");
+    fprintf(
+        f,
+        "usage: bootstorm [--redis URL] [--data-dir DIR] COMMAND [ARGS]\n"
+        "\n"
+        "commands:\n"
+        "  run SCENARIO.yaml [--count N] [--json]  run a scenario, print its report;\n"
+        "                                          exit 0 only if every guest became ready\n"
+        "  report [RUN|last] [--json]              the report of one run\n"
+        "  runs [--limit N]                        the runs stored, newest first\n"
+        "  guests list | check NAME [...]          guest profiles; boot one, print its phases\n"
+        "  compare RUN... [--json]                 runs side by side\n"
+        "  export RUN (--csv|--json) [--out FILE]  every guest's raw numbers\n"
+        "  plot RUN --out DIR                      charts (PNG and SVG, gnuplot)\n"
+        "  watch RUN                               live progress until the run is done\n"
+        "  check RUN [--p99-max MS] [--max-failed-pct P]  exit 1 when a limit is broken\n"
+        "  hosts                                   launchers in the registry: state, cores, ...\n"
+        "  pool add|rm|list NAME [HOST...]         named groups of hosts (run --hosts pool:NAME)\n"
+        "  keys gen DIR                            CURVE keys for the collector and clients\n"
+        "  version\n"
+        "\n"
+        "Without --redis, bootstorm uses the embedded Redis whose data lives in DIR\n"
+        "(default ./bootstorm-data), starting it (and for `run` a collector and a\n"
+        "launcher) itself and stopping them when done.\n");
 }
 
 int main(int argc, char **argv)
@@ -48,10 +49,18 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "+r:d:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'r': redis_url = optarg; break;
-        case 'd': data_dir = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'r':
+            redis_url = optarg;
+            break;
+        case 'd':
+            data_dir = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind >= argc) {
@@ -80,9 +89,9 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **, const char *);
-    } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},     {"compare", cmd_compare},
-                   {"export", cmd_export}, {"plot", cmd_plot},     {"watch", cmd_watch},
-                   {"check", cmd_check},   {"hosts", cmd_hosts},   {"pool", cmd_pool}};
+    } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},   {"compare", cmd_compare},
+                   {"export", cmd_export}, {"plot", cmd_plot},   {"watch", cmd_watch},
+                   {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool}};
     int q = -1;
     for (int i = 0; i < (int)(sizeof queries / sizeof queries[0]); i++)
         if (!strcmp(cmd, queries[i].name))
@@ -98,7 +107,8 @@ int main(int argc, char **argv)
         snprintf(probe, sizeof probe, "%s/redis", data_dir);
         FILE *f = fopen(probe, "r");
         if (!f) {
-            fprintf(stderr, "bootstorm %s: no local data in %s: run a scenario first or give --redis URL\n",
+            fprintf(stderr,
+                    "bootstorm %s: no local data in %s: run a scenario first or give --redis URL\n",
                     cmd, data_dir);
             return 2;
         }

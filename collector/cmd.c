@@ -23,7 +23,10 @@ void cmd_ref(struct cmd *c, const char *s, size_t n)
     c->len[c->argc++] = n;
 }
 
-void cmd_str(struct cmd *c, const char *s) { cmd_ref(c, s, strlen(s)); }
+void cmd_str(struct cmd *c, const char *s)
+{
+    cmd_ref(c, s, strlen(s));
+}
 
 void cmd_fmt(struct cmd *c, const char *fmt, ...)
 {
@@ -40,7 +43,10 @@ void cmd_fmt(struct cmd *c, const char *fmt, ...)
     c->used += (size_t)n + 1;
 }
 
-void cmd_int(struct cmd *c, int64_t v) { cmd_fmt(c, "%" PRId64, v); }
+void cmd_int(struct cmd *c, int64_t v)
+{
+    cmd_fmt(c, "%" PRId64, v);
+}
 
 int cmd_append(redisContext *r, struct cmd *c)
 {

@@ -19,8 +19,10 @@
 #include "registry.h"
 
 #define BATCH_MAX 1000
-#define PING_NS (2 * NS_PER_S)          /* clock probes to each live launcher */
-#define COLL_CLOCK_BOUND_NS (5 * NS_PER_MS) /* |offset| + error beyond this flags a run */ /* messages taken off the socket per pipeline */
+#define PING_NS (2 * NS_PER_S) /* clock probes to each live launcher */
+#define COLL_CLOCK_BOUND_NS                                                                        \
+    (5 * NS_PER_MS) /* |offset| + error beyond this flags a run */ /* messages taken off the       \
+                                                                      socket per pipeline */
 #define LUA_MAX (1 << 20)
 #define REDIS_TIMEOUT_MS 5000
 #define BACKOFF_MIN_MS 100
@@ -217,7 +219,8 @@ static const char *insane(const struct ev *e)
 {
     if (!e->host[0] || strchr(e->host, ':'))
         return "host id empty or holding ':'";
-    if (e->type != EV_HELLO && e->type != EV_HEARTBEAT && e->type != EV_PONG && (!e->run[0] || strpbrk(e->run, "{}")))
+    if (e->type != EV_HELLO && e->type != EV_HEARTBEAT && e->type != EV_PONG &&
+        (!e->run[0] || strpbrk(e->run, "{}")))
         return "run id empty or holding '{' or '}'";
     return NULL;
 }
@@ -232,9 +235,10 @@ static int refuse_version(struct coll *c, const struct item *it)
     struct ev r;
     ev_init(&r, EV_REPLY);
     r.ok = 0;
-    snprintf(r.error, sizeof r.error,
-             "launcher %s version %s refused: this collector is version %s (major versions must match)",
-             it->e.host, it->e.version, BS_VERSION);
+    snprintf(
+        r.error, sizeof r.error,
+        "launcher %s version %s refused: this collector is version %s (major versions must match)",
+        it->e.host, it->e.version, BS_VERSION);
     log_err("%s", r.error);
     c->tot.bad++;
     bzmq_send_ev(c->sock, it->route, it->route_len, &r);
@@ -492,8 +496,9 @@ static void note_clock(struct coll *c, const struct ev *e)
     else if (worst > COLL_CLOCK_BOUND_NS)
         snprintf(flag, sizeof flag, "%s: clock offset %.3f ms +- %.3f ms beyond %.1f ms", h->id,
                  (double)off / 1e6, (double)err / 1e6, (double)COLL_CLOCK_BOUND_NS / 1e6);
-    redisReply *r = redisCommand(c->redis, "HSET bs:{%s}:meta clock_offset_ns:%s %lld clock_err_ns:%s %lld",
-                                 e->run, h->id, (long long)off, h->id, (long long)err);
+    redisReply *r =
+        redisCommand(c->redis, "HSET bs:{%s}:meta clock_offset_ns:%s %lld clock_err_ns:%s %lld",
+                     e->run, h->id, (long long)off, h->id, (long long)err);
     if (r)
         freeReplyObject(r);
     if (flag[0] && (r = redisCommand(c->redis, "HSET bs:{%s}:meta clock_flag %s", e->run, flag)))
@@ -534,7 +539,8 @@ static void check_liveness(struct coll *c, mono_ns now)
             h->gone = 1;
             log_warn("launcher %s: silent for %lld s, marked gone", h->id,
                      (long long)(REG_GONE_NS / NS_PER_S));
-            redisReply *r = c->redis ? redisCommand(c->redis, "HSET bs:host:%s state gone", h->id) : NULL;
+            redisReply *r =
+                c->redis ? redisCommand(c->redis, "HSET bs:host:%s state gone", h->id) : NULL;
             if (r)
                 freeReplyObject(r);
         }

@@ -10,13 +10,13 @@
 struct bzmq_curve;
 
 struct coll_opts {
-    const char *bind;       /* ZeroMQ endpoint to bind */
-    const char *redis_url;  /* see bredis_parse_url */
-    const char *lua_path;   /* the bootstorm Function library */
-    const char *ready_file; /* NULL, or where "ok\n" goes once bound and loaded */
-    int stats_interval_s;   /* 0: no periodic stats line */
+    const char *bind;               /* ZeroMQ endpoint to bind */
+    const char *redis_url;          /* see bredis_parse_url */
+    const char *lua_path;           /* the bootstorm Function library */
+    const char *ready_file;         /* NULL, or where "ok\n" goes once bound and loaded */
+    int stats_interval_s;           /* 0: no periodic stats line */
     const struct bzmq_curve *curve; /* NULL: plain TCP (main.c allows loopback only) */
-    int64_t start_lead_ns;  /* a start's agreed realtime is now + this (control.c) */
+    int64_t start_lead_ns;          /* a start's agreed realtime is now + this (control.c) */
 };
 
 /* Runs until *stop becomes nonzero (set from a signal handler), then finishes the

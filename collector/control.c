@@ -101,8 +101,9 @@ static int pick_targets(redisContext *redis, struct registry *reg, mono_ns now, 
             return -1;
         }
         if (m == 0) {
-            snprintf(err, errlen, is_pool ? "no pool '%s' (bootstorm pool add)"
-                                          : "launcher '%s' is not connected and no pool has that name",
+            snprintf(err, errlen,
+                     is_pool ? "no pool '%s' (bootstorm pool add)"
+                             : "launcher '%s' is not connected and no pool has that name",
                      pool);
             return -1;
         }
@@ -211,9 +212,10 @@ static int write_meta(redisContext *redis, const struct ev *e, const char *hosts
     cmd_init(&c);
     cmd_str(&c, "HSET");
     cmd_str(&c, meta);
-    const char *sv[][2] = {{"run", e->run},         {"name", name},      {"kind", e->kind},
-                           {"backend", e->backend}, {"accel", e->accel}, {"pattern", e->pattern},
-                           {"hosts", hosts}, {"split", e->split[0] ? e->split : "per_host"}};
+    const char *sv[][2] = {{"run", e->run},     {"name", name},
+                           {"kind", e->kind},   {"backend", e->backend},
+                           {"accel", e->accel}, {"pattern", e->pattern},
+                           {"hosts", hosts},    {"split", e->split[0] ? e->split : "per_host"}};
     for (size_t i = 0; i < sizeof sv / sizeof sv[0]; i++) {
         cmd_str(&c, sv[i][0]);
         cmd_str(&c, sv[i][1]);
@@ -275,7 +277,8 @@ static void start(void *sock, redisContext *redis, struct registry *reg, mono_ns
         snprintf(err, sizeof err, "bad run id '%s'", e->run);
     else if (!redis)
         snprintf(err, sizeof err, "redis is not reachable");
-    else if ((n = pick_targets(redis, reg, now, e->hosts, t, absent, sizeof absent, err, sizeof err)) > 0)
+    else if ((n = pick_targets(redis, reg, now, e->hosts, t, absent, sizeof absent, err,
+                               sizeof err)) > 0)
         n = split_counts(redis, e, t, n, share, err, sizeof err);
     if (n == 0) {
         snprintf(err, sizeof err, "a total of %lld guests leaves no host a share",
@@ -315,9 +318,9 @@ static void start(void *sock, redisContext *redis, struct registry *reg, mono_ns
     if (n > 0) {
         if (!reg_run_add(reg, e->run, at, t, n, now))
             log_err("start %s: out of memory: missing hosts will not be noticed", e->run);
-        log_info("start %s: %s x%lld (%s) on %s in %.3f s%s%s", e->run, e->kind,
-                 (long long)total, e->split[0] ? e->split : "per_host", hosts,
-                 (double)(at - clock_real().ns) / 1e9, absent[0] ? "; left out: " : "", absent);
+        log_info("start %s: %s x%lld (%s) on %s in %.3f s%s%s", e->run, e->kind, (long long)total,
+                 e->split[0] ? e->split : "per_host", hosts, (double)(at - clock_real().ns) / 1e9,
+                 absent[0] ? "; left out: " : "", absent);
     }
     reply(sock, route, route_len, e, n > 0 ? n : 0, hosts, n > 0 ? NULL : err);
     free(t);
@@ -394,7 +397,7 @@ void control_tick(redisContext *redis, struct registry *reg, mono_ns now)
                 lose(redis, run, g, why);
             } else if (g->state == TGT_STARTED && h->gone) {
                 real_format((real_ns){g->silent_since_tr ? g->silent_since_tr
-                                                          : now_tr - mono_diff(h->last_heard, now)},
+                                                         : now_tr - mono_diff(h->last_heard, now)},
                             when, sizeof when);
                 snprintf(why, sizeof why, "gone: silent since %s UTC (%lld s)", when,
                          (long long)(REG_GONE_NS / NS_PER_S));
@@ -409,7 +412,8 @@ void control_tick(redisContext *redis, struct registry *reg, mono_ns now)
             } else if (g->state == TGT_STARTED && !h->missing && g->silent_since_tr) {
                 real_format((real_ns){g->silent_since_tr}, when, sizeof when);
                 snprintf(why, sizeof why, "was silent from %s UTC for %.1f s, then came back", when,
-                         (double)(now_tr - mono_diff(h->last_heard, now) - g->silent_since_tr) / 1e9);
+                         (double)(now_tr - mono_diff(h->last_heard, now) - g->silent_since_tr) /
+                             1e9);
                 snprintf(field, sizeof field, "missing:%s", h->id);
                 meta_note(redis, run->id, field, why);
                 g->silent_since_tr = 0;

@@ -40,7 +40,6 @@ static void usage(FILE *f)
             "  --version, --help\n");
 }
 
-
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"bind", required_argument, 0, 'b'},
@@ -54,8 +53,8 @@ int main(int argc, char **argv)
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     char lua[PATH_MAX + 32];
-    struct coll_opts o = {"tcp://127.0.0.1:5555", "redis://127.0.0.1:6379", NULL, NULL, 10, NULL,
-                          NS_PER_S};
+    struct coll_opts o = {
+        "tcp://127.0.0.1:5555", "redis://127.0.0.1:6379", NULL, NULL, 10, NULL, NS_PER_S};
     struct bzmq_curve curve = {.server = 1};
     const char *curve_file = NULL;
     long lead_ms;
@@ -63,10 +62,18 @@ int main(int argc, char **argv)
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         char *end;
         switch (c) {
-        case 'b': o.bind = optarg; break;
-        case 'r': o.redis_url = optarg; break;
-        case 'l': o.lua_path = optarg; break;
-        case 'R': o.ready_file = optarg; break;
+        case 'b':
+            o.bind = optarg;
+            break;
+        case 'r':
+            o.redis_url = optarg;
+            break;
+        case 'l':
+            o.lua_path = optarg;
+            break;
+        case 'R':
+            o.ready_file = optarg;
+            break;
         case 's':
             o.stats_interval_s = (int)strtol(optarg, &end, 10);
             if (*end || end == optarg || o.stats_interval_s < 0 || o.stats_interval_s > 86400) {
@@ -74,7 +81,9 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'C': curve_file = optarg; break;
+        case 'C':
+            curve_file = optarg;
+            break;
         case 'L':
             lead_ms = strtol(optarg, &end, 10);
             if (*end || end == optarg || lead_ms < 0 || lead_ms > 600000) {
@@ -83,9 +92,15 @@ int main(int argc, char **argv)
             }
             o.start_lead_ns = lead_ms * NS_PER_MS;
             break;
-        case 'V': printf("bootstorm-collector %s\n", BS_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'V':
+            printf("bootstorm-collector %s\n", BS_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

@@ -78,7 +78,10 @@ enum reg_verdict reg_accept(struct host *h, enum ev_type type, int64_t seq, mono
     return REG_APPLY;
 }
 
-void reg_forget_gap(struct host *h) { h->gap_since.ns = 0; }
+void reg_forget_gap(struct host *h)
+{
+    h->gap_since.ns = 0;
+}
 
 void reg_stored(struct host *h, int64_t seq)
 {
@@ -86,7 +89,10 @@ void reg_stored(struct host *h, int64_t seq)
         h->acked = seq;
 }
 
-void reg_rewind(struct host *h) { h->next = h->acked + 1; }
+void reg_rewind(struct host *h)
+{
+    h->next = h->acked + 1;
+}
 
 int reg_clock_sample(struct host *h, int64_t t1, int64_t t2, int64_t t3, int64_t t4,
                      int64_t *offset, int64_t *err_ns)

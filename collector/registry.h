@@ -10,7 +10,7 @@
 #include "clock.h"
 #include "event.h"
 
-#define REG_LIVE_NS (3 * NS_PER_S) /* three heartbeat periods */
+#define REG_LIVE_NS (3 * NS_PER_S)  /* three heartbeat periods */
 #define REG_GONE_NS (30 * NS_PER_S) /* silent this long: "gone" */
 #define REG_CLOCK_SAMPLES 8
 #define REG_ROUTE_MAX 256
@@ -38,7 +38,7 @@ struct host {
 /* A run started through this collector, followed until every target ended or was
  * given up on, so a host that misses the start or vanishes is recorded, not waited
  * for forever (control.c). Lost on a collector restart (documented). */
-#define REG_START_GRACE_NS (5 * NS_PER_S) /* no run_start this long after `at`: missed */
+#define REG_START_GRACE_NS (5 * NS_PER_S)     /* no run_start this long after `at`: missed */
 #define REG_RUN_MAX_NS (7 * 86400 * NS_PER_S) /* followed at most this long */
 enum reg_target_state { TGT_WAITING, TGT_STARTED, TGT_ENDED, TGT_LOST };
 struct reg_target {
@@ -48,7 +48,7 @@ struct reg_target {
 };
 struct reg_run {
     char id[BS_ID_MAX];
-    int64_t at_tr;  /* the agreed start, collector realtime ns */
+    int64_t at_tr; /* the agreed start, collector realtime ns */
     mono_ns created;
     int n;
     struct reg_target *t;

@@ -12,7 +12,9 @@ int bredis_parse_url(const char *url, char *host, int *port, int *db, char *err,
     if (!strncmp(url, "unix://", 7)) {
         snprintf(host, 256, "%s", url + 7);
         *port = 0;
-        return host[0] == '/' ? 0 : (snprintf(err, errlen, "redis URL '%s': unix path must be absolute", url), -1);
+        return host[0] == '/'
+                   ? 0
+                   : (snprintf(err, errlen, "redis URL '%s': unix path must be absolute", url), -1);
     }
     const char *p = !strncmp(url, "redis://", 8) ? url + 8 : url;
     const char *colon = strrchr(p, ':'), *slash = strchr(p, '/');
@@ -51,7 +53,8 @@ redisContext *bredis_connect(const char *url, int timeout_ms, char *err, size_t 
     if (bredis_parse_url(url, host, &port, &db, err, errlen) < 0)
         return NULL;
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    redisContext *c = port ? redisConnectWithTimeout(host, port, tv) : redisConnectUnixWithTimeout(host, tv);
+    redisContext *c =
+        port ? redisConnectWithTimeout(host, port, tv) : redisConnectUnixWithTimeout(host, tv);
     if (!c || c->err) {
         snprintf(err, errlen, "redis %s: %s", url, c ? c->errstr : "out of memory");
         goto fail;

@@ -32,7 +32,10 @@ void *bzmq_socket(int type, const char *endpoint, int bind, const char *identity
     return bzmq_socket_curve(type, endpoint, bind, identity, NULL, err, errlen);
 }
 
-int bzmq_has_curve(void) { return zmq_has("curve"); }
+int bzmq_has_curve(void)
+{
+    return zmq_has("curve");
+}
 
 static int z85_ok(const char *k)
 {
@@ -51,8 +54,8 @@ int bzmq_key_load(const char *path, char *pub, char *sec, char *err, size_t errl
     }
     struct stat st;
     if (sec && fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
-        snprintf(err, errlen, "key file %s holds a secret key but is readable by others (chmod 600)",
-                 path);
+        snprintf(err, errlen,
+                 "key file %s holds a secret key but is readable by others (chmod 600)", path);
         fclose(f);
         return -1;
     }
@@ -67,8 +70,10 @@ int bzmq_key_load(const char *path, char *pub, char *sec, char *err, size_t errl
             continue;
         if (sscanf(p, "%15[a-z] = %63s", key, val) != 2 || !z85_ok(val) ||
             (strcmp(key, "public") && strcmp(key, "secret"))) {
-            snprintf(err, errlen, "key file %s:%d: expected 'public = KEY' or 'secret = KEY' with a "
-                     "40-character Z85 key", path, n);
+            snprintf(err, errlen,
+                     "key file %s:%d: expected 'public = KEY' or 'secret = KEY' with a "
+                     "40-character Z85 key",
+                     path, n);
             rc = -1;
         } else if (!strcmp(key, "public")) {
             got_pub = 1;
@@ -82,7 +87,8 @@ int bzmq_key_load(const char *path, char *pub, char *sec, char *err, size_t errl
     }
     fclose(f);
     if (!rc && ((pub && !got_pub) || (sec && !got_sec))) {
-        snprintf(err, errlen, "key file %s: no '%s = ...' line", path, pub && !got_pub ? "public" : "secret");
+        snprintf(err, errlen, "key file %s: no '%s = ...' line", path,
+                 pub && !got_pub ? "public" : "secret");
         rc = -1;
     }
     return rc;
@@ -98,8 +104,8 @@ int bzmq_key_write(const char *path, const char *pub, const char *sec, char *err
             close(fd);
         return -1;
     }
-    fprintf(f, "# bootstorm CURVE key%s (ZeroMQ Z85)\npublic = %s\n", sec ? " pair: keep it secret" : "",
-            pub);
+    fprintf(f, "# bootstorm CURVE key%s (ZeroMQ Z85)\npublic = %s\n",
+            sec ? " pair: keep it secret" : "", pub);
     if (sec)
         fprintf(f, "secret = %s\n", sec);
     if (fclose(f) != 0) {
@@ -180,7 +186,8 @@ void *bzmq_socket_curve(int type, const char *endpoint, int bind, const char *id
     }
     int rc = bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint);
     if (rc < 0) {
-        snprintf(err, errlen, "%s %s: %s", bind ? "bind" : "connect", endpoint, zmq_strerror(errno));
+        snprintf(err, errlen, "%s %s: %s", bind ? "bind" : "connect", endpoint,
+                 zmq_strerror(errno));
         zmq_close(s);
         return NULL;
     }

@@ -25,9 +25,9 @@ void *bzmq_socket(int type, const char *endpoint, int bind, const char *identity
  * and a client is admitted by knowing the server's public key). */
 #define BZMQ_KEY_LEN 41 /* 40 Z85 characters and the NUL */
 struct bzmq_curve {
-    int server;                        /* 1: ZMQ_CURVE_SERVER (bind side) */
-    char server_key[BZMQ_KEY_LEN];     /* client: the server's public key */
-    char public_key[BZMQ_KEY_LEN];     /* own pair; a client's is generated when empty */
+    int server;                    /* 1: ZMQ_CURVE_SERVER (bind side) */
+    char server_key[BZMQ_KEY_LEN]; /* client: the server's public key */
+    char public_key[BZMQ_KEY_LEN]; /* own pair; a client's is generated when empty */
     char secret_key[BZMQ_KEY_LEN];
 };
 

@@ -11,8 +11,14 @@ static int64_t read_clock(clockid_t id)
     return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
-mono_ns clock_mono(void) { return (mono_ns){read_clock(CLOCK_MONOTONIC)}; }
-real_ns clock_real(void) { return (real_ns){read_clock(CLOCK_REALTIME)}; }
+mono_ns clock_mono(void)
+{
+    return (mono_ns){read_clock(CLOCK_MONOTONIC)};
+}
+real_ns clock_real(void)
+{
+    return (real_ns){read_clock(CLOCK_REALTIME)};
+}
 
 char *real_format(real_ns t, char *buf, int len)
 {

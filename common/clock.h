@@ -5,8 +5,12 @@
 
 #include <stdint.h>
 
-typedef struct mono_ns { int64_t ns; } mono_ns; /* CLOCK_MONOTONIC */
-typedef struct real_ns { int64_t ns; } real_ns; /* CLOCK_REALTIME */
+typedef struct mono_ns {
+    int64_t ns;
+} mono_ns; /* CLOCK_MONOTONIC */
+typedef struct real_ns {
+    int64_t ns;
+} real_ns; /* CLOCK_REALTIME */
 
 #define NS_PER_MS 1000000LL
 #define NS_PER_S 1000000000LL
@@ -15,8 +19,14 @@ mono_ns clock_mono(void);
 real_ns clock_real(void);
 
 /* b - a in nanoseconds; both from the same host's monotonic clock. */
-static inline int64_t mono_diff(mono_ns a, mono_ns b) { return b.ns - a.ns; }
-static inline mono_ns mono_add(mono_ns a, int64_t ns) { return (mono_ns){a.ns + ns}; }
+static inline int64_t mono_diff(mono_ns a, mono_ns b)
+{
+    return b.ns - a.ns;
+}
+static inline mono_ns mono_add(mono_ns a, int64_t ns)
+{
+    return (mono_ns){a.ns + ns};
+}
 
 /* Formats t as "YYYY-mm-dd HH:MM:SS.mmm" UTC into buf (>= 24 bytes); returns buf. */
 char *real_format(real_ns t, char *buf, int len);

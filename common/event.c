@@ -54,15 +54,23 @@ struct field {
     uint32_t opt; /* types that may carry it (encoded always, defaulted on decode) */
 };
 
-#define I(k, m, lo, hi, r, o) {#k, F_INT, offsetof(struct ev, m), 0, lo, hi, r, o}
-#define S(k, r, o) {#k, F_STR, offsetof(struct ev, k), sizeof(((struct ev *)0)->k), 0, 0, r, o}
+#define I(k, m, lo, hi, r, o)                                                                      \
+    {                                                                                              \
+#k, F_INT, offsetof(struct ev, m), 0, lo, hi, r, o                                         \
+    }
+#define S(k, r, o)                                                                                 \
+    {                                                                                              \
+#k, F_STR, offsetof(struct ev, k), sizeof(((struct ev *)0)->k), 0, 0, r, o                 \
+    }
 
 /* "v" and "type" are handled before the table; their order is fixed on the wire. */
 static const struct field fields[] = {
     S(host, LAUNCHER_EVENTS | B(EV_PONG), B(EV_START) | B(EV_ACK)),
     I(seq, seq, 1, INT64_MAX, LAUNCHER_EVENTS, 0),
-    I(tm, tm.ns, 0, INT64_MAX, LAUNCHER_EVENTS, B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK)),
-    I(tr, tr.ns, 0, INT64_MAX, LAUNCHER_EVENTS, B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK)),
+    I(tm, tm.ns, 0, INT64_MAX, LAUNCHER_EVENTS,
+      B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK)),
+    I(tr, tr.ns, 0, INT64_MAX, LAUNCHER_EVENTS,
+      B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK)),
     S(run, RUN_EVENTS | B(EV_START) | B(EV_ABORT), B(EV_REPLY)),
     I(guest, guest, 0, 1 << 30, GUEST_EVENTS, 0),
     I(pid, pid, 1, INT32_MAX, B(EV_SPAWNED), 0),
@@ -252,8 +260,8 @@ static int decode_map(const msgpack_object *root, struct ev *e, char *err, size_
         if (key_is(type, type_names[i]))
             t = (enum ev_type)i;
     if (t == EV_NONE) {
-        snprintf(err, errlen, "unknown message type '%.*s'", (int)(type->via.str.size > 32 ? 32 : type->via.str.size),
-                 type->via.str.ptr);
+        snprintf(err, errlen, "unknown message type '%.*s'",
+                 (int)(type->via.str.size > 32 ? 32 : type->via.str.size), type->via.str.ptr);
         return -1;
     }
     ev_init(e, t);
@@ -272,8 +280,9 @@ static int decode_map(const msgpack_object *root, struct ev *e, char *err, size_
                     return -1;
                 }
                 if (x < f->min || x > f->max) {
-                    snprintf(err, errlen, "%s: key '%s' = %lld out of range [%lld, %lld]", type_names[t],
-                             f->key, (long long)x, (long long)f->min, (long long)f->max);
+                    snprintf(err, errlen, "%s: key '%s' = %lld out of range [%lld, %lld]",
+                             type_names[t], f->key, (long long)x, (long long)f->min,
+                             (long long)f->max);
                     return -1;
                 }
                 *(int64_t *)p = x;

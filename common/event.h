@@ -57,19 +57,20 @@ struct ev {
     int64_t cores, mem_total_kib, kvm, prio;
     int64_t count, interval_ms, hold_s, timeout_s, sample_ms, at;
     int64_t ready, failed, ack, ok;
-    int64_t concurrency;      /* at most this many boots in flight, 0 = no limit */
-    int64_t restart_after_ms; /* mass restart this long after all are ready, 0 = none */
-    int64_t restart_permille; /* share of the fleet killed and restarted, 1000 = all */
-    int64_t trace;            /* 1: publish every console line as a `line` event */
-    int64_t spawn_ns;         /* spawned: time the backend's spawn/create call took */
+    int64_t concurrency;           /* at most this many boots in flight, 0 = no limit */
+    int64_t restart_after_ms;      /* mass restart this long after all are ready, 0 = none */
+    int64_t restart_permille;      /* share of the fleet killed and restarted, 1000 = all */
+    int64_t trace;                 /* 1: publish every console line as a `line` event */
+    int64_t spawn_ns;              /* spawned: time the backend's spawn/create call took */
     int64_t pss_kib, guest_cpu_ms; /* mem: sums over the run's live guests */
-    int64_t ram_kib;          /* exit: guest RAM resident; rss_kib - ram_kib = VMM overhead */
-    int64_t prev;             /* run events: seq of this host's previous event of the run; 0: none or not chained */
-    int64_t t1, t2, t3;            /* ping/pong timestamps, realtime ns */
+    int64_t ram_kib;               /* exit: guest RAM resident; rss_kib - ram_kib = VMM overhead */
+    int64_t
+        prev; /* run events: seq of this host's previous event of the run; 0: none or not chained */
+    int64_t t1, t2, t3; /* ping/pong timestamps, realtime ns */
 
-    char name[64];    /* marker name */
-    char reason[16];  /* failed: timeout | crash | spawn */
-    char detail[256]; /* failed: human-readable cause */
+    char name[64];        /* marker name */
+    char reason[16];      /* failed: timeout | crash | spawn */
+    char detail[256];     /* failed: human-readable cause */
     char kind[BS_ID_MAX]; /* guest profile name */
     char backend[16], accel[16], pattern[16];
     char backends[64], version[32];

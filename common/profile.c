@@ -12,15 +12,14 @@
 #define MAX_ARG_BYTES 4096
 
 /* The placeholders, in the order profile_render's value table uses. */
-static const char *const vars[] = {"kernel",   "initrd",  "disk",      "accel",     "mem",
-                                   "vcpus",    "cmdline", "name",      "port",      "debugcon",
-                                   "console",  "guest_addr", "guest_port", "bindir",
-                                   "domain_type"};
+static const char *const vars[] = {"kernel",  "initrd",     "disk",       "accel",  "mem",
+                                   "vcpus",   "cmdline",    "name",       "port",   "debugcon",
+                                   "console", "guest_addr", "guest_port", "bindir", "domain_type"};
 #define NVARS (int)(sizeof vars / sizeof *vars)
 #define VAR_INITRD 1
 #define VAR_DISK 2
-#define KNOWN_VARS                                                                               \
-    "{kernel} {initrd} {disk} {accel} {mem} {vcpus} {cmdline} {name} {port} {debugcon} "       \
+#define KNOWN_VARS                                                                                 \
+    "{kernel} {initrd} {disk} {accel} {mem} {vcpus} {cmdline} {name} {port} {debugcon} "           \
     "{console} {guest_addr} {guest_port} {bindir} {domain_type}"
 
 /* What profile_load learns on the way and checks once the whole file is read: keys
@@ -29,7 +28,7 @@ struct pstate {
     int have_ready;
     int initrd_line, disk_line; /* first use of {initrd} / {disk}, 0 if none */
     const char *initrd_key, *disk_key;
-    char ready_after[64];       /* ready.after's marker name, resolved at the end */
+    char ready_after[64]; /* ready.after's marker name, resolved at the end */
     int ready_after_line;
     int binary_set;
 };
@@ -170,10 +169,12 @@ static int set_ready(const struct ycfg *c, int line, struct fy_node *v, struct p
             st->ready_after_line = at;
             continue;
         }
-        if (!k || (strcmp(k, "regex") && strcmp(k, "debugcon") && strcmp(k, "http") &&
-                   strcmp(k, "exit")))
-            return ycfg_fail(c, at, "ready", "unknown key '%s' (known: regex, after, debugcon, "
-                             "http, exit)", k ? k : "?");
+        if (!k ||
+            (strcmp(k, "regex") && strcmp(k, "debugcon") && strcmp(k, "http") && strcmp(k, "exit")))
+            return ycfg_fail(c, at, "ready",
+                             "unknown key '%s' (known: regex, after, debugcon, "
+                             "http, exit)",
+                             k ? k : "?");
         if (kind)
             return ycfg_fail(c, at, key, "only one of regex, debugcon, http, exit (%s given)",
                              kind);
@@ -286,8 +287,9 @@ static int check_template(const struct ycfg *c, const char *key, int line, const
         size_t n = placeholder_len(s);
         int var = n ? var_index(s, n) : -1;
         if (n && var < 0)
-            return ycfg_fail(c, line, key, "unknown placeholder %.*s in '%.60s' (known: "
-                             KNOWN_VARS ")", (int)n, s, t);
+            return ycfg_fail(c, line, key,
+                             "unknown placeholder %.*s in '%.60s' (known: " KNOWN_VARS ")", (int)n,
+                             s, t);
         if (var == VAR_INITRD && !st->initrd_line) {
             st->initrd_line = line;
             st->initrd_key = key;
@@ -302,8 +304,8 @@ static int check_template(const struct ycfg *c, const char *key, int line, const
 
 /* argv items (of qemu.argv or process.argv, named key) are strings; {word}
  * placeholders must be known, literal braces pass. */
-static int set_argv(const struct ycfg *c, const char *key, int line, struct fy_node *v,
-                    char **argv, int *argc, struct pstate *st)
+static int set_argv(const struct ycfg *c, const char *key, int line, struct fy_node *v, char **argv,
+                    int *argc, struct pstate *st)
 {
     char arg[MAX_ARG_BYTES];
     struct fy_node *item;
@@ -375,8 +377,7 @@ static int set_qemu(const struct ycfg *c, int line, struct fy_node *v, struct pr
             continue;
         }
         if (!k || strcmp(k, "argv"))
-            return ycfg_fail(c, at, "qemu", "unknown key '%s' (known: argv, binary)",
-                             k ? k : "?");
+            return ycfg_fail(c, at, "qemu", "unknown key '%s' (known: argv, binary)", k ? k : "?");
         if (set_argv(c, "qemu.argv", at, fy_node_pair_value(pair), p->argv, &p->argc, st) < 0)
             return -1;
     }
@@ -487,9 +488,10 @@ static int set_key(const struct ycfg *c, const char *k, int line, struct fy_node
         return set_markers(c, line, v, p);
     if (!strcmp(k, "exit_ok"))
         return set_exit_ok(c, line, v, p);
-    return ycfg_fail(c, line, k, "unknown key (known: name, description, status, kernel, initrd, "
-                                 "disk, mem_mib, vcpus, accel, cmdline, qemu, process, libvirt, ready, "
-                                 "markers, exit_ok)");
+    return ycfg_fail(c, line, k,
+                     "unknown key (known: name, description, status, kernel, initrd, "
+                     "disk, mem_mib, vcpus, accel, cmdline, qemu, process, libvirt, ready, "
+                     "markers, exit_ok)");
 }
 
 int profile_load(const char *path, struct profile *p, char *err, size_t errlen)
@@ -532,10 +534,10 @@ int profile_load(const char *path, struct profile *p, char *err, size_t errlen)
      * through libvirt (Mini-OS on Xen) needs no qemu argv; a process "guest" (a
      * container, a simulated guest) needs neither a qemu argv nor a kernel. */
     const char *missing = !p->name[0]                                    ? "name"
-                          : !p->kernel[0] && !p->proc_argc                ? "kernel"
+                          : !p->kernel[0] && !p->proc_argc               ? "kernel"
                           : !p->argc && !p->libvirt_xml && !p->proc_argc ? "qemu.argv"
-                          : !st.have_ready                ? "ready"
-                                                          : NULL;
+                          : !st.have_ready                               ? "ready"
+                                                                         : NULL;
     if (missing) {
         ycfg_fail(&c, 1, missing, "required");
         goto fail;
@@ -631,20 +633,11 @@ static void values(const struct profile *p, const struct profile_vars *v, char n
     snprintf(nums[1], sizeof nums[1], "%d", p->vcpus);
     snprintf(nums[2], sizeof nums[2], "%d", v->port);
     snprintf(nums[3], sizeof nums[3], "%d", p->http_port);
-    const char *t[NVARS] = {v->kernel ? v->kernel : p->kernel,
-                            v->initrd ? v->initrd : p->initrd,
-                            v->disk ? v->disk : p->disk,
-                            v->accel ? v->accel : p->accel,
-                            nums[0],
-                            nums[1],
-                            p->cmdline,
-                            v->name ? v->name : p->name,
-                            nums[2],
-                            v->debugcon ? v->debugcon : "",
-                            v->console ? v->console : "",
-                            p->http_addr,
-                            nums[3],
-                            v->bindir ? v->bindir : "",
+    const char *t[NVARS] = {v->kernel ? v->kernel : p->kernel, v->initrd ? v->initrd : p->initrd,
+                            v->disk ? v->disk : p->disk, v->accel ? v->accel : p->accel, nums[0],
+                            nums[1], p->cmdline, v->name ? v->name : p->name, nums[2],
+                            v->debugcon ? v->debugcon : "", v->console ? v->console : "",
+                            p->http_addr, nums[3], v->bindir ? v->bindir : "",
                             /* libvirt's <domain type=...>: kvm, or qemu for TCG */
                             !strcmp(v->accel ? v->accel : p->accel, "kvm") ? "kvm" : "qemu"};
     memcpy(val, t, sizeof t);

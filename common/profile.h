@@ -32,27 +32,28 @@ struct profile {
     char path[256];
     char name[BS_ID_MAX];
     char description[256];
-    char status[16];       /* tested (default) | untested: "untested here", image brought by users */
-    char kernel[256];      /* image file; relative paths are looked up in the images dir */
-    char initrd[256];      /* optional image file, {initrd} */
-    char disk[256];        /* optional image file, {disk} */
-    int mem_mib;           /* default 16 */
-    int vcpus;             /* default 1 */
-    char accel[16];        /* auto (default): the scenario decides; kvm | tcg pin it */
-    char cmdline[512];     /* kernel command line, {cmdline} in argv */
-    char binary[64];       /* qemu.binary: default argv[0] of qemu.argv */
+    char status[16];   /* tested (default) | untested: "untested here", image brought by users */
+    char kernel[256];  /* image file; relative paths are looked up in the images dir */
+    char initrd[256];  /* optional image file, {initrd} */
+    char disk[256];    /* optional image file, {disk} */
+    int mem_mib;       /* default 16 */
+    int vcpus;         /* default 1 */
+    char accel[16];    /* auto (default): the scenario decides; kvm | tcg pin it */
+    char cmdline[512]; /* kernel command line, {cmdline} in argv */
+    char binary[64];   /* qemu.binary: default argv[0] of qemu.argv */
     char *argv[PROFILE_MAX_ARGS]; /* qemu argv template with {placeholders}; owned */
     int argc;
     char *proc_argv[PROFILE_MAX_ARGS]; /* process.argv: the process backend's command; owned */
     int proc_argc;
-    char *libvirt_xml;     /* libvirt.xml: domain XML template with {placeholders}; owned, may be NULL */
+    char
+        *libvirt_xml; /* libvirt.xml: domain XML template with {placeholders}; owned, may be NULL */
     enum ready_kind ready_kind;
-    struct profile_marker ready;  /* READY_CONSOLE: the regex (and its `after`) */
-    char ready_bytes[64];         /* READY_DEBUGCON */
-    int http_port;                /* READY_HTTP: guest port, default 80 */
-    char http_path[128];          /* default "/" */
-    char http_addr[64];           /* guest address for the forward, default 10.0.2.15 */
-    int http_status;              /* expected status, 0 (default) = any 2xx or 3xx */
+    struct profile_marker ready; /* READY_CONSOLE: the regex (and its `after`) */
+    char ready_bytes[64];        /* READY_DEBUGCON */
+    int http_port;               /* READY_HTTP: guest port, default 80 */
+    char http_path[128];         /* default "/" */
+    char http_addr[64];          /* guest address for the forward, default 10.0.2.15 */
+    int http_status;             /* expected status, 0 (default) = any 2xx or 3xx */
     struct profile_marker markers[PROFILE_MAX_MARKERS]; /* phase markers, in order */
     int nmarkers;
     int exit_ok[PROFILE_MAX_EXIT_OK]; /* exit statuses that mean success */

@@ -13,15 +13,15 @@
 #define MAX_COUNT 100000
 
 enum key_kind {
-    K_ID,    /* a name: [A-Za-z0-9_.-] */
-    K_ENUM,  /* one of `choices`; a value in `later` is refused as not supported yet */
-    K_INT,   /* min..INT_MAX */
-    K_COUNT, /* N or [N, ...] */
-    K_HOSTS, /* "all", "a,b" or [a, b] */
-    K_LATER, /* a planned feature: any value is refused with the message in `later` */
-    K_BOOL,  /* true | false */
+    K_ID,      /* a name: [A-Za-z0-9_.-] */
+    K_ENUM,    /* one of `choices`; a value in `later` is refused as not supported yet */
+    K_INT,     /* min..INT_MAX */
+    K_COUNT,   /* N or [N, ...] */
+    K_HOSTS,   /* "all", "a,b" or [a, b] */
+    K_LATER,   /* a planned feature: any value is refused with the message in `later` */
+    K_BOOL,    /* true | false */
     K_RESTART, /* {after_s: S, fraction: F} */
-    K_RAMP,  /* a CSV file of t_s,count rows */
+    K_RAMP,    /* a CSV file of t_s,count rows */
 };
 
 struct key {
@@ -33,8 +33,14 @@ struct key {
 };
 
 #define FIELD(k) offsetof(struct scenario, k), sizeof(((struct scenario *)0)->k)
-#define STR(k, kind, ch, lt) {#k, kind, FIELD(k), 0, ch, lt}
-#define INT(k, lo) {#k, K_INT, FIELD(k), lo, NULL, NULL}
+#define STR(k, kind, ch, lt)                                                                       \
+    {                                                                                              \
+#k, kind, FIELD(k), 0, ch, lt                                                              \
+    }
+#define INT(k, lo)                                                                                 \
+    {                                                                                              \
+#k, K_INT, FIELD(k), lo, NULL, NULL                                                        \
+    }
 
 static const struct key keys[] = {
     STR(name, K_ID, NULL, NULL),
@@ -107,9 +113,10 @@ static int set_hosts(const struct ycfg *c, int line, struct fy_node *v, struct s
         if (ycfg_text(c, "hosts", line, v, s->hosts, sizeof s->hosts) < 0)
             return -1;
         if (!ycfg_valid_id(s->hosts, ",:"))
-            return ycfg_fail(c, line, "hosts",
-                             "expected \"all\" or host/pool names (pool:NAME) separated by commas, got '%s'",
-                             s->hosts);
+            return ycfg_fail(
+                c, line, "hosts",
+                "expected \"all\" or host/pool names (pool:NAME) separated by commas, got '%s'",
+                s->hosts);
         return 0;
     }
     s->hosts[0] = '\0';
@@ -208,19 +215,20 @@ static int set_ramp(const struct ycfg *c, int line, struct fy_node *v, struct sc
         if (sscanf(p, "%lf , %ld", &t, &cnt) != 2) {
             if (points == 0 && rowno == 1)
                 continue; /* header */
-            rc = ycfg_fail(c, line, "ramp", "%s:%d: expected 't_s,count', got '%.40s'", path, rowno, p);
+            rc = ycfg_fail(c, line, "ramp", "%s:%d: expected 't_s,count', got '%.40s'", path, rowno,
+                           p);
             break;
         }
         if (t < last_t || t < 0 || cnt < 0 || cnt > MAX_COUNT) {
-            rc = ycfg_fail(c, line, "ramp", "%s:%d: times must rise and counts be 0..%d", path, rowno,
-                           MAX_COUNT);
+            rc = ycfg_fail(c, line, "ramp", "%s:%d: times must rise and counts be 0..%d", path,
+                           rowno, MAX_COUNT);
             break;
         }
         int n = snprintf(s->ramp + used, sizeof s->ramp - used, "%s%lld:%ld", used ? "," : "",
                          (long long)(t * 1000 + 0.5), cnt);
         if (n < 0 || used + (size_t)n >= sizeof s->ramp) {
-            rc = ycfg_fail(c, line, "ramp", "%s: too many rows (the trace must fit %zu bytes)", path,
-                           sizeof s->ramp);
+            rc = ycfg_fail(c, line, "ramp", "%s: too many rows (the trace must fit %zu bytes)",
+                           path, sizeof s->ramp);
             break;
         }
         used += (size_t)n;
@@ -368,8 +376,9 @@ int scenario_parse(const char *name, const char *text, size_t len, struct scenar
         goto fail;
     }
     if (!strcmp(s->pattern, "ramp") != (s->ramp[0] != 0)) {
-        ycfg_fail(&c, 1, "ramp", s->ramp[0] ? "given, but pattern is not ramp"
-                                            : "required when pattern is ramp: a CSV file of t_s,count rows");
+        ycfg_fail(&c, 1, "ramp",
+                  s->ramp[0] ? "given, but pattern is not ramp"
+                             : "required when pattern is ramp: a CSV file of t_s,count rows");
         goto fail;
     }
     if (!s->ncounts) {
@@ -377,7 +386,8 @@ int scenario_parse(const char *name, const char *text, size_t len, struct scenar
         goto fail;
     }
     if (s->restart_permille && s->ramp[0]) {
-        ycfg_fail(&c, 1, "restart", "a ramp follows its trace; restart goes with burst or interval");
+        ycfg_fail(&c, 1, "restart",
+                  "a ramp follows its trace; restart goes with burst or interval");
         goto fail;
     }
     if (!strcmp(s->pattern, "interval") && s->interval_ms <= 0) {

@@ -10,28 +10,28 @@
 #define SCENARIO_MAX_COUNTS 32
 
 struct scenario {
-    char path[256];       /* the file it came from, for messages */
-    char name[BS_ID_MAX]; /* default: the file's base name without .yaml */
-    char guest[BS_ID_MAX]; /* guest profile name (guests/<guest>.yaml); required */
-    char backend[16];     /* qemu (default) | libvirt | process */
-    char accel[16];       /* auto (default) | kvm | tcg */
+    char path[256];                  /* the file it came from, for messages */
+    char name[BS_ID_MAX];            /* default: the file's base name without .yaml */
+    char guest[BS_ID_MAX];           /* guest profile name (guests/<guest>.yaml); required */
+    char backend[16];                /* qemu (default) | libvirt | process */
+    char accel[16];                  /* auto (default) | kvm | tcg */
     int counts[SCENARIO_MAX_COUNTS]; /* `count: N` or `count: [N, ...]` (a sweep); required */
     int ncounts;
-    char pattern[16];     /* burst (default) | interval | ramp */
-    int interval_ms;      /* required > 0 when pattern is interval; default 5 */
-    int hold_s;           /* default 0 */
-    int timeout_s;        /* per guest, default 60 */
-    int repeat;           /* default 1 */
-    int sample_ms;        /* memory sampling period, default 100 */
-    int cooldown_s;       /* pause between the runs of a sweep, default 0 */
-    char hosts[256];      /* "all" (default) or a comma list of hosts and pools (pool:NAME) */
-    char split[16];       /* per_host (default: count on every host) | by_cores (count is the
-                           * fleet's total, split by the hosts' cores) */
+    char pattern[16];      /* burst (default) | interval | ramp */
+    int interval_ms;       /* required > 0 when pattern is interval; default 5 */
+    int hold_s;            /* default 0 */
+    int timeout_s;         /* per guest, default 60 */
+    int repeat;            /* default 1 */
+    int sample_ms;         /* memory sampling period, default 100 */
+    int cooldown_s;        /* pause between the runs of a sweep, default 0 */
+    char hosts[256];       /* "all" (default) or a comma list of hosts and pools (pool:NAME) */
+    char split[16];        /* per_host (default: count on every host) | by_cores (count is the
+                            * fleet's total, split by the hosts' cores) */
     int concurrency_limit; /* at most this many boots in flight; 0 (default) = no limit */
-    int trace;            /* keep every console line (true/false, default false) */
-    int restart_after_ms; /* restart: {after_s: S, fraction: F}: S after all are ready, */
-    int restart_permille; /* kill F of the fleet and start it again at once; 0 = none */
-    char ramp[2048];      /* pattern ramp: `ramp: FILE.csv` (t_s,count rows) as "T_MS:COUNT,..." */
+    int trace;             /* keep every console line (true/false, default false) */
+    int restart_after_ms;  /* restart: {after_s: S, fraction: F}: S after all are ready, */
+    int restart_permille;  /* kill F of the fleet and start it again at once; 0 = none */
+    char ramp[2048];       /* pattern ramp: `ramp: FILE.csv` (t_s,count rows) as "T_MS:COUNT,..." */
 };
 
 /* Parses the scenario at path into s (defaults filled in). Unknown keys, wrong

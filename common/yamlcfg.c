@@ -38,8 +38,8 @@ int ycfg_read_file(const struct ycfg *c, char **text, size_t *len)
         if (cap - n < 2) {
             char *nb = cap < MAX_FILE_BYTES ? realloc(buf, cap + 65536) : NULL;
             if (!nb) {
-                snprintf(c->err, c->errlen, "%s: larger than %d bytes or out of memory",
-                         c->file, MAX_FILE_BYTES);
+                snprintf(c->err, c->errlen, "%s: larger than %d bytes or out of memory", c->file,
+                         MAX_FILE_BYTES);
                 goto fail;
             }
             buf = nb;
@@ -78,8 +78,8 @@ struct fy_document *ycfg_parse(const struct ycfg *c, const char *text, size_t le
      * user gets one message in our format rather than libfyaml's banner. */
     fy_diag_set_collect_errors(diag, true);
     struct fy_parse_cfg pc = {
-        .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_RESOLVE_DOCUMENT |
-                 FYPCF_DEFAULT_VERSION_1_2,
+        .flags =
+            FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_RESOLVE_DOCUMENT | FYPCF_DEFAULT_VERSION_1_2,
         .diag = diag,
     };
     doc = fy_document_build_from_string(&pc, text, len);

@@ -24,10 +24,26 @@ int accel_probe_kvm(const char *kernel, int timeout_ms, char *why, size_t whylen
         return 0;
     }
     close(fd);
-    char *argv[] = {"qemu-system-x86_64", "-M", "microvm", "-accel", "kvm", "-m", "2",
-                    "-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio",
-                    "-kernel", (char *)kernel, "-append", "exit", "-device",
-                    "isa-debug-exit,iobase=0xf4,iosize=4", NULL};
+    char *argv[] = {"qemu-system-x86_64",
+                    "-M",
+                    "microvm",
+                    "-accel",
+                    "kvm",
+                    "-m",
+                    "2",
+                    "-nodefaults",
+                    "-no-user-config",
+                    "-display",
+                    "none",
+                    "-serial",
+                    "stdio",
+                    "-kernel",
+                    (char *)kernel,
+                    "-append",
+                    "exit",
+                    "-device",
+                    "isa-debug-exit,iobase=0xf4,iosize=4",
+                    NULL};
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) {
         snprintf(why, whylen, "pipe: %s", strerror(errno));

@@ -55,8 +55,10 @@ int hostinfo_proc(pid_t pid, int64_t *rss_kib, int64_t *cpu_ms)
     unsigned long long utime = 0, stime = 0;
     long long rss = 0;
     /* after ")": state(3) ... utime(14) stime(15) ... rss(24) */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
-                      "%*d %*u %*u %lld", &utime, &stime, &rss) != 3)
+    if (sscanf(p + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
+               "%*d %*u %*u %lld",
+               &utime, &stime, &rss) != 3)
         return -1;
     *rss_kib = rss * page_kib;
     *cpu_ms = (int64_t)((utime + stime) * 1000ULL / (unsigned long long)ticks);

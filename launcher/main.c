@@ -186,7 +186,6 @@ static int add_fd(int epfd, int fd, uint64_t tag)
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-
 static void raise_nofile(void)
 {
     struct rlimit rl;
@@ -210,47 +209,78 @@ int main(int argc, char **argv)
     path_in_prefix(l.cfg.bindir, sizeof l.cfg.bindir, "bin");
     snprintf(l.cfg.libvirt_uri, sizeof l.cfg.libvirt_uri, "qemu:///system");
 
-    static const struct option opts[] = {
-        {"connect", required_argument, 0, 'c'}, {"host", required_argument, 0, 'H'},
-        {"libvirt-uri", required_argument, 0, 'L'},
-        {"guests", required_argument, 0, 'g'},  {"images", required_argument, 0, 'i'},
-        {"no-kvm", no_argument, 0, 'n'},        {"heartbeat-ms", required_argument, 0, 'b'},
-        {"flush-timeout-s", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
-        {"spool", required_argument, 0, 'S'},
-        {"curve-server-key", required_argument, 0, 'K'}, {"curve-keys", required_argument, 0, 'k'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"connect", required_argument, 0, 'c'},
+                                         {"host", required_argument, 0, 'H'},
+                                         {"libvirt-uri", required_argument, 0, 'L'},
+                                         {"guests", required_argument, 0, 'g'},
+                                         {"images", required_argument, 0, 'i'},
+                                         {"no-kvm", no_argument, 0, 'n'},
+                                         {"heartbeat-ms", required_argument, 0, 'b'},
+                                         {"flush-timeout-s", required_argument, 0, 'f'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"spool", required_argument, 0, 'S'},
+                                         {"curve-server-key", required_argument, 0, 'K'},
+                                         {"curve-keys", required_argument, 0, 'k'},
+                                         {0, 0, 0, 0}};
     const char *server_key = NULL, *own_keys = NULL;
     struct bzmq_curve curve = {0};
     int c;
     while ((c = getopt_long(argc, argv, "c:H:g:i:nb:f:hS:L:K:k:", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': endpoint = optarg; break;
-        case 'H': snprintf(l.cfg.host, sizeof l.cfg.host, "%s", optarg); break;
-        case 'g': snprintf(l.cfg.guests_dir, sizeof l.cfg.guests_dir, "%s", optarg); break;
-        case 'i': snprintf(l.cfg.images_dir, sizeof l.cfg.images_dir, "%s", optarg); break;
-        case 'n': probe = 0; break;
-        case 'b': l.heartbeat_ms = atoi(optarg); break;
-        case 'f': flush_s = atoi(optarg); break;
-        case 'S': spool_dir = optarg; break;
-        case 'L': snprintf(l.cfg.libvirt_uri, sizeof l.cfg.libvirt_uri, "%s", optarg); break;
-        case 'K': server_key = optarg; break;
-        case 'k': own_keys = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            endpoint = optarg;
+            break;
+        case 'H':
+            snprintf(l.cfg.host, sizeof l.cfg.host, "%s", optarg);
+            break;
+        case 'g':
+            snprintf(l.cfg.guests_dir, sizeof l.cfg.guests_dir, "%s", optarg);
+            break;
+        case 'i':
+            snprintf(l.cfg.images_dir, sizeof l.cfg.images_dir, "%s", optarg);
+            break;
+        case 'n':
+            probe = 0;
+            break;
+        case 'b':
+            l.heartbeat_ms = atoi(optarg);
+            break;
+        case 'f':
+            flush_s = atoi(optarg);
+            break;
+        case 'S':
+            spool_dir = optarg;
+            break;
+        case 'L':
+            snprintf(l.cfg.libvirt_uri, sizeof l.cfg.libvirt_uri, "%s", optarg);
+            break;
+        case 'K':
+            server_key = optarg;
+            break;
+        case 'k':
+            own_keys = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (own_keys && !server_key) {
         fprintf(stderr, "bootstorm-launcher: --curve-keys needs --curve-server-key\n");
         return 2;
     }
-    if (server_key &&
-        (bzmq_key_load(server_key, curve.server_key, NULL, err, sizeof err) < 0 ||
-         (own_keys && bzmq_key_load(own_keys, curve.public_key, curve.secret_key, err, sizeof err) < 0))) {
+    if (server_key && (bzmq_key_load(server_key, curve.server_key, NULL, err, sizeof err) < 0 ||
+                       (own_keys && bzmq_key_load(own_keys, curve.public_key, curve.secret_key, err,
+                                                  sizeof err) < 0))) {
         fprintf(stderr, "bootstorm-launcher: %s\n", err);
         return 2;
     }
     if (optind < argc || l.heartbeat_ms < 10 || flush_s < 0) {
-        fprintf(stderr, "bootstorm-launcher: bad arguments (heartbeat-ms >= 10, flush-timeout-s >= 0)\n");
+        fprintf(stderr,
+                "bootstorm-launcher: bad arguments (heartbeat-ms >= 10, flush-timeout-s >= 0)\n");
         usage(stderr);
         return 2;
     }
@@ -291,7 +321,7 @@ int main(int argc, char **argv)
     l.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     l.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (!(l.sock = bzmq_socket_curve(ZMQ_DEALER, endpoint, 0, l.cfg.host,
-                                          server_key ? &curve : NULL, err, sizeof err))) {
+                                     server_key ? &curve : NULL, err, sizeof err))) {
         log_err("%s", err);
         return 1;
     }

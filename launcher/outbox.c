@@ -86,8 +86,8 @@ static int keep(struct outbox *ob, int64_t seq, const void *data, size_t len)
 static void enforce_bounds(struct outbox *ob, size_t incoming)
 {
     int64_t last = 0;
-    while (ob->count && (ob->count + (incoming > 0) > ob->max ||
-                         ob->live_bytes + incoming > OUTBOX_MAX_BYTES)) {
+    while (ob->count &&
+           (ob->count + (incoming > 0) > ob->max || ob->live_bytes + incoming > OUTBOX_MAX_BYTES)) {
         last = at(ob, 0)->seq;
         pop(ob);
         if (ob->dropped++ % 1000 == 0)
@@ -123,8 +123,8 @@ static void send_raw(struct outbox *ob, const struct pending *p)
     zmq_send(ob->sock, p->data, p->len, ZMQ_DONTWAIT);
 }
 
-struct outbox *outbox_open(void *sock, const char *host, const char *spool_dir,
-                           size_t max_unacked, char *err, size_t errlen)
+struct outbox *outbox_open(void *sock, const char *host, const char *spool_dir, size_t max_unacked,
+                           char *err, size_t errlen)
 {
     struct outbox *ob = calloc(1, sizeof *ob);
     if (!ob) {
@@ -241,5 +241,11 @@ void outbox_tick(struct outbox *ob, int resend_ms)
     ob->last_progress = now;
 }
 
-size_t outbox_pending(const struct outbox *ob) { return ob->count; }
-int64_t outbox_last_seq(const struct outbox *ob) { return ob->next_seq - 1; }
+size_t outbox_pending(const struct outbox *ob)
+{
+    return ob->count;
+}
+int64_t outbox_last_seq(const struct outbox *ob)
+{
+    return ob->next_seq - 1;
+}

@@ -22,8 +22,8 @@ struct outbox;
  * events (and OUTBOX_MAX_BYTES) bound memory and disk: past it the oldest events are
  * dropped with an error logged. Returns NULL with err set (spool unusable or locked
  * by another launcher, out of memory). */
-struct outbox *outbox_open(void *sock, const char *host, const char *spool_dir,
-                           size_t max_unacked, char *err, size_t errlen);
+struct outbox *outbox_open(void *sock, const char *host, const char *spool_dir, size_t max_unacked,
+                           char *err, size_t errlen);
 void outbox_free(struct outbox *ob);
 
 /* Stamps e with host, the next seq and, when e->tm is 0, the current clocks; keeps a

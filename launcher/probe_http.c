@@ -122,4 +122,7 @@ void http_prober_poll(struct http_prober *hp, void (*done)(void *ctx, int idx, l
     }
 }
 
-int http_prober_active(const struct http_prober *hp) { return hp->active; }
+int http_prober_active(const struct http_prober *hp)
+{
+    return hp->active;
+}

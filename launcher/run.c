@@ -39,7 +39,7 @@ struct guest {
     int alive;   /* spawned and not reaped */
     int retired; /* stopped on purpose (ramp down, restart, end): its exit is no failure */
     mono_ns sched, spawn_at, next_probe;
-    int port; /* host port forwarded to the guest's HTTP port */
+    int port;             /* host port forwarded to the guest's HTTP port */
     int running_at_spawn; /* asynchronous backends: `running` when the create was queued */
     int got_output;
     uint32_t markers_seen;
@@ -70,7 +70,7 @@ struct run {
     char kernel[PATH_MAX], initrd[PATH_MAX], disk[PATH_MAX];
     char accel[16];
     struct guest *g;
-    int n;          /* instances created so far */
+    int n; /* instances created so far */
     int cap;
     int initial;    /* instances of the burst/interval phase */
     int next_spawn; /* first instance not spawned yet */
@@ -87,7 +87,7 @@ struct run {
     char bindir[512];
     int vmm_opened;
     int64_t last_seq; /* seq of the run's latest event */
-    int nomap; /* the process backend: no guest RAM mapping to look for */
+    int nomap;        /* the process backend: no guest RAM mapping to look for */
     struct sampler *sampler;
     struct sample_req *req;
     int reqcap;
@@ -99,7 +99,10 @@ struct run {
 
 /* ---- pid map: O(1) lookups at any scale ---- */
 
-static size_t pid_hash(pid_t pid, size_t cap) { return ((size_t)pid * 2654435761u) & (cap - 1); }
+static size_t pid_hash(pid_t pid, size_t cap)
+{
+    return ((size_t)pid * 2654435761u) & (cap - 1);
+}
 
 static int pid_put(struct run *r, pid_t pid, int idx)
 {
@@ -211,7 +214,8 @@ static int pick_accel(struct run *r, const struct launcher_cfg *cfg, char *err, 
     if (!strcmp(want, "auto")) {
         want = cfg->kvm_ok ? "kvm" : "tcg";
         if (!cfg->kvm_ok)
-            log_warn("run %s: KVM not usable (%s): falling back to TCG", r->start.run, cfg->kvm_why);
+            log_warn("run %s: KVM not usable (%s): falling back to TCG", r->start.run,
+                     cfg->kvm_why);
     }
     snprintf(r->accel, sizeof r->accel, "%s", want);
     return 0;
@@ -257,8 +261,9 @@ static int parse_ramp(struct run *r, const char *s, char *err, size_t errlen)
     if (r->nramp)
         return 0;
 bad:
-    snprintf(err, errlen, "bad ramp trace '%.60s' (want T_MS:COUNT,... with T rising, at most %d points)",
-             s, MAX_RAMP_POINTS);
+    snprintf(err, errlen,
+             "bad ramp trace '%.60s' (want T_MS:COUNT,... with T rising, at most %d points)", s,
+             MAX_RAMP_POINTS);
     return -1;
 }
 
@@ -308,8 +313,10 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
     }
     if (profile_load_named(cfg->guests_dir, start->kind, &r->prof, err, errlen) < 0)
         goto fail;
-    if (image_path(cfg, &r->prof, r->prof.kernel, "kernel", r->kernel, sizeof r->kernel, err, errlen) < 0 ||
-        image_path(cfg, &r->prof, r->prof.initrd, "initrd", r->initrd, sizeof r->initrd, err, errlen) < 0 ||
+    if (image_path(cfg, &r->prof, r->prof.kernel, "kernel", r->kernel, sizeof r->kernel, err,
+                   errlen) < 0 ||
+        image_path(cfg, &r->prof, r->prof.initrd, "initrd", r->initrd, sizeof r->initrd, err,
+                   errlen) < 0 ||
         image_path(cfg, &r->prof, r->prof.disk, "disk", r->disk, sizeof r->disk, err, errlen) < 0)
         goto fail;
     if (pick_accel(r, cfg, err, errlen) < 0)
@@ -387,8 +394,8 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
     if (hostinfo_mem(&total, &e.mem_used_kib) < 0)
         e.mem_used_kib = 0;
     emit(r, &e, -1, now);
-    log_info("run %s: %lld x %s on %s/%s, %s%s", r->start.run, (long long)start->count, r->prof.name,
-             start->backend, r->accel, start->pattern,
+    log_info("run %s: %lld x %s on %s/%s, %s%s", r->start.run, (long long)start->count,
+             r->prof.name, start->backend, r->accel, start->pattern,
              cfg->prio_raised ? "" : " (launcher priority not raised: not permitted)");
     return r;
 fail:
@@ -416,7 +423,8 @@ static void match_line(struct run *r, int idx, const char *s, size_t len, mono_n
     struct guest *g = &r->g[idx];
     for (int m = 0; m < r->prof.nmarkers; m++) {
         const struct profile_marker *mk = &r->prof.markers[m];
-        if ((g->markers_seen & (1u << m)) || !after_ok(g, mk->after, m) || !re_match(r, mk->re, s, len))
+        if ((g->markers_seen & (1u << m)) || !after_ok(g, mk->after, m) ||
+            !re_match(r, mk->re, s, len))
             continue;
         g->markers_seen |= 1u << m;
         struct ev e;
@@ -530,7 +538,7 @@ enum stream { S_CONSOLE, S_STDERR, S_DEBUG };
 static void drain(struct run *r, int idx, enum stream which)
 {
     struct guest *g = &r->g[idx];
-    int *fd = which == S_CONSOLE ? &g->vm.console_fd
+    int *fd = which == S_CONSOLE  ? &g->vm.console_fd
               : which == S_STDERR ? &g->vm.stderr_fd
                                   : &g->vm.debug_fd;
     char buf[4096];
@@ -581,8 +589,8 @@ static void guest_spawned(struct run *r, int idx, mono_ns call_end)
     g->next_probe = call_end;
     if (g->vm.pid > 0 && pid_put(r, g->vm.pid, idx) < 0)
         log_err("out of memory in the pid map");
-    if (watch(r, g->vm.console_fd, idx, S_CONSOLE) < 0 || watch(r, g->vm.stderr_fd, idx, S_STDERR) < 0 ||
-        watch(r, g->vm.debug_fd, idx, S_DEBUG) < 0)
+    if (watch(r, g->vm.console_fd, idx, S_CONSOLE) < 0 ||
+        watch(r, g->vm.stderr_fd, idx, S_STDERR) < 0 || watch(r, g->vm.debug_fd, idx, S_DEBUG) < 0)
         log_err("epoll_ctl for guest %d: %s", idx, strerror(errno));
     struct ev e;
     ev_init(&e, EV_SPAWNED);
@@ -613,9 +621,13 @@ static void spawn_one(struct run *r, int idx)
     struct vmm_spawn_args a = {
         .idx = idx,
         .prof = &r->prof,
-        .vars = {.kernel = r->kernel, .initrd = r->initrd[0] ? r->initrd : NULL,
-                 .disk = r->disk[0] ? r->disk : NULL, .accel = r->accel, .name = name,
-                 .port = g->port, .bindir = r->bindir},
+        .vars = {.kernel = r->kernel,
+                 .initrd = r->initrd[0] ? r->initrd : NULL,
+                 .disk = r->disk[0] ? r->disk : NULL,
+                 .accel = r->accel,
+                 .name = name,
+                 .port = g->port,
+                 .bindir = r->bindir},
         .with_debug = r->prof.ready_kind == READY_DEBUGCON,
     };
     g->state = G_BOOTING;
@@ -681,7 +693,8 @@ int run_on_child(struct run *r, pid_t pid, int status)
     int idx = pid_get(r, pid);
     if (idx < 0 || r->vmm->event_fd) /* an asynchronous backend's pids are not our children */
         return 0;
-    guest_gone(r, idx, WIFEXITED(status), WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
+    guest_gone(r, idx, WIFEXITED(status),
+               WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
     return 1;
 }
 
@@ -738,7 +751,8 @@ static void sample(struct run *r)
         if (!g->alive || g->vm.pid <= 0)
             continue;
         int want_ram = g->state == G_READY && g->ram_kib < 0 && !r->nomap;
-        r->req[n++] = (struct sample_req){i, g->vm.pid, want_ram ? (int64_t)r->prof.mem_mib * 1024 : 0};
+        r->req[n++] =
+            (struct sample_req){i, g->vm.pid, want_ram ? (int64_t)r->prof.mem_mib * 1024 : 0};
     }
     if (sampler_request(r->sampler, r->req, n, r->nsamples % PSS_EVERY == 0) == 0)
         r->nsamples++;
@@ -863,7 +877,8 @@ static void publish_end(struct run *r)
     snprintf(e.error, sizeof e.error, "%s", r->error);
     emit(r, &e, -1, clock_mono());
     r->ended = 1;
-    log_info("run %s ended: %d ready, %d failed of %d; launcher cpu %lld ms (%.2f ms/guest), rss %lld KiB%s%s",
+    log_info("run %s ended: %d ready, %d failed of %d; launcher cpu %lld ms (%.2f ms/guest), rss "
+             "%lld KiB%s%s",
              r->start.run, r->nready, r->nfailed, r->n, (long long)e.cpu_ms,
              r->n ? (double)e.cpu_ms / r->n : 0.0, (long long)e.rss_kib, r->error[0] ? ": " : "",
              r->error);
@@ -873,7 +888,8 @@ static void publish_end(struct run *r)
  * stopping the newest ones. */
 static void follow_ramp(struct run *r, mono_ns now)
 {
-    while (r->ramp_next < r->nramp && mono_diff(mono_add(r->t0, r->ramp[r->ramp_next].at_ns), now) >= 0)
+    while (r->ramp_next < r->nramp &&
+           mono_diff(mono_add(r->t0, r->ramp[r->ramp_next].at_ns), now) >= 0)
         r->live_target = r->ramp[r->ramp_next++].count;
     int live = 0;
     for (int i = 0; i < r->n; i++)
@@ -1013,8 +1029,14 @@ void run_abort(struct run *r, const char *why)
     kill_all(r);
 }
 
-int run_finished(const struct run *r) { return r->ended; }
-const char *run_id(const struct run *r) { return r->start.run; }
+int run_finished(const struct run *r)
+{
+    return r->ended;
+}
+const char *run_id(const struct run *r)
+{
+    return r->start.run;
+}
 
 void run_free(struct run *r)
 {

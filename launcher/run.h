@@ -18,11 +18,11 @@ struct launcher_cfg {
     char host[BS_ID_MAX];
     char guests_dir[512];
     char images_dir[512];
-    char bindir[512];    /* where bootstorm's own programs are ({bindir}) */
+    char bindir[512];      /* where bootstorm's own programs are ({bindir}) */
     char libvirt_uri[256]; /* for the libvirt backend */
-    int kvm_ok;          /* the probe booted minkernel under KVM */
-    char kvm_why[256];   /* why KVM is not used, when it is not */
-    int prio_raised;     /* the launcher runs at a raised priority (nice < 0) */
+    int kvm_ok;            /* the probe booted minkernel under KVM */
+    char kvm_why[256];     /* why KVM is not used, when it is not */
+    int prio_raised;       /* the launcher runs at a raised priority (nice < 0) */
 };
 
 /* epoll tag of an asynchronous backend's event fd (libvirt). */

@@ -102,7 +102,10 @@ void sampler_free(struct sampler *s)
     free(s);
 }
 
-int sampler_fd(const struct sampler *s) { return s->efd; }
+int sampler_fd(const struct sampler *s)
+{
+    return s->efd;
+}
 
 int sampler_request(struct sampler *s, const struct sample_req *req, int n, int with_pss)
 {

@@ -12,7 +12,7 @@
 #include "clock.h"
 
 struct sample_req {
-    int idx;        /* the caller's key for the guest */
+    int idx; /* the caller's key for the guest */
     pid_t pid;
     int64_t ram_kib; /* > 0: also find the resident part of the guest-RAM block of this size */
 };

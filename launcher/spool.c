@@ -82,8 +82,8 @@ static uint64_t replay(int fd, spool_load_fn fn, void *arg)
     return good;
 }
 
-struct spool *spool_open(const char *dir, const char *host, spool_load_fn fn, void *arg,
-                         char *err, size_t errlen)
+struct spool *spool_open(const char *dir, const char *host, spool_load_fn fn, void *arg, char *err,
+                         size_t errlen)
 {
     struct spool *s = calloc(1, sizeof *s);
     char lock[PATH_MAX];
@@ -141,7 +141,10 @@ int spool_append(struct spool *s, int64_t seq, const void *data, size_t len)
     return 0;
 }
 
-uint64_t spool_bytes(const struct spool *s) { return s->bytes; }
+uint64_t spool_bytes(const struct spool *s)
+{
+    return s->bytes;
+}
 
 int spool_rewrite_begin(struct spool *s, int64_t forgot)
 {

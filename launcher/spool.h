@@ -21,8 +21,8 @@ typedef void (*spool_load_fn)(void *arg, int64_t seq, const void *data, size_t l
 /* Opens DIR/HOST.spool (creating DIR and the file), locked against a second process
  * through DIR/HOST.lock, and replays it through fn. Returns NULL with err set when
  * the dir or file cannot be used or another process holds the lock. */
-struct spool *spool_open(const char *dir, const char *host, spool_load_fn fn, void *arg,
-                         char *err, size_t errlen);
+struct spool *spool_open(const char *dir, const char *host, spool_load_fn fn, void *arg, char *err,
+                         size_t errlen);
 
 /* Appends one record (data NULL: a forget mark). Returns 0 or -1 (errno; logged by
  * the caller). */

@@ -21,7 +21,7 @@ struct vmm_guest {
 };
 
 struct vmm_spawn_args {
-    int idx;                  /* the instance's index in its run: async completions name it */
+    int idx; /* the instance's index in its run: async completions name it */
     const struct profile *prof;
     struct profile_vars vars; /* kernel, initrd, accel, name, port; debugcon set by the backend */
     int with_debug;           /* give the guest a debug-port pipe ({debugcon}) */

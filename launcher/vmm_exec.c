@@ -9,8 +9,7 @@
 #include "spawn.h"
 #include "vmm.h"
 
-static int exec_spawn(const struct vmm_spawn_args *a, struct vmm_guest *g, char *err,
-                      size_t errlen)
+static int exec_spawn(const struct vmm_spawn_args *a, struct vmm_guest *g, char *err, size_t errlen)
 {
     char *argv[PROFILE_MAX_ARGS + 1], buf[8192];
     struct profile_vars vars = a->vars;
@@ -32,7 +31,8 @@ static int process_spawn(const struct vmm_spawn_args *a, struct vmm_guest *g, ch
     if (a->with_debug)
         vars.debugcon = SPAWN_DEBUG_PATH;
     if (!a->prof->proc_argc) {
-        snprintf(err, errlen, "profile %s has no process.argv for the process backend", a->prof->name);
+        snprintf(err, errlen, "profile %s has no process.argv for the process backend",
+                 a->prof->name);
         return -1;
     }
     if (profile_render_process(a->prof, &vars, argv, buf, sizeof buf) < 0) {
@@ -50,7 +50,8 @@ static void exec_kill(struct vmm_guest *g)
 }
 
 const struct vmm_ops vmm_qemu_ops = {.name = "qemu", .spawn = exec_spawn, .kill = exec_kill};
-const struct vmm_ops vmm_process_ops = {.name = "process", .spawn = process_spawn, .kill = exec_kill};
+const struct vmm_ops vmm_process_ops = {
+    .name = "process", .spawn = process_spawn, .kill = exec_kill};
 
 static const struct vmm_ops *const backends[] = {
     &vmm_qemu_ops,

@@ -30,11 +30,11 @@ enum lv_state { LV_QUEUED, LV_CREATING, LV_RUNNING, LV_GONE };
 struct lv_guest {
     int idx;
     enum lv_state state;
-    int kill_wanted;    /* kill() was called: destroy as soon as the domain exists */
-    int exit_pending;   /* stopped while still being created: report after SPAWNED */
+    int kill_wanted;  /* kill() was called: destroy as soon as the domain exists */
+    int exit_pending; /* stopped while still being created: report after SPAWNED */
     int exit_status;
-    virDomainPtr dom;   /* set once created, until close() */
-    char *xml;          /* rendered template, freed after the create call */
+    virDomainPtr dom; /* set once created, until close() */
+    char *xml;        /* rendered template, freed after the create call */
     char name[128];
 };
 
@@ -286,7 +286,8 @@ static void do_create(struct lv_guest *g)
     /* Paused, so no console output is lost before we hold the pty open (QEMU drops
      * pty output while no one has the other end open); autodestroy, so libvirtd
      * destroys it if our connection dies with us. */
-    dom = virDomainCreateXML(lv.conn, g->xml, VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
+    dom =
+        virDomainCreateXML(lv.conn, g->xml, VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
     if (!dom) {
         snprintf(ev.err, sizeof ev.err, "virDomainCreateXML: %s", lv_errmsg());
         goto fail;
@@ -389,8 +390,8 @@ static void *worker_main(void *arg)
 static void clean_stale(void)
 {
     virDomainPtr *doms = NULL;
-    int n = virConnectListAllDomains(lv.conn, &doms,
-                                     VIR_CONNECT_LIST_DOMAINS_ACTIVE | VIR_CONNECT_LIST_DOMAINS_TRANSIENT);
+    int n = virConnectListAllDomains(
+        lv.conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE | VIR_CONNECT_LIST_DOMAINS_TRANSIENT);
     if (n < 0) {
         log_warn("libvirt: cannot list domains for the stale check: %s", lv_errmsg());
         return;
@@ -439,8 +440,9 @@ static int lv_open(const char *uri, char *err, size_t errlen)
         goto fail;
     }
     clean_stale();
-    lv.cb_id = virConnectDomainEventRegisterAny(lv.conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb), NULL, NULL);
+    lv.cb_id =
+        virConnectDomainEventRegisterAny(lv.conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb), NULL, NULL);
     if (lv.cb_id < 0) {
         snprintf(err, errlen, "libvirt: lifecycle events of %s: %s", lv.uri, lv_errmsg());
         goto fail;
@@ -471,7 +473,8 @@ static int lv_spawn(const struct vmm_spawn_args *a, struct vmm_guest *vg, char *
         return -1;
     }
     if (!a->prof->libvirt_xml) {
-        snprintf(err, errlen, "profile %s has no libvirt.xml for the libvirt backend", a->prof->name);
+        snprintf(err, errlen, "profile %s has no libvirt.xml for the libvirt backend",
+                 a->prof->name);
         return -1;
     }
     if (a->with_debug) {
@@ -481,8 +484,10 @@ static int lv_spawn(const struct vmm_spawn_args *a, struct vmm_guest *vg, char *
     /* A file console cannot be watched with epoll, and libvirt's QEMU driver hands
      * QEMU an fd of the path that does not write through a FIFO (docs/BACKENDS.md). */
     if (strstr(a->prof->libvirt_xml, "{console}")) {
-        snprintf(err, errlen, "profile %s: the libvirt backend reads the console from a pty: use "
-                 "<console type='pty'>, not {console}", a->prof->name);
+        snprintf(err, errlen,
+                 "profile %s: the libvirt backend reads the console from a pty: use "
+                 "<console type='pty'>, not {console}",
+                 a->prof->name);
         return -1;
     }
     if (!(g = calloc(1, sizeof *g)))
@@ -543,7 +548,10 @@ static void lv_kill(struct vmm_guest *vg)
     pthread_mutex_unlock(&lv.mu);
 }
 
-static int lv_event_fd(void) { return lv.efd; }
+static int lv_event_fd(void)
+{
+    return lv.efd;
+}
 
 static int lv_next_event(struct vmm_event *ev)
 {

@@ -14,17 +14,17 @@
 #include "bredis.h"
 
 static int failures;
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fputc('\n', stderr);                                            \
-            failures++;                                                     \
-        }                                                                   \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                        \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
-#define CHECK_NUM(got, want)                                                         \
-    CHECK(fabs((double)(got) - (double)(want)) < 1e-9, "%s = %.9g, want %.9g", #got, \
+#define CHECK_NUM(got, want)                                                                       \
+    CHECK(fabs((double)(got) - (double)(want)) < 1e-9, "%s = %.9g, want %.9g", #got,               \
           (double)(got), (double)(want))
 #define FATAL(...) (fprintf(stderr, "FATAL: " __VA_ARGS__), fputc('\n', stderr), exit(1))
 

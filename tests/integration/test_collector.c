@@ -53,7 +53,10 @@ static void kill_all(void)
     kill_pid(&redis2_pid, SIGKILL);
 }
 
-static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
+static void sleep_ms(int ms)
+{
+    usleep((useconds_t)ms * 1000);
+}
 
 static int free_port(void)
 {
@@ -336,17 +339,22 @@ static void test_basic_and_idempotence(struct launcher *l)
     /* `prev` chains a run's events: one whose predecessor is not stored is refused with
      * GAP and changes nothing; once the predecessor is in, it applies. */
     const char *run_g = "20261122-000000-gap-1-abcd";
-    CHECK(num("FCALL bs_apply 1 bs:{%s}:meta hg 5 spawn tm 1 tr 1 guest 0 running 0 prev 0", run_g) == 1,
+    CHECK(num("FCALL bs_apply 1 bs:{%s}:meta hg 5 spawn tm 1 tr 1 guest 0 running 0 prev 0",
+              run_g) == 1,
           "first event of a chain");
-    redisReply *gap = redisCommand(rc, "FCALL bs_apply 1 bs:{%s}:meta hg 7 ready tm 3 tr 3 guest 0 "
-                                       "boot_ns 2 prev 6", run_g);
+    redisReply *gap = redisCommand(rc,
+                                   "FCALL bs_apply 1 bs:{%s}:meta hg 7 ready tm 3 tr 3 guest 0 "
+                                   "boot_ns 2 prev 6",
+                                   run_g);
     CHECK(gap && gap->type == REDIS_REPLY_ERROR && !strncmp(gap->str, "GAP ", 4),
           "an event after a missing predecessor must be refused with GAP");
     freeReplyObject(gap);
     CHECK(num("HGET bs:{%s}:agg ready", run_g) <= 0, "a refused event changed the aggregates");
-    CHECK(num("FCALL bs_apply 1 bs:{%s}:meta hg 6 spawned tm 2 tr 2 guest 0 pid 9 prev 5", run_g) == 1,
+    CHECK(num("FCALL bs_apply 1 bs:{%s}:meta hg 6 spawned tm 2 tr 2 guest 0 pid 9 prev 5", run_g) ==
+              1,
           "the missing predecessor");
-    CHECK(num("FCALL bs_apply 1 bs:{%s}:meta hg 7 ready tm 3 tr 3 guest 0 boot_ns 2 prev 6", run_g) == 1,
+    CHECK(num("FCALL bs_apply 1 bs:{%s}:meta hg 7 ready tm 3 tr 3 guest 0 boot_ns 2 prev 6",
+              run_g) == 1,
           "the deferred event, now in order");
     CHECK(num("HGET bs:{%s}:agg ready", run_g) == 1, "ready after the chain is whole");
     printf("PASS (b) the same 12 events twice: counts unchanged; out-of-chain event deferred\n");

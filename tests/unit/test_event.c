@@ -193,7 +193,10 @@ static void body_unknown_type(msgpack_packer *pk)
     msgpack_pack_str_with_body(pk, "reboot", 6);
 }
 
-static void body_not_a_map(msgpack_packer *pk) { msgpack_pack_array(pk, 0); }
+static void body_not_a_map(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, 0);
+}
 
 static void body_bad_version(msgpack_packer *pk)
 {
@@ -212,7 +215,7 @@ static void body_missing_key(msgpack_packer *pk)
     msgpack_pack_str_with_body(pk, "type", 4);
     msgpack_pack_str_with_body(pk, "abort", 5);
     msgpack_pack_str_with_body(pk, "extra", 5); /* unknown keys are ignored... */
-    msgpack_pack_int(pk, 5);                     /* ...but 'run' is still missing */
+    msgpack_pack_int(pk, 5);                    /* ...but 'run' is still missing */
 }
 
 static void body_ack_ok(msgpack_packer *pk)
@@ -303,10 +306,14 @@ static void test_trailing_and_garbage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip_every_type), cmocka_unit_test(test_round_trip_values),
-        cmocka_unit_test(test_truncated_every_length), cmocka_unit_test(test_oversized),
-        cmocka_unit_test(test_encode_too_small_buffer), cmocka_unit_test(test_wrong_types),
-        cmocka_unit_test(test_bad_messages),           cmocka_unit_test(test_trailing_and_garbage),
+        cmocka_unit_test(test_round_trip_every_type),
+        cmocka_unit_test(test_round_trip_values),
+        cmocka_unit_test(test_truncated_every_length),
+        cmocka_unit_test(test_oversized),
+        cmocka_unit_test(test_encode_too_small_buffer),
+        cmocka_unit_test(test_wrong_types),
+        cmocka_unit_test(test_bad_messages),
+        cmocka_unit_test(test_trailing_and_garbage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,8 +86,8 @@ static void test_all_shipped_load(void **state)
         assert_true(!strcmp(p.status, "tested") || !strcmp(p.status, "untested"));
         assert_true(p.argc > 0 || p.libvirt_xml || p.proc_argc > 0);
         char buf[8192], *argv[PROFILE_MAX_ARGS];
-        struct profile_vars v = {.kernel = "/k", .accel = "tcg", .name = "g", .port = 1,
-                                 .bindir = "/b"};
+        struct profile_vars v = {
+            .kernel = "/k", .accel = "tcg", .name = "g", .port = 1, .bindir = "/b"};
         if (p.argc > 0) /* every shipped argv renders with no placeholder left */
             assert_int_equal(profile_render_argv(&p, &v, argv, buf, sizeof buf), p.argc);
         if (p.proc_argc > 0) {
@@ -156,8 +156,8 @@ static void test_render_argv(void **state)
     (void)state;
     struct profile p;
     char err[512], buf[1024], *argv[PROFILE_MAX_ARGS];
-    struct profile_vars v = {.kernel = "/img/minkernel.elf", .accel = "kvm", .name = "bs-r1-7",
-                             .port = 8080};
+    struct profile_vars v = {
+        .kernel = "/img/minkernel.elf", .accel = "kvm", .name = "bs-r1-7", .port = 8080};
     char dir[512];
     snprintf(dir, sizeof dir, "%s/guests", source_dir());
     assert_int_equal(profile_load_named(dir, "minkernel", &p, err, sizeof err), 0);
@@ -236,8 +236,8 @@ static void test_bad_regex(void **state)
 static void test_bad_placeholder(void **state)
 {
     (void)state;
-    expect_error(GOOD_HEAD "qemu:\n  argv:\n    - qemu\n    - -kernel\n    - '{kernal}'\n"
-                 GOOD_READY,
+    expect_error(GOOD_HEAD
+                 "qemu:\n  argv:\n    - qemu\n    - -kernel\n    - '{kernal}'\n" GOOD_READY,
                  7, "key 'qemu.argv': unknown placeholder {kernal} in '{kernal}'");
     expect_error(GOOD_HEAD "qemu:\n  argv: [q, 'a={mem},b={memory}']\n" GOOD_READY, 4,
                  "key 'qemu.argv': unknown placeholder {memory}");
@@ -303,15 +303,16 @@ static void test_ready_forms(void **state)
     struct profile p;
     char err[512];
 
-    assert_int_equal(load_text(GOOD_HEAD GOOD_ARGV "ready: {debugcon: BSRDY}\n", &p, err,
-                               sizeof err), 0);
+    assert_int_equal(
+        load_text(GOOD_HEAD GOOD_ARGV "ready: {debugcon: BSRDY}\n", &p, err, sizeof err), 0);
     assert_int_equal(p.ready_kind, READY_DEBUGCON);
     assert_string_equal(p.ready_bytes, "BSRDY");
     assert_null(p.ready.re);
     profile_free(&p);
 
-    assert_int_equal(load_text(GOOD_HEAD GOOD_ARGV "ready: {exit: true}\nexit_ok: [1]\n", &p, err,
-                               sizeof err), 0);
+    assert_int_equal(
+        load_text(GOOD_HEAD GOOD_ARGV "ready: {exit: true}\nexit_ok: [1]\n", &p, err, sizeof err),
+        0);
     assert_int_equal(p.ready_kind, READY_EXIT);
     assert_true(profile_exit_ok(&p, 1));
     assert_false(profile_exit_ok(&p, 0));
@@ -326,9 +327,11 @@ static void test_ready_forms(void **state)
     profile_free(&p);
 
     assert_int_equal(load_text(GOOD_HEAD "qemu:\n  argv: [q, 'hostfwd=tcp:127.0.0.1:{port}-"
-                               "{guest_addr}:{guest_port}']\n"
-                               "ready:\n  http: {port: 8080, path: /health, guest_addr: "
-                               "10.0.2.16, status: 204}\n", &p, err, sizeof err), 0);
+                                         "{guest_addr}:{guest_port}']\n"
+                                         "ready:\n  http: {port: 8080, path: /health, guest_addr: "
+                                         "10.0.2.16, status: 204}\n",
+                               &p, err, sizeof err),
+                     0);
     assert_int_equal(p.http_port, 8080);
     assert_string_equal(p.http_path, "/health");
     assert_string_equal(p.http_addr, "10.0.2.16");
@@ -340,9 +343,12 @@ static void test_ready_forms(void **state)
     profile_free(&p);
 
     /* ready after a marker, markers after earlier ones; -1 where not given */
-    assert_int_equal(load_text(GOOD_HEAD GOOD_ARGV "ready: {regex: 'READY', after: b}\n"
+    assert_int_equal(load_text(GOOD_HEAD GOOD_ARGV
+                               "ready: {regex: 'READY', after: b}\n"
                                "markers:\n  - {name: a, regex: A}\n  - {name: b, regex: B, "
-                               "after: a}\n  - {name: c, regex: C}\n", &p, err, sizeof err), 0);
+                               "after: a}\n  - {name: c, regex: C}\n",
+                               &p, err, sizeof err),
+                     0);
     assert_int_equal(p.ready_kind, READY_CONSOLE);
     assert_int_equal(p.ready.after, 1);
     assert_int_equal(p.markers[0].after, -1);
@@ -371,10 +377,11 @@ static void test_ready_errors(void **state)
     expect_error(GOOD_HEAD GOOD_ARGV "ready: {regex: R, after: nope}\n", 5,
                  "key 'ready.after': no marker named 'nope'");
     expect_error(GOOD_HEAD GOOD_ARGV "ready: {exit: true, after: a}\n"
-                 "markers:\n  - {name: a, regex: A}\n", 5, "key 'ready.after': only with");
+                                     "markers:\n  - {name: a, regex: A}\n",
+                 5, "key 'ready.after': only with");
     expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "markers:\n  - {name: a, regex: A, after: b}\n"
-                 "  - {name: b, regex: B}\n", 7,
-                 "key 'markers[0].after': 'b' is not an earlier marker");
+                                                "  - {name: b, regex: B}\n",
+                 7, "key 'markers[0].after': 'b' is not an earlier marker");
     expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "markers:\n  - {name: a, regex: A, after: a}\n", 7,
                  "key 'markers[0].after': 'a' is not an earlier marker");
 }
@@ -455,20 +462,13 @@ static void test_libvirt_xml(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_shipped_load),
-        cmocka_unit_test(test_minkernel),
-        cmocka_unit_test(test_process_profile),
-        cmocka_unit_test(test_render_argv),
-        cmocka_unit_test(test_unknown_key),
-        cmocka_unit_test(test_bad_regex),
-        cmocka_unit_test(test_bad_placeholder),
-        cmocka_unit_test(test_missing_required),
-        cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_load_named_and_free),
-        cmocka_unit_test(test_ready_forms),
-        cmocka_unit_test(test_ready_errors),
-        cmocka_unit_test(test_new_keys),
-        cmocka_unit_test(test_libvirt_xml),
+        cmocka_unit_test(test_all_shipped_load), cmocka_unit_test(test_minkernel),
+        cmocka_unit_test(test_process_profile),  cmocka_unit_test(test_render_argv),
+        cmocka_unit_test(test_unknown_key),      cmocka_unit_test(test_bad_regex),
+        cmocka_unit_test(test_bad_placeholder),  cmocka_unit_test(test_missing_required),
+        cmocka_unit_test(test_bad_values),       cmocka_unit_test(test_load_named_and_free),
+        cmocka_unit_test(test_ready_forms),      cmocka_unit_test(test_ready_errors),
+        cmocka_unit_test(test_new_keys),         cmocka_unit_test(test_libvirt_xml),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

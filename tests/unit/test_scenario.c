@@ -126,9 +126,8 @@ static void test_defaults_and_name_from_file(void **state)
     static const char text[] = "guest: osv\ncount: 3\nhosts: [h1, h-2]\n";
     struct scenario s;
     char err[512];
-    assert_int_equal(scenario_parse("some/dir/my-storm.yaml", text, strlen(text), &s, err,
-                                    sizeof err),
-                     0);
+    assert_int_equal(
+        scenario_parse("some/dir/my-storm.yaml", text, strlen(text), &s, err, sizeof err), 0);
     assert_string_equal(s.name, "my-storm");
     assert_string_equal(s.guest, "osv");
     assert_int_equal(s.timeout_s, 60);
@@ -246,9 +245,9 @@ static void test_restart_ramp_trace(void **state)
     assert_non_null(f);
     fputs("t_s,count\n0,2\n# up\n1.5,8\n3,0\n", f);
     fclose(f);
-    assert_int_equal(load_text("guest: minkernel\npattern: ramp\nramp: bs-test-ramp.csv\n", &s, err,
-                               sizeof err),
-                     0);
+    assert_int_equal(
+        load_text("guest: minkernel\npattern: ramp\nramp: bs-test-ramp.csv\n", &s, err, sizeof err),
+        0);
     assert_string_equal(s.ramp, "0:2,1500:8,3000:0");
     assert_int_equal(s.counts[0], 8); /* the peak */
     f = fopen("/tmp/bs-test-ramp.csv", "w");
