@@ -373,6 +373,15 @@ static int queue_batch(struct coll *c, int n, mono_ns now)
     return broken;
 }
 
+/* One clock sample request (NTP-style; the pong comes back over the same socket). */
+static void send_ping(struct coll *c, const struct host *h)
+{
+    struct ev p;
+    ev_init(&p, EV_PING);
+    p.t1 = clock_real().ns;
+    bzmq_send_ev(c->sock, h->route, h->route_len, &p);
+}
+
 /* Reads every reply due; advances each host's ack over its events Redis stored, in
  * order, up to its first failure. Returns 1 when the connection must be renewed. */
 static int read_batch(struct coll *c, int n)
@@ -417,10 +426,12 @@ static int read_batch(struct coll *c, int n)
             continue;
         }
         c->tot.stored++;
-        if (it->e.type == EV_HELLO)
+        if (it->e.type == EV_HELLO) {
+            send_ping(c, h); /* a first clock offset before its first run, not 2 s later */
             log_info("launcher %s: hello (%lld cores, %lld MiB, kvm %lld, backends %s, version %s)",
                      h->id, (long long)it->e.cores, (long long)(it->e.mem_total_kib / 1024),
                      (long long)it->e.kvm, it->e.backends, it->e.version);
+        }
     }
     return broken;
 }
@@ -544,12 +555,8 @@ static void check_liveness(struct coll *c, mono_ns now)
             if (r)
                 freeReplyObject(r);
         }
-        if (reg_is_live(h, now) && now.ns >= c->next_ping.ns) {
-            struct ev p;
-            ev_init(&p, EV_PING);
-            p.t1 = clock_real().ns;
-            bzmq_send_ev(c->sock, h->route, h->route_len, &p);
-        }
+        if (reg_is_live(h, now) && now.ns >= c->next_ping.ns)
+            send_ping(c, h);
         if (h->missing || !h->route_len || reg_is_live(h, now))
             continue;
         h->missing = 1;
