@@ -1,18 +1,16 @@
 /* `bootstorm guests list|check`: the guest profiles found, their image files, and a
- * one-guest boot (fork/exec of the rendered qemu argv, console on a pipe) printing the
- * phase timeline. A sanity check before a storm: no collector, no Redis, one guest. */
+ * one-guest boot (started like a launcher's guest, common/spawn.c; HTTP by common/probe_http.c)
+ * printing the phase timeline. A sanity check before a storm: no collector, no Redis, one guest. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +19,9 @@
 #include "cmd.h"
 #include "profile.h"
 #include "paths.h"
+#include "ports.h"
+#include "probe_http.h"
+#include "spawn.h"
 
 #define LINE_BYTES 1024
 #define TAIL_BYTES 600
@@ -136,6 +137,8 @@ struct check {
     size_t linelen, taillen;
     char line[LINE_BYTES];
     char tail[TAIL_BYTES]; /* qemu's stderr, last bytes */
+    int port;              /* READY_HTTP: the forwarded host port */
+    long http_status;      /* the last status the probe saw, 0 if none */
 };
 
 static void at(const struct check *c, const char *what, const char *detail)
@@ -206,119 +209,19 @@ static void on_stderr(struct check *c, const char *buf, size_t n)
     c->tail[c->taillen] = '\0';
 }
 
-/* A TCP port on 127.0.0.1 nobody listens on now (0 on error). */
-static int free_port(void)
+/* The HTTP probe (common/probe_http.c) calls back here: the status that means ready. */
+static void http_done(void *ctx, int idx, long status)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = 0;
-    if (fd < 0)
-        return 0;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-/* HTTP probe, non-blocking so console lines keep their timestamps: connect, send
- * GET, read the status line; anything else (refused, closed by QEMU's forwarder
- * while the guest does not listen yet) closes and retries 100 ms later. */
-struct http {
-    int fd, state; /* 0 idle, 1 connecting, 2 reading */
-    mono_ns next, started;
-    char buf[64];
-    size_t len;
-    int last_status;
-};
-
-static void http_close(struct http *h)
-{
-    if (h->fd >= 0)
-        close(h->fd);
-    h->fd = -1;
-    h->state = 0;
-    h->len = 0;
-    h->next = mono_add(clock_mono(), 100 * NS_PER_MS);
-}
-
-static void http_step(struct http *h, struct check *c, int port, short revents)
-{
+    struct check *c = ctx;
     const struct profile *p = c->p;
-    if (h->state == 0) {
-        if (mono_diff(h->next, clock_mono()) < 0)
-            return;
-        struct sockaddr_in a = {.sin_family = AF_INET,
-                                .sin_port = htons((uint16_t)port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        h->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (h->fd < 0 ||
-            (connect(h->fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS)) {
-            http_close(h);
-            return;
-        }
-        h->state = 1;
-        h->started = clock_mono();
-        return;
+    (void)idx;
+    c->http_status = status;
+    if (p->http_status ? status == p->http_status : status >= 200 && status < 400) {
+        char d[200];
+        snprintf(d, sizeof d, "(http %ld on 127.0.0.1:%d%s)", status, c->port, p->http_path);
+        c->ready = 1;
+        at(c, "ready", d);
     }
-    /* QEMU's forwarder accepts at once and then retries its SYN to a guest not yet
-     * listening with TCP backoff (1 s, 3 s...): a fresh attempt is faster. */
-    if (mono_diff(h->started, clock_mono()) > 300 * NS_PER_MS) {
-        http_close(h);
-        h->next = clock_mono();
-        return;
-    }
-    if (!revents)
-        return;
-    if (h->state == 1) {
-        int e = 0;
-        socklen_t el = sizeof e;
-        char req[256];
-        getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &e, &el);
-        int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", p->http_path,
-                         p->http_addr);
-        if (e || send(h->fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-            http_close(h);
-            return;
-        }
-        h->state = 2;
-        return;
-    }
-    ssize_t n = recv(h->fd, h->buf + h->len, sizeof h->buf - 1 - h->len, 0);
-    if (n <= 0) {
-        http_close(h);
-        return;
-    }
-    h->len += (size_t)n;
-    h->buf[h->len] = '\0';
-    int status;
-    if (h->len < 12 && !strchr(h->buf, '\n'))
-        return; /* the status line is not complete yet */
-    if (sscanf(h->buf, "HTTP/%*d.%*d %d", &status) == 1) {
-        h->last_status = status;
-        if (p->http_status ? status == p->http_status : status >= 200 && status < 400) {
-            char d[200];
-            snprintf(d, sizeof d, "(http %d on 127.0.0.1:%d%s)", status, port, p->http_path);
-            c->ready = 1;
-            at(c, "ready", d);
-        }
-    }
-    http_close(h);
-}
-
-static pid_t spawn(char **argv, int out, int err)
-{
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    int nul = open("/dev/null", O_RDONLY);
-    dup2(nul, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    setpgid(0, 0);
-    execvp(argv[0], argv);
-    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
 }
 
 static void usage_check(FILE *f)
@@ -392,15 +295,14 @@ static int guests_check(int argc, char **argv, const char *guests_dir, const cha
 
     struct profile p;
     char err[512], kernel[PATH_MAX], initrd[PATH_MAX], disk[PATH_MAX];
-    char dbgdir[] = "/tmp/bs-check-XXXXXX", dbgpath[64] = "";
     if (profile_load_named(guests_dir, argv[optind], &p, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm guests check: %s\n", err);
         return 1;
     }
-    int rc = 1, out[2] = {-1, -1}, errp[2] = {-1, -1}, dbgfd = -1, exited = 0;
-    pid_t pid = -1;
+    int rc = 1, exited = 0;
+    struct spawned sp = {.pid = -1, .console_fd = -1, .stderr_fd = -1, .debug_fd = -1};
     struct check c = {.p = &p, .print_console = print_console};
-    struct http h = {.fd = -1};
+    struct http_prober *hp = NULL;
     c.md = pcre2_match_data_create(8, NULL);
 
     if (!p.argc) {
@@ -434,79 +336,69 @@ static int guests_check(int argc, char **argv, const char *guests_dir, const cha
                              .disk = disk[0] ? disk : NULL,
                              .accel = accel,
                              .name = "bs-check"};
-    if (p.ready_kind == READY_HTTP && !(v.port = free_port())) {
-        fprintf(stderr, "bootstorm guests check: no free TCP port\n");
+    if (p.ready_kind == READY_HTTP &&
+        ((c.port = v.port = port_free_tcp()) <= 0 || !(hp = http_prober_new()))) {
+        fprintf(stderr, "bootstorm guests check: no free TCP port or no HTTP probe\n");
         goto done;
     }
-    if (!mkdtemp(dbgdir)) {
-        fprintf(stderr, "bootstorm guests check: mkdtemp: %s\n", strerror(errno));
-        goto done;
-    }
-    snprintf(dbgpath, sizeof dbgpath, "%s/debugcon", dbgdir);
-    v.debugcon = dbgpath;
+    if (p.ready_kind == READY_DEBUGCON)
+        v.debugcon = SPAWN_DEBUG_PATH;
     char *qargv[PROFILE_MAX_ARGS + 1], buf[16384];
     if (profile_render_argv(&p, &v, qargv, buf, sizeof buf) < 0) {
         fprintf(stderr, "bootstorm guests check: the argv of %s does not fit\n", p.name);
-        goto done;
-    }
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-        fprintf(stderr, "bootstorm guests check: pipe: %s\n", strerror(errno));
         goto done;
     }
     printf("guest %s (%s, ready by %s), accel %s, timeout %.0f s\n", p.name, p.status,
            ready_name(&p), accel, timeout_s);
     c.t0 = clock_mono();
     at(&c, "spawn", NULL);
-    if ((pid = spawn(qargv, out[1], errp[1])) < 0) {
-        fprintf(stderr, "bootstorm guests check: fork: %s\n", strerror(errno));
+    if (spawn_process(qargv, p.ready_kind == READY_DEBUGCON, &sp, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm guests check: %s\n", err);
         goto done;
     }
-    close(out[1]);
-    close(errp[1]);
-    out[1] = errp[1] = -1;
 
     mono_ns deadline = mono_add(c.t0, (int64_t)(timeout_s * 1e9));
+    mono_ns next_probe = c.t0;
     int status = 0, code = -1;
     size_t dbgoff = 0;
     char dbgbuf[256];
     while (!c.ready) {
-        struct pollfd pf[3] = {{.fd = out[0], .events = POLLIN},
-                               {.fd = errp[0], .events = POLLIN},
-                               {.fd = h.fd, .events = h.state == 1 ? POLLOUT : POLLIN}};
-        int npf = h.fd >= 0 ? 3 : 2;
-        if (poll(pf, (nfds_t)npf, 10) < 0 && errno != EINTR)
+        struct pollfd pf[3] = {{.fd = sp.console_fd, .events = POLLIN},
+                               {.fd = sp.stderr_fd, .events = POLLIN},
+                               {.fd = sp.debug_fd, .events = POLLIN}};
+        if (poll(pf, 3, 10) < 0 && errno != EINTR)
             break;
         char rb[4096];
         ssize_t n;
-        if (pf[0].revents && (n = read(out[0], rb, sizeof rb)) > 0)
+        if (pf[0].revents && (n = read(sp.console_fd, rb, sizeof rb)) > 0)
             on_console(&c, rb, (size_t)n);
-        if (pf[1].revents && (n = read(errp[0], rb, sizeof rb)) > 0)
+        if (pf[1].revents && (n = read(sp.stderr_fd, rb, sizeof rb)) > 0)
             on_stderr(&c, rb, (size_t)n);
         if (c.ready)
             break;
-        if (p.ready_kind == READY_HTTP)
-            http_step(&h, &c, v.port, npf == 3 ? pf[2].revents : 0);
-        if (p.ready_kind == READY_DEBUGCON) {
-            if (dbgfd < 0)
-                dbgfd = open(dbgpath, O_RDONLY | O_CLOEXEC);
-            if (dbgfd >= 0 && dbgoff < sizeof dbgbuf - 1 &&
-                (n = pread(dbgfd, dbgbuf + dbgoff, sizeof dbgbuf - 1 - dbgoff, (off_t)dbgoff)) >
-                    0) {
-                dbgoff += (size_t)n;
-                dbgbuf[dbgoff] = '\0';
-                if (strstr(dbgbuf, p.ready_bytes)) {
-                    c.ready = 1;
-                    at(&c, "ready", "(debugcon)");
-                }
+        if (hp) { /* one GET at a time; QEMU's forwarder answers before the guest listens */
+            if (!http_prober_active(hp) && mono_diff(next_probe, clock_mono()) >= 0) {
+                http_probe_start(hp, 0, c.port, p.http_path, 300);
+                next_probe = mono_add(clock_mono(), 20 * NS_PER_MS);
+            }
+            http_prober_poll(hp, http_done, &c);
+        }
+        if (pf[2].revents && dbgoff < sizeof dbgbuf - 1 &&
+            (n = read(sp.debug_fd, dbgbuf + dbgoff, sizeof dbgbuf - 1 - dbgoff)) > 0) {
+            dbgoff += (size_t)n;
+            dbgbuf[dbgoff] = '\0';
+            if (strstr(dbgbuf, p.ready_bytes)) {
+                c.ready = 1;
+                at(&c, "ready", "(debugcon)");
             }
         }
-        if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+        if (!exited && waitpid(sp.pid, &status, WNOHANG) == sp.pid) {
             exited = 1;
             code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
             /* drain what the guest wrote last */
-            while ((n = read(out[0], rb, sizeof rb)) > 0)
+            while ((n = read(sp.console_fd, rb, sizeof rb)) > 0)
                 on_console(&c, rb, (size_t)n);
-            while ((n = read(errp[0], rb, sizeof rb)) > 0)
+            while ((n = read(sp.stderr_fd, rb, sizeof rb)) > 0)
                 on_stderr(&c, rb, (size_t)n);
             if (!c.ready && p.ready_kind == READY_EXIT && WIFEXITED(status) &&
                 profile_exit_ok(&p, code)) {
@@ -534,7 +426,7 @@ static int guests_check(int argc, char **argv, const char *guests_dir, const cha
             printf("hint: this host's KVM cannot run this guest; try --accel tcg\n");
     } else {
         printf("not ready: timeout after %.0f s%s%s\n", timeout_s,
-               p.ready_kind == READY_HTTP && h.last_status ? " (last HTTP status differs)" : "",
+               p.ready_kind == READY_HTTP && c.http_status ? " (last HTTP status differs)" : "",
                c.taillen ? "; qemu's stderr:\n" : "");
         if (c.taillen)
             printf("%s\n", c.tail);
@@ -542,24 +434,15 @@ static int guests_check(int argc, char **argv, const char *guests_dir, const cha
             printf("last console output: %s\n", c.line);
     }
 done:
-    if (pid > 0 && !exited) { /* a guest in service mode runs forever: stop it */
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
+    if (sp.pid > 0 && !exited) { /* a guest in service mode runs forever: stop it */
+        kill(sp.pid, SIGKILL);
+        waitpid(sp.pid, NULL, 0);
     }
-    if (h.fd >= 0)
-        close(h.fd);
-    if (dbgfd >= 0)
-        close(dbgfd);
-    if (dbgpath[0]) {
-        unlink(dbgpath);
-        rmdir(dbgdir);
-    }
-    for (int i = 0; i < 2; i++) {
-        if (out[i] >= 0)
-            close(out[i]);
-        if (errp[i] >= 0)
-            close(errp[i]);
-    }
+    http_prober_free(hp);
+    int fds[] = {sp.console_fd, sp.stderr_fd, sp.debug_fd};
+    for (int i = 0; i < 3; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
     pcre2_match_data_free(c.md);
     profile_free(&p);
     return rc;

@@ -1,20 +1,18 @@
 /* The KVM probe: one real boot, argv built here (not from a profile) so that a
- * broken profile cannot make KVM look broken. */
+ * broken profile cannot make KVM look broken; started like every guest (spawn.c). */
 #include "accel.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
-
-extern char **environ;
+#include "spawn.h"
 
 int accel_probe_kvm(const char *kernel, int timeout_ms, char *why, size_t whylen)
 {
@@ -44,30 +42,10 @@ int accel_probe_kvm(const char *kernel, int timeout_ms, char *why, size_t whylen
                     "-device",
                     "isa-debug-exit,iobase=0xf4,iosize=4",
                     NULL};
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        snprintf(why, whylen, "pipe: %s", strerror(errno));
-        return 0;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-    pid_t pid;
-    int e = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    close(p[1]);
-    if (e != 0) {
-        close(p[0]);
-        snprintf(why, whylen, "spawn %s: %s", argv[0], strerror(e));
+    struct spawned sp;
+    char err[256];
+    if (spawn_process(argv, 0, &sp, err, sizeof err) < 0) {
+        snprintf(why, whylen, "%s", err);
         return 0;
     }
     char out[2048];
@@ -78,10 +56,12 @@ int accel_probe_kvm(const char *kernel, int timeout_ms, char *why, size_t whylen
         int left = (int)(mono_diff(clock_mono(), end) / NS_PER_MS);
         if (left <= 0)
             break;
-        struct pollfd pfd = {p[0], POLLIN, 0};
+        struct pollfd pfd = {sp.console_fd, POLLIN, 0};
         if (poll(&pfd, 1, left) <= 0)
             continue;
-        ssize_t n = read(p[0], out + len, sizeof out - 1 - len);
+        ssize_t n = read(sp.console_fd, out + len, sizeof out - 1 - len);
+        if (n < 0 && errno == EAGAIN)
+            continue;
         if (n <= 0)
             break;
         len += (size_t)n;
@@ -93,9 +73,15 @@ int accel_probe_kvm(const char *kernel, int timeout_ms, char *why, size_t whylen
         if (len == sizeof out - 1)
             break;
     }
-    close(p[0]);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    kill(sp.pid, SIGKILL);
+    waitpid(sp.pid, NULL, 0);
+    if (!ok) { /* QEMU's own words explain more than the console */
+        ssize_t n = read(sp.stderr_fd, out + len, sizeof out - 1 - len);
+        if (n > 0)
+            len += (size_t)n;
+    }
+    close(sp.console_fd);
+    close(sp.stderr_fd);
     if (!ok) {
         out[len] = '\0';
         for (char *c = out; *c; c++)

@@ -9,6 +9,18 @@
 #include "spawn.h"
 #include "vmm.h"
 
+static int start(char *const argv[], int with_debug, struct vmm_guest *g, char *err, size_t errlen)
+{
+    struct spawned sp;
+    if (spawn_process(argv, with_debug, &sp, err, errlen) < 0)
+        return -1;
+    g->pid = sp.pid;
+    g->console_fd = sp.console_fd;
+    g->stderr_fd = sp.stderr_fd;
+    g->debug_fd = sp.debug_fd;
+    return 0;
+}
+
 static int exec_spawn(const struct vmm_spawn_args *a, struct vmm_guest *g, char *err, size_t errlen)
 {
     char *argv[PROFILE_MAX_ARGS + 1], buf[8192];
@@ -20,7 +32,7 @@ static int exec_spawn(const struct vmm_spawn_args *a, struct vmm_guest *g, char 
                  sizeof buf);
         return -1;
     }
-    return spawn_process(argv, a->with_debug, g, err, errlen);
+    return start(argv, a->with_debug, g, err, errlen);
 }
 
 static int process_spawn(const struct vmm_spawn_args *a, struct vmm_guest *g, char *err,
@@ -40,7 +52,7 @@ static int process_spawn(const struct vmm_spawn_args *a, struct vmm_guest *g, ch
                  sizeof buf);
         return -1;
     }
-    return spawn_process(argv, a->with_debug, g, err, errlen);
+    return start(argv, a->with_debug, g, err, errlen);
 }
 
 static void exec_kill(struct vmm_guest *g)

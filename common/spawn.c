@@ -44,7 +44,7 @@ __attribute__((noinline)) static pid_t start_child(char *const argv[], int out_f
     return pid;
 }
 
-int spawn_process(char *const argv[], int with_debug, struct vmm_guest *g, char *err, size_t errlen)
+int spawn_process(char *const argv[], int with_debug, struct spawned *g, char *err, size_t errlen)
 {
     int out[2] = {-1, -1}, errp[2] = {-1, -1}, dbg[2] = {-1, -1};
     volatile int exec_errno = 0;
