@@ -1,5 +1,5 @@
 /* `bootstorm guests list|check`: the guest profiles found, their image files, and a
- * one-guest boot (started like a launcher's guest, common/spawn.c; HTTP by common/probe_http.c)
+ * one-guest boot (started like a launcher's guest, common/procspawn.c; HTTP by common/probe_http.c)
  * printing the phase timeline. A sanity check before a storm: no collector, no Redis, one guest. */
 #include <dirent.h>
 #include <errno.h>
@@ -21,7 +21,7 @@
 #include "paths.h"
 #include "ports.h"
 #include "probe_http.h"
-#include "spawn.h"
+#include "procspawn.h"
 
 #define LINE_BYTES 1024
 #define TAIL_BYTES 600

@@ -1,5 +1,5 @@
 /* The KVM probe: one real boot, argv built here (not from a profile) so that a
- * broken profile cannot make KVM look broken; started like every guest (spawn.c). */
+ * broken profile cannot make KVM look broken; started like every guest (procspawn.c). */
 #include "accel.h"
 
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "spawn.h"
+#include "procspawn.h"
 
 int accel_probe_kvm(const char *kernel, int timeout_ms, char *why, size_t whylen)
 {

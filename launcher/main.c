@@ -293,7 +293,7 @@ int main(int argc, char **argv)
     raise_nofile();
     /* Before any thread exists (libzmq's I/O thread inherits it): the loop must keep
      * its schedule while the guests it starts saturate every core. Guests get nice 0
-     * back in spawn.c. */
+     * back in procspawn.c. */
     l.cfg.prio_raised = setpriority(PRIO_PROCESS, 0, -10) == 0;
     if (!l.cfg.prio_raised)
         log_warn("cannot raise the launcher's priority (%s): launches may lag under load",

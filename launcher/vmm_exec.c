@@ -6,13 +6,31 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "spawn.h"
+#include "procspawn.h"
 #include "vmm.h"
 
-static int start(char *const argv[], int with_debug, struct vmm_guest *g, char *err, size_t errlen)
+/* Renders the profile's qemu.argv (or process.argv) and starts it. */
+static int render_and_start(const struct vmm_spawn_args *a, int process, struct vmm_guest *g,
+                            char *err, size_t errlen)
 {
+    const char *key = process ? "process.argv" : "qemu.argv";
+    char *argv[PROFILE_MAX_ARGS + 1], buf[8192];
+    struct profile_vars vars = a->vars;
+    if (a->with_debug)
+        vars.debugcon = SPAWN_DEBUG_PATH;
+    if (process ? !a->prof->proc_argc : !a->prof->argc) {
+        snprintf(err, errlen, "profile %s has no %s", a->prof->name, key);
+        return -1;
+    }
+    int n = process ? profile_render_process(a->prof, &vars, argv, buf, sizeof buf)
+                    : profile_render_argv(a->prof, &vars, argv, buf, sizeof buf);
+    if (n < 0) {
+        snprintf(err, errlen, "%s of profile %s does not fit in %zu bytes", key, a->prof->name,
+                 sizeof buf);
+        return -1;
+    }
     struct spawned sp;
-    if (spawn_process(argv, with_debug, &sp, err, errlen) < 0)
+    if (spawn_process(argv, a->with_debug, &sp, err, errlen) < 0)
         return -1;
     g->pid = sp.pid;
     g->console_fd = sp.console_fd;
@@ -21,38 +39,15 @@ static int start(char *const argv[], int with_debug, struct vmm_guest *g, char *
     return 0;
 }
 
-static int exec_spawn(const struct vmm_spawn_args *a, struct vmm_guest *g, char *err, size_t errlen)
+static int qemu_spawn(const struct vmm_spawn_args *a, struct vmm_guest *g, char *err, size_t errlen)
 {
-    char *argv[PROFILE_MAX_ARGS + 1], buf[8192];
-    struct profile_vars vars = a->vars;
-    if (a->with_debug)
-        vars.debugcon = SPAWN_DEBUG_PATH;
-    if (profile_render_argv(a->prof, &vars, argv, buf, sizeof buf) < 0) {
-        snprintf(err, errlen, "qemu.argv of profile %s does not fit in %zu bytes", a->prof->name,
-                 sizeof buf);
-        return -1;
-    }
-    return start(argv, a->with_debug, g, err, errlen);
+    return render_and_start(a, 0, g, err, errlen);
 }
 
 static int process_spawn(const struct vmm_spawn_args *a, struct vmm_guest *g, char *err,
                          size_t errlen)
 {
-    char *argv[PROFILE_MAX_ARGS + 1], buf[8192];
-    struct profile_vars vars = a->vars;
-    if (a->with_debug)
-        vars.debugcon = SPAWN_DEBUG_PATH;
-    if (!a->prof->proc_argc) {
-        snprintf(err, errlen, "profile %s has no process.argv for the process backend",
-                 a->prof->name);
-        return -1;
-    }
-    if (profile_render_process(a->prof, &vars, argv, buf, sizeof buf) < 0) {
-        snprintf(err, errlen, "process.argv of profile %s does not fit in %zu bytes", a->prof->name,
-                 sizeof buf);
-        return -1;
-    }
-    return start(argv, a->with_debug, g, err, errlen);
+    return render_and_start(a, 1, g, err, errlen);
 }
 
 static void exec_kill(struct vmm_guest *g)
@@ -61,7 +56,7 @@ static void exec_kill(struct vmm_guest *g)
         kill(g->pid, SIGKILL);
 }
 
-const struct vmm_ops vmm_qemu_ops = {.name = "qemu", .spawn = exec_spawn, .kill = exec_kill};
+const struct vmm_ops vmm_qemu_ops = {.name = "qemu", .spawn = qemu_spawn, .kill = exec_kill};
 const struct vmm_ops vmm_process_ops = {
     .name = "process", .spawn = process_spawn, .kill = exec_kill};
 

@@ -3,8 +3,8 @@
  * process group, and PR_SET_PDEATHSIG so it dies with its parent even on SIGKILL.
  * Used by the launcher's qemu and process backends, its KVM probe, and
  * `bootstorm guests check`. */
-#ifndef BS_SPAWN_H
-#define BS_SPAWN_H
+#ifndef BS_PROCSPAWN_H
+#define BS_PROCSPAWN_H
 
 #include <stddef.h>
 

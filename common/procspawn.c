@@ -1,7 +1,7 @@
 /* vfork + exec: as cheap as posix_spawn (no page-table copy) and lets the child set
  * PR_SET_PDEATHSIG, which posix_spawn cannot. The child only makes syscalls before
  * exec, and reports an exec failure through exec_errno in the shared memory. */
-#include "spawn.h"
+#include "procspawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
