@@ -93,8 +93,12 @@ restart: {after_s: 2, fraction: 1.0}
 hold_s: 3
 timeout_s: 60
 YAML
+PREV_RUN=$(rcli ZREVRANGE bs:runs 0 0)
 start_bg cli-c "${RUN[@]}" "$T_DIR/c.yaml" --hosts all
 CLI_C=$LAST_PID
+# wait for (c)'s own run first: the newest run is the previous one until it is stored
+wait_for 30 bash -c "[ \"\$(ip netns exec $BSNET_NS_0 redis-cli -p $RPORT zrevrange bs:runs 0 0)\" != '$PREV_RUN' ]" ||
+    fail "(c) run never created"
 wait_for 30 bash -c "[ \"\$(ip netns exec $BSNET_NS_0 redis-cli -p $RPORT --raw eval \"local r=redis.call('zrevrange','bs:runs',0,0)[1] if not r then return 0 end return redis.call('hget','bs:{'..r..'}:hagg:mh1','spawned') or 0\" 0)\" -ge 1 ]" ||
     fail "(c) mh1 spawned nothing"
 sleep 0.3
@@ -126,9 +130,12 @@ timeout_s: 60
 YAML
 start_bg cli-d "${RUN[@]}" "$T_DIR/d.yaml" --hosts mh1,mh2,mh3
 CLI_D=$LAST_PID
-wait_for 30 bash -c "[ \"\$(ip netns exec $BSNET_NS_0 redis-cli -p $RPORT --raw eval \"local r=redis.call('zrevrange','bs:runs',0,0)[1] if not r then return 0 end return redis.call('hget','bs:{'..r..'}:meta','hosts_started') or 0\" 0)\" = 3 ]" ||
-    fail "(d) not started on 3 hosts"
+# the newest run is (d)'s only once its start was stored: until then it is (c)'s
+wait_for 30 bash -c "[ \"\$(ip netns exec $BSNET_NS_0 redis-cli -p $RPORT zrevrange bs:runs 0 0)\" != '$RUN_C' ]" ||
+    fail "(d) run never created"
 RUN_D=$(rcli ZREVRANGE bs:runs 0 0)
+wait_for 30 bash -c "[ \"\$(ip netns exec $BSNET_NS_0 redis-cli -p $RPORT hget 'bs:{$RUN_D}:meta' hosts_started)\" = 3 ]" ||
+    fail "(d) not started on 3 hosts"
 kill -STOP "${LPID[3]}"
 t0=$SECONDS
 rc=0
