@@ -150,13 +150,7 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
     }
     struct scenario sc;
     char err[512];
-    if (own_keys && !server_key) {
-        fprintf(stderr, "bootstorm run: --curve-keys needs --curve-server-key\n");
-        return 2;
-    }
-    if (server_key && (bzmq_key_load(server_key, curve.server_key, NULL, err, sizeof err) < 0 ||
-                       (own_keys && bzmq_key_load(own_keys, curve.public_key, curve.secret_key, err,
-                                                  sizeof err) < 0))) {
+    if (bzmq_client_curve(server_key, own_keys, &curve, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm run: %s\n", err);
         return 2;
     }

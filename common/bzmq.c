@@ -204,3 +204,20 @@ int bzmq_send_ev(void *sock, const void *route, size_t route_len, const struct e
         return -1;
     return zmq_send(sock, buf, (size_t)n, ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
+
+int bzmq_client_curve(const char *server_key_file, const char *own_keys_file,
+                      struct bzmq_curve *curve, char *err, size_t errlen)
+{
+    memset(curve, 0, sizeof *curve);
+    if (own_keys_file && !server_key_file) {
+        snprintf(err, errlen, "--curve-keys needs --curve-server-key");
+        return -1;
+    }
+    if (!server_key_file)
+        return 0;
+    if (bzmq_key_load(server_key_file, curve->server_key, NULL, err, errlen) < 0 ||
+        (own_keys_file &&
+         bzmq_key_load(own_keys_file, curve->public_key, curve->secret_key, err, errlen) < 0))
+        return -1;
+    return 1;
+}

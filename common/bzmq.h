@@ -36,6 +36,12 @@ struct bzmq_curve {
  * a file no other user can read. Returns 0, or -1 with err naming the file. */
 int bzmq_key_load(const char *path, char *pub, char *sec, char *err, size_t errlen);
 
+/* A client's CURVE set-up from its options: server_key_file (the server's public key,
+ * NULL: no CURVE) and own_keys_file (its pair, NULL: a fresh one; needs the server's).
+ * Returns 1 with *curve filled, 0 when there is no CURVE, -1 with the reason in err. */
+int bzmq_client_curve(const char *server_key_file, const char *own_keys_file,
+                      struct bzmq_curve *curve, char *err, size_t errlen);
+
 /* Generates a pair with zmq_curve_keypair and writes it to path (mode 0600; with
  * sec NULL only the public line, mode 0644). Returns 0 or -1 with err. */
 int bzmq_key_write(const char *path, const char *pub, const char *sec, char *err, size_t errlen);

@@ -268,13 +268,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (own_keys && !server_key) {
-        fprintf(stderr, "bootstorm-launcher: --curve-keys needs --curve-server-key\n");
-        return 2;
-    }
-    if (server_key && (bzmq_key_load(server_key, curve.server_key, NULL, err, sizeof err) < 0 ||
-                       (own_keys && bzmq_key_load(own_keys, curve.public_key, curve.secret_key, err,
-                                                  sizeof err) < 0))) {
+    if (bzmq_client_curve(server_key, own_keys, &curve, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm-launcher: %s\n", err);
         return 2;
     }
