@@ -77,7 +77,8 @@ static void refuse_run(struct launcher *l, const struct ev *start, const char *w
     ev_init(&e, EV_RUN_END);
     snprintf(e.run, sizeof e.run, "%s", start->run);
     e.failed = start->count;
-    snprintf(e.error, sizeof e.error, "%s: %s", l->cfg.host, why);
+    /* host ids are short (BS_ID_MAX); the reason is cut, never the host */
+    snprintf(e.error, sizeof e.error, "%s: %.160s", l->cfg.host, why);
     outbox_push(l->ob, &e);
 }
 

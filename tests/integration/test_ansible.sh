@@ -6,7 +6,7 @@
 # share this file system, daemons by start script: systemd would start them outside
 # the namespace), run.yml with 3 hosts x 4 minkernels (the fetched JSON report must
 # say 12 ready, charts fetched too), teardown.yml (every daemon stopped).
-# SKIP (exit 0) only when network namespaces cannot be made here.
+# Skipped (ctest skip code) only when network namespaces cannot be made here.
 source "$BS_SOURCE/tests/integration/lib.sh"
 
 netns_or_skip

@@ -6,8 +6,7 @@ source "$BS_SOURCE/tests/integration/lib.sh"
 
 img="$BS_BUILD/images"
 if [ ! -s "$img/linux-vmlinux" ] || [ ! -s "$img/linux-initramfs.cpio.gz" ]; then
-    echo "SKIP: Linux guest images not built in $img (guests/linux/build.sh needs apt)"
-    exit 0
+    skip "Linux guest images not built in $img (guests/linux/build.sh needs apt)"
 fi
 
 for g in linux linux-http; do

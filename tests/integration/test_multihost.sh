@@ -10,7 +10,7 @@
 #  (c) one host's link cut for 3 s mid-run: no event lost, counts exact;
 #  (d) a host frozen mid-run (SIGSTOP): marked gone after 30 s, the CLI's wait ends,
 #      the report names it missing.
-# SKIP (exit 0) only when network namespaces cannot be made here.
+# Skipped (ctest skip code) only when network namespaces cannot be made here.
 source "$BS_SOURCE/tests/integration/lib.sh"
 
 netns_or_skip
