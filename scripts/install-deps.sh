@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
     build-essential cmake pkg-config binutils
     libzmq3-dev libmsgpack-dev libhiredis-dev libvirt-dev libfyaml-dev
-    libpcre2-dev libcmocka-dev libcurl4-openssl-dev
+    libpcre2-dev libcmocka-dev libcurl4-openssl-dev libjansson-dev
     redis-server redis-tools
     qemu-system-x86 qemu-utils
     python3 lz4 xz-utils zstd dpkg apt
