@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Fidelity: is bootstorm's ready timestamp the moment the ready line really came out?
+# For the same boot of the same guest, the launcher's ready stamp against an independent
+# one: bench/fidelity_tap (its own C, no bootstorm code) sits between QEMU's console and
+# the launcher, stamps the ready line with CLOCK_MONOTONIC the moment it reads it and
+# passes the bytes on. Per-guest difference (launcher - tap) p50 / p99 / max at each
+# storm size. Second table: minkernel's host-side debugcon stamp (ready on port 0xe9)
+# against its console line (a marker), both stamped by the launcher.
+# usage: bench/fidelity.sh [COUNTS...]   (default 1 64 256); env ACCEL (default auto)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=$(cd "${BS_BUILD:-build}" && pwd)
+counts=("$@")
+[ ${#counts[@]} -gt 0 ] || counts=(1 64 256)
+accel=${ACCEL:-auto}
+d=$(mktemp -d /tmp/bsfidelity.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$d"
+}
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Profiles: minkernel behind the tap; minkernel-debugcon with its console line as a marker.
+mkdir -p "$d/guests"
+cp "$B"/guests/*.yaml "$d/guests/"
+sed -e 's/^name: minkernel$/name: minkernel-tap/' \
+    -e "s|argv: \[qemu-system-x86_64,|argv: [\"$B/bench/fidelity_tap\", \"$d/stamps\", \"BOOTSTORM READY minkernel\", qemu-system-x86_64,|" \
+    "$B/guests/minkernel.yaml" >"$d/guests/minkernel-tap.yaml"
+sed -e 's/^name: minkernel-debugcon$/name: minkernel-dbgcmp/' \
+    -e "s/^  - {name: entry, regex: 'minkernel: entry'}$/&\n  - {name: console_ready, regex: 'BOOTSTORM READY minkernel'}/" \
+    "$B/guests/minkernel-debugcon.yaml" >"$d/guests/minkernel-dbgcmp.yaml"
+
+RP=$(port)
+CP=$(port)
+redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no --dir "$d" >"$d/redis.log" 2>&1 &
+pids+=($!)
+until redis-cli -p "$RP" ping >/dev/null 2>&1; do sleep 0.05; done
+"$B/bin/bootstorm-collector" --bind "tcp://127.0.0.1:$CP" --redis "redis://127.0.0.1:$RP" \
+    --ready-file "$d/ready" >"$d/collector.log" 2>&1 &
+pids+=($!)
+until [ -f "$d/ready" ]; do sleep 0.05; done
+"$B/bin/bootstorm-launcher" --connect "tcp://127.0.0.1:$CP" --host fid --guests "$d/guests" \
+    --images "$B/images" >"$d/launcher.log" 2>&1 &
+pids+=($!)
+
+# storm GUEST N: runs N guests at once, prints the run id.
+storm() {
+    printf 'name: fidelity\nguest: %s\ncount: %d\naccel: %s\ntimeout_s: 120\n' "$1" "$2" "$accel" >"$d/s.yaml"
+    "$B/bin/bootstorm" --redis "redis://127.0.0.1:$RP" run "$d/s.yaml" --collector "tcp://127.0.0.1:$CP" \
+        --json >"$d/r.json" || { echo "run of $2 x $1 failed: $(cat "$d/r.json")" >&2; exit 1; }
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$d/r.json"
+}
+# fields RUN N F1 F2: one line "F1 F2" per guest, read from Redis in one pipeline.
+fields() {
+    for ((i = 0; i < $2; i++)); do printf 'HMGET bs:{%s}:guest:fid:%d %s %s\n' "$1" "$i" "$3" "$4"; done |
+        redis-cli -p "$RP" | paste -d' ' - -
+}
+stats() { # LABEL N < "a b" lines: per-line (b - a) in ms; says when fewer than N pairs
+    python3 -c '
+import sys
+d = sorted((int(b) - int(a)) / 1e6 for a, b in (l.split() for l in sys.stdin if len(l.split()) == 2))
+if len(d) < int(sys.argv[2]):
+    print("%-28s only %d of %s guests have both stamps" % (sys.argv[1], len(d), sys.argv[2]))
+if not d:
+    sys.exit(1)
+q = lambda p: d[min(len(d) - 1, int(p * len(d)))]
+a = sorted(abs(x) for x in d)
+qa = lambda p: a[min(len(a) - 1, int(p * len(a)))]
+print("%-28s n=%-4d diff p50 %7.3f ms   |diff| p50 %7.3f  p99 %7.3f  max %7.3f ms" %
+      (sys.argv[1], len(d), q(0.5), qa(0.5), qa(0.99), a[-1]))' "$1" "$2"
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB, accel $accel, $(date -u +%F)"
+echo "== launcher ready stamp - independent tap stamp (same boot, same clock)"
+for n in "${counts[@]}"; do
+    rm -f "$d/stamps"
+    run=$(storm minkernel-tap "$n")
+    # the tap's pid is the guest's pid in the launcher's eyes
+    join <(fields "$run" "$n" pid ready_tm | sort) <(sort "$d/stamps") |
+        awk '{print $3, $2}' | stats "minkernel x $n at once" "$n"
+done
+echo "== console line (marker) - debugcon port write (ready), both launcher stamps"
+for n in "${counts[@]}"; do
+    run=$(storm minkernel-dbgcmp "$n")
+    fields "$run" "$n" ready_tm m:console_ready | stats "minkernel-debugcon x $n" "$n"
+done
