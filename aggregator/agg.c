@@ -150,9 +150,10 @@ static void read_meta(const redisReply *meta, struct agg_run *r)
             r->host[add_host(r, h)].clock_from_meta = 1;
         } else if ((h = host_of(f, "clock_err_ns")) && add_host(r, h) >= 0)
             r->host[add_host(r, h)].clock_err_ms = num_d(v, -1e6) / 1e6; /* -1 ns: unknown */
-        else if ((h = host_of(f, "missing")) && *v) {
-            size_t len = strlen(r->missing);
-            snprintf(r->missing + len, sizeof r->missing - len, "%s%s: %s", len ? "\n" : "", h, v);
+        else if ((h = host_of(f, "missing")) && *v && r->nmissing < AGG_HOSTS_MAX) {
+            COPY(r->missing[r->nmissing].host, h);
+            COPY(r->missing[r->nmissing].why, v);
+            r->nmissing++;
         } else if ((h = host_of(f, "error")) && *v) {
             size_t len = strlen(r->errors);
             snprintf(r->errors + len, sizeof r->errors - len, "%s%s: %s", len ? "\n" : "", h, v);
@@ -189,6 +190,8 @@ static double read_agg(const redisReply *agg, const redisReply *meta, struct agg
             r->ready = num_ll(v, 0);
         else if (!strcmp(f, "failed"))
             r->failed = num_ll(v, 0);
+        else if (!strcmp(f, "lost"))
+            r->lost_events = num_ll(v, 0);
         else if (!strcmp(f, "boot_sum_ms"))
             boot_sum = num_d(v, -1);
         else if (!strcmp(f, "peak_mem_kib")) {
@@ -567,13 +570,20 @@ fail:
     return rc;
 }
 
+/* The newest `limit` run ids (all if limit <= 0), newest first; NULL with err. */
+static redisReply *run_ids(redisContext *c, int limit, char *err, size_t errlen)
+{
+    return query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 %d",
+                 limit > 0 ? limit - 1 : -1);
+}
+
 int agg_list_runs(redisContext *c, FILE *out, int limit, char *err, size_t errlen)
 {
-    redisReply *ids = query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 %d",
-                            limit > 0 ? limit - 1 : -1);
-    if (!ids)
-        return -1;
+    redisReply *ids = run_ids(c, limit, err, errlen);
+    struct agg_run *r = malloc(sizeof *r);
     int w = 3, rc = -1;
+    if (!ids || !r)
+        goto fail;
     for (size_t i = 0; i < ids->elements; i++)
         if (ids->element[i]->type == REDIS_REPLY_STRING && (int)ids->element[i]->len > w)
             w = (int)ids->element[i]->len;
@@ -583,26 +593,72 @@ int agg_list_runs(redisContext *c, FILE *out, int limit, char *err, size_t errle
         if (ids->element[i]->type != REDIS_REPLY_STRING)
             continue;
         const char *id = ids->element[i]->str;
-        struct agg_run r;
-        char rf[48], p50[32];
-        if (agg_load(c, id, &r, err, errlen) < 0) {
+        char rf[48], p50[32] = "-";
+        if (agg_load(c, id, r, err, errlen) < 0) {
             if (c->err)
                 goto fail;
             fprintf(out, "%-*s  (%s)\n", w, id, err); /* listed but unreadable: say why, go on */
             continue;
         }
-        snprintf(rf, sizeof rf, "%lld/%lld", r.ready, r.failed);
-        if (r.boot_n > 0)
-            snprintf(p50, sizeof p50, "%.1f", r.boot_p50_ms);
-        else
-            COPY(p50, "-");
-        fprintf(out, "%-*s  %-12s  %7lld  %12s  %8s  %s\n", w, id, r.kind[0] ? r.kind : "-",
-                r.total, rf, p50, r.complete ? "yes" : "no");
+        snprintf(rf, sizeof rf, "%lld/%lld", r->ready, r->failed);
+        if (r->boot_n > 0)
+            snprintf(p50, sizeof p50, "%.1f", r->boot_p50_ms);
+        fprintf(out, "%-*s  %-12s  %7lld  %12s  %8s  %s\n", w, id, r->kind[0] ? r->kind : "-",
+                r->total, rf, p50, r->complete ? "yes" : "no");
     }
     rc = (int)ids->elements;
 fail:
-    freeReplyObject(ids);
+    if (!r)
+        snprintf(err, errlen, "out of memory");
+    free(r);
+    if (ids)
+        freeReplyObject(ids);
     return rc;
+}
+
+/* One row of `runs --json`. */
+static json_t *run_row(const struct agg_run *r)
+{
+    return json_pack("{so,so,sI,sI,sI,so,sb}", "run", agg_json_string(r->run), "guest",
+                     agg_json_string(r->kind), "count", (json_int_t)r->total, "ready",
+                     (json_int_t)r->ready, "failed", (json_int_t)r->failed, "boot_p50_ms",
+                     agg_json_number(r->boot_p50_ms, r->boot_n > 0), "complete", r->complete);
+}
+
+json_t *agg_list_runs_json(redisContext *c, int limit, char *err, size_t errlen)
+{
+    redisReply *ids = run_ids(c, limit, err, errlen);
+    struct agg_run *r = malloc(sizeof *r);
+    json_t *a = json_array();
+    if (!ids || !r || !a)
+        goto fail;
+    for (size_t i = 0; i < ids->elements; i++) {
+        if (ids->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        const char *id = ids->element[i]->str;
+        json_t *row;
+        if (agg_load(c, id, r, err, errlen) == 0)
+            row = run_row(r);
+        else if (!c->err) /* listed but unreadable: say why, go on */
+            row = json_pack("{so,so}", "run", agg_json_string(id), "error", agg_json_string(err));
+        else
+            goto fail;
+        if (!row || json_array_append_new(a, row) < 0) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
+    free(r);
+    freeReplyObject(ids);
+    return a;
+fail:
+    if (ids && (!r || !a))
+        snprintf(err, errlen, "out of memory");
+    json_decref(a);
+    free(r);
+    if (ids)
+        freeReplyObject(ids);
+    return NULL;
 }
 
 /* 1 when every host of the run's `hosts` has end_tr:HOST or lost_tr:HOST in its meta,
