@@ -73,12 +73,10 @@ redisContext *cmd_connect(const char *sub, const char *redis_url)
     return c;
 }
 
-int main(int argc, char **argv)
+/* Global options into *redis_url and *data_dir; returns -1 to go on with the command
+ * at argv[optind], else the exit code (--help, --version, bad usage). */
+static int parse_global(int argc, char **argv, const char **redis_url, const char **data_dir)
 {
-    const char *redis_url = NULL, *data_dir = getenv("BOOTSTORM_DATA");
-    if (!data_dir)
-        data_dir = "bootstorm-data";
-    log_init("bootstorm", LOG_WARN);
     static const struct option opts[] = {{"redis", required_argument, 0, 'r'},
                                          {"data-dir", required_argument, 0, 'd'},
                                          {"help", no_argument, 0, 'h'},
@@ -86,28 +84,51 @@ int main(int argc, char **argv)
                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+r:d:hV", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            redis_url = optarg;
-            break;
-        case 'd':
-            data_dir = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
+        if (c == 'r') {
+            *redis_url = optarg;
+        } else if (c == 'd') {
+            *data_dir = optarg;
+        } else if (c == 'V') {
             printf("bootstorm %s\n", BS_VERSION);
             return 0;
-        default:
-            usage(stderr);
-            return 2;
+        } else {
+            usage(c == 'h' ? stdout : stderr);
+            return c == 'h' ? 0 : 2;
         }
     }
     if (optind >= argc) {
         usage(stderr);
         return 2;
     }
+    return -1;
+}
+
+typedef int (*query_fn)(int, char **, const char *);
+
+/* The commands that only read or change Redis, so may use the embedded one. */
+static query_fn find_query(const char *cmd)
+{
+    static const struct {
+        const char *name;
+        query_fn fn;
+    } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},   {"compare", cmd_compare},
+                   {"export", cmd_export}, {"plot", cmd_plot},   {"watch", cmd_watch},
+                   {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool}};
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
+        if (!strcmp(cmd, queries[i].name))
+            return queries[i].fn;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *redis_url = NULL, *data_dir = getenv("BOOTSTORM_DATA");
+    if (!data_dir)
+        data_dir = "bootstorm-data";
+    log_init("bootstorm", LOG_WARN);
+    int rc = parse_global(argc, argv, &redis_url, &data_dir);
+    if (rc >= 0)
+        return rc;
     const char *cmd = argv[optind];
     int sub_argc = argc - optind;
     char **sub_argv = argv + optind;
@@ -127,23 +148,14 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    static const struct {
-        const char *name;
-        int (*fn)(int, char **, const char *);
-    } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},   {"compare", cmd_compare},
-                   {"export", cmd_export}, {"plot", cmd_plot},   {"watch", cmd_watch},
-                   {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool}};
-    int q = -1;
-    for (int i = 0; i < (int)(sizeof queries / sizeof queries[0]); i++)
-        if (!strcmp(cmd, queries[i].name))
-            q = i;
-    if (q < 0) {
+    query_fn fn = find_query(cmd);
+    if (!fn) {
         fprintf(stderr, "bootstorm: unknown command '%s'\n", cmd);
         usage(stderr);
         return 2;
     }
     query_data_dir = data_dir; /* cmd_connect starts the embedded Redis if needed */
-    int rc = queries[q].fn(sub_argc, sub_argv, redis_url);
+    rc = fn(sub_argc, sub_argv, redis_url);
     embedded_stop(&query_em);
     return rc;
 }
