@@ -1,8 +1,6 @@
-/* `bootstorm hosts`, `bootstorm pool` and `bootstorm keys`: the fleet's
- * registry as the collector keeps it in Redis (bs:hosts, bs:host:HOST), named
- * pools of hosts (bs:pool:NAME sets, their names in bs:pools) that a run can
- * target, and CURVE key generation. Not for runs (cmd_run) nor for the
- * collector's own registry code. */
+/* `bootstorm hosts`, `pool` and `keys`: the registry as the collector keeps it
+ * (bs:hosts, bs:host:HOST), named pools a run can target (bs:pool:NAME), CURVE keys.
+ * Not for runs (cmd_run) nor for the collector's own registry code. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -220,10 +218,61 @@ static int pool_list(redisContext *c, const char *only)
     return rc;
 }
 
+/* pool add NAME HOST...: the hosts need not have said hello yet (noted). */
+static int pool_add(redisContext *c, const char *name, char **hosts, int n)
+{
+    int rc = ARGS_OK;
+    for (int i = 0; i < n && !rc; i++) {
+        redisReply *k = redisCommand(c, "SISMEMBER bs:hosts %s", hosts[i]);
+        if (k && k->type == REDIS_REPLY_INTEGER && k->integer == 0)
+            fprintf(stderr, "bootstorm pool: note: host '%s' has not said hello yet\n", hosts[i]);
+        if (k)
+            freeReplyObject(k);
+        rc = ok_cmd(c, redisCommand(c, "SADD bs:pool:%s %s", name, hosts[i])) < 0 ? ARGS_USAGE : 0;
+    }
+    if (!rc)
+        rc = ok_cmd(c, redisCommand(c, "SADD bs:pools %s", name)) < 0 ? ARGS_USAGE : 0;
+    return rc;
+}
+
+/* pool rm NAME [HOST...]: the whole pool, or some hosts (an emptied pool goes too). */
+static int pool_rm(redisContext *c, const char *name, char **hosts, int n)
+{
+    int rc = ARGS_OK;
+    if (!n)
+        return ok_cmd(c, redisCommand(c, "DEL bs:pool:%s", name)) < 0 ||
+                       ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name)) < 0
+                   ? ARGS_USAGE
+                   : ARGS_OK;
+    for (int i = 0; i < n && !rc; i++)
+        rc = ok_cmd(c, redisCommand(c, "SREM bs:pool:%s %s", name, hosts[i])) < 0 ? ARGS_USAGE : 0;
+    redisReply *k = redisCommand(c, "SCARD bs:pool:%s", name); /* empty: gone with its set */
+    if (k && k->type == REDIS_REPLY_INTEGER && k->integer == 0)
+        ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name));
+    if (k)
+        freeReplyObject(k);
+    return rc;
+}
+
+static const struct option help_opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+/* Only --help among the options of pool and keys; returns -1 to go on (operands from
+ * argv[optind]), else the exit code. */
+static int help_only(int argc, char **argv, int (*usage)(FILE *))
+{
+    optind = 0;
+    int c = getopt_long(argc, argv, "+h", help_opts, NULL);
+    return c == -1 ? -1 : usage(c == 'h' ? stdout : stderr);
+}
+
 int cmd_pool(int argc, char **argv, const char *redis_url)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
-        return pool_usage(argc < 2 ? stderr : stdout);
+    int rc = help_only(argc, argv, pool_usage);
+    if (rc >= 0)
+        return rc;
+    argc -= optind - 1, argv += optind - 1; /* argv[1] is the operation */
+    if (argc < 2)
+        return pool_usage(stderr);
     const char *op = argv[1], *name = argc > 2 ? argv[2] : NULL;
     int add = !strcmp(op, "add"), rm = !strcmp(op, "rm"), list = !strcmp(op, "list");
     if (!(add || rm || list) || ((add || rm) && !name) || (add && argc < 4) || (list && argc > 3))
@@ -240,53 +289,35 @@ int cmd_pool(int argc, char **argv, const char *redis_url)
     }
     redisContext *c = cmd_connect("pool", redis_url);
     if (!c)
-        return 2;
-    int rc = 0;
-    if (list) {
+        return ARGS_USAGE;
+    if (list)
         rc = pool_list(c, name);
-    } else if (add) {
-        for (int i = 3; i < argc && !rc; i++) {
-            redisReply *k = redisCommand(c, "SISMEMBER bs:hosts %s", argv[i]);
-            if (k && k->type == REDIS_REPLY_INTEGER && k->integer == 0)
-                fprintf(stderr, "bootstorm pool: note: host '%s' has not said hello yet\n",
-                        argv[i]);
-            if (k)
-                freeReplyObject(k);
-            rc = ok_cmd(c, redisCommand(c, "SADD bs:pool:%s %s", name, argv[i])) < 0 ? 2 : 0;
-        }
-        if (!rc)
-            rc = ok_cmd(c, redisCommand(c, "SADD bs:pools %s", name)) < 0 ? 2 : 0;
-    } else if (argc == 3) {
-        rc = ok_cmd(c, redisCommand(c, "DEL bs:pool:%s", name)) < 0 ||
-                     ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name)) < 0
-                 ? 2
-                 : 0;
-    } else {
-        for (int i = 3; i < argc && !rc; i++)
-            rc = ok_cmd(c, redisCommand(c, "SREM bs:pool:%s %s", name, argv[i])) < 0 ? 2 : 0;
-        redisReply *n = redisCommand(c, "SCARD bs:pool:%s", name); /* empty: gone with its set */
-        if (n && n->type == REDIS_REPLY_INTEGER && n->integer == 0)
-            ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name));
-        if (n)
-            freeReplyObject(n);
-    }
+    else if (add)
+        rc = pool_add(c, name, argv + 3, argc - 3);
+    else
+        rc = pool_rm(c, name, argv + 3, argc - 3);
     redisFree(c);
     return rc;
 }
 
+static int keys_usage(FILE *f)
+{
+    fputs("usage: bootstorm keys gen DIR\n"
+          "  writes DIR/server.key (the collector's pair, mode 600: --curve-secret),\n"
+          "  DIR/server.pub (its public key: --curve-server-key for launchers and the CLI)\n"
+          "  and DIR/client.key (a pair for launchers and the CLI: --curve-keys)\n",
+          f);
+    return f == stdout ? ARGS_OK : ARGS_USAGE;
+}
+
 int cmd_keys(int argc, char **argv)
 {
-    if (argc != 3 || strcmp(argv[1], "gen")) {
-        fputs("usage: bootstorm keys gen DIR\n"
-              "  writes DIR/server.key (the collector's pair, mode 600: "
-              "--curve-secret),\n"
-              "  DIR/server.pub (its public key: --curve-server-key for launchers "
-              "and the CLI)\n"
-              "  and DIR/client.key (a pair for launchers and the CLI: "
-              "--curve-keys)\n",
-              argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
-        return argc == 2 && !strcmp(argv[1], "--help") ? ARGS_OK : ARGS_USAGE;
-    }
+    int rc = help_only(argc, argv, keys_usage);
+    if (rc >= 0)
+        return rc;
+    argc -= optind - 1, argv += optind - 1;
+    if (argc != 3 || strcmp(argv[1], "gen"))
+        return keys_usage(stderr);
     if (!bzmq_has_curve()) {
         fprintf(stderr, "bootstorm keys: this libzmq has no CURVE support\n");
         return 2;

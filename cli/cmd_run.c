@@ -1,6 +1,6 @@
-/* `bootstorm run SCENARIO`: one run per count of the scenario (times repeat), each
+/* `bootstorm run [SCENARIO]`: one run per count of the scenario (times repeat), each
  * sent as a start command through the collector, waited for in Redis and reported.
- * Without --redis it brings up the embedded Redis, collector and launcher itself. */
+ * Not for starting the embedded daemons (embedded.c) nor for rendering (aggregator/). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
