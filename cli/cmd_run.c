@@ -120,20 +120,29 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
     int c;
     optind = 0; /* 0, not 1: GNU getopt re-initialises (main parsed with "+") */
     while ((c = getopt_long(argc, argv, "n:c:H:jhK:k:", opts, NULL)) != -1) {
-        if (c == 'n' && args_int("run", "--count", optarg, 1, 100000, &o->count) < 0)
-            return ARGS_USAGE;
-        else if (c == 'c')
+        switch (c) {
+        case 'n':
+            if (args_int("run", "--count", optarg, 1, 100000, &o->count) < 0)
+                return ARGS_USAGE;
+            break;
+        case 'c':
             o->collector = optarg;
-        else if (c == 'H')
+            break;
+        case 'H':
             o->hosts = optarg;
-        else if (c == 'j')
+            break;
+        case 'j':
             o->json = 1;
-        else if (c == 'K')
+            break;
+        case 'K':
             o->server_key = optarg;
-        else if (c == 'k')
+            break;
+        case 'k':
             o->own_keys = optarg;
-        else if (c != 'n')
+            break;
+        default:
             return args_usage(usage, c == 'h');
+        }
     }
     if (argc - optind > 1)
         return args_bad("run", usage, "one scenario only; unexpected", argv[optind + 1]);
