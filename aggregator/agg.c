@@ -192,6 +192,19 @@ static void read_meta(const redisReply *meta, struct agg_run *r)
     r->complete = r->hosts_expected > 0 && r->hosts_done >= r->hosts_expected;
 }
 
+/* n failures for reason (failed:REASON): the known reasons, else other. */
+static void add_failed(struct agg_run *r, const char *reason, long long n)
+{
+    if (!strcmp(reason, "timeout"))
+        r->failed_timeout += n;
+    else if (!strcmp(reason, "crash"))
+        r->failed_crash += n;
+    else if (!strcmp(reason, "spawn"))
+        r->failed_spawn += n;
+    else
+        r->failed_other += n;
+}
+
 /* Counters, time until all ready (per host, one clock each) and peak memory with the
  * base of the host that peaked. Returns boot_sum_ms, or -1 when absent. */
 static double read_agg(const redisReply *agg, const redisReply *meta, struct agg_run *r)
@@ -219,15 +232,7 @@ static double read_agg(const redisReply *agg, const redisReply *meta, struct agg
             long long n = num_ll(v, -1);
             r->peak_mem_kib = n > r->peak_mem_kib ? n : r->peak_mem_kib;
         } else if ((h = host_of(f, "failed"))) {
-            long long n = num_ll(v, 0);
-            if (!strcmp(h, "timeout"))
-                r->failed_timeout += n;
-            else if (!strcmp(h, "crash"))
-                r->failed_crash += n;
-            else if (!strcmp(h, "spawn"))
-                r->failed_spawn += n;
-            else
-                r->failed_other += n;
+            add_failed(r, h, num_ll(v, 0));
         } else if ((h = host_of(f, "first_spawn_tm"))) {
             snprintf(key, sizeof key, "last_ready_tm:%s", h);
             const char *last = hfield(agg, key);
@@ -386,7 +391,44 @@ static void fleet(struct agg_run *r)
         r->fleet_err_ms = e_lo >= 0 && e_hi >= 0 ? e_lo + e_hi : -1;
 }
 
-/* Per host: counters, boot and lag distributions, clock offset. */
+/* One host's counters (bs:{RUN}:hagg:HOST), boot and lag distributions and clock
+ * offset (the run's from meta, else bs:host:HOST now). Returns 0 or -1 with err. */
+static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *h, char *err,
+                     size_t errlen)
+{
+    char key[512];
+    redisReply *ha =
+        query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:hagg:%s", r->run, h->name);
+    if (!ha)
+        return -1;
+    const char *v;
+    double sum = (v = hfield(ha, "boot_sum_ms")) ? num_d(v, -1) : -1;
+    h->spawned = (v = hfield(ha, "spawned")) ? num_ll(v, 0) : 0;
+    h->ready = (v = hfield(ha, "ready")) ? num_ll(v, 0) : 0;
+    h->failed = (v = hfield(ha, "failed")) ? num_ll(v, 0) : 0;
+    h->restarts = (v = hfield(ha, "restarts")) ? num_ll(v, 0) : 0;
+    h->peak_mem_kib = (v = hfield(ha, "peak_mem_kib")) ? num_ll(v, -1) : -1;
+    freeReplyObject(ha);
+    snprintf(key, sizeof key, "h:%s:boot", h->name);
+    if (agg_dist_load(c, r->run, key, sum, &h->boot, err, errlen) < 0)
+        return -1;
+    snprintf(key, sizeof key, "h:%s:lag", h->name);
+    if (agg_dist_load(c, r->run, key, -1, &h->lag, err, errlen) < 0)
+        return -1;
+    redisReply *hr = query(c, REDIS_REPLY_ARRAY, err, errlen,
+                           "HMGET bs:host:%s offset_ns offset_err_ns", h->name);
+    if (!hr)
+        return -1;
+    if (!h->clock_from_meta && hr->elements == 2 && hr->element[0]->type == REDIS_REPLY_STRING &&
+        hr->element[1]->type == REDIS_REPLY_STRING) {
+        h->clock_offset_ms = num_d(hr->element[0]->str, 0) / 1e6;
+        h->clock_err_ms = num_d(hr->element[1]->str, -1e6) / 1e6;
+    }
+    freeReplyObject(hr);
+    return 0;
+}
+
+/* Per host: counters, boot and lag distributions, clock offset, fleet timeline. */
 static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg, char *err,
                       size_t errlen)
 {
@@ -395,41 +437,14 @@ static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg,
     r->slowest = -1;
     for (int i = 0; i < r->nhosts; i++) {
         struct agg_host *h = &r->host[i];
-        redisReply *ha =
-            query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:hagg:%s", r->run, h->name);
-        if (!ha)
+        if (load_host(c, r, h, err, errlen) < 0)
             return -1;
-        const char *v;
-        double sum = (v = hfield(ha, "boot_sum_ms")) ? num_d(v, -1) : -1;
-        h->spawned = (v = hfield(ha, "spawned")) ? num_ll(v, 0) : 0;
-        h->ready = (v = hfield(ha, "ready")) ? num_ll(v, 0) : 0;
-        h->failed = (v = hfield(ha, "failed")) ? num_ll(v, 0) : 0;
-        h->restarts = (v = hfield(ha, "restarts")) ? num_ll(v, 0) : 0;
-        h->peak_mem_kib = (v = hfield(ha, "peak_mem_kib")) ? num_ll(v, -1) : -1;
-        freeReplyObject(ha);
         snprintf(key, sizeof key, "first_spawn_tm:%s", h->name);
         const char *t0 = hfield(agg, key);
         snprintf(key, sizeof key, "last_ready_tm:%s", h->name);
         const char *t1 = hfield(agg, key);
         if (t0 && t1 && num_ll(t1, -1) >= num_ll(t0, -1))
             h->all_ready_ms = (double)(num_ll(t1, 0) - num_ll(t0, 0)) / 1e6;
-        snprintf(key, sizeof key, "h:%s:boot", h->name);
-        if (agg_dist_load(c, r->run, key, sum, &h->boot, err, errlen) < 0)
-            return -1;
-        snprintf(key, sizeof key, "h:%s:lag", h->name);
-        if (agg_dist_load(c, r->run, key, -1, &h->lag, err, errlen) < 0)
-            return -1;
-        redisReply *hr = query(c, REDIS_REPLY_ARRAY, err, errlen,
-                               "HMGET bs:host:%s offset_ns offset_err_ns", h->name);
-        if (!hr)
-            return -1;
-        if (!h->clock_from_meta && hr->elements == 2 &&
-            hr->element[0]->type == REDIS_REPLY_STRING &&
-            hr->element[1]->type == REDIS_REPLY_STRING) {
-            h->clock_offset_ms = num_d(hr->element[0]->str, 0) / 1e6;
-            h->clock_err_ms = num_d(hr->element[1]->str, -1e6) / 1e6;
-        }
-        freeReplyObject(hr);
         if (h->boot.n && (r->slowest < 0 || h->boot.p99 > r->host[r->slowest].boot.p99))
             r->slowest = i;
         if (t0 && t1 && fleet_times(c, r, h, num_ll(t0, -1), num_ll(t1, -1), err, errlen) < 0)

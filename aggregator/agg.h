@@ -1,7 +1,7 @@
 /* Aggregates of one run, read from Redis as redis/SCHEMA.md lays it out, and their
  * text and JSON renderings for `bootstorm report` / `bootstorm runs`. Read-only: it
  * never writes a key (the collector's Redis Function does). agg.c queries, agg_print.c
- * renders. */
+ * renders text, agg_json.c JSON (jansson), agg_guests.c per-guest rows, agg_plot.c charts. */
 #ifndef BS_AGG_H
 #define BS_AGG_H
 
