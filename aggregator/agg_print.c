@@ -157,8 +157,9 @@ static void print_rates(const struct agg_run *r, FILE *out)
         fprintf(out, "\nboot vs guests running at spawn:");
         for (int i = 0; i < r->nbuckets; i++) {
             const struct agg_bucket *k = &r->bucket[i];
-            fprintf(out, "%s %lld-%lld: %.1f ms (n %lld)", i ? "," : "", k->lo,
-                    k->lo ? 2 * k->lo - 1 : 0, k->mean_ms, k->n);
+            char b[CELL];
+            fprintf(out, "%s %lld-%lld: %s ms (n %lld)", i ? "," : "", k->lo,
+                    k->lo ? 2 * k->lo - 1 : 0, cell(b, "%.1f", k->mean_ms, 1), k->n);
         }
         fputc('\n', out);
     }
