@@ -70,8 +70,8 @@ grep -q 'ready rate: 4 ready in' "$T_DIR/report.txt" || fail "ready rate: $(cat 
 pass "missing hosts and lost events in JSON and text"
 
 # --- --help, --version, bad numbers, check without a limit
-for cmd in run report runs compare export plot watch check hosts pool keys; do
-    "$BIN/bootstorm" "$cmd" --help >"$T_DIR/help.out" 2>"$T_DIR/help.err" ||
+for cmd in run report runs compare export plot watch check hosts pool keys; do # no data, no Redis
+    "$BIN/bootstorm" --data-dir "$T_DIR/none" "$cmd" --help >"$T_DIR/help.out" 2>"$T_DIR/help.err" ||
         fail "$cmd --help exited $?: $(cat "$T_DIR/help.err")"
     grep -q "usage: bootstorm" "$T_DIR/help.out" || fail "$cmd --help: no usage on stdout"
 done
@@ -96,6 +96,11 @@ MSG="--timeout-s: '0' is out of range" bad watch "$R1" --timeout-s 0
 MSG="no limit given: --p99-max" bad check "$R1"
 MSG="give one of --csv and --json" bad export "$R1" --csv --json
 MSG="missing --csv or --json" bad export "$R1"
+MSG="unrecognized option '--bogus'" bad report "$R1" --bogus
+MSG="unexpected argument 'extra'" bad report "$R1" extra
+rc=0
+"${BS[@]}" report no-such-run >/dev/null 2>"$T_DIR/bad.err" || rc=$?
+[ "$rc" = 1 ] && grep -q "no run 'no-such-run'" "$T_DIR/bad.err" || fail "report of an unknown run exited $rc"
 "${BS[@]}" check "$R2" --p99-max 60000 --max-failed-pct 0 >"$T_DIR/check.out" ||
     fail "check of a good run: $(cat "$T_DIR/check.out")"
 rc=0
