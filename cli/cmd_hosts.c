@@ -261,7 +261,7 @@ static const struct option help_opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 
 static int help_only(int argc, char **argv, int (*usage)(FILE *))
 {
     optind = 0;
-    int c = getopt_long(argc, argv, "+h", help_opts, NULL);
+    int c = getopt_long(argc, argv, "h", help_opts, NULL);
     return c == -1 ? -1 : usage(c == 'h' ? stdout : stderr);
 }
 
