@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,72 +92,93 @@ static int add_host(struct agg_run *r, const char *name)
     return r->nhosts++;
 }
 
+/* Run-level meta fields copied as they are: strings and integers. */
+#define STR_FIELD(f)                                                                               \
+    {                                                                                              \
+#f, offsetof(struct agg_run, f), sizeof(((struct agg_run *)0)->f)                          \
+    }
+static const struct {
+    const char *name;
+    size_t off, size;
+} meta_strings[] = {STR_FIELD(name),    STR_FIELD(kind),       STR_FIELD(backend),
+                    STR_FIELD(accel),   STR_FIELD(pattern),    STR_FIELD(hosts),
+                    STR_FIELD(invalid), STR_FIELD(clock_flag), STR_FIELD(split)};
+
+static const struct {
+    const char *name;
+    size_t off;
+} meta_ints[] = {{"count", offsetof(struct agg_run, count)},
+                 {"hosts_expected", offsetof(struct agg_run, hosts_expected)},
+                 {"hosts_done", offsetof(struct agg_run, hosts_done)},
+                 {"restart_count", offsetof(struct agg_run, restart_count)},
+                 {"count_total", offsetof(struct agg_run, total)},
+                 {"hosts_lost", offsetof(struct agg_run, hosts_lost)}};
+
+/* A run-level field of the tables above; 1 when f was one. */
+static int meta_plain(struct agg_run *r, const char *f, const char *v)
+{
+    for (size_t i = 0; i < sizeof meta_strings / sizeof meta_strings[0]; i++)
+        if (!strcmp(f, meta_strings[i].name)) {
+            snprintf((char *)r + meta_strings[i].off, meta_strings[i].size, "%s", v);
+            return 1;
+        }
+    for (size_t i = 0; i < sizeof meta_ints / sizeof meta_ints[0]; i++)
+        if (!strcmp(f, meta_ints[i].name)) {
+            *(long long *)((char *)r + meta_ints[i].off) = num_ll(v, 0);
+            return 1;
+        }
+    if (!strcmp(f, "created_tr"))
+        r->created_tr = num_ll(v, 0);
+    else if (!strcmp(f, "start_at_tr"))
+        r->start_at_tr = num_ll(v, 0);
+    else
+        return 0;
+    return 1;
+}
+
+/* A per-host field (FIELD:HOST): accelerator, launcher cost, clock, share, missing,
+ * error. */
+static void meta_host(struct agg_run *r, const char *f, const char *v)
+{
+    const char *h;
+    int i;
+    if ((h = host_of(f, "accel"))) {
+        if (!r->accel_used[0])
+            COPY(r->accel_used, v);
+        else if (strcmp(r->accel_used, v))
+            COPY(r->accel_used, "mixed");
+    } else if ((h = host_of(f, "cpu_ms"))) {
+        r->cpu_ms = (r->cpu_ms < 0 ? 0 : r->cpu_ms) + num_ll(v, 0);
+    } else if ((h = host_of(f, "rss_kib"))) {
+        r->rss_kib = (r->rss_kib < 0 ? 0 : r->rss_kib) + num_ll(v, 0);
+    } else if ((h = host_of(f, "start_tr"))) {
+        add_host(r, h);
+    } else if ((h = host_of(f, "count")) && (i = add_host(r, h)) >= 0) {
+        r->host[i].count = num_ll(v, -1);
+    } else if ((h = host_of(f, "clock_offset_ns")) && (i = add_host(r, h)) >= 0) {
+        r->host[i].clock_offset_ms = num_d(v, 0) / 1e6;
+        r->host[i].clock_from_meta = 1;
+    } else if ((h = host_of(f, "clock_err_ns")) && (i = add_host(r, h)) >= 0) {
+        r->host[i].clock_err_ms = num_d(v, -1e6) / 1e6; /* -1 ns: unknown */
+    } else if ((h = host_of(f, "missing")) && *v && r->nmissing < AGG_HOSTS_MAX) {
+        COPY(r->missing[r->nmissing].host, h);
+        COPY(r->missing[r->nmissing].why, v);
+        r->nmissing++;
+    } else if ((h = host_of(f, "error")) && *v) {
+        size_t len = strlen(r->errors);
+        snprintf(r->errors + len, sizeof r->errors - len, "%s%s: %s", len ? "\n" : "", h, v);
+    }
+}
+
 static void read_meta(const redisReply *meta, struct agg_run *r)
 {
     for (size_t i = 0; i + 1 < meta->elements; i += 2) {
         if (meta->element[i]->type != REDIS_REPLY_STRING ||
             meta->element[i + 1]->type != REDIS_REPLY_STRING)
             continue;
-        const char *f = meta->element[i]->str, *v = meta->element[i + 1]->str, *h;
-        if (!strcmp(f, "name"))
-            COPY(r->name, v);
-        else if (!strcmp(f, "kind"))
-            COPY(r->kind, v);
-        else if (!strcmp(f, "backend"))
-            COPY(r->backend, v);
-        else if (!strcmp(f, "accel"))
-            COPY(r->accel, v);
-        else if (!strcmp(f, "pattern"))
-            COPY(r->pattern, v);
-        else if (!strcmp(f, "hosts"))
-            COPY(r->hosts, v);
-        else if (!strcmp(f, "count"))
-            r->count = num_ll(v, 0);
-        else if (!strcmp(f, "hosts_expected"))
-            r->hosts_expected = num_ll(v, 0);
-        else if (!strcmp(f, "hosts_done"))
-            r->hosts_done = num_ll(v, 0);
-        else if (!strcmp(f, "created_tr"))
-            r->created_tr = num_ll(v, 0);
-        else if ((h = host_of(f, "accel"))) {
-            if (!r->accel_used[0])
-                COPY(r->accel_used, v);
-            else if (strcmp(r->accel_used, v))
-                COPY(r->accel_used, "mixed");
-        } else if ((h = host_of(f, "cpu_ms")))
-            r->cpu_ms = (r->cpu_ms < 0 ? 0 : r->cpu_ms) + num_ll(v, 0);
-        else if ((h = host_of(f, "rss_kib")))
-            r->rss_kib = (r->rss_kib < 0 ? 0 : r->rss_kib) + num_ll(v, 0);
-        else if (!strcmp(f, "invalid"))
-            COPY(r->invalid, v);
-        else if (!strcmp(f, "clock_flag"))
-            COPY(r->clock_flag, v);
-        else if (!strcmp(f, "restart_count"))
-            r->restart_count = num_ll(v, 0);
-        else if ((h = host_of(f, "start_tr")))
-            add_host(r, h);
-        else if (!strcmp(f, "split"))
-            COPY(r->split, v);
-        else if (!strcmp(f, "start_at_tr"))
-            r->start_at_tr = num_ll(v, 0);
-        else if (!strcmp(f, "count_total"))
-            r->total = num_ll(v, 0);
-        else if (!strcmp(f, "hosts_lost"))
-            r->hosts_lost = num_ll(v, 0);
-        else if ((h = host_of(f, "count")) && add_host(r, h) >= 0)
-            r->host[add_host(r, h)].count = num_ll(v, -1);
-        else if ((h = host_of(f, "clock_offset_ns")) && add_host(r, h) >= 0) {
-            r->host[add_host(r, h)].clock_offset_ms = num_d(v, 0) / 1e6;
-            r->host[add_host(r, h)].clock_from_meta = 1;
-        } else if ((h = host_of(f, "clock_err_ns")) && add_host(r, h) >= 0)
-            r->host[add_host(r, h)].clock_err_ms = num_d(v, -1e6) / 1e6; /* -1 ns: unknown */
-        else if ((h = host_of(f, "missing")) && *v) {
-            size_t len = strlen(r->missing);
-            snprintf(r->missing + len, sizeof r->missing - len, "%s%s: %s", len ? "\n" : "", h, v);
-        } else if ((h = host_of(f, "error")) && *v) {
-            size_t len = strlen(r->errors);
-            snprintf(r->errors + len, sizeof r->errors - len, "%s%s: %s", len ? "\n" : "", h, v);
-        }
+        const char *f = meta->element[i]->str, *v = meta->element[i + 1]->str;
+        if (!meta_plain(r, f, v))
+            meta_host(r, f, v);
     }
     char list[sizeof r->hosts], *save = NULL;
     COPY(list, r->hosts);
@@ -168,6 +190,19 @@ static void read_meta(const redisReply *meta, struct agg_run *r)
         if (r->host[i].count < 0)
             r->host[i].count = r->count;
     r->complete = r->hosts_expected > 0 && r->hosts_done >= r->hosts_expected;
+}
+
+/* n failures for reason (failed:REASON): the known reasons, else other. */
+static void add_failed(struct agg_run *r, const char *reason, long long n)
+{
+    if (!strcmp(reason, "timeout"))
+        r->failed_timeout += n;
+    else if (!strcmp(reason, "crash"))
+        r->failed_crash += n;
+    else if (!strcmp(reason, "spawn"))
+        r->failed_spawn += n;
+    else
+        r->failed_other += n;
 }
 
 /* Counters, time until all ready (per host, one clock each) and peak memory with the
@@ -189,21 +224,15 @@ static double read_agg(const redisReply *agg, const redisReply *meta, struct agg
             r->ready = num_ll(v, 0);
         else if (!strcmp(f, "failed"))
             r->failed = num_ll(v, 0);
+        else if (!strcmp(f, "lost"))
+            r->lost_events = num_ll(v, 0);
         else if (!strcmp(f, "boot_sum_ms"))
             boot_sum = num_d(v, -1);
         else if (!strcmp(f, "peak_mem_kib")) {
             long long n = num_ll(v, -1);
             r->peak_mem_kib = n > r->peak_mem_kib ? n : r->peak_mem_kib;
         } else if ((h = host_of(f, "failed"))) {
-            long long n = num_ll(v, 0);
-            if (!strcmp(h, "timeout"))
-                r->failed_timeout += n;
-            else if (!strcmp(h, "crash"))
-                r->failed_crash += n;
-            else if (!strcmp(h, "spawn"))
-                r->failed_spawn += n;
-            else
-                r->failed_other += n;
+            add_failed(r, h, num_ll(v, 0));
         } else if ((h = host_of(f, "first_spawn_tm"))) {
             snprintf(key, sizeof key, "last_ready_tm:%s", h);
             const char *last = hfield(agg, key);
@@ -362,7 +391,44 @@ static void fleet(struct agg_run *r)
         r->fleet_err_ms = e_lo >= 0 && e_hi >= 0 ? e_lo + e_hi : -1;
 }
 
-/* Per host: counters, boot and lag distributions, clock offset. */
+/* One host's counters (bs:{RUN}:hagg:HOST), boot and lag distributions and clock
+ * offset (the run's from meta, else bs:host:HOST now). Returns 0 or -1 with err. */
+static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *h, char *err,
+                     size_t errlen)
+{
+    char key[512];
+    redisReply *ha =
+        query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:hagg:%s", r->run, h->name);
+    if (!ha)
+        return -1;
+    const char *v;
+    double sum = (v = hfield(ha, "boot_sum_ms")) ? num_d(v, -1) : -1;
+    h->spawned = (v = hfield(ha, "spawned")) ? num_ll(v, 0) : 0;
+    h->ready = (v = hfield(ha, "ready")) ? num_ll(v, 0) : 0;
+    h->failed = (v = hfield(ha, "failed")) ? num_ll(v, 0) : 0;
+    h->restarts = (v = hfield(ha, "restarts")) ? num_ll(v, 0) : 0;
+    h->peak_mem_kib = (v = hfield(ha, "peak_mem_kib")) ? num_ll(v, -1) : -1;
+    freeReplyObject(ha);
+    snprintf(key, sizeof key, "h:%s:boot", h->name);
+    if (agg_dist_load(c, r->run, key, sum, &h->boot, err, errlen) < 0)
+        return -1;
+    snprintf(key, sizeof key, "h:%s:lag", h->name);
+    if (agg_dist_load(c, r->run, key, -1, &h->lag, err, errlen) < 0)
+        return -1;
+    redisReply *hr = query(c, REDIS_REPLY_ARRAY, err, errlen,
+                           "HMGET bs:host:%s offset_ns offset_err_ns", h->name);
+    if (!hr)
+        return -1;
+    if (!h->clock_from_meta && hr->elements == 2 && hr->element[0]->type == REDIS_REPLY_STRING &&
+        hr->element[1]->type == REDIS_REPLY_STRING) {
+        h->clock_offset_ms = num_d(hr->element[0]->str, 0) / 1e6;
+        h->clock_err_ms = num_d(hr->element[1]->str, -1e6) / 1e6;
+    }
+    freeReplyObject(hr);
+    return 0;
+}
+
+/* Per host: counters, boot and lag distributions, clock offset, fleet timeline. */
 static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg, char *err,
                       size_t errlen)
 {
@@ -371,41 +437,14 @@ static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg,
     r->slowest = -1;
     for (int i = 0; i < r->nhosts; i++) {
         struct agg_host *h = &r->host[i];
-        redisReply *ha =
-            query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:hagg:%s", r->run, h->name);
-        if (!ha)
+        if (load_host(c, r, h, err, errlen) < 0)
             return -1;
-        const char *v;
-        double sum = (v = hfield(ha, "boot_sum_ms")) ? num_d(v, -1) : -1;
-        h->spawned = (v = hfield(ha, "spawned")) ? num_ll(v, 0) : 0;
-        h->ready = (v = hfield(ha, "ready")) ? num_ll(v, 0) : 0;
-        h->failed = (v = hfield(ha, "failed")) ? num_ll(v, 0) : 0;
-        h->restarts = (v = hfield(ha, "restarts")) ? num_ll(v, 0) : 0;
-        h->peak_mem_kib = (v = hfield(ha, "peak_mem_kib")) ? num_ll(v, -1) : -1;
-        freeReplyObject(ha);
         snprintf(key, sizeof key, "first_spawn_tm:%s", h->name);
         const char *t0 = hfield(agg, key);
         snprintf(key, sizeof key, "last_ready_tm:%s", h->name);
         const char *t1 = hfield(agg, key);
         if (t0 && t1 && num_ll(t1, -1) >= num_ll(t0, -1))
             h->all_ready_ms = (double)(num_ll(t1, 0) - num_ll(t0, 0)) / 1e6;
-        snprintf(key, sizeof key, "h:%s:boot", h->name);
-        if (agg_dist_load(c, r->run, key, sum, &h->boot, err, errlen) < 0)
-            return -1;
-        snprintf(key, sizeof key, "h:%s:lag", h->name);
-        if (agg_dist_load(c, r->run, key, -1, &h->lag, err, errlen) < 0)
-            return -1;
-        redisReply *hr = query(c, REDIS_REPLY_ARRAY, err, errlen,
-                               "HMGET bs:host:%s offset_ns offset_err_ns", h->name);
-        if (!hr)
-            return -1;
-        if (!h->clock_from_meta && hr->elements == 2 &&
-            hr->element[0]->type == REDIS_REPLY_STRING &&
-            hr->element[1]->type == REDIS_REPLY_STRING) {
-            h->clock_offset_ms = num_d(hr->element[0]->str, 0) / 1e6;
-            h->clock_err_ms = num_d(hr->element[1]->str, -1e6) / 1e6;
-        }
-        freeReplyObject(hr);
         if (h->boot.n && (r->slowest < 0 || h->boot.p99 > r->host[r->slowest].boot.p99))
             r->slowest = i;
         if (t0 && t1 && fleet_times(c, r, h, num_ll(t0, -1), num_ll(t1, -1), err, errlen) < 0)
@@ -415,22 +454,29 @@ static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg,
     return 0;
 }
 
-/* Phases (bs:{RUN}:phases), boot time by guests running at spawn, ready per second. */
-static int load_detail(redisContext *c, struct agg_run *r, char *err, size_t errlen)
+static const char *const fixed_phases[] = {"spawned", "first_output", "ready"};
+
+/* Position of a fixed phase in a boot (3 for a marker). */
+static int phase_rank(const char *name)
+{
+    for (int j = 0; j < 3; j++)
+        if (!strcmp(name, fixed_phases[j]))
+            return j;
+    return 3;
+}
+
+/* Phases (bs:{RUN}:phases): the fixed ones in boot order, then markers by name. */
+static int load_phases(redisContext *c, struct agg_run *r, char *err, size_t errlen)
 {
     redisReply *ph = query(c, REDIS_REPLY_ARRAY, err, errlen, "SORT bs:{%s}:phases ALPHA", r->run);
     if (!ph)
         return -1;
-    static const char *const order[] = {"spawned", "first_output", "ready"};
     char key[AGG_ID_MAX + 8];
     int rc = 0;
     for (int pass = 0; pass < 2 && !rc; pass++) /* fixed phases first, then markers */
         for (size_t i = 0; i < ph->elements && r->nphases < AGG_PHASES_MAX && !rc; i++) {
             const char *n = ph->element[i]->type == REDIS_REPLY_STRING ? ph->element[i]->str : "";
-            int fixed = 0;
-            for (size_t j = 0; j < 3; j++)
-                fixed |= !strcmp(n, order[j]);
-            if (!*n || strlen(n) >= AGG_ID_MAX || fixed != (pass == 0))
+            if (!*n || strlen(n) >= AGG_ID_MAX || (phase_rank(n) < 3) != (pass == 0))
                 continue;
             struct agg_phase *p = &r->phase[r->nphases++];
             COPY(p->name, n);
@@ -438,27 +484,24 @@ static int load_detail(redisContext *c, struct agg_run *r, char *err, size_t err
             rc = agg_dist_load(c, r->run, key, -1, &p->d, err, errlen);
         }
     freeReplyObject(ph);
-    /* order the fixed phases as a boot goes */
-    for (int a = 0; a < r->nphases; a++)
-        for (int b = a + 1; b < r->nphases; b++) {
-            int ra = 3, rb = 3;
-            for (int j = 0; j < 3; j++) {
-                ra = !strcmp(r->phase[a].name, order[j]) ? j : ra;
-                rb = !strcmp(r->phase[b].name, order[j]) ? j : rb;
-            }
-            if (rb < ra) {
+    for (int a = 0; a < r->nphases; a++) /* order the fixed phases as a boot goes */
+        for (int b = a + 1; b < r->nphases; b++)
+            if (phase_rank(r->phase[b].name) < phase_rank(r->phase[a].name)) {
                 struct agg_phase t = r->phase[a];
                 r->phase[a] = r->phase[b];
                 r->phase[b] = t;
             }
-        }
-    if (rc < 0)
-        return -1;
+    return rc;
+}
+
+/* Boot time by guests running at spawn (bs:{RUN}:byrun), power-of-two buckets. */
+static int load_buckets(redisContext *c, struct agg_run *r, char *err, size_t errlen)
+{
     redisReply *br = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:byrun", r->run);
     if (!br)
         return -1;
     for (size_t i = 0; i + 1 < br->elements; i += 2) {
-        const char *f = br->element[i]->str, *colon = strchr(f, ':');
+        const char *f = br->element[i]->str, *colon = strchr(f, ':'), *v;
         if (!colon || strcmp(colon, ":n") || r->nbuckets == AGG_BUCKETS_MAX)
             continue;
         struct agg_bucket *b = &r->bucket[r->nbuckets++];
@@ -466,13 +509,21 @@ static int load_detail(redisContext *c, struct agg_run *r, char *err, size_t err
         b->n = num_ll(br->element[i + 1]->str, 0);
         char k2[64];
         snprintf(k2, sizeof k2, "%lld:sum_ms", b->lo);
-        const char *v = hfield(br, k2);
+        v = hfield(br, k2);
         b->mean_ms = v && b->n ? num_d(v, 0) / (double)b->n : -1;
         snprintf(k2, sizeof k2, "%lld:max_ms", b->lo);
         b->max_ms = (v = hfield(br, k2)) ? num_d(v, -1) : -1;
     }
     freeReplyObject(br);
     qsort(r->bucket, (size_t)r->nbuckets, sizeof r->bucket[0], cmp_bucket);
+    return 0;
+}
+
+/* Phases, boot time by guests running at spawn, ready per second. */
+static int load_detail(redisContext *c, struct agg_run *r, char *err, size_t errlen)
+{
+    if (load_phases(c, r, err, errlen) < 0 || load_buckets(c, r, err, errlen) < 0)
+        return -1;
     redisReply *rp = query(c, REDIS_REPLY_ARRAY, err, errlen, "HVALS bs:{%s}:rps", r->run);
     if (!rp)
         return -1;
@@ -495,19 +546,50 @@ static int check_id(const char *run, char *err, size_t errlen)
     return 0;
 }
 
-int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, size_t errlen)
+/* Every value unknown: -1 (see struct agg_run). */
+static void init_run(struct agg_run *out)
 {
-    redisReply *last = NULL, *meta = NULL, *agg = NULL;
-    int rc = -1;
     memset(out, 0, sizeof *out);
     out->boot_min_ms = out->boot_p50_ms = out->boot_p90_ms = out->boot_p99_ms = -1;
-    out->boot_max_ms = out->boot_mean_ms = out->all_ready_ms = out->lag_p50_ms = out->lag_p99_ms =
-        -1;
+    out->boot_max_ms = out->boot_mean_ms = out->all_ready_ms = -1;
+    out->lag_p50_ms = out->lag_p99_ms = -1;
     out->peak_mem_kib = out->mem_base_kib = out->cpu_ms = out->rss_kib = -1;
     out->ready_per_s = -1;
     out->slowest = -1;
     out->fleet_ready_ms = out->fleet_err_ms = out->start_spread_ms = -1;
+}
 
+/* The run's boot and lag percentiles (bs:{RUN}:boot, bs:{RUN}:lag). */
+static int load_run_dists(redisContext *c, struct agg_run *out, double boot_sum, char *err,
+                          size_t errlen)
+{
+    static const int boot_pct[] = {0, 50, 90, 99, 100}, lag_pct[] = {50, 99};
+    double v[5];
+    if ((out->boot_n = zcard(c, out->run, "boot", err, errlen)) < 0)
+        return -1;
+    if (out->boot_n > 0) {
+        if (zset_pct(c, out->run, "boot", out->boot_n, boot_pct, 5, v, err, errlen) < 0)
+            return -1;
+        out->boot_min_ms = v[0], out->boot_p50_ms = v[1], out->boot_p90_ms = v[2];
+        out->boot_p99_ms = v[3], out->boot_max_ms = v[4];
+        if (out->ready > 0 && boot_sum >= 0)
+            out->boot_mean_ms = boot_sum / (double)out->ready;
+    }
+    if ((out->lag_n = zcard(c, out->run, "lag", err, errlen)) < 0)
+        return -1;
+    if (out->lag_n > 0) {
+        if (zset_pct(c, out->run, "lag", out->lag_n, lag_pct, 2, v, err, errlen) < 0)
+            return -1;
+        out->lag_p50_ms = v[0], out->lag_p99_ms = v[1];
+    }
+    return 0;
+}
+
+int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, size_t errlen)
+{
+    redisReply *last = NULL, *meta = NULL, *agg = NULL;
+    int rc = -1;
+    init_run(out);
     if (!strcmp(run, "last")) {
         if (!(last = query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 0")))
             goto fail;
@@ -529,29 +611,8 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
         goto fail;
     COPY(out->run, run);
     read_meta(meta, out);
-    double boot_sum = read_agg(agg, meta, out);
-
-    if ((out->boot_n = zcard(c, run, "boot", err, errlen)) < 0)
+    if (load_run_dists(c, out, read_agg(agg, meta, out), err, errlen) < 0)
         goto fail;
-    if (out->boot_n > 0) {
-        static const int pct[] = {0, 50, 90, 99, 100};
-        double v[5];
-        if (zset_pct(c, run, "boot", out->boot_n, pct, 5, v, err, errlen) < 0)
-            goto fail;
-        out->boot_min_ms = v[0], out->boot_p50_ms = v[1], out->boot_p90_ms = v[2];
-        out->boot_p99_ms = v[3], out->boot_max_ms = v[4];
-        if (out->ready > 0 && boot_sum >= 0)
-            out->boot_mean_ms = boot_sum / (double)out->ready;
-    }
-    if ((out->lag_n = zcard(c, run, "lag", err, errlen)) < 0)
-        goto fail;
-    if (out->lag_n > 0) {
-        static const int pct[] = {50, 99};
-        double v[2];
-        if (zset_pct(c, run, "lag", out->lag_n, pct, 2, v, err, errlen) < 0)
-            goto fail;
-        out->lag_p50_ms = v[0], out->lag_p99_ms = v[1];
-    }
     const char *rs = hfield(agg, "restarts");
     out->restarts = rs ? num_ll(rs, 0) : 0;
     if (load_hosts(c, out, agg, err, errlen) < 0 || load_detail(c, out, err, errlen) < 0)
@@ -567,13 +628,20 @@ fail:
     return rc;
 }
 
+/* The newest `limit` run ids (all if limit <= 0), newest first; NULL with err. */
+static redisReply *run_ids(redisContext *c, int limit, char *err, size_t errlen)
+{
+    return query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 %d",
+                 limit > 0 ? limit - 1 : -1);
+}
+
 int agg_list_runs(redisContext *c, FILE *out, int limit, char *err, size_t errlen)
 {
-    redisReply *ids = query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 %d",
-                            limit > 0 ? limit - 1 : -1);
-    if (!ids)
-        return -1;
+    redisReply *ids = run_ids(c, limit, err, errlen);
+    struct agg_run *r = malloc(sizeof *r);
     int w = 3, rc = -1;
+    if (!ids || !r)
+        goto fail;
     for (size_t i = 0; i < ids->elements; i++)
         if (ids->element[i]->type == REDIS_REPLY_STRING && (int)ids->element[i]->len > w)
             w = (int)ids->element[i]->len;
@@ -583,26 +651,72 @@ int agg_list_runs(redisContext *c, FILE *out, int limit, char *err, size_t errle
         if (ids->element[i]->type != REDIS_REPLY_STRING)
             continue;
         const char *id = ids->element[i]->str;
-        struct agg_run r;
-        char rf[48], p50[32];
-        if (agg_load(c, id, &r, err, errlen) < 0) {
+        char rf[48], p50[32] = "-";
+        if (agg_load(c, id, r, err, errlen) < 0) {
             if (c->err)
                 goto fail;
             fprintf(out, "%-*s  (%s)\n", w, id, err); /* listed but unreadable: say why, go on */
             continue;
         }
-        snprintf(rf, sizeof rf, "%lld/%lld", r.ready, r.failed);
-        if (r.boot_n > 0)
-            snprintf(p50, sizeof p50, "%.1f", r.boot_p50_ms);
-        else
-            COPY(p50, "-");
-        fprintf(out, "%-*s  %-12s  %7lld  %12s  %8s  %s\n", w, id, r.kind[0] ? r.kind : "-",
-                r.total, rf, p50, r.complete ? "yes" : "no");
+        snprintf(rf, sizeof rf, "%lld/%lld", r->ready, r->failed);
+        if (r->boot_n > 0)
+            snprintf(p50, sizeof p50, "%.1f", r->boot_p50_ms);
+        fprintf(out, "%-*s  %-12s  %7lld  %12s  %8s  %s\n", w, id, r->kind[0] ? r->kind : "-",
+                r->total, rf, p50, r->complete ? "yes" : "no");
     }
     rc = (int)ids->elements;
 fail:
-    freeReplyObject(ids);
+    if (!r)
+        snprintf(err, errlen, "out of memory");
+    free(r);
+    if (ids)
+        freeReplyObject(ids);
     return rc;
+}
+
+/* One row of `runs --json`. */
+static json_t *run_row(const struct agg_run *r)
+{
+    return json_pack("{so,so,sI,sI,sI,so,sb}", "run", agg_json_string(r->run), "guest",
+                     agg_json_string(r->kind), "count", (json_int_t)r->total, "ready",
+                     (json_int_t)r->ready, "failed", (json_int_t)r->failed, "boot_p50_ms",
+                     agg_json_number(r->boot_p50_ms, r->boot_n > 0), "complete", r->complete);
+}
+
+json_t *agg_list_runs_json(redisContext *c, int limit, char *err, size_t errlen)
+{
+    redisReply *ids = run_ids(c, limit, err, errlen);
+    struct agg_run *r = malloc(sizeof *r);
+    json_t *a = json_array();
+    if (!ids || !r || !a)
+        goto fail;
+    for (size_t i = 0; i < ids->elements; i++) {
+        if (ids->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        const char *id = ids->element[i]->str;
+        json_t *row;
+        if (agg_load(c, id, r, err, errlen) == 0)
+            row = run_row(r);
+        else if (!c->err) /* listed but unreadable: say why, go on */
+            row = json_pack("{so,so}", "run", agg_json_string(id), "error", agg_json_string(err));
+        else
+            goto fail;
+        if (!row || json_array_append_new(a, row) < 0) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
+    free(r);
+    freeReplyObject(ids);
+    return a;
+fail:
+    if (ids && (!r || !a))
+        snprintf(err, errlen, "out of memory");
+    json_decref(a);
+    free(r);
+    if (ids)
+        freeReplyObject(ids);
+    return NULL;
 }
 
 /* 1 when every host of the run's `hosts` has end_tr:HOST or lost_tr:HOST in its meta,

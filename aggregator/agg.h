@@ -1,11 +1,12 @@
 /* Aggregates of one run, read from Redis as redis/SCHEMA.md lays it out, and their
  * text and JSON renderings for `bootstorm report` / `bootstorm runs`. Read-only: it
  * never writes a key (the collector's Redis Function does). agg.c queries, agg_print.c
- * renders. */
+ * renders text, agg_json.c JSON (jansson), agg_guests.c per-guest rows, agg_plot.c charts. */
 #ifndef BS_AGG_H
 #define BS_AGG_H
 
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,6 +51,12 @@ struct agg_phase {
 struct agg_bucket {
     long long lo, n;
     double mean_ms, max_ms;
+};
+
+/* A target host the run gave up on or that went missing, and why (meta missing:HOST). */
+struct agg_missing {
+    char host[AGG_ID_MAX];
+    char why[256];
 };
 
 /* Missing values: counts are 0, integers that may be unknown are -1, ms values are -1
@@ -97,7 +104,9 @@ struct agg_run {
     int64_t start_at_tr; /* the agreed start, collector realtime; 0 if none */
     double fleet_ready_ms, fleet_err_ms, start_spread_ms;
     long long hosts_lost; /* targets given up on (missed the start, gone) */
-    char missing[2048];   /* "HOST: why" per meta missing:HOST, '\n'-separated */
+    int nmissing;
+    struct agg_missing missing[AGG_HOSTS_MAX]; /* per meta missing:HOST, in meta order */
+    long long lost_events; /* agg `lost`: events launchers had to drop (outbox overflow) */
 };
 
 /* Loads run (an id, or "last" = the newest in bs:runs) into *out. Returns 0, or -1 with
@@ -115,6 +124,10 @@ int agg_dist_load(redisContext *c, const char *run, const char *which, double su
  * printed, or -1 with the reason in err. */
 int agg_list_runs(redisContext *c, FILE *out, int limit, char *err, size_t errlen);
 
+/* The same runs as a JSON array of {run, guest, count, ready, failed, boot_p50_ms,
+ * complete} (an unreadable run: {run, error}). NULL with err on a Redis error. */
+json_t *agg_list_runs_json(redisContext *c, int limit, char *err, size_t errlen);
+
 /* Polls bs:{RUN}:meta every ~50 ms until hosts_done >= hosts_expected > 0, or every
  * target host has ended (end_tr:HOST) or been given up on by the collector
  * (lost_tr:HOST: missed the start or gone mid-run) (returns 0)
@@ -126,9 +139,24 @@ int agg_wait_done(redisContext *c, const char *run, int timeout_ms, char *err, s
  * failures, lag, launcher cost and errors. "-" marks a missing value. */
 void agg_print_text(const struct agg_run *r, FILE *out);
 
-/* Renders r as one JSON object on one line (keys in docs of agg_print.c); missing
- * values are null, strings escaped, invalid UTF-8 replaced by U+FFFD. */
-void agg_print_json(const struct agg_run *r, FILE *out);
+/* ---- JSON (agg_json.c, through jansson) ---- */
+
+/* r as one JSON object (keys listed in agg_json.c); missing values are null, invalid
+ * UTF-8 replaced by U+FFFD. A new reference (json_decref it), NULL when out of memory. */
+json_t *agg_run_json(const struct agg_run *r);
+
+/* Dumps j compactly on one line followed by '\n' and drops the reference (j may be
+ * NULL: out of memory). Returns 0, or -1 when j is NULL or the write failed. */
+int agg_json_dump(json_t *j, FILE *out);
+
+/* s as a JSON string (invalid UTF-8 bytes become U+FFFD), null when s is empty. */
+json_t *agg_json_string(const char *s);
+
+/* v rounded to 6 decimals (an integer when whole), null when !ok or not finite. */
+json_t *agg_json_number(double v, int ok);
+
+/* agg_json_dump(agg_run_json(r), out). */
+int agg_print_json(const struct agg_run *r, FILE *out);
 
 /* ---- per-guest raw rows (agg_guests.c) ---- */
 
@@ -164,8 +192,9 @@ void agg_guests_free(struct agg_guests *gs);
  * then m:NAME per marker; empty cells when unknown). */
 void agg_export_csv(const struct agg_guests *gs, FILE *out);
 
-/* The same as one JSON array of objects (null when unknown). */
-void agg_export_json(const struct agg_guests *gs, FILE *out);
+/* The same as one JSON array of objects (null when unknown), markers in markers_ms.
+ * A new reference, NULL when out of memory. */
+json_t *agg_guests_json(const struct agg_guests *gs);
 
 /* ---- charts (agg_plot.c) ---- */
 
@@ -175,10 +204,5 @@ void agg_export_json(const struct agg_guests *gs, FILE *out);
  * the number of charts written, or -1 with err (gnuplot missing or failing, I/O). */
 int agg_plot(redisContext *c, const struct agg_run *r, const struct agg_guests *gs, const char *dir,
              char *err, size_t errlen);
-
-/* Shared JSON helpers of agg_print.c: a string (null when empty), a number (null when
- * !ok). */
-void agg_json_str(FILE *out, const char *s);
-void agg_json_num(FILE *out, double v, int ok);
 
 #endif

@@ -194,37 +194,3 @@ void agg_export_csv(const struct agg_guests *gs, FILE *out)
         fputc('\n', out);
     }
 }
-
-void agg_export_json(const struct agg_guests *gs, FILE *out)
-{
-    fputc('[', out);
-    for (size_t i = 0; i < gs->n; i++) {
-        const struct agg_guest *g = &gs->g[i];
-        fputs(i ? ",\n{\"guest\":" : "{\"guest\":", out), agg_json_str(out, g->id);
-        fputs(",\"host\":", out), agg_json_str(out, g->host);
-        fprintf(out, ",\"idx\":%lld,\"gen\":%lld,\"state\":", g->idx, g->gen);
-        agg_json_str(out, g->state);
-        fputs(",\"reason\":", out), agg_json_str(out, g->reason);
-        fprintf(out, ",\"running\":%lld,\"spawn_tr_ns\":", g->running);
-        g->spawn_tr ? fprintf(out, "%lld", (long long)g->spawn_tr) : fputs("null", out);
-        fputs(",\"boot_ms\":", out), agg_json_num(out, g->boot_ms, g->boot_ms >= 0);
-        fputs(",\"spawned_ms\":", out), agg_json_num(out, g->spawned_ms, g->spawned_ms >= 0);
-        fputs(",\"first_output_ms\":", out);
-        agg_json_num(out, g->first_output_ms, g->first_output_ms >= 0);
-        fputs(",\"ready_ms\":", out), agg_json_num(out, g->ready_ms, g->ready_ms >= 0);
-        fputs(",\"rss_kib\":", out), agg_json_num(out, (double)g->rss_kib, g->rss_kib >= 0);
-        fputs(",\"ram_kib\":", out), agg_json_num(out, (double)g->ram_kib, g->ram_kib >= 0);
-        fputs(",\"vmm_overhead_kib\":", out);
-        agg_json_num(out, (double)(g->rss_kib - g->ram_kib), g->rss_kib >= 0 && g->ram_kib >= 0);
-        fputs(",\"cpu_ms\":", out), agg_json_num(out, (double)g->cpu_ms, g->cpu_ms >= 0);
-        fputs(",\"markers_ms\":{", out);
-        for (int m = 0, first = 1; m < gs->nmarkers; m++)
-            if (g->marker_ms[m] >= 0) {
-                fputs(first ? "" : ",", out), agg_json_str(out, gs->marker[m]), fputc(':', out);
-                agg_json_num(out, g->marker_ms[m], 1);
-                first = 0;
-            }
-        fputs("}}", out);
-    }
-    fputs("]\n", out);
-}

@@ -1,7 +1,9 @@
 /* Subcommands of the `bootstorm` command. Each takes its own argv (argv[0] is the
- * subcommand's name), parses its own options and returns the process exit code:
- * 0 ok, 1 bad usage or run not found (the bad argument named on stderr), 2 Redis
- * unreachable. Not for global options (--redis) or dispatch: cli/main.c. */
+ * subcommand's name), parses its own options with getopt_long (--help: usage on
+ * stdout, exit 0) and returns the process exit code (cli/args.h): 0 ok, 1 a verdict
+ * against the run (not ready, limit broken, run not found), 2 bad usage (the bad
+ * option or number named on stderr) or Redis unreachable. Not for global options
+ * (--redis) or dispatch: cli/main.c. */
 #ifndef BS_CMD_H
 #define BS_CMD_H
 
@@ -9,11 +11,13 @@
  * on stdout. RUN defaults to "last", the newest run. */
 int cmd_report(int argc, char **argv, const char *redis_url);
 
-/* runs [--limit N]: the newest N runs (default 20) as a table on stdout. */
+/* runs [--limit N] [--json]: the newest N runs (default 20) as a table or one JSON
+ * array on stdout. */
 int cmd_runs(int argc, char **argv, const char *redis_url);
 
-/* run SCENARIO [--count N] [--collector EP] [--hosts LIST] [--json]: one run per count
- * (times repeat), each reported when done. redis_url NULL: start the embedded Redis,
+/* run [SCENARIO] [--count N] [--collector EP] [--hosts LIST] [--json]: one run per count
+ * (times repeat), each reported when done (--json: one object per line); no SCENARIO:
+ * <prefix>/share/scenarios/default.yaml. redis_url NULL: start the embedded Redis,
  * collector and launcher with their data in data_dir, and stop them at the end.
  * Returns 0 only if every guest of every run became ready, 1 if not, 2 on bad input. */
 int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir);
@@ -28,16 +32,18 @@ int cmd_export(int argc, char **argv, const char *redis_url);
 /* plot RUN --out DIR: PNG and SVG charts (agg_plot) into DIR. */
 int cmd_plot(int argc, char **argv, const char *redis_url);
 
-/* watch RUN [--interval-ms N] [--timeout-s S]: spawned/ready/failed counts refreshed
+/* watch [RUN|last] [--interval-ms N] [--timeout-s S]: spawned/ready/failed counts refreshed
  * until every launcher is done; 0 when done, 1 on timeout. */
 int cmd_watch(int argc, char **argv, const char *redis_url);
 
 /* check RUN [--p99-max MS] [--max-failed-pct P]: exit 1 when the boot p99 exceeds MS,
  * the failed share exceeds P percent (the run is then marked invalid in its meta) or
- * the run is incomplete; prints one line per verdict. */
+ * the run is incomplete; prints one line per verdict. No limit given: exit 2. */
 int cmd_check(int argc, char **argv, const char *redis_url);
 
-/* Connects to redis_url for subcommand sub; NULL after printing why on stderr. */
+/* Connects to redis_url for subcommand sub; redis_url NULL: the embedded Redis of the
+ * data dir, started now and stopped by main when the command returns (cli/main.c).
+ * NULL after printing why on stderr. */
 struct redisContext *cmd_connect(const char *sub, const char *redis_url);
 
 /* guests list | guests check NAME [--image KEY=PATH] [--accel A] [--timeout-s S]: the
@@ -45,7 +51,7 @@ struct redisContext *cmd_connect(const char *sub, const char *redis_url);
  * timeline on stdout. check returns 0 if the guest became ready, 1 if not. */
 int cmd_guests(int argc, char **argv);
 
-/* hosts: the registry (bs:hosts): state, cores, memory, KVM, clock offset, pools. */
+/* hosts [--json]: the registry (bs:hosts): state, cores, memory, KVM, clock offset, pools. */
 int cmd_hosts(int argc, char **argv, const char *redis_url);
 
 /* pool add NAME HOST... | rm NAME [HOST...] | list [NAME]: named host groups

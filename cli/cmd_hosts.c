@@ -1,15 +1,16 @@
-/* `bootstorm hosts`, `bootstorm pool` and `bootstorm keys`: the fleet's
- * registry as the collector keeps it in Redis (bs:hosts, bs:host:HOST), named
- * pools of hosts (bs:pool:NAME sets, their names in bs:pools) that a run can
- * target, and CURVE key generation. Not for runs (cmd_run) nor for the
- * collector's own registry code. */
+/* `bootstorm hosts`, `pool` and `keys`: the registry as the collector keeps it
+ * (bs:hosts, bs:host:HOST), named pools a run can target (bs:pool:NAME), CURVE keys.
+ * Not for runs (cmd_run) nor for the collector's own registry code. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zmq.h>
 
+#include "agg.h"
+#include "args.h"
 #include "bzmq.h"
 #include "clock.h"
 #include "cmd.h"
@@ -39,53 +40,122 @@ static void pools_of(redisContext *c, const redisReply *pools, const char *host,
     }
 }
 
-int cmd_hosts(int argc, char **argv, const char *redis_url)
+static const char hosts_usage[] =
+    "usage: bootstorm hosts [--json]\n"
+    "  launchers in the registry: state, cores, memory, KVM, clock offset, pools;\n"
+    "  --json: one JSON array\n";
+
+/* One host's registry fields (HMGET order) with the pools it belongs to. */
+enum { HF_STATE, HF_CORES, HF_MEM, HF_KVM, HF_OFF, HF_ERR, HF_SEEN, HF_N };
+
+static redisReply *host_fields(redisContext *c, const char *h)
 {
-    if (argc > 1) {
-        fputs("usage: bootstorm hosts\n", argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr);
-        return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 1;
+    redisReply *r = redisCommand(c,
+                                 "HMGET bs:host:%s state cores mem_total_kib kvm offset_ns "
+                                 "offset_err_ns last_seen_tr",
+                                 h);
+    if (r && (r->type != REDIS_REPLY_ARRAY || r->elements != HF_N)) {
+        freeReplyObject(r);
+        r = NULL;
     }
-    redisContext *c = cmd_connect("hosts", redis_url);
-    if (!c)
-        return 2;
-    redisReply *hs = redisCommand(c, "SORT bs:hosts ALPHA");
-    redisReply *pools = redisCommand(c, "SORT bs:pools ALPHA");
-    int rc = 0;
-    if (!hs || hs->type != REDIS_REPLY_ARRAY) {
-        fprintf(stderr, "bootstorm hosts: redis: %s\n", hs ? hs->str : c->errstr);
-        rc = 2;
-        goto out;
-    }
-    printf("%-20s  %-7s  %5s  %9s  %3s  %-18s  %-14s  %s\n", "host", "state", "cores", "mem MiB",
-           "kvm", "clock offset ms", "last seen", "pools");
+    return r;
+}
+
+static void print_host(const char *h, const redisReply *r, const char *in)
+{
+    char off[48] = "-", seen[32] = "-";
+    if (field(r, HF_OFF) && field(r, HF_ERR))
+        snprintf(off, sizeof off, "%+.3f +-%.3f", atof(field(r, HF_OFF)) / 1e6,
+                 atof(field(r, HF_ERR)) / 1e6);
+    if (field(r, HF_SEEN))
+        real_format((real_ns){atoll(field(r, HF_SEEN))}, seen, sizeof seen);
+    printf("%-20s  %-7s  %5s  %9lld  %3s  %-18s  %-14s  %s\n", h,
+           field(r, HF_STATE) ? field(r, HF_STATE) : "-",
+           field(r, HF_CORES) ? field(r, HF_CORES) : "-",
+           field(r, HF_MEM) ? atoll(field(r, HF_MEM)) / 1024 : 0,
+           field(r, HF_KVM) ? field(r, HF_KVM) : "-", off, strlen(seen) > 11 ? seen + 11 : seen,
+           in[0] ? in : "-");
+}
+
+/* A registry string as JSON (null when absent), or a number when it reads as one. */
+static json_t *jfield(const redisReply *r, size_t i, double scale)
+{
+    const char *v = field(r, i);
+    char *end;
+    if (!v)
+        return json_null();
+    if (scale == 0)
+        return agg_json_string(v);
+    double d = strtod(v, &end);
+    return end != v && !*end ? agg_json_number(d / scale, 1) : json_null();
+}
+
+static json_t *host_json(const char *h, const redisReply *r, const char *in)
+{
+    return json_pack("{so,so,so,so,so,so,so,so,so}", "host", agg_json_string(h), "state",
+                     jfield(r, HF_STATE, 0), "cores", jfield(r, HF_CORES, 1), "mem_mib",
+                     jfield(r, HF_MEM, 1024), "kvm", jfield(r, HF_KVM, 1), "clock_offset_ms",
+                     jfield(r, HF_OFF, 1e6), "clock_err_ms", jfield(r, HF_ERR, 1e6), "last_seen_tr",
+                     jfield(r, HF_SEEN, 1), "pools", agg_json_string(in));
+}
+
+/* Lists every host of bs:hosts as a table or, when all is non-NULL, into that JSON
+ * array. Returns an exit code. */
+static int list_hosts(redisContext *c, const redisReply *hs, const redisReply *pools, json_t *all)
+{
+    if (!all)
+        printf("%-20s  %-7s  %5s  %9s  %3s  %-18s  %-14s  %s\n", "host", "state", "cores",
+               "mem MiB", "kvm", "clock offset ms", "last seen", "pools");
     for (size_t i = 0; i < hs->elements; i++) {
         const char *h = field(hs, i);
+        char in[256];
         if (!h)
             continue;
-        redisReply *r = redisCommand(c,
-                                     "HMGET bs:host:%s state cores mem_total_kib kvm offset_ns "
-                                     "offset_err_ns last_seen_tr",
-                                     h);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 7) {
-            if (r)
-                freeReplyObject(r);
-            rc = 2;
-            break;
-        }
-        char off[48] = "-", seen[32] = "-", in[256];
-        if (field(r, 4) && field(r, 5))
-            snprintf(off, sizeof off, "%+.3f +-%.3f", atof(field(r, 4)) / 1e6,
-                     atof(field(r, 5)) / 1e6);
-        if (field(r, 6))
-            real_format((real_ns){atoll(field(r, 6))}, seen, sizeof seen);
-        pools_of(c, pools && pools->type == REDIS_REPLY_ARRAY ? pools : NULL, h, in, sizeof in);
-        printf("%-20s  %-7s  %5s  %9lld  %3s  %-18s  %-14s  %s\n", h,
-               field(r, 0) ? field(r, 0) : "-", field(r, 1) ? field(r, 1) : "-",
-               field(r, 2) ? atoll(field(r, 2)) / 1024 : 0, field(r, 3) ? field(r, 3) : "-", off,
-               strlen(seen) > 11 ? seen + 11 : seen, in[0] ? in : "-");
+        redisReply *r = host_fields(c, h);
+        if (!r)
+            return ARGS_USAGE;
+        pools_of(c, pools, h, in, sizeof in);
+        int bad = 0;
+        if (!all)
+            print_host(h, r, in);
+        else
+            bad = json_array_append_new(all, host_json(h, r, in)) < 0;
         freeReplyObject(r);
+        if (bad)
+            return ARGS_FAIL;
     }
-out:
+    return ARGS_OK;
+}
+
+static const struct option hosts_opts[] = {
+    {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+int cmd_hosts(int argc, char **argv, const char *redis_url)
+{
+    int json = 0, ch;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "jh", hosts_opts, NULL)) != -1) {
+        if (ch == 'j')
+            json = 1;
+        else
+            return args_usage(hosts_usage, ch == 'h');
+    }
+    if (optind < argc)
+        return args_bad("hosts", hosts_usage, "unexpected argument", argv[optind]);
+    redisContext *c = cmd_connect("hosts", redis_url);
+    if (!c)
+        return ARGS_USAGE;
+    redisReply *hs = redisCommand(c, "SORT bs:hosts ALPHA");
+    redisReply *pools = redisCommand(c, "SORT bs:pools ALPHA");
+    json_t *all = json ? json_array() : NULL;
+    int rc = ARGS_USAGE;
+    if (!hs || hs->type != REDIS_REPLY_ARRAY)
+        fprintf(stderr, "bootstorm hosts: redis: %s\n", hs ? hs->str : c->errstr);
+    else
+        rc = list_hosts(c, hs, pools && pools->type == REDIS_REPLY_ARRAY ? pools : NULL, all);
+    if (json && rc == ARGS_OK && agg_json_dump(json_incref(all), stdout) < 0)
+        rc = ARGS_FAIL;
+    json_decref(all);
     if (hs)
         freeReplyObject(hs);
     if (pools)
@@ -104,7 +174,7 @@ static int pool_usage(FILE *f)
           "A run targets a pool with --hosts pool:NAME (or NAME when no host has "
           "that name).\n",
           f);
-    return f == stdout ? 0 : 1;
+    return f == stdout ? ARGS_OK : ARGS_USAGE;
 }
 
 /* Runs a command whose reply should not be an error; 0 or -1 after printing
@@ -148,10 +218,61 @@ static int pool_list(redisContext *c, const char *only)
     return rc;
 }
 
+/* pool add NAME HOST...: the hosts need not have said hello yet (noted). */
+static int pool_add(redisContext *c, const char *name, char **hosts, int n)
+{
+    int rc = ARGS_OK;
+    for (int i = 0; i < n && !rc; i++) {
+        redisReply *k = redisCommand(c, "SISMEMBER bs:hosts %s", hosts[i]);
+        if (k && k->type == REDIS_REPLY_INTEGER && k->integer == 0)
+            fprintf(stderr, "bootstorm pool: note: host '%s' has not said hello yet\n", hosts[i]);
+        if (k)
+            freeReplyObject(k);
+        rc = ok_cmd(c, redisCommand(c, "SADD bs:pool:%s %s", name, hosts[i])) < 0 ? ARGS_USAGE : 0;
+    }
+    if (!rc)
+        rc = ok_cmd(c, redisCommand(c, "SADD bs:pools %s", name)) < 0 ? ARGS_USAGE : 0;
+    return rc;
+}
+
+/* pool rm NAME [HOST...]: the whole pool, or some hosts (an emptied pool goes too). */
+static int pool_rm(redisContext *c, const char *name, char **hosts, int n)
+{
+    int rc = ARGS_OK;
+    if (!n)
+        return ok_cmd(c, redisCommand(c, "DEL bs:pool:%s", name)) < 0 ||
+                       ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name)) < 0
+                   ? ARGS_USAGE
+                   : ARGS_OK;
+    for (int i = 0; i < n && !rc; i++)
+        rc = ok_cmd(c, redisCommand(c, "SREM bs:pool:%s %s", name, hosts[i])) < 0 ? ARGS_USAGE : 0;
+    redisReply *k = redisCommand(c, "SCARD bs:pool:%s", name); /* empty: gone with its set */
+    if (k && k->type == REDIS_REPLY_INTEGER && k->integer == 0)
+        ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name));
+    if (k)
+        freeReplyObject(k);
+    return rc;
+}
+
+static const struct option help_opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+/* Only --help among the options of pool and keys; returns -1 to go on (operands from
+ * argv[optind]), else the exit code. */
+static int help_only(int argc, char **argv, int (*usage)(FILE *))
+{
+    optind = 0;
+    int c = getopt_long(argc, argv, "h", help_opts, NULL);
+    return c == -1 ? -1 : usage(c == 'h' ? stdout : stderr);
+}
+
 int cmd_pool(int argc, char **argv, const char *redis_url)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
-        return pool_usage(argc < 2 ? stderr : stdout);
+    int rc = help_only(argc, argv, pool_usage);
+    if (rc >= 0)
+        return rc;
+    argc -= optind - 1, argv += optind - 1; /* argv[1] is the operation */
+    if (argc < 2)
+        return pool_usage(stderr);
     const char *op = argv[1], *name = argc > 2 ? argv[2] : NULL;
     int add = !strcmp(op, "add"), rm = !strcmp(op, "rm"), list = !strcmp(op, "list");
     if (!(add || rm || list) || ((add || rm) && !name) || (add && argc < 4) || (list && argc > 3))
@@ -160,61 +281,43 @@ int cmd_pool(int argc, char **argv, const char *redis_url)
         if (!ycfg_valid_id(argv[i], NULL) || strlen(argv[i]) >= 64) {
             fprintf(stderr, "bootstorm pool: bad name '%s' (letters, digits, '_', '.', '-')\n",
                     argv[i]);
-            return 1;
+            return ARGS_USAGE;
         }
     if (name && !strcmp(name, "all")) {
         fprintf(stderr, "bootstorm pool: 'all' means every host; pick another pool name\n");
-        return 1;
+        return ARGS_USAGE;
     }
     redisContext *c = cmd_connect("pool", redis_url);
     if (!c)
-        return 2;
-    int rc = 0;
-    if (list) {
+        return ARGS_USAGE;
+    if (list)
         rc = pool_list(c, name);
-    } else if (add) {
-        for (int i = 3; i < argc && !rc; i++) {
-            redisReply *k = redisCommand(c, "SISMEMBER bs:hosts %s", argv[i]);
-            if (k && k->type == REDIS_REPLY_INTEGER && k->integer == 0)
-                fprintf(stderr, "bootstorm pool: note: host '%s' has not said hello yet\n",
-                        argv[i]);
-            if (k)
-                freeReplyObject(k);
-            rc = ok_cmd(c, redisCommand(c, "SADD bs:pool:%s %s", name, argv[i])) < 0 ? 2 : 0;
-        }
-        if (!rc)
-            rc = ok_cmd(c, redisCommand(c, "SADD bs:pools %s", name)) < 0 ? 2 : 0;
-    } else if (argc == 3) {
-        rc = ok_cmd(c, redisCommand(c, "DEL bs:pool:%s", name)) < 0 ||
-                     ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name)) < 0
-                 ? 2
-                 : 0;
-    } else {
-        for (int i = 3; i < argc && !rc; i++)
-            rc = ok_cmd(c, redisCommand(c, "SREM bs:pool:%s %s", name, argv[i])) < 0 ? 2 : 0;
-        redisReply *n = redisCommand(c, "SCARD bs:pool:%s", name); /* empty: gone with its set */
-        if (n && n->type == REDIS_REPLY_INTEGER && n->integer == 0)
-            ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name));
-        if (n)
-            freeReplyObject(n);
-    }
+    else if (add)
+        rc = pool_add(c, name, argv + 3, argc - 3);
+    else
+        rc = pool_rm(c, name, argv + 3, argc - 3);
     redisFree(c);
     return rc;
 }
 
+static int keys_usage(FILE *f)
+{
+    fputs("usage: bootstorm keys gen DIR\n"
+          "  writes DIR/server.key (the collector's pair, mode 600: --curve-secret),\n"
+          "  DIR/server.pub (its public key: --curve-server-key for launchers and the CLI)\n"
+          "  and DIR/client.key (a pair for launchers and the CLI: --curve-keys)\n",
+          f);
+    return f == stdout ? ARGS_OK : ARGS_USAGE;
+}
+
 int cmd_keys(int argc, char **argv)
 {
-    if (argc != 3 || strcmp(argv[1], "gen")) {
-        fputs("usage: bootstorm keys gen DIR\n"
-              "  writes DIR/server.key (the collector's pair, mode 600: "
-              "--curve-secret),\n"
-              "  DIR/server.pub (its public key: --curve-server-key for launchers "
-              "and the CLI)\n"
-              "  and DIR/client.key (a pair for launchers and the CLI: "
-              "--curve-keys)\n",
-              argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
-        return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 1;
-    }
+    int rc = help_only(argc, argv, keys_usage);
+    if (rc >= 0)
+        return rc;
+    argc -= optind - 1, argv += optind - 1;
+    if (argc != 3 || strcmp(argv[1], "gen"))
+        return keys_usage(stderr);
     if (!bzmq_has_curve()) {
         fprintf(stderr, "bootstorm keys: this libzmq has no CURVE support\n");
         return 2;

@@ -1,6 +1,6 @@
-/* `bootstorm run SCENARIO`: one run per count of the scenario (times repeat), each
+/* `bootstorm run [SCENARIO]`: one run per count of the scenario (times repeat), each
  * sent as a start command through the collector, waited for in Redis and reported.
- * Without --redis it brings up the embedded Redis, collector and launcher itself. */
+ * Not for starting the embedded daemons (embedded.c) nor for rendering (aggregator/). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,12 +11,14 @@
 #include <zmq.h>
 
 #include "agg.h"
+#include "args.h"
 #include "bredis.h"
 #include "bzmq.h"
 #include "clock.h"
 #include "cmd.h"
 #include "embedded.h"
 #include "log.h"
+#include "paths.h"
 #include "scenario.h"
 
 static volatile sig_atomic_t interrupted;
@@ -85,178 +87,229 @@ static int start_run(void *sock, struct ev *start, int wait_hosts_ms)
     }
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: bootstorm [--redis URL] [--data-dir DIR] run SCENARIO.yaml [--count N]\n"
-               "                 [--collector ENDPOINT] [--hosts all|H1,H2|pool:NAME] [--json]\n"
-               "                 [--curve-server-key FILE [--curve-keys FILE]]\n"
-               "  --hosts  targets: all live launchers, host ids, pools (pool:NAME or a pool's\n"
-               "           name), comma-separated; resolved by the collector\n"
-               "  --curve-server-key FILE  the collector's public key (a collector bound beyond\n"
-               "           loopback talks CURVE only); --curve-keys: our pair (default: fresh)\n");
-}
+static const char usage[] =
+    "usage: bootstorm [--redis URL] [--data-dir DIR] run [SCENARIO.yaml] [--count N]\n"
+    "                 [--collector ENDPOINT] [--hosts all|H1,H2|pool:NAME] [--json]\n"
+    "                 [--curve-server-key FILE [--curve-keys FILE]]\n"
+    "  SCENARIO defaults to the default storm, <prefix>/share/scenarios/default.yaml\n"
+    "  --count  guests per host (1..100000), instead of the scenario's counts\n"
+    "  --hosts  targets: all live launchers, host ids, pools (pool:NAME or a pool's\n"
+    "           name), comma-separated; resolved by the collector\n"
+    "  --json   each run's report as one JSON object on its own line\n"
+    "  --curve-server-key FILE  the collector's public key (a collector bound beyond\n"
+    "           loopback talks CURVE only); --curve-keys: our pair (default: fresh)\n";
 
-int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
+struct run_opts {
+    const char *scenario, *collector, *hosts, *server_key, *own_keys;
+    int64_t count; /* 0: the scenario's */
+    int json;
+};
+
+static const struct option opts[] = {{"count", required_argument, 0, 'n'},
+                                     {"collector", required_argument, 0, 'c'},
+                                     {"hosts", required_argument, 0, 'H'},
+                                     {"json", no_argument, 0, 'j'},
+                                     {"curve-server-key", required_argument, 0, 'K'},
+                                     {"curve-keys", required_argument, 0, 'k'},
+                                     {"help", no_argument, 0, 'h'},
+                                     {0, 0, 0, 0}};
+
+/* Fills *o from the command line; returns -1 to go on, else the exit code. */
+static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t dlen)
 {
-    const char *collector = "tcp://127.0.0.1:5555", *hosts = NULL, *server_key = NULL,
-               *own_keys = NULL;
-    struct bzmq_curve curve = {0};
-    int count_override = 0, json = 0, rc = 2;
-    static const struct option opts[] = {{"count", required_argument, 0, 'n'},
-                                         {"collector", required_argument, 0, 'c'},
-                                         {"hosts", required_argument, 0, 'H'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"curve-server-key", required_argument, 0, 'K'},
-                                         {"curve-keys", required_argument, 0, 'k'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
     int c;
     optind = 0; /* 0, not 1: GNU getopt re-initialises (main parsed with "+") */
     while ((c = getopt_long(argc, argv, "n:c:H:jhK:k:", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            count_override = atoi(optarg);
-            if (count_override < 1 || count_override > 100000) {
-                fprintf(stderr, "bootstorm run: --count '%s': expected 1..100000\n", optarg);
-                return 2;
-            }
+            if (args_int("run", "--count", optarg, 1, 100000, &o->count) < 0)
+                return ARGS_USAGE;
             break;
         case 'c':
-            collector = optarg;
+            o->collector = optarg;
             break;
         case 'H':
-            hosts = optarg;
+            o->hosts = optarg;
             break;
         case 'j':
-            json = 1;
+            o->json = 1;
             break;
         case 'K':
-            server_key = optarg;
+            o->server_key = optarg;
             break;
         case 'k':
-            own_keys = optarg;
+            o->own_keys = optarg;
             break;
-        case 'h':
-            usage(stdout);
-            return 0;
         default:
-            usage(stderr);
-            return 2;
+            return args_usage(usage, c == 'h');
         }
     }
-    if (optind != argc - 1) {
-        usage(stderr);
-        return 2;
-    }
-    struct scenario sc;
-    char err[512];
-    if (bzmq_client_curve(server_key, own_keys, &curve, err, sizeof err) < 0) {
-        fprintf(stderr, "bootstorm run: %s\n", err);
-        return 2;
-    }
-    if (scenario_load(argv[optind], &sc, err, sizeof err) < 0) {
-        fprintf(stderr, "bootstorm run: %s\n", err);
-        return 2;
-    }
-    if (count_override) {
-        sc.counts[0] = count_override;
-        sc.ncounts = 1;
-    }
-    if (hosts)
-        snprintf(sc.hosts, sizeof sc.hosts, "%s", hosts);
+    if (argc - optind > 1)
+        return args_bad("run", usage, "one scenario only; unexpected", argv[optind + 1]);
+    o->scenario =
+        optind < argc ? argv[optind] : path_in_prefix(dflt, dlen, "share/scenarios/default.yaml");
+    return -1;
+}
 
+/* Waits until run `id` is done, aborting it on Ctrl-C; 1 when done in its budget. */
+static int wait_run(void *sock, redisContext *c, const char *id, int64_t budget_ms)
+{
+    char err[512];
+    mono_ns end = mono_add(clock_mono(), budget_ms * NS_PER_MS);
+    int aborted = 0;
+    for (;;) {
+        if (interrupted && !aborted) {
+            struct ev ab, reply;
+            ev_init(&ab, EV_ABORT);
+            snprintf(ab.run, sizeof ab.run, "%s", id);
+            interrupted = 0; /* let the abort's reply through, then stop after this run */
+            request(sock, &ab, &reply, 3000);
+            interrupted = 1;
+            aborted = 1;
+            fprintf(stderr, "bootstorm run: interrupted: run %s aborted\n", id);
+            end = mono_add(clock_mono(), 20 * NS_PER_S);
+        }
+        if (agg_wait_done(c, id, 250, err, sizeof err) == 0)
+            return 1;
+        if (mono_diff(clock_mono(), end) <= 0) {
+            fprintf(stderr, "bootstorm run: run %s did not finish in %lld s\n", id,
+                    (long long)(budget_ms / 1000));
+            return 0;
+        }
+    }
+}
+
+/* Reports run `id`; returns 1 when every instance the pattern created became ready
+ * (restarts and ramps create more than the count). */
+static int report_run(redisContext *c, const char *id, int done, int json)
+{
+    static struct agg_run ar;
+    char err[512];
+    if (agg_load(c, id, &ar, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm run: %s\n", err);
+        return 0;
+    }
+    if (json && agg_print_json(&ar, stdout) < 0)
+        fprintf(stderr, "bootstorm run: cannot write the JSON report of %s\n", id);
+    else if (!json)
+        agg_print_text(&ar, stdout);
+    fflush(stdout);
+    return done && ar.complete && !ar.failed && ar.ready == ar.spawned && ar.spawned >= ar.total;
+}
+
+/* One run of count guests: start, wait, report. Returns 1 if all became ready, 0 if
+ * not, -1 when it could not start. */
+static int run_one(void *sock, redisContext *c, const struct scenario *sc, int count,
+                   int wait_hosts_ms, int json)
+{
+    struct ev start;
+    scenario_to_start(sc, count, &start);
+    make_run_id(sc, count, start.run, sizeof start.run);
+    int nhosts = start_run(sock, &start, wait_hosts_ms);
+    if (nhosts < 0)
+        return -1;
+    log_info("run %s started on %d host(s): %d x %s", start.run, nhosts, count, sc->guest);
+    int64_t budget_ms =
+        (int64_t)count * (sc->interval_ms) + (sc->timeout_s + sc->hold_s) * 1000LL + 30000;
+    int done = wait_run(sock, c, start.run, budget_ms);
+    return report_run(c, start.run, done, json);
+}
+
+/* Every count of the scenario, repeat times each. Returns 1 if all became ready. */
+static int run_all(void *sock, redisContext *c, const struct scenario *sc, int wait_hosts_ms,
+                   int json)
+{
+    int all_ready = 1;
+    for (int i = 0; i < sc->ncounts && !interrupted; i++)
+        for (int rep = 0; rep < sc->repeat && !interrupted; rep++) {
+            if ((i || rep) && sc->cooldown_s > 0)
+                sleep((unsigned)sc->cooldown_s);
+            int ok = run_one(sock, c, sc, sc->counts[i], wait_hosts_ms, json);
+            if (ok < 0)
+                return 0;
+            all_ready &= ok;
+        }
+    return all_ready;
+}
+
+/* Loads the scenario and applies the command line's overrides. Returns 0 or -1. */
+static int load_scenario(const struct run_opts *o, struct scenario *sc)
+{
+    char err[512];
+    if (scenario_load(o->scenario, sc, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm run: %s\n", err);
+        return -1;
+    }
+    if (o->count) {
+        sc->counts[0] = (int)o->count;
+        sc->ncounts = 1;
+    }
+    if (o->hosts)
+        snprintf(sc->hosts, sizeof sc->hosts, "%s", o->hosts);
+    return 0;
+}
+
+/* Brings up the embedded stack when no Redis was given, then connects to Redis and
+ * the collector. Returns 0 or -1 (printed); the caller cleans up either way. */
+static int connect_all(struct run_opts *o, const struct bzmq_curve *curve, const char **redis_url,
+                       const char *data_dir, struct embedded *em, redisContext **c, void **sock)
+{
+    char err[512], id[32];
+    if (!*redis_url) {
+        if (embedded_start_redis(em, data_dir, err, sizeof err) < 0 ||
+            embedded_start_daemons(em, err, sizeof err) < 0) {
+            fprintf(stderr, "bootstorm run: embedded set-up: %s\n", err);
+            return -1;
+        }
+        *redis_url = em->redis_url;
+        o->collector = em->collector;
+        log_info("embedded Redis %s, collector %s, data in %s", em->redis_url, em->collector,
+                 data_dir);
+    }
+    if (!(*c = bredis_connect(*redis_url, 5000, err, sizeof err))) {
+        fprintf(stderr, "bootstorm run: %s\n", err);
+        return -1;
+    }
+    snprintf(id, sizeof id, "cli-%d", (int)getpid());
+    if (!(*sock = bzmq_socket_curve(ZMQ_DEALER, o->collector, 0, id, o->server_key ? curve : NULL,
+                                    err, sizeof err))) {
+        fprintf(stderr, "bootstorm run: collector: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
+{
+    struct run_opts o = {.collector = "tcp://127.0.0.1:5555"};
+    struct bzmq_curve curve = {0};
+    struct scenario sc;
+    char err[512], dflt[4096];
+    int rc = parse(argc, argv, &o, dflt, sizeof dflt);
+    if (rc >= 0)
+        return rc;
+    if (bzmq_client_curve(o.server_key, o.own_keys, &curve, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm run: %s\n", err);
+        return ARGS_USAGE;
+    }
+    if (load_scenario(&o, &sc) < 0)
+        return ARGS_USAGE;
     struct embedded em = {0};
-    redisContext *rc_redis = NULL;
+    redisContext *c = NULL;
     void *sock = NULL;
     struct sigaction sa = {.sa_handler = on_interrupt};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (!redis_url) {
-        if (embedded_start_redis(&em, data_dir, err, sizeof err) < 0 ||
-            embedded_start_daemons(&em, err, sizeof err) < 0) {
-            fprintf(stderr, "bootstorm run: embedded set-up: %s\n", err);
-            goto out;
-        }
-        redis_url = em.redis_url;
-        collector = em.collector;
-        log_info("embedded Redis %s, collector %s, data in %s", em.redis_url, em.collector,
-                 data_dir);
+    rc = ARGS_USAGE;
+    if (connect_all(&o, &curve, &redis_url, data_dir, &em, &c, &sock) == 0) {
+        int all_ready = run_all(sock, c, &sc, redis_url == em.redis_url ? 30000 : 5000, o.json);
+        rc = all_ready && !interrupted ? ARGS_OK : ARGS_FAIL;
     }
-    if (!(rc_redis = bredis_connect(redis_url, 5000, err, sizeof err))) {
-        fprintf(stderr, "bootstorm run: %s\n", err);
-        goto out;
-    }
-    char id[32];
-    snprintf(id, sizeof id, "cli-%d", (int)getpid());
-    if (!(sock = bzmq_socket_curve(ZMQ_DEALER, collector, 0, id, server_key ? &curve : NULL, err,
-                                   sizeof err))) {
-        fprintf(stderr, "bootstorm run: collector: %s\n", err);
-        goto out;
-    }
-
-    int all_ready = 1;
-    for (int i = 0; i < sc.ncounts && !interrupted; i++) {
-        for (int rep = 0; rep < sc.repeat && !interrupted; rep++) {
-            if ((i || rep) && sc.cooldown_s > 0)
-                sleep((unsigned)sc.cooldown_s);
-            struct ev start;
-            scenario_to_start(&sc, sc.counts[i], &start);
-            make_run_id(&sc, sc.counts[i], start.run, sizeof start.run);
-            int nhosts = start_run(sock, &start, redis_url == em.redis_url ? 30000 : 5000);
-            if (nhosts < 0) {
-                all_ready = 0;
-                goto report_done;
-            }
-            log_info("run %s started on %d host(s): %d x %s", start.run, nhosts, sc.counts[i],
-                     sc.guest);
-            int64_t budget_ms = (int64_t)sc.counts[i] * (sc.interval_ms) +
-                                (sc.timeout_s + sc.hold_s) * 1000LL + 30000;
-            mono_ns end = mono_add(clock_mono(), budget_ms * NS_PER_MS);
-            int done = 0, aborted = 0;
-            while (!done) {
-                if (interrupted && !aborted) {
-                    struct ev ab, reply;
-                    ev_init(&ab, EV_ABORT);
-                    snprintf(ab.run, sizeof ab.run, "%s", start.run);
-                    interrupted = 0; /* let the abort's reply through, then stop after this run */
-                    request(sock, &ab, &reply, 3000);
-                    interrupted = 1;
-                    aborted = 1;
-                    fprintf(stderr, "bootstorm run: interrupted: run %s aborted\n", start.run);
-                    end = mono_add(clock_mono(), 20 * NS_PER_S);
-                }
-                done = agg_wait_done(rc_redis, start.run, 250, err, sizeof err) == 0;
-                if (!done && mono_diff(clock_mono(), end) <= 0) {
-                    fprintf(stderr, "bootstorm run: run %s did not finish in %lld s\n", start.run,
-                            (long long)(budget_ms / 1000));
-                    break;
-                }
-            }
-            struct agg_run ar;
-            if (agg_load(rc_redis, start.run, &ar, err, sizeof err) < 0) {
-                fprintf(stderr, "bootstorm run: %s\n", err);
-                all_ready = 0;
-                continue;
-            }
-            if (json)
-                agg_print_json(&ar, stdout);
-            else
-                agg_print_text(&ar, stdout);
-            fflush(stdout);
-            /* every instance the pattern created became ready: restarts and ramps create more */
-            if (!done || !ar.complete || ar.failed || ar.ready != ar.spawned ||
-                ar.spawned < ar.total)
-                all_ready = 0;
-        }
-    }
-report_done:
-    rc = all_ready && !interrupted ? 0 : 1;
-out:
     if (sock)
         zmq_close(sock);
     bzmq_term();
-    if (rc_redis)
-        redisFree(rc_redis);
+    if (c)
+        redisFree(c);
     embedded_stop(&em);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* `bootstorm watch RUN`: live progress of a storm, read from Redis until every
  * launcher of the run is done. Not for the final report (cmd_report). */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,8 +8,14 @@
 #include <unistd.h>
 
 #include "agg.h"
+#include "args.h"
 #include "clock.h"
 #include "cmd.h"
+
+static const char usage[] =
+    "usage: bootstorm watch RUN|last [--interval-ms N] [--timeout-s S]\n"
+    "  spawned/ready/failed counts refreshed every N ms (default 500) until the run is\n"
+    "  done (exit 0) or S seconds passed (default 3600, exit 1)\n";
 
 static long long field(const redisReply *r, size_t i)
 {
@@ -16,66 +23,53 @@ static long long field(const redisReply *r, size_t i)
                                                                         : 0;
 }
 
-int cmd_watch(int argc, char **argv, const char *redis_url)
+/* Reads the run's counters into line; 1 when every launcher is done, 0 if not, -1 on
+ * a Redis error (printed). */
+static int progress(redisContext *c, const struct agg_run *r, char *line, size_t len)
 {
-    const char *run = NULL;
-    long interval_ms = 500, timeout_s = 3600;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--interval-ms") && i + 1 < argc)
-            interval_ms = atol(argv[++i]);
-        else if (!strcmp(argv[i], "--timeout-s") && i + 1 < argc)
-            timeout_s = atol(argv[++i]);
-        else if (argv[i][0] != '-' && !run)
-            run = argv[i];
-        else
-            run = NULL, i = argc;
+    redisAppendCommand(c, "HMGET bs:{%s}:agg spawned ready failed up", r->run);
+    redisAppendCommand(c, "HMGET bs:{%s}:meta hosts_done hosts_expected", r->run);
+    redisReply *a = NULL, *m = NULL;
+    int rc = -1;
+    if (redisGetReply(c, (void **)&a) != REDIS_OK || redisGetReply(c, (void **)&m) != REDIS_OK ||
+        a->type != REDIS_REPLY_ARRAY || m->type != REDIS_REPLY_ARRAY) {
+        fprintf(stderr, "bootstorm watch: redis: %s\n", c->err ? c->errstr : "bad reply");
+    } else {
+        long long done = field(m, 0), expected = field(m, 1);
+        snprintf(line, len,
+                 "%s: %lld/%lld spawned, %lld ready, %lld failed, %lld up; launchers done "
+                 "%lld/%lld",
+                 r->run, field(a, 0), r->total, field(a, 1), field(a, 2), field(a, 3), done,
+                 expected);
+        rc = expected > 0 && done >= expected;
     }
-    if (!run || interval_ms < 10 || timeout_s < 1) {
-        fprintf(stderr, "usage: bootstorm watch RUN|last [--interval-ms N] [--timeout-s S]\n");
-        return 1;
-    }
-    redisContext *c = cmd_connect("watch", redis_url);
-    if (!c)
-        return 2;
-    static struct agg_run r;
-    char err[512];
-    if (agg_load(c, run, &r, err, sizeof err) < 0) { /* resolves "last", checks the id */
-        fprintf(stderr, "bootstorm watch: %s\n", err);
-        redisFree(c);
-        return 1;
-    }
-    int tty = isatty(1), rc = 1;
+    if (a)
+        freeReplyObject(a);
+    if (m)
+        freeReplyObject(m);
+    return rc;
+}
+
+/* Shows progress until done (0), timeout (1) or a Redis error (2). */
+static int follow(redisContext *c, const struct agg_run *r, int64_t interval_ms, int64_t timeout_s)
+{
+    int tty = isatty(1), rc = ARGS_FAIL;
     mono_ns end = mono_add(clock_mono(), timeout_s * NS_PER_S), t0 = clock_mono();
-    char last[256] = "";
+    char last[256] = "", line[256];
     while (mono_diff(clock_mono(), end) > 0) {
-        redisAppendCommand(c, "HMGET bs:{%s}:agg spawned ready failed up", r.run);
-        redisAppendCommand(c, "HMGET bs:{%s}:meta hosts_done hosts_expected", r.run);
-        redisReply *a = NULL, *m = NULL;
-        if (redisGetReply(c, (void **)&a) != REDIS_OK ||
-            redisGetReply(c, (void **)&m) != REDIS_OK || a->type != REDIS_REPLY_ARRAY ||
-            m->type != REDIS_REPLY_ARRAY) {
-            fprintf(stderr, "bootstorm watch: redis: %s\n", c->err ? c->errstr : "bad reply");
-            rc = 2;
-            if (a)
-                freeReplyObject(a);
+        int done = progress(c, r, line, sizeof line);
+        if (done < 0) {
+            rc = ARGS_USAGE;
             break;
         }
-        char line[256];
-        long long done = field(m, 0), expected = field(m, 1);
-        snprintf(
-            line, sizeof line,
-            "%s: %lld/%lld spawned, %lld ready, %lld failed, %lld up; launchers done %lld/%lld",
-            r.run, field(a, 0), r.total, field(a, 1), field(a, 2), field(a, 3), done, expected);
-        freeReplyObject(a);
-        freeReplyObject(m);
         if (strcmp(line, last)) {
             printf(tty ? "\r\033[K[%6.1f s] %s" : "[%6.1f s] %s\n",
                    (double)mono_diff(t0, clock_mono()) / 1e9, line);
             fflush(stdout);
             snprintf(last, sizeof last, "%s", line);
         }
-        if (expected > 0 && done >= expected) {
-            rc = 0;
+        if (done) {
+            rc = ARGS_OK;
             break;
         }
         struct timespec ts = {interval_ms / 1000, (interval_ms % 1000) * 1000000};
@@ -83,8 +77,48 @@ int cmd_watch(int argc, char **argv, const char *redis_url)
     }
     if (tty)
         putchar('\n');
-    if (rc == 1)
-        fprintf(stderr, "bootstorm watch: run %s not done after %ld s\n", r.run, timeout_s);
-    redisFree(c);
+    if (rc == ARGS_FAIL)
+        fprintf(stderr, "bootstorm watch: run %s not done after %lld s\n", r->run,
+                (long long)timeout_s);
+    return rc;
+}
+
+static const struct option opts[] = {{"interval-ms", required_argument, 0, 'i'},
+                                     {"timeout-s", required_argument, 0, 't'},
+                                     {"help", no_argument, 0, 'h'},
+                                     {0, 0, 0, 0}};
+
+int cmd_watch(int argc, char **argv, const char *redis_url)
+{
+    int64_t interval_ms = 500, timeout_s = 3600;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "i:t:h", opts, NULL)) != -1) {
+        if (c == 'i') {
+            if (args_int("watch", "--interval-ms", optarg, 10, 3600000, &interval_ms) < 0)
+                return ARGS_USAGE;
+        } else if (c == 't') {
+            if (args_int("watch", "--timeout-s", optarg, 1, 30 * 86400, &timeout_s) < 0)
+                return ARGS_USAGE;
+        } else {
+            return args_usage(usage, c == 'h');
+        }
+    }
+    if (argc - optind > 1)
+        return args_bad("watch", usage, "unexpected argument", argv[optind + 1]);
+    const char *run = optind < argc ? argv[optind] : "last";
+    redisContext *rc_redis = cmd_connect("watch", redis_url);
+    if (!rc_redis)
+        return ARGS_USAGE;
+    static struct agg_run r;
+    char err[512];
+    int rc;
+    if (agg_load(rc_redis, run, &r, err, sizeof err) < 0) { /* resolves "last", checks the id */
+        fprintf(stderr, "bootstorm watch: %s\n", err);
+        rc = ARGS_FAIL;
+    } else {
+        rc = follow(rc_redis, &r, interval_ms, timeout_s);
+    }
+    redisFree(rc_redis);
     return rc;
 }

@@ -1,4 +1,6 @@
-/* Start and stop of the embedded Redis, collector and launcher, by pid. */
+/* Start and stop of the embedded Redis, collector and launcher, by pid, with their
+ * data and logs in one data directory. Not for remote deployments (ansible/) nor for
+ * what the CLI asks of them once they run (cmd_run.c, cmd_connect in main.c). */
 #include "embedded.h"
 
 #include <errno.h>

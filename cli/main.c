@@ -1,13 +1,18 @@
-/* bootstorm: the command users type. Global options, then one subcommand; report
- * and runs against a local data dir start the embedded Redis just for the query. */
+/* bootstorm: the command users type. Global options, then one subcommand; queries
+ * against a local data dir start the embedded Redis just for the query (cmd_connect),
+ * after they have parsed their options. Not for any subcommand's work (cmd_*.c). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "bredis.h"
 #include "cmd.h"
 #include "embedded.h"
 #include "log.h"
+
+#define REDIS_TIMEOUT_MS 5000
 
 static void usage(FILE *f)
 {
@@ -16,24 +21,103 @@ static void usage(FILE *f)
         "usage: bootstorm [--redis URL] [--data-dir DIR] COMMAND [ARGS]\n"
         "\n"
         "commands:\n"
-        "  run SCENARIO.yaml [--count N] [--json]  run a scenario, print its report;\n"
-        "                                          exit 0 only if every guest became ready\n"
+        "  run [SCENARIO.yaml] [--count N] [--json]  run a scenario (default: the default\n"
+        "                                          storm), print its report; exit 0 only\n"
+        "                                          if every guest became ready\n"
         "  report [RUN|last] [--json]              the report of one run\n"
-        "  runs [--limit N]                        the runs stored, newest first\n"
+        "  runs [--limit N] [--json]               the runs stored, newest first\n"
         "  guests list | check NAME [...]          guest profiles; boot one, print its phases\n"
         "  compare RUN... [--json]                 runs side by side\n"
         "  export RUN (--csv|--json) [--out FILE]  every guest's raw numbers\n"
         "  plot RUN --out DIR                      charts (PNG and SVG, gnuplot)\n"
-        "  watch RUN                               live progress until the run is done\n"
+        "  watch [RUN|last]                        live progress until the run is done\n"
         "  check RUN [--p99-max MS] [--max-failed-pct P]  exit 1 when a limit is broken\n"
-        "  hosts                                   launchers in the registry: state, cores, ...\n"
+        "  hosts [--json]                          launchers in the registry: state, cores, ...\n"
         "  pool add|rm|list NAME [HOST...]         named groups of hosts (run --hosts pool:NAME)\n"
         "  keys gen DIR                            CURVE keys for the collector and clients\n"
-        "  version\n"
+        "  version                                 the version (also --version)\n"
         "\n"
+        "COMMAND --help prints its own usage. Exit codes: 0 ok, 1 a verdict against the\n"
+        "run (not ready, limit broken, run not found), 2 bad usage or Redis unreachable.\n"
         "Without --redis, bootstorm uses the embedded Redis whose data lives in DIR\n"
         "(default ./bootstorm-data), starting it (and for `run` a collector and a\n"
         "launcher) itself and stopping them when done.\n");
+}
+
+/* The embedded Redis a query command started (cmd_connect), stopped when it ends. */
+static struct embedded query_em;
+static const char *query_data_dir;
+
+redisContext *cmd_connect(const char *sub, const char *redis_url)
+{
+    char err[512];
+    if (!redis_url && !query_em.redis) {
+        char probe[600];
+        snprintf(probe, sizeof probe, "%s/redis", query_data_dir);
+        if (access(probe, F_OK) < 0) {
+            fprintf(stderr,
+                    "bootstorm %s: no local data in %s: run a scenario first or give --redis URL\n",
+                    sub, query_data_dir);
+            return NULL;
+        }
+        if (embedded_start_redis(&query_em, query_data_dir, err, sizeof err) < 0) {
+            fprintf(stderr, "bootstorm %s: %s\n", sub, err);
+            return NULL;
+        }
+    }
+    if (!redis_url)
+        redis_url = query_em.redis_url;
+    redisContext *c = bredis_connect(redis_url, REDIS_TIMEOUT_MS, err, sizeof err);
+    if (!c)
+        fprintf(stderr, "bootstorm %s: %s\n", sub, err);
+    return c;
+}
+
+/* Global options into *redis_url and *data_dir; returns -1 to go on with the command
+ * at argv[optind], else the exit code (--help, --version, bad usage). */
+static int parse_global(int argc, char **argv, const char **redis_url, const char **data_dir)
+{
+    static const struct option opts[] = {{"redis", required_argument, 0, 'r'},
+                                         {"data-dir", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"version", no_argument, 0, 'V'},
+                                         {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "+r:d:hV", opts, NULL)) != -1) {
+        if (c == 'r') {
+            *redis_url = optarg;
+        } else if (c == 'd') {
+            *data_dir = optarg;
+        } else if (c == 'V') {
+            printf("bootstorm %s\n", BS_VERSION);
+            return 0;
+        } else {
+            usage(c == 'h' ? stdout : stderr);
+            return c == 'h' ? 0 : 2;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    return -1;
+}
+
+typedef int (*query_fn)(int, char **, const char *);
+
+/* The commands that only read or change Redis, so may use the embedded one. */
+static query_fn find_query(const char *cmd)
+{
+    static const struct {
+        const char *name;
+        query_fn fn;
+    } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},   {"compare", cmd_compare},
+                   {"export", cmd_export}, {"plot", cmd_plot},   {"watch", cmd_watch},
+                   {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool}};
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
+        if (!strcmp(cmd, queries[i].name))
+            return queries[i].fn;
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -42,31 +126,9 @@ int main(int argc, char **argv)
     if (!data_dir)
         data_dir = "bootstorm-data";
     log_init("bootstorm", LOG_WARN);
-    static const struct option opts[] = {{"redis", required_argument, 0, 'r'},
-                                         {"data-dir", required_argument, 0, 'd'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "+r:d:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            redis_url = optarg;
-            break;
-        case 'd':
-            data_dir = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind >= argc) {
-        usage(stderr);
-        return 2;
-    }
+    int rc = parse_global(argc, argv, &redis_url, &data_dir);
+    if (rc >= 0)
+        return rc;
     const char *cmd = argv[optind];
     int sub_argc = argc - optind;
     char **sub_argv = argv + optind;
@@ -86,40 +148,14 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    static const struct {
-        const char *name;
-        int (*fn)(int, char **, const char *);
-    } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},   {"compare", cmd_compare},
-                   {"export", cmd_export}, {"plot", cmd_plot},   {"watch", cmd_watch},
-                   {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool}};
-    int q = -1;
-    for (int i = 0; i < (int)(sizeof queries / sizeof queries[0]); i++)
-        if (!strcmp(cmd, queries[i].name))
-            q = i;
-    if (q < 0) {
+    query_fn fn = find_query(cmd);
+    if (!fn) {
         fprintf(stderr, "bootstorm: unknown command '%s'\n", cmd);
         usage(stderr);
         return 2;
     }
-    struct embedded em = {0};
-    if (!redis_url) {
-        char err[512], probe[600];
-        snprintf(probe, sizeof probe, "%s/redis", data_dir);
-        FILE *f = fopen(probe, "r");
-        if (!f) {
-            fprintf(stderr,
-                    "bootstorm %s: no local data in %s: run a scenario first or give --redis URL\n",
-                    cmd, data_dir);
-            return 2;
-        }
-        fclose(f);
-        if (embedded_start_redis(&em, data_dir, err, sizeof err) < 0) {
-            fprintf(stderr, "bootstorm %s: %s\n", cmd, err);
-            return 2;
-        }
-        redis_url = em.redis_url;
-    }
-    int rc = queries[q].fn(sub_argc, sub_argv, redis_url);
-    embedded_stop(&em);
+    query_data_dir = data_dir; /* cmd_connect starts the embedded Redis if needed */
+    rc = fn(sub_argc, sub_argv, redis_url);
+    embedded_stop(&query_em);
     return rc;
 }

@@ -32,6 +32,8 @@ static const char *A = "20240101-000000-storm-102-aaaa"; /* 1 host, 100 ready + 
 static const char *B =
     "20240101-000100-spread-4-bbbb"; /* 2 hosts, interval, one launcher still running */
 static const char *C = "20231231-000000-empty-8-cccc"; /* started, nothing happened */
+/* D, not in bs:runs: a host missed the start, events were lost, 16 ready in 1.1 s */
+static const char *D = "20240101-000200-lost-16-dddd";
 
 /* Runs one command and dies on a transport or error reply: setup must not fail. */
 static void rcmd(redisContext *c, const char *fmt, ...)
@@ -96,6 +98,25 @@ static void populate(redisContext *c)
          "burst "
          "hosts h1 hosts_expected 1 hosts_started 0",
          C, C);
+}
+
+/* D: the first missing:HOST line is not "HOST: why" (a host id holding a newline), the
+ * launcher dropped events (agg `lost`), 16 ready in 1.1 s with 11 in the first second. */
+static void populate_d(redisContext *c)
+{
+    rcmd(c,
+         "HSET bs:{%s}:meta run %s name lost kind minkernel backend qemu accel kvm count 16 "
+         "pattern burst hosts h1,h2 hosts_expected 2 hosts_done 1 hosts_lost 1",
+         D, D);
+    rcmd(c, "HSET bs:{%s}:meta %s %s", D, "missing:a\nb", "pool member not connected");
+    rcmd(c, "HSET bs:{%s}:meta missing:h2 %s", D, "missed the start: no run_start");
+    rcmd(c,
+         "HSET bs:{%s}:agg spawned 16 ready 16 failed 0 lost 7 boot_sum_ms 160 "
+         "first_spawn_tm:h1 1000000000 last_ready_tm:h1 2100000000",
+         D);
+    for (int i = 0; i < 16; i++)
+        rcmd(c, "ZADD bs:{%s}:boot %d h1:%d", D, 10, i);
+    rcmd(c, "HSET bs:{%s}:rps 0 11 1 5", D);
 }
 
 /* Writes the output of fn(r) to a file in BS_TMP and runs python3 on it with the
@@ -273,6 +294,35 @@ static void test_run_c_and_errors(redisContext *c)
           "err '%s'", err);
 }
 
+/* The comma bug: "missing" was written with a comma before its first pair whenever
+ * the first line was not a pair ({,"b":...}); lost events; the ready rate's wording. */
+static void test_run_d(redisContext *c)
+{
+    struct agg_run r;
+    char err[256] = "";
+    CHECK(agg_load(c, D, &r, err, sizeof err) == 0, "load D: %s", err);
+    CHECK_NUM(r.lost_events, 7);
+    CHECK_NUM(r.nmissing, 2);
+    char *t = text_of(&r);
+    CHECK(strstr(t, "\nlost events: 7 (launcher outbox overflow)\n"), "text:\n%s", t);
+    CHECK(strstr(t, " a?b: pool member not connected\n"), "control bytes shown:\n%s", t);
+    CHECK(strstr(t, "ready rate: 16 ready in 1.10 s, 14.5 per second; busiest whole second "
+                    "counted from the first spawn: 11 ready\n"),
+          "text:\n%s", t);
+    CHECK(!strstr(t, "on average, at most"), "contradictory wording:\n%s", t);
+    free(t);
+    CHECK(json_check(&r, "d",
+                     "assert d[\"missing\"]=={\"a\\nb\":\"pool member not connected\","
+                     "\"h2\":\"missed the start: no run_start\"}, d[\"missing\"]; "
+                     "assert d[\"lost_events\"]==7 and d[\"hosts_lost\"]==1, d") == 0,
+          "JSON of run D (missing, lost_events)");
+    CHECK(agg_load(c, A, &r, err, sizeof err) == 0, "load A: %s", err);
+    t = text_of(&r);
+    CHECK(!strstr(t, "lost events"), "lost events shown when none:\n%s", t);
+    free(t);
+    CHECK(json_check(&r, "a0", "assert d[\"lost_events\"]==0, d") == 0, "A: lost_events 0");
+}
+
 static void test_list(redisContext *c)
 {
     char *buf = NULL, err[256] = "";
@@ -331,9 +381,11 @@ int main(void)
           "empty: '%s'", err);
 
     populate(c);
+    populate_d(c);
     test_run_a(c);
     test_run_b(c);
     test_run_c_and_errors(c);
+    test_run_d(c);
     test_list(c);
     test_wait(c, url);
     redisFree(c);
