@@ -1,11 +1,14 @@
 /* Guest profiles: YAML -> struct profile (argv template checked for unknown
  * {placeholders}, regexes compiled with PCRE2), and rendering of the argv template.
- * Not for spawning or console matching: those are the launcher's. */
+ * Also where its image files are. Not for spawning (procspawn.c) nor for console
+ * matching (console.c). */
 #include "profile.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "yamlcfg.h"
 
@@ -744,4 +747,31 @@ int profile_exit_ok(const struct profile *p, int code)
         if (p->exit_ok[i] == code)
             return 1;
     return 0;
+}
+
+int profile_http_ok(const struct profile *p, long status)
+{
+    return p->http_status ? status == p->http_status : status >= 200 && status < 400;
+}
+
+const char *profile_image(const struct profile *p, const char *key)
+{
+    return !strcmp(key, "kernel") ? p->kernel : !strcmp(key, "initrd") ? p->initrd : p->disk;
+}
+
+int profile_image_path(const struct profile *p, const char *key, const char *images_dir,
+                       const char *override, char *out, size_t len, char *err, size_t errlen)
+{
+    const char *file = override ? override : profile_image(p, key);
+    out[0] = '\0';
+    if (!file[0])
+        return 0;
+    if (file[0] == '/' || override)
+        snprintf(out, len, "%s", file);
+    else
+        snprintf(out, len, "%s/%s", images_dir, file);
+    if (access(out, R_OK) == 0)
+        return 0;
+    snprintf(err, errlen, "%s image %s of profile %s: %s", key, out, p->name, strerror(errno));
+    return -1;
 }
