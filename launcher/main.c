@@ -62,7 +62,7 @@ static void send_simple(struct launcher *l, enum ev_type type)
         int64_t used;
         e.cores = hostinfo_cores();
         hostinfo_mem(&e.mem_total_kib, &used);
-        e.kvm = l->cfg.kvm_ok;
+        e.kvm = l->cfg.kvm.ok;
         snprintf(e.backends, sizeof e.backends, "%s", vmm_names());
         snprintf(e.version, sizeof e.version, "%s", BS_VERSION);
     }
@@ -298,11 +298,11 @@ int main(int argc, char **argv)
     snprintf(kernel, sizeof kernel, "%s/minkernel.elf", l.cfg.images_dir);
     if (probe) {
         mono_ns t = clock_mono();
-        l.cfg.kvm_ok = accel_probe_kvm(kernel, 5000, l.cfg.kvm_why, sizeof l.cfg.kvm_why);
+        l.cfg.kvm.ok = accel_probe_kvm(kernel, 5000, l.cfg.kvm.why, sizeof l.cfg.kvm.why);
         log_info("KVM probe (%lld ms): %s%s", (long long)(mono_diff(t, clock_mono()) / NS_PER_MS),
-                 l.cfg.kvm_ok ? "usable" : "not usable: ", l.cfg.kvm_why);
+                 l.cfg.kvm.ok ? "usable" : "not usable: ", l.cfg.kvm.why);
     } else {
-        snprintf(l.cfg.kvm_why, sizeof l.cfg.kvm_why, "disabled by --no-kvm");
+        snprintf(l.cfg.kvm.why, sizeof l.cfg.kvm.why, "disabled by --no-kvm");
     }
 
     sigset_t mask;
