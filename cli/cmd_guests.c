@@ -263,9 +263,7 @@ static int check_accel(const struct check *c, const struct check_opts *o, const 
     struct accel_kvm k = {0};
     char kernel[PATH_MAX + 32], err[512];
     int fell_back;
-    const char *want = c->p.accel[0] && strcmp(c->p.accel, "auto") ? c->p.accel
-                       : o->accel                                  ? o->accel
-                                                                   : "auto";
+    const char *want = accel_wanted(o->accel, &c->p);
     if (strcmp(want, "tcg")) {
         snprintf(kernel, sizeof kernel, "%s/minkernel.elf", images_dir);
         k.ok = accel_probe_kvm(kernel, 5000, k.why, sizeof k.why);

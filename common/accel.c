@@ -97,14 +97,19 @@ int accel_probe_kvm(const char *kernel, int timeout_ms, char *why, size_t whylen
     return ok;
 }
 
+const char *accel_wanted(const char *asked, const struct profile *p)
+{
+    if (p->accel[0] && strcmp(p->accel, "auto") != 0)
+        return p->accel; /* the profile pins it: this guest only boots under it */
+    return asked && asked[0] ? asked : "auto";
+}
+
 int accel_choose(const char *asked, const struct profile *p, int process_backend,
                  const struct accel_kvm *k, char *out, size_t outlen, int *fell_back, char *err,
                  size_t errlen)
 {
-    const char *want = asked && asked[0] ? asked : "auto";
+    const char *want = accel_wanted(asked, p);
     *fell_back = 0;
-    if (p->accel[0] && strcmp(p->accel, "auto") != 0)
-        want = p->accel; /* the profile pins it: this guest only boots under it */
     if (process_backend) {
         snprintf(out, outlen, "none");
         return 0;

@@ -18,6 +18,10 @@ struct accel_kvm {
     char why[256]; /* why KVM is not used, when it is not */
 };
 
+/* What is asked for a guest of p: the profile's pin (accel: kvm|tcg) wins over asked
+ * (kvm|tcg|auto, or NULL / "" for auto). Tells a caller whether KVM must be probed. */
+const char *accel_wanted(const char *asked, const struct profile *p);
+
 /* Chooses the accelerator of a guest of p into out (kvm, tcg, or none for the process
  * backend): the profile's pin (accel: kvm|tcg) wins over asked (kvm|tcg|auto, from the
  * scenario or --accel); auto is kvm when k->ok, else tcg (*fell_back set to 1). Returns
