@@ -1,7 +1,8 @@
 /* What a guest writes, read the one way the launcher and `bootstorm guests check` both
- * use: console bytes assembled into lines (partial ones matched too), markers once each
- * in `after:` order, the ready regex; ready bytes on the debug port; QEMU's stderr tail.
- * Not for reading fds or timestamps (callers) nor for what a match means (run.c). */
+ * use: console lines (partial ones matched too), markers once each in `after:` order,
+ * the ready regex; ready bytes on the debug port; QEMU's stderr tail.
+ * Not for reading fds or timestamps (callers) nor for what a match means
+ * (run_guest.c, cmd_guests.c). */
 #ifndef BS_CONSOLE_H
 #define BS_CONSOLE_H
 

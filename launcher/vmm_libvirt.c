@@ -2,7 +2,7 @@
  * libvirt.xml by a few worker threads (concurrent create calls, each one timed),
  * their console a pty the launcher reads, their exits reported by libvirt's
  * lifecycle events. Any libvirt URI works; what is hypervisor-specific lives in the
- * profile's XML. Not for timing or publishing: run.c does that with what
+ * profile's XML. Not for timing or publishing: run_guest.c does that with what
  * next_event() hands it. */
 #include <errno.h>
 #include <fcntl.h>
@@ -115,7 +115,7 @@ static void push_exit_locked(struct lv_guest *g, int status)
 {
     if (g->state == LV_GONE)
         return;
-    if (g->state != LV_RUNNING) { /* run.c drops an exit that precedes SPAWNED */
+    if (g->state != LV_RUNNING) { /* run_guest.c drops an exit that precedes SPAWNED */
         g->exit_pending = 1;
         g->exit_status = status;
         return;
