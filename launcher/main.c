@@ -92,46 +92,69 @@ static void refuse_run(struct launcher *l, const struct ev *start, const char *w
     outbox_push(l->ob, &e);
 }
 
-static void on_command(struct launcher *l, const struct ev *e)
+/* ---- the collector's commands, one handler each ---- */
+
+static void on_ack(struct launcher *l, const struct ev *e)
+{
+    outbox_ack(l->ob, e->ack);
+}
+
+static void on_start(struct launcher *l, const struct ev *e)
 {
     char err[256];
-    switch (e->type) {
-    case EV_ACK:
-        outbox_ack(l->ob, e->ack);
-        break;
-    case EV_START:
-        if (l->stopping) {
-            refuse_run(l, e, "launcher is stopping");
-        } else if (l->run) {
-            snprintf(err, sizeof err, "busy with run %s", run_id(l->run));
-            refuse_run(l, e, err);
-        } else if (!(l->run = run_start(e, &l->cfg, l->epfd, l->ob, err, sizeof err))) {
-            refuse_run(l, e, err);
-        }
-        break;
-    case EV_PING: { /* clock offset probe: answered at once, not seq-numbered */
-        struct ev p;
-        ev_init(&p, EV_PONG);
-        p.t2 = clock_real().ns;
-        snprintf(p.host, sizeof p.host, "%s", l->cfg.host);
-        p.t1 = e->t1;
-        p.t3 = clock_real().ns;
-        bzmq_send_ev(l->sock, NULL, 0, &p);
-        break;
+    if (l->stopping) {
+        refuse_run(l, e, "launcher is stopping");
+    } else if (l->run) {
+        snprintf(err, sizeof err, "busy with run %s", run_id(l->run));
+        refuse_run(l, e, err);
+    } else if (!(l->run = run_start(e, &l->cfg, l->epfd, l->ob, err, sizeof err))) {
+        refuse_run(l, e, err);
     }
-    case EV_REPLY: /* the collector refused us (a version it does not speak) */
-        if (!e->ok) {
-            log_err("collector: %s", e->error);
-            l->refused = 1;
-        }
-        break;
-    case EV_ABORT:
-        if (l->run && !strcmp(run_id(l->run), e->run))
-            run_abort(l->run, "aborted by command");
-        break;
-    default:
-        log_warn("ignoring %s message from the collector", ev_type_name(e->type));
+}
+
+/* Clock offset probe: answered at once, not seq-numbered. */
+static void on_ping(struct launcher *l, const struct ev *e)
+{
+    struct ev p;
+    ev_init(&p, EV_PONG);
+    p.t2 = clock_real().ns;
+    snprintf(p.host, sizeof p.host, "%s", l->cfg.host);
+    p.t1 = e->t1;
+    p.t3 = clock_real().ns;
+    bzmq_send_ev(l->sock, NULL, 0, &p);
+}
+
+/* The collector refused us (a version it does not speak). */
+static void on_reply(struct launcher *l, const struct ev *e)
+{
+    if (!e->ok) {
+        log_err("collector: %s", e->error);
+        l->refused = 1;
     }
+}
+
+static void on_abort(struct launcher *l, const struct ev *e)
+{
+    if (l->run && !strcmp(run_id(l->run), e->run))
+        run_abort(l->run, "aborted by command");
+}
+
+static const struct {
+    enum ev_type type;
+    void (*handle)(struct launcher *l, const struct ev *e);
+} commands[] = {
+    {EV_ACK, on_ack},     {EV_START, on_start}, {EV_PING, on_ping},
+    {EV_REPLY, on_reply}, {EV_ABORT, on_abort},
+};
+
+static void on_command(struct launcher *l, const struct ev *e)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (commands[i].type == e->type) {
+            commands[i].handle(l, e);
+            return;
+        }
+    log_warn("ignoring %s message from the collector", ev_type_name(e->type));
 }
 
 static void drain_socket(struct launcher *l)
