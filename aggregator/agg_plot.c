@@ -1,5 +1,5 @@
 /* Charts of one run: data files and gnuplot scripts written into a directory, then
- * gnuplot run on each script by fork/exec in that directory (argv, no shell). Each
+ * gnuplot run on each script in that directory (common/procspawn.c: argv, no shell). Each
  * script draws its chart as PNG (pngcairo) and SVG; scripts stay for users to tweak.
  * Not for numbers in tables (agg_print.c). */
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agg.h"
+#include "procspawn.h"
 
 struct plot {
     redisContext *c;
@@ -44,19 +45,14 @@ static int gnuplot(struct plot *p, const char *name)
 {
     char script[256];
     snprintf(script, sizeof script, "%s.gp", name);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (chdir(p->dir) == 0) {
-            char *argv[] = {"gnuplot", script, NULL};
-            execvp(argv[0], argv);
-        }
-        _exit(127);
-    }
-    int st = 0;
-    if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
-        snprintf(p->err, p->errlen, "gnuplot %s/%s failed (status %d%s)", p->dir, script,
-                 WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-                 WIFEXITED(st) && WEXITSTATUS(st) == 127 ? ": is gnuplot installed?" : "");
+    char *argv[] = {"gnuplot", script, NULL};
+    struct spawn_opts o = {.out = SPAWN_OUT_INHERIT, .dir = p->dir};
+    struct spawned s;
+    char why[256] = "";
+    int st = spawn_start(argv, &o, &s, why, sizeof why) < 0 ? 127 : spawn_wait(s.pid);
+    if (st != 0) {
+        snprintf(p->err, p->errlen, "gnuplot %s/%s failed (status %d%s%s)", p->dir, script, st,
+                 st == 127 ? ": is gnuplot installed? " : "", why);
         return -1;
     }
     return 0;

@@ -1,6 +1,6 @@
 /* `bootstorm guests list|check`: the guest profiles found, their image files, and a
- * one-guest boot (started like a launcher's guest, common/procspawn.c; HTTP by common/probe_http.c)
- * printing the phase timeline. A sanity check before a storm: no collector, no Redis, one guest. */
+ * one-guest boot printing the phase timeline, read by the launcher's own rules (console.c,
+ * accel.c, probe_http.c, procspawn.c). A sanity check before a storm: no collector, no Redis. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,44 +15,31 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "accel.h"
 #include "clock.h"
 #include "cmd.h"
-#include "profile.h"
+#include "console.h"
+#include "numarg.h"
 #include "paths.h"
 #include "ports.h"
 #include "probe_http.h"
 #include "procspawn.h"
+#include "profile.h"
 
-#define LINE_BYTES 1024
-#define TAIL_BYTES 600
 #define MAX_IMAGES 8
-
-extern char **environ;
 
 struct images {
     const char *key[MAX_IMAGES], *path[MAX_IMAGES];
     int n;
 };
 
-/* The path of image KEY (kernel|initrd|disk) of p: --image KEY=PATH, else the
- * profile's file, relative ones in images_dir. "" when the profile has none. */
-static void image_path(const struct profile *p, const struct images *im, const char *images_dir,
-                       const char *key, char *out, size_t len)
+/* --image KEY=PATH given for key, or NULL. */
+static const char *image_override(const struct images *im, const char *key)
 {
-    const char *file = !strcmp(key, "kernel")   ? p->kernel
-                       : !strcmp(key, "initrd") ? p->initrd
-                                                : p->disk;
     for (int i = 0; i < im->n; i++)
-        if (!strcmp(im->key[i], key)) {
-            snprintf(out, len, "%s", im->path[i]);
-            return;
-        }
-    if (!file[0])
-        out[0] = '\0';
-    else if (file[0] == '/')
-        snprintf(out, len, "%s", file);
-    else
-        snprintf(out, len, "%s/%s", images_dir, file);
+        if (!strcmp(im->key[i], key))
+            return im->path[i];
+    return NULL;
 }
 
 static const char *ready_name(const struct profile *p)
@@ -99,7 +86,6 @@ static int guests_list(const char *guests_dir, const char *images_dir)
     for (int i = 0; i < n; i++) {
         struct profile p;
         char err[512], path[PATH_MAX], imgs[1024] = "";
-        struct images none = {.n = 0};
         if (!names[i] || profile_load_named(guests_dir, names[i], &p, err, sizeof err) < 0) {
             printf("%-20s %-9s %-9s %s\n", names[i] ? names[i] : "?", "INVALID", "-", err);
             bad++;
@@ -107,15 +93,14 @@ static int guests_list(const char *guests_dir, const char *images_dir)
             continue;
         }
         for (int k = 0; k < 3; k++) {
-            image_path(&p, &none, images_dir, keys[k], path, sizeof path);
+            char why[512];
+            int readable = profile_image_path(&p, keys[k], images_dir, NULL, path, sizeof path, why,
+                                              sizeof why) == 0;
             if (!path[0])
                 continue;
             size_t used = strlen(imgs);
             snprintf(imgs + used, sizeof imgs - used, "%s%s=%s (%s)", used ? ", " : "", keys[k],
-                     !strcmp(keys[k], "kernel")   ? p.kernel
-                     : !strcmp(keys[k], "initrd") ? p.initrd
-                                                  : p.disk,
-                     access(path, R_OK) == 0 ? "present" : "missing");
+                     profile_image(&p, keys[k]), readable ? "present" : "missing");
         }
         printf("%-20s %-9s %-9s %s%s\n", p.name, p.status, ready_name(&p), imgs,
                p.argc ? "" : " [libvirt only]");
@@ -128,15 +113,25 @@ static int guests_list(const char *guests_dir, const char *images_dir)
 
 /* ---- check: one guest ---- */
 
+struct check_opts {
+    struct images im;
+    const char *accel; /* --accel, or NULL: the profile's, else auto */
+    double timeout_s;
+    int print_console;
+    const char *name;
+};
+
 struct check {
-    const struct profile *p;
-    mono_ns t0;
-    pcre2_match_data *md;
-    uint32_t seen; /* markers matched */
-    int first_output, ready, print_console;
-    size_t linelen, taillen;
-    char line[LINE_BYTES];
-    char tail[TAIL_BYTES]; /* qemu's stderr, last bytes */
+    struct profile p;
+    struct console_matcher m;
+    struct console con;
+    struct console_debug dbg;
+    struct console_tail tail; /* qemu's stderr, last bytes */
+    struct spawned sp;
+    struct http_prober *hp;
+    mono_ns t0, deadline, next_probe;
+    int ready, print_console, exited, code;
+    char img[3][PATH_MAX]; /* kernel, initrd, disk ("" when none) */
     int port;              /* READY_HTTP: the forwarded host port */
     long http_status;      /* the last status the probe saw, 0 if none */
 };
@@ -148,79 +143,52 @@ static void at(const struct check *c, const char *what, const char *detail)
     fflush(stdout);
 }
 
-static int match(struct check *c, const struct profile_marker *m, const char *s, size_t n)
+static void became_ready(struct check *c, const char *how)
 {
-    if (m->after >= 0 && !(c->seen & (1u << m->after)))
-        return 0;
-    return pcre2_match(m->re, (PCRE2_SPTR)s, n, 0, 0, c->md, NULL) >= 0;
+    if (c->ready)
+        return;
+    c->ready = 1;
+    at(c, "ready", how);
 }
 
-/* A console line (or the partial line so far): markers once each, then ready. */
-static void on_line(struct check *c, const char *s, size_t n)
+static void con_first(void *ctx)
 {
-    for (int i = 0; i < c->p->nmarkers; i++)
-        if (!(c->seen & (1u << i)) && match(c, &c->p->markers[i], s, n)) {
-            c->seen |= 1u << i;
-            at(c, "marker", c->p->markers[i].name);
-        }
-    if (!c->ready && c->p->ready_kind == READY_CONSOLE && match(c, &c->p->ready, s, n)) {
-        c->ready = 1;
-        at(c, "ready", "(console)");
+    at(ctx, "first_output", NULL);
+}
+
+static void con_marker(void *ctx, int m)
+{
+    struct check *c = ctx;
+    at(c, "marker", c->p.markers[m].name);
+}
+
+static void con_ready(void *ctx)
+{
+    became_ready(ctx, "(console)");
+}
+
+static void con_line(void *ctx, const char *s, size_t len)
+{
+    struct check *c = ctx;
+    char line[CONSOLE_LINE_MAX];
+    if (c->print_console) {
+        snprintf(line, sizeof line, "%.*s", (int)len, s);
+        at(c, "|", line);
     }
 }
 
-static void on_console(struct check *c, const char *buf, size_t n)
-{
-    if (n && !c->first_output) {
-        c->first_output = 1;
-        at(c, "first_output", NULL);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (buf[i] == '\n' || c->linelen == sizeof c->line - 1) {
-            c->line[c->linelen] = '\0';
-            if (c->linelen && c->line[c->linelen - 1] == '\r')
-                c->line[--c->linelen] = '\0';
-            if (c->print_console)
-                at(c, "|", c->line);
-            on_line(c, c->line, c->linelen);
-            c->linelen = 0;
-            if (buf[i] == '\n')
-                continue;
-        }
-        c->line[c->linelen++] = buf[i];
-    }
-    if (c->linelen) /* a ready line may come without its newline */
-        on_line(c, c->line, c->linelen);
-}
+static const struct console_cb check_cb = {con_first, con_marker, con_ready, con_line};
 
-static void on_stderr(struct check *c, const char *buf, size_t n)
-{
-    if (n >= sizeof c->tail) {
-        buf += n - (sizeof c->tail - 1);
-        n = sizeof c->tail - 1;
-    }
-    if (c->taillen + n >= sizeof c->tail) {
-        size_t drop = c->taillen + n - (sizeof c->tail - 1);
-        memmove(c->tail, c->tail + drop, c->taillen - drop);
-        c->taillen -= drop;
-    }
-    memcpy(c->tail + c->taillen, buf, n);
-    c->taillen += n;
-    c->tail[c->taillen] = '\0';
-}
-
-/* The HTTP probe (common/probe_http.c) calls back here: the status that means ready. */
+/* The HTTP probe (common/probe_http.c) calls back here. */
 static void http_done(void *ctx, int idx, long status)
 {
     struct check *c = ctx;
-    const struct profile *p = c->p;
     (void)idx;
     c->http_status = status;
-    if (p->http_status ? status == p->http_status : status >= 200 && status < 400) {
+    if (profile_http_ok(&c->p, status)) {
         char d[200];
-        snprintf(d, sizeof d, "(http %ld on 127.0.0.1:%d%s)", status, c->port, p->http_path);
-        c->ready = 1;
-        at(c, "ready", d);
+        snprintf(d, sizeof d, "(http %ld on 127.0.0.1:%d%s)", status, c->port, c->p.http_path);
+        became_ready(c, d);
     }
 }
 
@@ -231,220 +199,261 @@ static void usage_check(FILE *f)
                "                              [--images-dir DIR]\n");
 }
 
-static int guests_check(int argc, char **argv, const char *guests_dir, const char *images_dir)
+static int add_image(struct images *im, char *arg)
 {
-    struct images im = {.n = 0};
-    const char *accel = NULL;
-    double timeout_s = 60;
-    int print_console = 0;
+    char *eq = strchr(arg, '=');
+    if (!eq || im->n == MAX_IMAGES ||
+        (strncmp(arg, "kernel=", 7) && strncmp(arg, "initrd=", 7) && strncmp(arg, "disk=", 5))) {
+        fprintf(stderr,
+                "bootstorm guests check: --image expects kernel|initrd|disk=PATH, got '%s'\n", arg);
+        return -1;
+    }
+    *eq = '\0';
+    im->key[im->n] = arg;
+    im->path[im->n++] = eq + 1;
+    return 0;
+}
+
+/* Returns 0 to go on, 1 on a usage error, 2 after --help. */
+static int parse_check(int argc, char **argv, struct check_opts *o)
+{
     static const struct option opts[] = {{"image", required_argument, 0, 'i'},
                                          {"accel", required_argument, 0, 'a'},
                                          {"timeout-s", required_argument, 0, 't'},
                                          {"console", no_argument, 0, 'c'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    int o;
+    char err[256];
+    int opt;
     optind = 0; /* GNU getopt: full re-initialisation; NAME may come before the options */
-    while ((o = getopt_long(argc, argv, "i:a:t:ch", opts, NULL)) != -1) {
-        switch (o) {
-        case 'i': {
-            char *eq = strchr(optarg, '=');
-            if (!eq || im.n == MAX_IMAGES ||
-                (strncmp(optarg, "kernel=", 7) && strncmp(optarg, "initrd=", 7) &&
-                 strncmp(optarg, "disk=", 5))) {
-                fprintf(stderr,
-                        "bootstorm guests check: --image expects kernel|initrd|disk=PATH, "
-                        "got '%s'\n",
-                        optarg);
-                return 1;
-            }
-            *eq = '\0';
-            im.key[im.n] = optarg;
-            im.path[im.n++] = eq + 1;
-            break;
-        }
-        case 'a':
-            if (strcmp(optarg, "kvm") && strcmp(optarg, "tcg") && strcmp(optarg, "auto")) {
-                fprintf(stderr, "bootstorm guests check: --accel expects kvm|tcg|auto\n");
-                return 1;
-            }
-            accel = optarg;
-            break;
-        case 't':
-            timeout_s = atof(optarg);
-            if (timeout_s <= 0) {
-                fprintf(stderr, "bootstorm guests check: --timeout-s expects seconds > 0\n");
-                return 1;
-            }
-            break;
-        case 'c':
-            print_console = 1;
-            break;
-        case 'h':
-            usage_check(stdout);
-            return 0;
-        default:
-            usage_check(stderr);
+    while ((opt = getopt_long(argc, argv, "i:a:t:ch", opts, NULL)) != -1) {
+        if (opt == 'i' && add_image(&o->im, optarg) < 0)
             return 1;
+        if (opt == 'a' && strcmp(optarg, "kvm") && strcmp(optarg, "tcg") &&
+            strcmp(optarg, "auto")) {
+            fprintf(stderr, "bootstorm guests check: --accel expects kvm|tcg|auto\n");
+            return 1;
+        }
+        if (opt == 'a')
+            o->accel = optarg;
+        if (opt == 't' && numarg_double("--timeout-s", optarg, 0.001, 86400, &o->timeout_s, err,
+                                        sizeof err) < 0) {
+            fprintf(stderr, "bootstorm guests check: %s\n", err);
+            return 1;
+        }
+        o->print_console |= opt == 'c';
+        if (opt == 'h' || opt == '?') {
+            usage_check(opt == 'h' ? stdout : stderr);
+            return opt == 'h' ? 2 : 1;
         }
     }
     if (optind != argc - 1) {
         usage_check(stderr);
         return 1;
     }
+    o->name = argv[optind];
+    return 0;
+}
 
-    struct profile p;
-    char err[512], kernel[PATH_MAX], initrd[PATH_MAX], disk[PATH_MAX];
-    if (profile_load_named(guests_dir, argv[optind], &p, err, sizeof err) < 0) {
+/* The accelerator by the launcher's rule (accel.c); KVM is probed only when it may be
+ * chosen, by the same minkernel boot as the launcher's. */
+static int check_accel(const struct check *c, const struct check_opts *o, const char *images_dir,
+                       char *out, size_t outlen)
+{
+    struct accel_kvm k = {0};
+    char kernel[PATH_MAX + 32], err[512];
+    int fell_back;
+    const char *want = accel_wanted(o->accel, &c->p);
+    if (strcmp(want, "tcg")) {
+        snprintf(kernel, sizeof kernel, "%s/minkernel.elf", images_dir);
+        k.ok = accel_probe_kvm(kernel, 5000, k.why, sizeof k.why);
+    }
+    if (accel_choose(want, &c->p, 0, &k, out, outlen, &fell_back, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm guests check: %s\n", err);
-        return 1;
+        return -1;
     }
-    int rc = 1, exited = 0;
-    struct spawned sp = {.pid = -1, .console_fd = -1, .stderr_fd = -1, .debug_fd = -1};
-    struct check c = {.p = &p, .print_console = print_console};
-    struct http_prober *hp = NULL;
-    c.md = pcre2_match_data_create(8, NULL);
+    if (fell_back)
+        printf("KVM not usable (%s): TCG\n", k.why);
+    return 0;
+}
 
-    if (!p.argc) {
-        fprintf(stderr,
-                "bootstorm guests check: %s runs through libvirt only; check boots "
-                "qemu guests\n",
-                p.name);
-        goto done;
-    }
-    image_path(&p, &im, images_dir, "kernel", kernel, sizeof kernel);
-    image_path(&p, &im, images_dir, "initrd", initrd, sizeof initrd);
-    image_path(&p, &im, images_dir, "disk", disk, sizeof disk);
-    const char *need[] = {kernel, initrd, disk};
+/* Image paths, accelerator, HTTP port: the guest's argv into argv (strings in buf). */
+static int check_prepare(struct check *c, const struct check_opts *o, const char *images_dir,
+                         char **argv, char *buf, size_t buflen, char *accel, size_t accellen)
+{
+    static const char *const keys[] = {"kernel", "initrd", "disk"};
+    char err[PATH_MAX + 256];
     for (int i = 0; i < 3; i++)
-        if (need[i][0] && access(need[i], R_OK) < 0) {
-            fprintf(stderr, "bootstorm guests check: image %s of %s: %s%s\n", need[i], p.name,
-                    strerror(errno),
-                    !strncmp(p.name, "linux", 5) ? " (built by guests/linux/build.sh)" : "");
-            goto done;
+        if (profile_image_path(&c->p, keys[i], images_dir, image_override(&o->im, keys[i]),
+                               c->img[i], sizeof c->img[i], err, sizeof err) < 0) {
+            fprintf(stderr, "bootstorm guests check: %s%s\n", err,
+                    !strncmp(c->p.name, "linux", 5) ? " (built by guests/linux/build.sh)" : "");
+            return -1;
         }
-    if (!accel)
-        accel = strcmp(p.accel, "auto") ? p.accel : "auto";
-    if (!strcmp(accel, "auto")) {
-        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-        accel = fd >= 0 ? "kvm" : "tcg";
-        if (fd >= 0)
-            close(fd);
-    }
-    struct profile_vars v = {.kernel = kernel,
-                             .initrd = initrd[0] ? initrd : NULL,
-                             .disk = disk[0] ? disk : NULL,
+    if (check_accel(c, o, images_dir, accel, accellen) < 0)
+        return -1;
+    struct profile_vars v = {.kernel = c->img[0],
+                             .initrd = c->img[1][0] ? c->img[1] : NULL,
+                             .disk = c->img[2][0] ? c->img[2] : NULL,
                              .accel = accel,
-                             .name = "bs-check"};
-    if (p.ready_kind == READY_HTTP &&
-        ((c.port = v.port = port_free_tcp()) <= 0 || !(hp = http_prober_new()))) {
+                             .name = "bs-check",
+                             .debugcon =
+                                 c->p.ready_kind == READY_DEBUGCON ? SPAWN_DEBUG_PATH : NULL};
+    if (c->p.ready_kind == READY_HTTP &&
+        ((c->port = v.port = port_free_tcp()) <= 0 || !(c->hp = http_prober_new()))) {
         fprintf(stderr, "bootstorm guests check: no free TCP port or no HTTP probe\n");
-        goto done;
+        return -1;
     }
-    if (p.ready_kind == READY_DEBUGCON)
-        v.debugcon = SPAWN_DEBUG_PATH;
-    char *qargv[PROFILE_MAX_ARGS + 1], buf[16384];
-    if (profile_render_argv(&p, &v, qargv, buf, sizeof buf) < 0) {
-        fprintf(stderr, "bootstorm guests check: the argv of %s does not fit\n", p.name);
-        goto done;
+    if (profile_render_argv(&c->p, &v, argv, buf, buflen) < 0) {
+        fprintf(stderr, "bootstorm guests check: the argv of %s does not fit\n", c->p.name);
+        return -1;
     }
-    printf("guest %s (%s, ready by %s), accel %s, timeout %.0f s\n", p.name, p.status,
-           ready_name(&p), accel, timeout_s);
-    c.t0 = clock_mono();
-    at(&c, "spawn", NULL);
-    if (spawn_process(qargv, p.ready_kind == READY_DEBUGCON, &sp, err, sizeof err) < 0) {
-        fprintf(stderr, "bootstorm guests check: %s\n", err);
-        goto done;
-    }
+    return 0;
+}
 
-    mono_ns deadline = mono_add(c.t0, (int64_t)(timeout_s * 1e9));
-    mono_ns next_probe = c.t0;
-    int status = 0, code = -1;
-    size_t dbgoff = 0;
-    char dbgbuf[256];
-    while (!c.ready) {
-        struct pollfd pf[3] = {{.fd = sp.console_fd, .events = POLLIN},
-                               {.fd = sp.stderr_fd, .events = POLLIN},
-                               {.fd = sp.debug_fd, .events = POLLIN}};
-        if (poll(pf, 3, 10) < 0 && errno != EINTR)
-            break;
-        char rb[4096];
-        ssize_t n;
-        if (pf[0].revents && (n = read(sp.console_fd, rb, sizeof rb)) > 0)
-            on_console(&c, rb, (size_t)n);
-        if (pf[1].revents && (n = read(sp.stderr_fd, rb, sizeof rb)) > 0)
-            on_stderr(&c, rb, (size_t)n);
-        if (c.ready)
-            break;
-        if (hp) { /* one GET at a time; QEMU's forwarder answers before the guest listens */
-            if (!http_prober_active(hp) && mono_diff(next_probe, clock_mono()) >= 0) {
-                http_probe_start(hp, 0, c.port, p.http_path, 300);
-                next_probe = mono_add(clock_mono(), 20 * NS_PER_MS);
-            }
-            http_prober_poll(hp, http_done, &c);
-        }
-        if (pf[2].revents && dbgoff < sizeof dbgbuf - 1 &&
-            (n = read(sp.debug_fd, dbgbuf + dbgoff, sizeof dbgbuf - 1 - dbgoff)) > 0) {
-            dbgoff += (size_t)n;
-            dbgbuf[dbgoff] = '\0';
-            if (strstr(dbgbuf, p.ready_bytes)) {
-                c.ready = 1;
-                at(&c, "ready", "(debugcon)");
-            }
-        }
-        if (!exited && waitpid(sp.pid, &status, WNOHANG) == sp.pid) {
-            exited = 1;
-            code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            /* drain what the guest wrote last */
-            while ((n = read(sp.console_fd, rb, sizeof rb)) > 0)
-                on_console(&c, rb, (size_t)n);
-            while ((n = read(sp.stderr_fd, rb, sizeof rb)) > 0)
-                on_stderr(&c, rb, (size_t)n);
-            if (!c.ready && p.ready_kind == READY_EXIT && WIFEXITED(status) &&
-                profile_exit_ok(&p, code)) {
-                char d[32];
-                snprintf(d, sizeof d, "(exit status %d)", code);
-                c.ready = 1;
-                at(&c, "ready", d);
-            }
-            break;
-        }
-        if (mono_diff(deadline, clock_mono()) > 0)
-            break;
-        if (strstr(c.tail, "KVM internal error")) /* QEMU stays up, paused: stop here */
-            break;
+/* Reads what fd holds now into the console, the debug matcher or the stderr tail. */
+static void check_read(struct check *c, int fd)
+{
+    char rb[4096];
+    ssize_t n;
+    while (fd >= 0 && (n = read(fd, rb, sizeof rb)) > 0) {
+        if (fd == c->sp.console_fd)
+            console_feed(&c->m, &c->con, rb, (size_t)n, &check_cb, c);
+        else if (fd == c->sp.stderr_fd)
+            console_tail_add(&c->tail, rb, (size_t)n);
+        else if (console_debug_feed(&c->dbg, c->p.ready_bytes, rb, (size_t)n))
+            became_ready(c, "(debugcon)");
     }
-    if (c.ready) {
-        rc = 0;
-    } else if (strstr(c.tail, "KVM internal error")) {
+}
+
+static void check_probe(struct check *c)
+{
+    if (!c->hp) /* one GET at a time; QEMU's forwarder answers before the guest listens */
+        return;
+    if (!http_prober_active(c->hp) && mono_diff(c->next_probe, clock_mono()) >= 0) {
+        http_probe_start(c->hp, 0, c->port, c->p.http_path, HTTP_PROBE_TIMEOUT_MS);
+        c->next_probe = mono_add(clock_mono(), HTTP_PROBE_RETRY_MS * NS_PER_MS);
+    }
+    http_prober_poll(c->hp, http_done, c);
+}
+
+/* The guest exited: read what it wrote last; an exit status may be its ready. */
+static void check_exited(struct check *c, int status)
+{
+    c->exited = 1;
+    c->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    check_read(c, c->sp.console_fd);
+    check_read(c, c->sp.stderr_fd);
+    if (c->p.ready_kind == READY_EXIT && WIFEXITED(status) && profile_exit_ok(&c->p, c->code)) {
+        char d[32];
+        snprintf(d, sizeof d, "(exit status %d)", c->code);
+        became_ready(c, d);
+    }
+}
+
+/* Until ready, exit, the deadline, or a KVM internal error (QEMU stays up, paused). */
+static void check_wait(struct check *c)
+{
+    int status;
+    while (!c->ready) {
+        struct pollfd pf[3] = {{.fd = c->sp.console_fd, .events = POLLIN},
+                               {.fd = c->sp.stderr_fd, .events = POLLIN},
+                               {.fd = c->sp.debug_fd, .events = POLLIN}};
+        if (poll(pf, 3, 10) < 0 && errno != EINTR)
+            return;
+        for (int i = 0; i < 3 && !c->ready; i++)
+            if (pf[i].revents)
+                check_read(c, pf[i].fd);
+        if (!c->ready)
+            check_probe(c);
+        if (!c->ready && waitpid(c->sp.pid, &status, WNOHANG) == c->sp.pid) {
+            check_exited(c, status);
+            return;
+        }
+        if (mono_diff(c->deadline, clock_mono()) > 0 || strstr(c->tail.buf, "KVM internal error"))
+            return;
+    }
+}
+
+static void check_verdict(struct check *c, double timeout_s)
+{
+    if (c->ready)
+        return;
+    if (strstr(c->tail.buf, "KVM internal error")) {
         printf("not ready: KVM internal error (this host's KVM cannot run this guest; "
                "try --accel tcg)\n");
-    } else if (exited) {
-        printf("not ready: qemu exited with status %d before ready%s%s\n", code,
-               c.taillen ? "; its stderr:\n" : "", c.tail);
-        if (strstr(c.tail, "KVM internal error"))
-            printf("hint: this host's KVM cannot run this guest; try --accel tcg\n");
+    } else if (c->exited) {
+        printf("not ready: qemu exited with status %d before ready%s%s\n", c->code,
+               c->tail.len ? "; its stderr:\n" : "", c->tail.buf);
     } else {
         printf("not ready: timeout after %.0f s%s%s\n", timeout_s,
-               p.ready_kind == READY_HTTP && c.http_status ? " (last HTTP status differs)" : "",
-               c.taillen ? "; qemu's stderr:\n" : "");
-        if (c.taillen)
-            printf("%s\n", c.tail);
-        if (c.linelen)
-            printf("last console output: %s\n", c.line);
+               c->p.ready_kind == READY_HTTP && c->http_status ? " (last HTTP status differs)" : "",
+               c->tail.len ? "; qemu's stderr:\n" : "");
+        if (c->tail.len)
+            printf("%s\n", c->tail.buf);
+        if (c->con.linelen)
+            printf("last console output: %s\n", console_partial(&c->con));
     }
-done:
-    if (sp.pid > 0 && !exited) { /* a guest in service mode runs forever: stop it */
-        kill(sp.pid, SIGKILL);
-        waitpid(sp.pid, NULL, 0);
+}
+
+static void check_free(struct check *c)
+{
+    if (c->sp.pid > 0 && !c->exited) { /* a guest in service mode runs forever: stop it */
+        kill(c->sp.pid, SIGKILL);
+        waitpid(c->sp.pid, NULL, 0);
     }
-    http_prober_free(hp);
-    int fds[] = {sp.console_fd, sp.stderr_fd, sp.debug_fd};
+    http_prober_free(c->hp);
+    int fds[] = {c->sp.console_fd, c->sp.stderr_fd, c->sp.debug_fd};
     for (int i = 0; i < 3; i++)
         if (fds[i] >= 0)
             close(fds[i]);
-    pcre2_match_data_free(c.md);
-    profile_free(&p);
+    console_matcher_free(&c->m);
+    profile_free(&c->p);
+}
+
+/* Boots the guest, then runs it to ready (exit 0) or to its failure (exit 1). */
+static int check_run(struct check *c, const struct check_opts *o, const char *images_dir)
+{
+    char *qargv[PROFILE_MAX_ARGS + 1], buf[16384], accel[16], err[512];
+    if (!c->p.argc) {
+        fprintf(stderr,
+                "bootstorm guests check: %s runs through libvirt only; check boots "
+                "qemu guests\n",
+                c->p.name);
+        return 1;
+    }
+    if (console_matcher_init(&c->m, &c->p) < 0 ||
+        check_prepare(c, o, images_dir, qargv, buf, sizeof buf, accel, sizeof accel) < 0)
+        return 1;
+    printf("guest %s (%s, ready by %s), accel %s, timeout %.0f s\n", c->p.name, c->p.status,
+           ready_name(&c->p), accel, o->timeout_s);
+    c->t0 = c->next_probe = clock_mono();
+    c->deadline = mono_add(c->t0, (int64_t)(o->timeout_s * 1e9));
+    at(c, "spawn", NULL);
+    if (spawn_process(qargv, c->p.ready_kind == READY_DEBUGCON, &c->sp, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm guests check: %s\n", err);
+        return 1;
+    }
+    check_wait(c);
+    check_verdict(c, o->timeout_s);
+    return c->ready ? 0 : 1;
+}
+
+static int guests_check(int argc, char **argv, const char *guests_dir, const char *images_dir)
+{
+    struct check_opts o = {.timeout_s = 60};
+    int rc = parse_check(argc, argv, &o);
+    if (rc)
+        return rc == 2 ? 0 : 1;
+    struct check c = {.print_console = o.print_console,
+                      .sp = {.pid = -1, .console_fd = -1, .stderr_fd = -1, .debug_fd = -1}};
+    char err[512];
+    if (profile_load_named(guests_dir, o.name, &c.p, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm guests check: %s\n", err);
+        return 1;
+    }
+    rc = check_run(&c, &o, images_dir);
+    check_free(&c);
     return rc;
 }
 

@@ -8,7 +8,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,31 +21,20 @@
 #include "log.h"
 #include "paths.h"
 #include "ports.h"
-
-extern char **environ;
+#include "procspawn.h"
 
 /* Spawns argv in its own process group (a terminal's ^C goes to the CLI, which
  * stops the daemons in order), output appended to log. Returns the pid or -1. */
 static pid_t spawn_daemon(char *const argv[], const char *log, char *err, size_t errlen)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    pid_t pid;
-    int e = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    if (e != 0) {
-        snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(e));
+    struct spawn_opts o = {.out = SPAWN_OUT_LOG, .log = log, .own_pgrp = 1};
+    struct spawned s;
+    char why[256];
+    if (spawn_start(argv, &o, &s, why, sizeof why) < 0) {
+        snprintf(err, errlen, "cannot start %s: %s", argv[0], why);
         return -1;
     }
-    return pid;
+    return s.pid;
 }
 
 /* Waits until pid exits (returns 0) or timeout_ms passes (returns -1). */

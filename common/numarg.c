@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int numarg_int(const char *name, const char *s, int64_t lo, int64_t hi, int64_t *out,
-               char *err, size_t errlen)
+int numarg_int(const char *name, const char *s, int64_t lo, int64_t hi, int64_t *out, char *err,
+               size_t errlen)
 {
     char *end = NULL;
     errno = 0;
@@ -26,8 +26,8 @@ int numarg_int(const char *name, const char *s, int64_t lo, int64_t hi, int64_t 
     return 0;
 }
 
-int numarg_double(const char *name, const char *s, double lo, double hi, double *out,
-                  char *err, size_t errlen)
+int numarg_double(const char *name, const char *s, double lo, double hi, double *out, char *err,
+                  size_t errlen)
 {
     char *end = NULL;
     errno = 0;

@@ -10,11 +10,11 @@
 /* Parses all of s as a decimal integer within [lo, hi] into *out. On failure returns
  * -1, leaves *out alone and writes "NAME: 'S' is not an integer" (or "... is out of
  * range LO..HI") to err; name is the option as the user typed it ("--count"). */
-int numarg_int(const char *name, const char *s, int64_t lo, int64_t hi, int64_t *out,
-               char *err, size_t errlen);
+int numarg_int(const char *name, const char *s, int64_t lo, int64_t hi, int64_t *out, char *err,
+               size_t errlen);
 
 /* The same for a finite decimal number (e.g. "2.5") within [lo, hi]. */
-int numarg_double(const char *name, const char *s, double lo, double hi, double *out,
-                  char *err, size_t errlen);
+int numarg_double(const char *name, const char *s, double lo, double hi, double *out, char *err,
+                  size_t errlen);
 
 #endif

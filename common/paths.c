@@ -1,4 +1,5 @@
-/* The prefix, read once from /proc/self/exe. */
+/* The prefix, read once from /proc/self/exe. Not for finding a profile or image
+ * inside it (profile.c, the callers' --guests / --images options). */
 #include "paths.h"
 
 #include <libgen.h>

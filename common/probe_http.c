@@ -1,5 +1,6 @@
 /* libcurl multi interface, polled: curl_multi_perform() with no wait, completions read
- * with curl_multi_info_read(). The response body is discarded. */
+ * with curl_multi_info_read(). The response body is discarded. Not for deciding
+ * which status means ready (profile_http_ok) or when to retry (the callers). */
 #include "probe_http.h"
 
 #include <curl/curl.h>

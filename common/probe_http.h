@@ -1,7 +1,14 @@
 /* The "it serves" readiness probe: HTTP GETs to guests' forwarded ports through one
- * libcurl multi handle, driven from the launcher's loop without blocking it. */
+ * libcurl multi handle, driven from the launcher's loop (or guests check's) without
+ * blocking it. Which status means ready is the profile's rule (profile_http_ok). */
 #ifndef BS_PROBE_HTTP_H
 #define BS_PROBE_HTTP_H
+
+/* QEMU's port forward accepts at once and retries its SYN to a guest that does not
+ * listen yet with TCP backoff (1 s, 3 s): a fresh GET after 300 ms is faster. A probe
+ * that got no ready status is retried HTTP_PROBE_RETRY_MS later. */
+#define HTTP_PROBE_TIMEOUT_MS 300
+#define HTTP_PROBE_RETRY_MS 20
 
 struct http_prober;
 

@@ -1,6 +1,6 @@
 /* vfork + exec: as cheap as posix_spawn (no page-table copy) and lets the child set
  * PR_SET_PDEATHSIG, which posix_spawn cannot. The child only makes syscalls before
- * exec, and reports an exec failure through exec_errno in the shared memory. */
+ * exec, and reports a failure through exec_errno in the memory it shares with us. */
 #include "procspawn.h"
 
 #include <errno.h>
@@ -13,53 +13,119 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int devnull = -1;
+/* The fds the child gets: -1 leaves that one as it is. */
+struct child_fds {
+    int in, out, err, dbg;
+};
+
+/* In the vfork child: our handlers must not run there (they would act on our memory),
+ * so every handled signal goes back to its default, as posix_spawn does. */
+static void child_reset_signals(void)
+{
+    struct sigaction dfl = {.sa_handler = SIG_DFL}, cur;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigaction(sig, NULL, &cur) == 0 && cur.sa_handler != SIG_DFL &&
+            (cur.sa_handler != SIG_IGN || sig == SIGPIPE))
+            sigaction(sig, &dfl, NULL); /* SIGPIPE: the launcher ignores it, guests not */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL); /* the launcher blocks signals for signalfd */
+}
+
+/* In the vfork child, before exec. Returns 0 or -1 with errno. */
+static int child_setup(const struct spawn_opts *o, const struct child_fds *f, pid_t parent)
+{
+    child_reset_signals();
+    if (o->own_pgrp)
+        setpgid(0, 0);
+    if (o->guest) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) { /* we died before prctl took effect */
+            errno = ESRCH;
+            return -1;
+        }
+        setpriority(PRIO_PROCESS, 0, 0); /* the launcher's raised priority is its own */
+    }
+    if ((f->in >= 0 && dup2(f->in, 0) < 0) || (f->out >= 0 && dup2(f->out, 1) < 0) ||
+        (f->err >= 0 && dup2(f->err, 2) < 0) || (f->dbg >= 0 && dup2(f->dbg, SPAWN_DEBUG_FD) < 0))
+        return -1;
+    if (o->dir && chdir(o->dir) < 0)
+        return -1;
+    return 0;
+}
 
 /* The vfork itself, alone in its function so no caller variable lives across it.
- * Returns the child's pid (or -1); *exec_errno is set when exec failed. */
-__attribute__((noinline)) static pid_t start_child(char *const argv[], int out_fd, int err_fd,
-                                                   int dbg_fd, volatile int *exec_errno)
+ * Every signal is blocked around it so none is handled in the child before its
+ * handlers are reset. Returns the child's pid (or -1); *exec_errno set on failure. */
+__attribute__((noinline)) static pid_t start_child(char *const argv[], const struct spawn_opts *o,
+                                                   const struct child_fds *f,
+                                                   volatile int *exec_errno)
 {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t parent = getpid();
     pid_t pid = vfork();
     if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL); /* the launcher blocks signals for signalfd */
-        signal(SIGPIPE, SIG_DFL);
-        setpgid(0, 0); /* a terminal's ^C reaches the launcher, which stops guests itself */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) /* the launcher died before prctl took effect */
-            _exit(127);
-        setpriority(PRIO_PROCESS, 0, 0); /* the launcher's raised priority is its own */
-        if (dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0 ||
-            (dbg_fd >= 0 && dup2(dbg_fd, SPAWN_DEBUG_FD) < 0)) {
-            *exec_errno = errno;
-            _exit(127);
-        }
-        execvp(argv[0], argv);
-        *exec_errno = errno;
+        if (child_setup(o, f, parent) == 0)
+            execvp(argv[0], argv);
+        *exec_errno = errno ? errno : EINVAL;
         _exit(127);
     }
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
     return pid;
 }
 
-int spawn_process(char *const argv[], int with_debug, struct spawned *g, char *err, size_t errlen)
+static void close_pair(int p[2])
 {
-    int out[2] = {-1, -1}, errp[2] = {-1, -1}, dbg[2] = {-1, -1};
-    volatile int exec_errno = 0;
-    int rc = -1;
+    for (int i = 0; i < 2; i++)
+        if (p[i] >= 0)
+            close(p[i]);
+}
 
-    if (devnull < 0 && (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+/* Opens what the child's fds 0, 1, 2 (and 3) come from. Returns 0 or -1. */
+static int open_fds(const struct spawn_opts *o, int in[1], int out[2], int errp[2], int dbg[2],
+                    char *err, size_t errlen)
+{
+    if ((*in = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
         snprintf(err, errlen, "/dev/null: %s", strerror(errno));
         return -1;
     }
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-        (with_debug && pipe2(dbg, O_CLOEXEC) < 0)) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        goto fail;
+    if (o->out == SPAWN_OUT_LOG &&
+        (out[1] = open(o->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
+        snprintf(err, errlen, "%s: %s", o->log, strerror(errno));
+        return -1;
     }
-    pid_t pid = start_child(argv, out[1], errp[1], with_debug ? dbg[1] : -1, &exec_errno);
+    if (o->out == SPAWN_OUT_PIPES && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+                                      (o->with_debug && pipe2(dbg, O_CLOEXEC) < 0))) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int take_nonblocking(int *fd)
+{
+    int r = *fd;
+    if (r >= 0)
+        fcntl(r, F_SETFL, O_NONBLOCK);
+    *fd = -1;
+    return r;
+}
+
+int spawn_start(char *const argv[], const struct spawn_opts *o, struct spawned *s, char *err,
+                size_t errlen)
+{
+    int in = -1, out[2] = {-1, -1}, errp[2] = {-1, -1}, dbg[2] = {-1, -1};
+    volatile int exec_errno = 0;
+    int rc = -1;
+
+    if (open_fds(o, &in, out, errp, dbg, err, errlen) < 0)
+        goto fail;
+    struct child_fds f = {in, out[1], o->out == SPAWN_OUT_LOG ? out[1] : errp[1], dbg[1]};
+    pid_t pid = start_child(argv, o, &f, &exec_errno);
     if (pid < 0) {
         snprintf(err, errlen, "vfork: %s", strerror(errno));
         goto fail;
@@ -69,27 +135,34 @@ int spawn_process(char *const argv[], int with_debug, struct spawned *g, char *e
         snprintf(err, errlen, "exec %s: %s", argv[0], strerror(exec_errno));
         goto fail;
     }
-    fcntl(out[0], F_SETFL, O_NONBLOCK);
-    fcntl(errp[0], F_SETFL, O_NONBLOCK);
-    g->pid = pid;
-    g->console_fd = out[0];
-    g->stderr_fd = errp[0];
-    g->debug_fd = -1;
-    out[0] = errp[0] = -1;
-    if (with_debug) {
-        fcntl(dbg[0], F_SETFL, O_NONBLOCK);
-        g->debug_fd = dbg[0];
-        dbg[0] = -1;
-    }
+    s->pid = pid;
+    s->console_fd = take_nonblocking(&out[0]);
+    s->stderr_fd = take_nonblocking(&errp[0]);
+    s->debug_fd = take_nonblocking(&dbg[0]);
     rc = 0;
 fail:
-    for (int i = 0; i < 2; i++) {
-        if (out[i] >= 0)
-            close(out[i]);
-        if (errp[i] >= 0)
-            close(errp[i]);
-        if (dbg[i] >= 0)
-            close(dbg[i]);
-    }
+    if (in >= 0)
+        close(in);
+    close_pair(out);
+    close_pair(errp);
+    close_pair(dbg);
     return rc;
+}
+
+int spawn_process(char *const argv[], int with_debug, struct spawned *s, char *err, size_t errlen)
+{
+    struct spawn_opts o = {
+        .out = SPAWN_OUT_PIPES, .with_debug = with_debug, .own_pgrp = 1, .guest = 1};
+    return spawn_start(argv, &o, s, err, errlen);
+}
+
+int spawn_wait(pid_t pid)
+{
+    int st;
+    pid_t r;
+    while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+        ;
+    if (r != pid)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }

@@ -1,11 +1,14 @@
 /* Guest profiles: YAML -> struct profile (argv template checked for unknown
  * {placeholders}, regexes compiled with PCRE2), and rendering of the argv template.
- * Not for spawning or console matching: those are the launcher's. */
+ * Also where its image files are. Not for spawning (procspawn.c) nor for console
+ * matching (console.c). */
 #include "profile.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "yamlcfg.h"
 
@@ -142,6 +145,31 @@ static int set_http(const struct ycfg *c, int line, struct fy_node *v, struct pr
     return 0;
 }
 
+/* One kind of ready rule, k (regex, debugcon, http or exit), from val. */
+static int set_ready_kind(const struct ycfg *c, const char *k, const char *key, int at,
+                          struct fy_node *val, struct profile *p)
+{
+    if (!strcmp(k, "regex"))
+        return set_regex(c, key, at, val, &p->ready);
+    if (!strcmp(k, "debugcon")) {
+        p->ready_kind = READY_DEBUGCON;
+        if (ycfg_text(c, key, at, val, p->ready_bytes, sizeof p->ready_bytes) < 0)
+            return -1;
+        if (!p->ready_bytes[0])
+            return ycfg_fail(c, at, key, "the byte sequence is empty");
+        return 0;
+    }
+    if (!strcmp(k, "http")) {
+        p->ready_kind = READY_HTTP;
+        return set_http(c, at, val, p);
+    }
+    const char *b = val && fy_node_is_scalar(val) ? fy_node_get_scalar0(val) : NULL;
+    p->ready_kind = READY_EXIT;
+    if (!b || strcmp(b, "true"))
+        return ycfg_fail(c, at, key, "expected true");
+    return 0;
+}
+
 /* ready: REGEX | {regex: R, after: MARKER} | {debugcon: BYTES} | {http: {...}} | {exit: true}.
  * One kind only; `after` goes with regex and is resolved once markers are known. */
 static int set_ready(const struct ycfg *c, int line, struct fy_node *v, struct profile *p,
@@ -179,25 +207,8 @@ static int set_ready(const struct ycfg *c, int line, struct fy_node *v, struct p
             return ycfg_fail(c, at, key, "only one of regex, debugcon, http, exit (%s given)",
                              kind);
         kind = k;
-        if (!strcmp(k, "regex")) {
-            if (set_regex(c, key, at, val, &p->ready) < 0)
-                return -1;
-        } else if (!strcmp(k, "debugcon")) {
-            p->ready_kind = READY_DEBUGCON;
-            if (ycfg_text(c, key, at, val, p->ready_bytes, sizeof p->ready_bytes) < 0)
-                return -1;
-            if (!p->ready_bytes[0])
-                return ycfg_fail(c, at, key, "the byte sequence is empty");
-        } else if (!strcmp(k, "http")) {
-            p->ready_kind = READY_HTTP;
-            if (set_http(c, at, val, p) < 0)
-                return -1;
-        } else {
-            const char *b = val && fy_node_is_scalar(val) ? fy_node_get_scalar0(val) : NULL;
-            p->ready_kind = READY_EXIT;
-            if (!b || strcmp(b, "true"))
-                return ycfg_fail(c, at, key, "expected true");
-        }
+        if (set_ready_kind(c, k, key, at, val, p) < 0)
+            return -1;
     }
     if (!kind)
         return ycfg_fail(c, line, "ready", "expected one of regex, debugcon, http, exit");
@@ -494,16 +505,8 @@ static int set_key(const struct ycfg *c, const char *k, int line, struct fy_node
                      "markers, exit_ok)");
 }
 
-int profile_load(const char *path, struct profile *p, char *err, size_t errlen)
+static void set_defaults(struct profile *p, const char *path)
 {
-    const struct ycfg c = {path, err, errlen};
-    struct fy_document *doc = NULL;
-    struct fy_node_pair *pair;
-    char *text = NULL;
-    size_t len;
-    void *it = NULL;
-    struct pstate st = {0};
-
     memset(p, 0, sizeof *p);
     ycfg_copy(p->path, sizeof p->path, path);
     strcpy(p->status, "tested");
@@ -516,7 +519,59 @@ int profile_load(const char *path, struct profile *p, char *err, size_t errlen)
     p->http_port = 80;
     strcpy(p->http_path, "/");
     strcpy(p->http_addr, "10.0.2.15");
+}
 
+/* What only the whole file can tell: required keys, images its templates need, the
+ * marker ready.after names, qemu.binary. Returns 0, or -1 with err written. */
+static int finish(const struct ycfg *c, struct profile *p, const struct pstate *st)
+{
+    /* A missing key has no line of its own; line 1 points at the file. A guest run only
+     * through libvirt (Mini-OS on Xen) needs no qemu argv; a process "guest" (a
+     * container, a simulated guest) needs neither a qemu argv nor a kernel. */
+    const char *missing = !p->name[0]                                    ? "name"
+                          : !p->kernel[0] && !p->proc_argc               ? "kernel"
+                          : !p->argc && !p->libvirt_xml && !p->proc_argc ? "qemu.argv"
+                          : !st->have_ready                              ? "ready"
+                                                                         : NULL;
+    if (missing)
+        return ycfg_fail(c, 1, missing, "required");
+    if (st->initrd_line && !p->initrd[0])
+        return ycfg_fail(c, st->initrd_line, "initrd", "required by {initrd} in %s",
+                         st->initrd_key);
+    if (st->disk_line && !p->disk[0])
+        return ycfg_fail(c, st->disk_line, "disk", "required by {disk} in %s", st->disk_key);
+    if (st->ready_after[0]) {
+        for (int i = 0; i < p->nmarkers && p->ready.after < 0; i++)
+            if (!strcmp(p->markers[i].name, st->ready_after))
+                p->ready.after = i;
+        if (p->ready.after < 0)
+            return ycfg_fail(c, st->ready_after_line, "ready.after", "no marker named '%s'",
+                             st->ready_after);
+    }
+    /* qemu.binary replaces the program of the argv; without it, it names that program. */
+    if (p->argc && st->binary_set) {
+        char *b = strdup(p->binary);
+        if (!b)
+            return ycfg_fail(c, 1, "qemu.binary", "out of memory");
+        free(p->argv[0]);
+        p->argv[0] = b;
+    } else if (p->argc) {
+        ycfg_copy(p->binary, sizeof p->binary, p->argv[0]);
+    }
+    return 0;
+}
+
+int profile_load(const char *path, struct profile *p, char *err, size_t errlen)
+{
+    const struct ycfg c = {path, err, errlen};
+    struct fy_document *doc = NULL;
+    struct fy_node_pair *pair;
+    char *text = NULL;
+    size_t len;
+    void *it = NULL;
+    struct pstate st = {0};
+
+    set_defaults(p, path);
     if (ycfg_read_file(&c, &text, &len) < 0 || !(doc = ycfg_parse(&c, text, len)))
         goto fail;
     while ((pair = fy_node_mapping_iterate(fy_document_root(doc), &it))) {
@@ -530,48 +585,8 @@ int profile_load(const char *path, struct profile *p, char *err, size_t errlen)
         if (set_key(&c, key, line, fy_node_pair_value(pair), p, &st) < 0)
             goto fail;
     }
-    /* A missing key has no line of its own; line 1 points at the file. A guest run only
-     * through libvirt (Mini-OS on Xen) needs no qemu argv; a process "guest" (a
-     * container, a simulated guest) needs neither a qemu argv nor a kernel. */
-    const char *missing = !p->name[0]                                    ? "name"
-                          : !p->kernel[0] && !p->proc_argc               ? "kernel"
-                          : !p->argc && !p->libvirt_xml && !p->proc_argc ? "qemu.argv"
-                          : !st.have_ready                               ? "ready"
-                                                                         : NULL;
-    if (missing) {
-        ycfg_fail(&c, 1, missing, "required");
+    if (finish(&c, p, &st) < 0)
         goto fail;
-    }
-    if (st.initrd_line && !p->initrd[0]) {
-        ycfg_fail(&c, st.initrd_line, "initrd", "required by {initrd} in %s", st.initrd_key);
-        goto fail;
-    }
-    if (st.disk_line && !p->disk[0]) {
-        ycfg_fail(&c, st.disk_line, "disk", "required by {disk} in %s", st.disk_key);
-        goto fail;
-    }
-    if (st.ready_after[0]) {
-        for (int i = 0; i < p->nmarkers && p->ready.after < 0; i++)
-            if (!strcmp(p->markers[i].name, st.ready_after))
-                p->ready.after = i;
-        if (p->ready.after < 0) {
-            ycfg_fail(&c, st.ready_after_line, "ready.after", "no marker named '%s'",
-                      st.ready_after);
-            goto fail;
-        }
-    }
-    /* qemu.binary replaces the program of the argv; without it, it names that program. */
-    if (p->argc && st.binary_set) {
-        char *b = strdup(p->binary);
-        if (!b) {
-            ycfg_fail(&c, 1, "qemu.binary", "out of memory");
-            goto fail;
-        }
-        free(p->argv[0]);
-        p->argv[0] = b;
-    } else if (p->argc) {
-        ycfg_copy(p->binary, sizeof p->binary, p->argv[0]);
-    }
     fy_document_destroy(doc);
     free(text);
     return 0;
@@ -744,4 +759,31 @@ int profile_exit_ok(const struct profile *p, int code)
         if (p->exit_ok[i] == code)
             return 1;
     return 0;
+}
+
+int profile_http_ok(const struct profile *p, long status)
+{
+    return p->http_status ? status == p->http_status : status >= 200 && status < 400;
+}
+
+const char *profile_image(const struct profile *p, const char *key)
+{
+    return !strcmp(key, "kernel") ? p->kernel : !strcmp(key, "initrd") ? p->initrd : p->disk;
+}
+
+int profile_image_path(const struct profile *p, const char *key, const char *images_dir,
+                       const char *override, char *out, size_t len, char *err, size_t errlen)
+{
+    const char *file = override ? override : profile_image(p, key);
+    out[0] = '\0';
+    if (!file[0])
+        return 0;
+    if (file[0] == '/' || override)
+        snprintf(out, len, "%s", file);
+    else
+        snprintf(out, len, "%s/%s", images_dir, file);
+    if (access(out, R_OK) == 0)
+        return 0;
+    snprintf(err, errlen, "%s image %s of profile %s: %s", key, out, p->name, strerror(errno));
+    return -1;
 }

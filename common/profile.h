@@ -1,6 +1,7 @@
 /* Guest profiles (guests/NAME.yaml, docs/GUESTS.md): how to launch one kind of
  * guest, which console lines mark its phases, and how "ready" is detected.
- * Parsing and argv rendering only; spawning is the launcher's backends' job. */
+ * Parsing, argv rendering, image paths and the exit/HTTP status rules; not spawning
+ * (procspawn.c) nor console matching (console.c). */
 #ifndef BS_PROFILE_H
 #define BS_PROFILE_H
 
@@ -103,5 +104,17 @@ char *profile_render_xml(const struct profile *p, const struct profile_vars *v);
 
 /* True if status (a waitpid status already decoded to an exit code) means success. */
 int profile_exit_ok(const struct profile *p, int code);
+
+/* True if an HTTP status means ready: http.status when set, else any 2xx or 3xx. */
+int profile_http_ok(const struct profile *p, long status);
+
+/* The image file of p for key (kernel | initrd | disk); "" when it has none. */
+const char *profile_image(const struct profile *p, const char *key);
+
+/* The path of image key into out: override when not NULL (--image KEY=PATH), else the
+ * profile's file, relative ones in images_dir; "" when there is none. Returns 0, or -1
+ * with "KEY image PATH of profile NAME: why" in err when the file is not readable. */
+int profile_image_path(const struct profile *p, const char *key, const char *images_dir,
+                       const char *override, char *out, size_t len, char *err, size_t errlen);
 
 #endif

@@ -1,4 +1,5 @@
-/* /proc readers, written to be cheap: called every sample period for every guest. */
+/* /proc readers, written to be cheap: called every sample period for every guest.
+ * Not for when to sample or what is published (sampler.c, run.c). */
 #include "hostinfo.h"
 
 #include <fcntl.h>

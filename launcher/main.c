@@ -1,6 +1,7 @@
 /* bootstorm-launcher: the per-host worker. Connects to the collector, says hello,
  * sends heartbeats, runs the start commands it gets (one run at a time) and stops
- * every guest it started on abort, SIGINT and SIGTERM. One epoll loop, no threads. */
+ * every guest it started on abort, SIGINT and SIGTERM. main() is parse, set up, loop;
+ * one epoll loop (the run's memory sampling has its own thread, sampler.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -21,6 +22,7 @@
 #include "bzmq.h"
 #include "hostinfo.h"
 #include "log.h"
+#include "numarg.h"
 #include "outbox.h"
 #include "paths.h"
 #include "run.h"
@@ -32,15 +34,22 @@
 #define RESEND_MS 2000
 #define MAX_UNACKED 4000000
 
+/* What the command line says beyond the run configuration. */
+struct options {
+    const char *endpoint, *spool_dir, *server_key, *own_keys;
+    int probe; /* run the KVM probe (not --no-kvm) */
+    int heartbeat_ms, flush_s;
+};
+
 struct launcher {
     struct launcher_cfg cfg;
+    struct options opt;
     void *sock;
     struct outbox *ob;
     struct run *run;
     int epfd, sigfd, timerfd;
     int stopping;
     int refused; /* the collector refused this launcher: leave */
-    int heartbeat_ms;
     mono_ns next_heartbeat;
 };
 
@@ -50,6 +59,7 @@ static void usage(FILE *f)
                "                          [--images DIR] [--no-kvm] [--heartbeat-ms MS]\n"
                "                          [--flush-timeout-s S] [--spool DIR] [--libvirt-uri URI]\n"
                "                          [--curve-server-key FILE [--curve-keys FILE]]\n"
+               "                          [--help] [--version]\n"
                "  --curve-server-key FILE  the collector's public key: talk CURVE (encrypted)\n"
                "  --curve-keys FILE        this launcher's key pair (default: a fresh one)\n");
 }
@@ -62,7 +72,7 @@ static void send_simple(struct launcher *l, enum ev_type type)
         int64_t used;
         e.cores = hostinfo_cores();
         hostinfo_mem(&e.mem_total_kib, &used);
-        e.kvm = l->cfg.kvm_ok;
+        e.kvm = l->cfg.kvm.ok;
         snprintf(e.backends, sizeof e.backends, "%s", vmm_names());
         snprintf(e.version, sizeof e.version, "%s", BS_VERSION);
     }
@@ -82,46 +92,69 @@ static void refuse_run(struct launcher *l, const struct ev *start, const char *w
     outbox_push(l->ob, &e);
 }
 
-static void on_command(struct launcher *l, const struct ev *e)
+/* ---- the collector's commands, one handler each ---- */
+
+static void on_ack(struct launcher *l, const struct ev *e)
+{
+    outbox_ack(l->ob, e->ack);
+}
+
+static void on_start(struct launcher *l, const struct ev *e)
 {
     char err[256];
-    switch (e->type) {
-    case EV_ACK:
-        outbox_ack(l->ob, e->ack);
-        break;
-    case EV_START:
-        if (l->stopping) {
-            refuse_run(l, e, "launcher is stopping");
-        } else if (l->run) {
-            snprintf(err, sizeof err, "busy with run %s", run_id(l->run));
-            refuse_run(l, e, err);
-        } else if (!(l->run = run_start(e, &l->cfg, l->epfd, l->ob, err, sizeof err))) {
-            refuse_run(l, e, err);
-        }
-        break;
-    case EV_PING: { /* clock offset probe: answered at once, not seq-numbered */
-        struct ev p;
-        ev_init(&p, EV_PONG);
-        p.t2 = clock_real().ns;
-        snprintf(p.host, sizeof p.host, "%s", l->cfg.host);
-        p.t1 = e->t1;
-        p.t3 = clock_real().ns;
-        bzmq_send_ev(l->sock, NULL, 0, &p);
-        break;
+    if (l->stopping) {
+        refuse_run(l, e, "launcher is stopping");
+    } else if (l->run) {
+        snprintf(err, sizeof err, "busy with run %s", run_id(l->run));
+        refuse_run(l, e, err);
+    } else if (!(l->run = run_start(e, &l->cfg, l->epfd, l->ob, err, sizeof err))) {
+        refuse_run(l, e, err);
     }
-    case EV_REPLY: /* the collector refused us (a version it does not speak) */
-        if (!e->ok) {
-            log_err("collector: %s", e->error);
-            l->refused = 1;
-        }
-        break;
-    case EV_ABORT:
-        if (l->run && !strcmp(run_id(l->run), e->run))
-            run_abort(l->run, "aborted by command");
-        break;
-    default:
-        log_warn("ignoring %s message from the collector", ev_type_name(e->type));
+}
+
+/* Clock offset probe: answered at once, not seq-numbered. */
+static void on_ping(struct launcher *l, const struct ev *e)
+{
+    struct ev p;
+    ev_init(&p, EV_PONG);
+    p.t2 = clock_real().ns;
+    snprintf(p.host, sizeof p.host, "%s", l->cfg.host);
+    p.t1 = e->t1;
+    p.t3 = clock_real().ns;
+    bzmq_send_ev(l->sock, NULL, 0, &p);
+}
+
+/* The collector refused us (a version it does not speak). */
+static void on_reply(struct launcher *l, const struct ev *e)
+{
+    if (!e->ok) {
+        log_err("collector: %s", e->error);
+        l->refused = 1;
     }
+}
+
+static void on_abort(struct launcher *l, const struct ev *e)
+{
+    if (l->run && !strcmp(run_id(l->run), e->run))
+        run_abort(l->run, "aborted by command");
+}
+
+static const struct {
+    enum ev_type type;
+    void (*handle)(struct launcher *l, const struct ev *e);
+} commands[] = {
+    {EV_ACK, on_ack},     {EV_START, on_start}, {EV_PING, on_ping},
+    {EV_REPLY, on_reply}, {EV_ABORT, on_abort},
+};
+
+static void on_command(struct launcher *l, const struct ev *e)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (commands[i].type == e->type) {
+            commands[i].handle(l, e);
+            return;
+        }
+    log_warn("ignoring %s message from the collector", ev_type_name(e->type));
 }
 
 static void drain_socket(struct launcher *l)
@@ -196,115 +229,145 @@ static void raise_nofile(void)
     }
 }
 
-int main(int argc, char **argv)
-{
-    struct launcher l = {.epfd = -1, .sigfd = -1, .timerfd = -1, .heartbeat_ms = 1000};
-    const char *endpoint = "tcp://127.0.0.1:5555", *spool_dir = NULL;
-    int probe = 1, flush_s = 5;
-    char err[256];
-    log_init("launcher", LOG_INFO);
-    if (gethostname(l.cfg.host, sizeof l.cfg.host) < 0)
-        snprintf(l.cfg.host, sizeof l.cfg.host, "localhost");
-    path_in_prefix(l.cfg.guests_dir, sizeof l.cfg.guests_dir, "guests");
-    path_in_prefix(l.cfg.images_dir, sizeof l.cfg.images_dir, "images");
-    path_in_prefix(l.cfg.bindir, sizeof l.cfg.bindir, "bin");
-    snprintf(l.cfg.libvirt_uri, sizeof l.cfg.libvirt_uri, "qemu:///system");
+/* ---- parse ---- */
 
-    static const struct option opts[] = {{"connect", required_argument, 0, 'c'},
-                                         {"host", required_argument, 0, 'H'},
-                                         {"libvirt-uri", required_argument, 0, 'L'},
-                                         {"guests", required_argument, 0, 'g'},
-                                         {"images", required_argument, 0, 'i'},
-                                         {"no-kvm", no_argument, 0, 'n'},
-                                         {"heartbeat-ms", required_argument, 0, 'b'},
-                                         {"flush-timeout-s", required_argument, 0, 'f'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {"spool", required_argument, 0, 'S'},
-                                         {"curve-server-key", required_argument, 0, 'K'},
-                                         {"curve-keys", required_argument, 0, 'k'},
-                                         {0, 0, 0, 0}};
-    const char *server_key = NULL, *own_keys = NULL;
-    struct bzmq_curve curve = {0};
+static void set_defaults(struct launcher *l)
+{
+    *l = (struct launcher){.epfd = -1, .sigfd = -1, .timerfd = -1};
+    l->opt = (struct options){
+        .endpoint = "tcp://127.0.0.1:5555", .probe = 1, .heartbeat_ms = 1000, .flush_s = 5};
+    if (gethostname(l->cfg.host, sizeof l->cfg.host) < 0)
+        snprintf(l->cfg.host, sizeof l->cfg.host, "localhost");
+    path_in_prefix(l->cfg.guests_dir, sizeof l->cfg.guests_dir, "guests");
+    path_in_prefix(l->cfg.images_dir, sizeof l->cfg.images_dir, "images");
+    path_in_prefix(l->cfg.bindir, sizeof l->cfg.bindir, "bin");
+    snprintf(l->cfg.libvirt_uri, sizeof l->cfg.libvirt_uri, "qemu:///system");
+}
+
+static const struct option long_opts[] = {{"connect", required_argument, 0, 'c'},
+                                          {"host", required_argument, 0, 'H'},
+                                          {"libvirt-uri", required_argument, 0, 'L'},
+                                          {"guests", required_argument, 0, 'g'},
+                                          {"images", required_argument, 0, 'i'},
+                                          {"no-kvm", no_argument, 0, 'n'},
+                                          {"heartbeat-ms", required_argument, 0, 'b'},
+                                          {"flush-timeout-s", required_argument, 0, 'f'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {"version", no_argument, 0, 'V'},
+                                          {"spool", required_argument, 0, 'S'},
+                                          {"curve-server-key", required_argument, 0, 'K'},
+                                          {"curve-keys", required_argument, 0, 'k'},
+                                          {0, 0, 0, 0}};
+
+/* One option. Returns 0, or -1 with the reason in err. */
+static int set_option(struct launcher *l, int c, const char *arg, char *err, size_t errlen)
+{
+    struct launcher_cfg *cfg = &l->cfg;
+    int64_t v = 0;
+    switch (c) {
+    case 'c':
+        l->opt.endpoint = arg;
+        return 0;
+    case 'H':
+        snprintf(cfg->host, sizeof cfg->host, "%s", arg);
+        return 0;
+    case 'g':
+        snprintf(cfg->guests_dir, sizeof cfg->guests_dir, "%s", arg);
+        return 0;
+    case 'i':
+        snprintf(cfg->images_dir, sizeof cfg->images_dir, "%s", arg);
+        return 0;
+    case 'L':
+        snprintf(cfg->libvirt_uri, sizeof cfg->libvirt_uri, "%s", arg);
+        return 0;
+    case 'S':
+        l->opt.spool_dir = arg;
+        return 0;
+    case 'K':
+        l->opt.server_key = arg;
+        return 0;
+    case 'k':
+        l->opt.own_keys = arg;
+        return 0;
+    case 'n':
+        l->opt.probe = 0;
+        return 0;
+    case 'b':
+        if (numarg_int("--heartbeat-ms", arg, 10, 3600000, &v, err, errlen) < 0)
+            return -1;
+        l->opt.heartbeat_ms = (int)v;
+        return 0;
+    case 'f':
+        if (numarg_int("--flush-timeout-s", arg, 0, 86400, &v, err, errlen) < 0)
+            return -1;
+        l->opt.flush_s = (int)v;
+        return 0;
+    }
+    snprintf(err, errlen, "unknown option");
+    return -1;
+}
+
+/* Returns -1 to go on, else the exit status (0 after --help or --version). */
+static int parse_args(struct launcher *l, int argc, char **argv)
+{
+    char err[256];
     int c;
-    while ((c = getopt_long(argc, argv, "c:H:g:i:nb:f:hS:L:K:k:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            endpoint = optarg;
-            break;
-        case 'H':
-            snprintf(l.cfg.host, sizeof l.cfg.host, "%s", optarg);
-            break;
-        case 'g':
-            snprintf(l.cfg.guests_dir, sizeof l.cfg.guests_dir, "%s", optarg);
-            break;
-        case 'i':
-            snprintf(l.cfg.images_dir, sizeof l.cfg.images_dir, "%s", optarg);
-            break;
-        case 'n':
-            probe = 0;
-            break;
-        case 'b':
-            l.heartbeat_ms = atoi(optarg);
-            break;
-        case 'f':
-            flush_s = atoi(optarg);
-            break;
-        case 'S':
-            spool_dir = optarg;
-            break;
-        case 'L':
-            snprintf(l.cfg.libvirt_uri, sizeof l.cfg.libvirt_uri, "%s", optarg);
-            break;
-        case 'K':
-            server_key = optarg;
-            break;
-        case 'k':
-            own_keys = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
+    while ((c = getopt_long(argc, argv, "c:H:g:i:nb:f:hS:L:K:k:", long_opts, NULL)) != -1) {
+        if (c == 'h' || c == 'V' || c == '?') {
+            if (c == 'V')
+                printf("bootstorm-launcher %s\n", BS_VERSION);
+            else
+                usage(c == 'h' ? stdout : stderr);
+            return c == '?' ? 2 : 0;
+        }
+        if (set_option(l, c, optarg, err, sizeof err) < 0) {
+            fprintf(stderr, "bootstorm-launcher: %s\n", err);
             return 2;
         }
     }
-    if (bzmq_client_curve(server_key, own_keys, &curve, err, sizeof err) < 0) {
-        fprintf(stderr, "bootstorm-launcher: %s\n", err);
-        return 2;
-    }
-    if (optind < argc || l.heartbeat_ms < 10 || flush_s < 0) {
-        fprintf(stderr,
-                "bootstorm-launcher: bad arguments (heartbeat-ms >= 10, flush-timeout-s >= 0)\n");
+    if (optind < argc) {
+        fprintf(stderr, "bootstorm-launcher: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return 2;
     }
-    if (strspn(l.cfg.host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
-        strlen(l.cfg.host)) {
+    if (strspn(l->cfg.host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+        strlen(l->cfg.host)) {
         fprintf(stderr, "bootstorm-launcher: --host '%s': only letters, digits, '-', '_' and '.'\n",
-                l.cfg.host);
+                l->cfg.host);
         return 2;
     }
+    return -1;
+}
+
+/* ---- set up ---- */
+
+/* Before any thread exists (libzmq's I/O thread inherits it): the loop must keep its
+ * schedule while the guests it starts saturate every core. Guests get nice 0 back in
+ * procspawn.c. Then the KVM probe, whose answer every run's accel choice uses. */
+static void set_up_host(struct launcher *l)
+{
     raise_nofile();
-    /* Before any thread exists (libzmq's I/O thread inherits it): the loop must keep
-     * its schedule while the guests it starts saturate every core. Guests get nice 0
-     * back in procspawn.c. */
-    l.cfg.prio_raised = setpriority(PRIO_PROCESS, 0, -10) == 0;
-    if (!l.cfg.prio_raised)
+    l->cfg.prio_raised = setpriority(PRIO_PROCESS, 0, -10) == 0;
+    if (!l->cfg.prio_raised)
         log_warn("cannot raise the launcher's priority (%s): launches may lag under load",
                  strerror(errno));
-
-    char kernel[PATH_MAX + 32];
-    snprintf(kernel, sizeof kernel, "%s/minkernel.elf", l.cfg.images_dir);
-    if (probe) {
-        mono_ns t = clock_mono();
-        l.cfg.kvm_ok = accel_probe_kvm(kernel, 5000, l.cfg.kvm_why, sizeof l.cfg.kvm_why);
-        log_info("KVM probe (%lld ms): %s%s", (long long)(mono_diff(t, clock_mono()) / NS_PER_MS),
-                 l.cfg.kvm_ok ? "usable" : "not usable: ", l.cfg.kvm_why);
-    } else {
-        snprintf(l.cfg.kvm_why, sizeof l.cfg.kvm_why, "disabled by --no-kvm");
+    if (!l->opt.probe) {
+        snprintf(l->cfg.kvm.why, sizeof l->cfg.kvm.why, "disabled by --no-kvm");
+        return;
     }
+    char kernel[PATH_MAX + 32];
+    snprintf(kernel, sizeof kernel, "%s/minkernel.elf", l->cfg.images_dir);
+    mono_ns t = clock_mono();
+    l->cfg.kvm.ok = accel_probe_kvm(kernel, 5000, l->cfg.kvm.why, sizeof l->cfg.kvm.why);
+    log_info("KVM probe (%lld ms): %s%s", (long long)(mono_diff(t, clock_mono()) / NS_PER_MS),
+             l->cfg.kvm.ok ? "usable" : "not usable: ", l->cfg.kvm.why);
+}
 
+/* signalfd (SIGCHLD, SIGINT, SIGTERM), timerfd and the socket's fd in one epoll set,
+ * then the outbox. Returns 0, or -1 (logged). */
+static int set_up_loop(struct launcher *l, const struct bzmq_curve *curve)
+{
+    char err[256];
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
@@ -312,79 +375,119 @@ int main(int argc, char **argv)
     sigaddset(&mask, SIGTERM);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
-    l.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    l.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    l.epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (!(l.sock = bzmq_socket_curve(ZMQ_DEALER, endpoint, 0, l.cfg.host,
-                                     server_key ? &curve : NULL, err, sizeof err))) {
+    l->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    l->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!(l->sock = bzmq_socket_curve(ZMQ_DEALER, l->opt.endpoint, 0, l->cfg.host,
+                                      l->opt.server_key ? curve : NULL, err, sizeof err))) {
         log_err("%s", err);
-        return 1;
+        return -1;
     }
     int zfd;
     size_t zlen = sizeof zfd;
-    zmq_getsockopt(l.sock, ZMQ_FD, &zfd, &zlen);
-    if (l.sigfd < 0 || l.timerfd < 0 || l.epfd < 0 || add_fd(l.epfd, l.sigfd, TAG_SIGNAL) < 0 ||
-        add_fd(l.epfd, l.timerfd, TAG_TIMER) < 0 || add_fd(l.epfd, zfd, TAG_ZMQ) < 0) {
+    zmq_getsockopt(l->sock, ZMQ_FD, &zfd, &zlen);
+    if (l->sigfd < 0 || l->timerfd < 0 || l->epfd < 0 ||
+        add_fd(l->epfd, l->sigfd, TAG_SIGNAL) < 0 || add_fd(l->epfd, l->timerfd, TAG_TIMER) < 0 ||
+        add_fd(l->epfd, zfd, TAG_ZMQ) < 0) {
         log_err("event loop set-up: %s", strerror(errno));
-        return 1;
+        return -1;
     }
-    if (!(l.ob = outbox_open(l.sock, l.cfg.host, spool_dir, MAX_UNACKED, err, sizeof err))) {
+    if (!(l->ob =
+              outbox_open(l->sock, l->cfg.host, l->opt.spool_dir, MAX_UNACKED, err, sizeof err))) {
         log_err("%s", err);
-        return 1;
+        return -1;
     }
-    send_simple(&l, EV_HELLO);
-    l.next_heartbeat = mono_add(clock_mono(), (int64_t)l.heartbeat_ms * NS_PER_MS);
-    log_info("host %s connected to %s%s", l.cfg.host, endpoint, server_key ? " (CURVE)" : "");
+    return 0;
+}
 
+/* ---- loop ---- */
+
+static void on_epoll(struct launcher *l, uint64_t tag)
+{
+    if (tag == TAG_SIGNAL) {
+        on_signal(l);
+    } else if (tag == TAG_TIMER) {
+        uint64_t x;
+        ssize_t r = read(l->timerfd, &x, sizeof x);
+        (void)r;
+    } else if (!l->run) {
+        return;
+    } else if (tag == RUN_TAG_SAMPLER) {
+        run_on_sampler(l->run);
+    } else if (tag == RUN_TAG_VMM) {
+        run_on_vmm(l->run);
+    } else if (tag & RUN_TAG_GUEST) {
+        run_on_fd(l->run, tag);
+    }
+}
+
+/* The run's tick and the heartbeat; returns when the loop next wants to wake. */
+static mono_ns tick(struct launcher *l, mono_ns now)
+{
+    mono_ns next = l->next_heartbeat;
+    if (l->run) {
+        mono_ns due = run_tick(l->run);
+        if (run_finished(l->run)) {
+            run_free(l->run);
+            l->run = NULL;
+        } else if (due.ns < next.ns) {
+            next = due;
+        }
+    }
+    if (mono_diff(l->next_heartbeat, now) >= 0) {
+        send_simple(l, EV_HEARTBEAT);
+        l->next_heartbeat = mono_add(now, (int64_t)l->opt.heartbeat_ms * NS_PER_MS);
+    }
+    return next;
+}
+
+/* Until the collector refuses us, or a stop once the outbox is flushed (or the flush
+ * timeout passed). */
+static void loop(struct launcher *l)
+{
     mono_ns flush_deadline = {0};
     for (;;) {
-        mono_ns now = clock_mono(), next = l.next_heartbeat;
-        if (l.run) {
-            mono_ns due = run_tick(l.run);
-            if (run_finished(l.run)) {
-                run_free(l.run);
-                l.run = NULL;
-            } else if (due.ns < next.ns) {
-                next = due;
-            }
-        }
-        if (mono_diff(l.next_heartbeat, now) >= 0) {
-            send_simple(&l, EV_HEARTBEAT);
-            l.next_heartbeat = mono_add(now, (int64_t)l.heartbeat_ms * NS_PER_MS);
-        }
-        outbox_tick(l.ob, RESEND_MS);
-        drain_socket(&l);
-        if (l.refused)
-            break;
-        if (l.stopping && !l.run) {
+        mono_ns now = clock_mono(), next = tick(l, now);
+        outbox_tick(l->ob, RESEND_MS);
+        drain_socket(l);
+        if (l->refused)
+            return;
+        if (l->stopping && !l->run) {
             if (!flush_deadline.ns)
-                flush_deadline = mono_add(now, (int64_t)flush_s * NS_PER_S);
-            if (outbox_pending(l.ob) == 0 || mono_diff(flush_deadline, now) >= 0)
-                break;
+                flush_deadline = mono_add(now, (int64_t)l->opt.flush_s * NS_PER_S);
+            if (outbox_pending(l->ob) == 0 || mono_diff(flush_deadline, now) >= 0)
+                return;
         }
-        arm_timer(&l, next);
+        arm_timer(l, next);
         struct epoll_event evs[256];
-        int n = epoll_wait(l.epfd, evs, 256, 50);
-        for (int i = 0; i < n; i++) {
-            uint64_t tag = evs[i].data.u64;
-            if (tag == TAG_SIGNAL) {
-                on_signal(&l);
-            } else if (tag == TAG_TIMER) {
-                uint64_t x;
-                ssize_t r = read(l.timerfd, &x, sizeof x);
-                (void)r;
-            } else if (tag == RUN_TAG_SAMPLER) {
-                if (l.run)
-                    run_on_sampler(l.run);
-            } else if (tag == RUN_TAG_VMM) {
-                if (l.run)
-                    run_on_vmm(l.run);
-            } else if (tag & RUN_TAG_GUEST) {
-                if (l.run)
-                    run_on_fd(l.run, tag);
-            }
-        }
+        int n = epoll_wait(l->epfd, evs, 256, 50);
+        for (int i = 0; i < n; i++)
+            on_epoll(l, evs[i].data.u64);
     }
+}
+
+int main(int argc, char **argv)
+{
+    struct launcher l;
+    struct bzmq_curve curve = {0};
+    char err[256];
+    log_init("launcher", LOG_INFO);
+    set_defaults(&l);
+    int rc = parse_args(&l, argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (bzmq_client_curve(l.opt.server_key, l.opt.own_keys, &curve, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm-launcher: %s\n", err);
+        return 2;
+    }
+    set_up_host(&l);
+    if (set_up_loop(&l, &curve) < 0)
+        return 1;
+    send_simple(&l, EV_HELLO);
+    l.next_heartbeat = mono_add(clock_mono(), (int64_t)l.opt.heartbeat_ms * NS_PER_MS);
+    log_info("host %s connected to %s%s", l.cfg.host, l.opt.endpoint,
+             l.opt.server_key ? " (CURVE)" : "");
+    loop(&l);
     size_t left = outbox_pending(l.ob);
     if (left)
         log_err("leaving with %zu events the collector has not acknowledged", left);

@@ -1,6 +1,6 @@
-/* One run on this launcher: schedules the spawns of a start command, reads every
- * guest console, decides ready / failed, samples memory and publishes events.
- * All of it driven by the launcher's single epoll loop (main.c); no threads. */
+/* One run on this launcher, as the loop (main.c) sees it: start it from a start
+ * command, hand it its fds' readiness, reaped children and clock ticks, abort it.
+ * Driven from the loop's thread only (the sampler's worker talks to it by an eventfd). */
 #ifndef BS_RUN_H
 #define BS_RUN_H
 
@@ -10,20 +10,10 @@
 
 #include "clock.h"
 #include "event.h"
+#include "resolve.h"
 
 struct outbox;
 struct run;
-
-struct launcher_cfg {
-    char host[BS_ID_MAX];
-    char guests_dir[512];
-    char images_dir[512];
-    char bindir[512];      /* where bootstorm's own programs are ({bindir}) */
-    char libvirt_uri[256]; /* for the libvirt backend */
-    int kvm_ok;            /* the probe booted minkernel under KVM */
-    char kvm_why[256];     /* why KVM is not used, when it is not */
-    int prio_raised;       /* the launcher runs at a raised priority (nice < 0) */
-};
 
 /* epoll tag of an asynchronous backend's event fd (libvirt). */
 #define RUN_TAG_VMM (1ULL << 61)

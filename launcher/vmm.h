@@ -1,7 +1,7 @@
 /* Guest backends behind one ops struct: qemu and process (a child process each,
  * vmm_exec.c) and libvirt (domains created by worker threads, vmm_libvirt.c).
  * A backend starts a guest with its console on an fd the launcher reads, and stops
- * it. Not for timing or events: run.c stamps and publishes those. */
+ * it. Not for timing or events: run_guest.c stamps and publishes those. */
 #ifndef BS_VMM_H
 #define BS_VMM_H
 

@@ -2,7 +2,7 @@
  * libvirt.xml by a few worker threads (concurrent create calls, each one timed),
  * their console a pty the launcher reads, their exits reported by libvirt's
  * lifecycle events. Any libvirt URI works; what is hypervisor-specific lives in the
- * profile's XML. Not for timing or publishing: run.c does that with what
+ * profile's XML. Not for timing or publishing: run_guest.c does that with what
  * next_event() hands it. */
 #include <errno.h>
 #include <fcntl.h>
@@ -115,7 +115,7 @@ static void push_exit_locked(struct lv_guest *g, int status)
 {
     if (g->state == LV_GONE)
         return;
-    if (g->state != LV_RUNNING) { /* run.c drops an exit that precedes SPAWNED */
+    if (g->state != LV_RUNNING) { /* run_guest.c drops an exit that precedes SPAWNED */
         g->exit_pending = 1;
         g->exit_status = status;
         return;
@@ -266,11 +266,40 @@ static pid_t qemu_pid(const char *name)
     return strstr(buf, want) ? (pid_t)pid : 0;
 }
 
+/* Creates g's domain paused, opens its console pty, resumes it. Returns 0 with *dom
+ * and *fd (-1 when it has no pty console), or -1 with the reason in ev->err and
+ * *dom / *fd left for the caller to release. */
+static int create_domain(struct lv_guest *g, virDomainPtr *dom, int *fd, struct vmm_event *ev)
+{
+    char pty[128];
+    /* Paused, so no console output is lost before we hold the pty open (QEMU drops
+     * pty output while no one has the other end open); autodestroy, so libvirtd
+     * destroys it if our connection dies with us. */
+    *dom =
+        virDomainCreateXML(lv.conn, g->xml, VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
+    if (!*dom) {
+        snprintf(ev->err, sizeof ev->err, "virDomainCreateXML: %s", lv_errmsg());
+        return -1;
+    }
+    if (pty_path(*dom, pty, sizeof pty) == 0) {
+        if ((*fd = open_pty(pty)) < 0) {
+            snprintf(ev->err, sizeof ev->err, "console pty %s: %s", pty, strerror(errno));
+            return -1;
+        }
+    } else {
+        log_warn("libvirt: domain %s has no pty console: its console is not read", g->name);
+    }
+    if (virDomainResume(*dom) < 0) {
+        snprintf(ev->err, sizeof ev->err, "virDomainResume: %s", lv_errmsg());
+        return -1;
+    }
+    return 0;
+}
+
 static void do_create(struct lv_guest *g)
 {
     struct vmm_event ev = {.kind = VMM_SPAWN_FAILED, .idx = g->idx};
     ev.g = (struct vmm_guest){.console_fd = -1, .stderr_fd = -1, .debug_fd = -1, .priv = g};
-    char pty[128];
     int fd = -1;
     virDomainPtr dom = NULL;
 
@@ -283,27 +312,8 @@ static void do_create(struct lv_guest *g)
         snprintf(ev.err, sizeof ev.err, "stopped before its domain was created");
         goto fail;
     }
-    /* Paused, so no console output is lost before we hold the pty open (QEMU drops
-     * pty output while no one has the other end open); autodestroy, so libvirtd
-     * destroys it if our connection dies with us. */
-    dom =
-        virDomainCreateXML(lv.conn, g->xml, VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
-    if (!dom) {
-        snprintf(ev.err, sizeof ev.err, "virDomainCreateXML: %s", lv_errmsg());
+    if (create_domain(g, &dom, &fd, &ev) < 0)
         goto fail;
-    }
-    if (pty_path(dom, pty, sizeof pty) == 0) {
-        if ((fd = open_pty(pty)) < 0) {
-            snprintf(ev.err, sizeof ev.err, "console pty %s: %s", pty, strerror(errno));
-            goto fail;
-        }
-    } else {
-        log_warn("libvirt: domain %s has no pty console: its console is not read", g->name);
-    }
-    if (virDomainResume(dom) < 0) {
-        snprintf(ev.err, sizeof ev.err, "virDomainResume: %s", lv_errmsg());
-        goto fail;
-    }
     ev.call_end = clock_mono();
     ev.kind = VMM_SPAWNED;
     ev.g.console_fd = fd;
@@ -464,10 +474,9 @@ fail:
     return -1;
 }
 
-static int lv_spawn(const struct vmm_spawn_args *a, struct vmm_guest *vg, char *err, size_t errlen)
+/* What this backend cannot start. Returns 0, or -1 with the reason in err. */
+static int check_spawnable(const struct vmm_spawn_args *a, char *err, size_t errlen)
 {
-    struct profile_vars vars = a->vars;
-    struct lv_guest *g = NULL;
     if (!lv.conn) {
         snprintf(err, errlen, "libvirt backend not open");
         return -1;
@@ -490,6 +499,32 @@ static int lv_spawn(const struct vmm_spawn_args *a, struct vmm_guest *vg, char *
                  a->prof->name);
         return -1;
     }
+    return 0;
+}
+
+/* Makes room for instance idx in lv.tab (lv.mu held). Returns 0, or -1. */
+static int tab_reserve_locked(int idx)
+{
+    if (idx < lv.tabcap)
+        return 0;
+    int ncap = lv.tabcap ? lv.tabcap : 64;
+    while (ncap <= idx)
+        ncap *= 2;
+    struct lv_guest **t = realloc(lv.tab, (size_t)ncap * sizeof *t);
+    if (!t)
+        return -1;
+    memset(t + lv.tabcap, 0, (size_t)(ncap - lv.tabcap) * sizeof *t);
+    lv.tab = t;
+    lv.tabcap = ncap;
+    return 0;
+}
+
+static int lv_spawn(const struct vmm_spawn_args *a, struct vmm_guest *vg, char *err, size_t errlen)
+{
+    struct profile_vars vars = a->vars;
+    struct lv_guest *g = NULL;
+    if (check_spawnable(a, err, errlen) < 0)
+        return -1;
     if (!(g = calloc(1, sizeof *g)))
         goto nomem;
     g->idx = a->idx;
@@ -498,18 +533,9 @@ static int lv_spawn(const struct vmm_spawn_args *a, struct vmm_guest *vg, char *
         goto nomem;
 
     pthread_mutex_lock(&lv.mu);
-    if (a->idx >= lv.tabcap) {
-        int ncap = lv.tabcap ? lv.tabcap : 64;
-        while (ncap <= a->idx)
-            ncap *= 2;
-        struct lv_guest **t = realloc(lv.tab, (size_t)ncap * sizeof *t);
-        if (!t) {
-            pthread_mutex_unlock(&lv.mu);
-            goto nomem;
-        }
-        memset(t + lv.tabcap, 0, (size_t)(ncap - lv.tabcap) * sizeof *t);
-        lv.tab = t;
-        lv.tabcap = ncap;
+    if (tab_reserve_locked(a->idx) < 0) {
+        pthread_mutex_unlock(&lv.mu);
+        goto nomem;
     }
     if (lv.tab[a->idx]) {
         pthread_mutex_unlock(&lv.mu);
@@ -573,10 +599,8 @@ static int lv_next_event(struct vmm_event *ev)
     return 1;
 }
 
-/* Every exit path: queued creates dropped, creates in flight finished, every domain
- * of ours still there destroyed, threads stopped, connection closed. Console fds
- * already handed out are the run's; those of undelivered events are closed here. */
-static void lv_close(void)
+/* Queued creates dropped, creates in flight finished, worker threads joined. */
+static void stop_workers(void)
 {
     pthread_mutex_lock(&lv.mu);
     for (struct lv_job *j = lv.jobs, *next; j; j = next) {
@@ -593,7 +617,11 @@ static void lv_close(void)
     for (int i = 0; i < lv.nworkers; i++)
         pthread_join(lv.workers[i], NULL);
     lv.nworkers = 0;
+}
 
+/* Destroys our running domains and stops the event thread; returns how many. */
+static int destroy_all(void)
+{
     int destroyed = 0;
     for (int i = 0; i < lv.tabcap; i++)
         if (lv.tab[i] && lv.tab[i]->dom && lv.tab[i]->state == LV_RUNNING &&
@@ -610,7 +638,11 @@ static void lv_close(void)
         pthread_join(lv.loop_thread, NULL);
         lv.loop_running = 0;
     }
+    return destroyed;
+}
 
+static void free_table(void)
+{
     for (int i = 0; i < lv.tabcap; i++) {
         struct lv_guest *g = lv.tab[i];
         if (!g)
@@ -620,12 +652,21 @@ static void lv_close(void)
         free(g->xml);
         free(g);
     }
-    if (destroyed)
-        log_info("libvirt: destroyed %d domain(s) still running at close", destroyed);
     free(lv.tab);
     lv.tab = NULL;
     lv.tabcap = 0;
+}
 
+/* Every exit path: queued creates dropped, creates in flight finished, every domain
+ * of ours still there destroyed, threads stopped, connection closed. Console fds
+ * already handed out are the run's; those of undelivered events are closed here. */
+static void lv_close(void)
+{
+    stop_workers();
+    int destroyed = destroy_all();
+    free_table();
+    if (destroyed)
+        log_info("libvirt: destroyed %d domain(s) still running at close", destroyed);
     if (lv.conn)
         virConnectClose(lv.conn);
     lv.conn = NULL;

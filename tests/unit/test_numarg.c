@@ -26,7 +26,8 @@ static void ints(void **state)
     assert_int_equal(numarg_int("--count", "", 1, 100, &v, err, sizeof err), -1);
     assert_int_equal(numarg_int("--count", "101", 1, 100, &v, err, sizeof err), -1);
     assert_string_equal(err, "--count: '101' is out of range 1..100");
-    assert_int_equal(numarg_int("--n", "99999999999999999999", 0, INT64_MAX, &v, err, sizeof err), -1);
+    assert_int_equal(numarg_int("--n", "99999999999999999999", 0, INT64_MAX, &v, err, sizeof err),
+                     -1);
     assert_non_null(strstr(err, "out of range"));
 }
 

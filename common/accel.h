@@ -1,0 +1,33 @@
+/* Which accelerator a guest runs under, the one rule for the launcher and `bootstorm
+ * guests check`: the KVM probe (an openable /dev/kvm is no proof: a software KVM layer
+ * may boot a trivial guest and fail a real one) and the choice kvm | tcg | none. */
+#ifndef BS_ACCEL_H
+#define BS_ACCEL_H
+
+#include <stddef.h>
+
+#include "profile.h"
+
+/* Boots kernel (minkernel, exit mode) with -accel kvm and waits up to timeout_ms for
+ * its ready line. Returns 1 if KVM works, else 0 with the reason in why. */
+int accel_probe_kvm(const char *kernel, int timeout_ms, char *why, size_t whylen);
+
+/* What the KVM probe found. */
+struct accel_kvm {
+    int ok;
+    char why[256]; /* why KVM is not used, when it is not */
+};
+
+/* What is asked for a guest of p: the profile's pin (accel: kvm|tcg) wins over asked
+ * (kvm|tcg|auto, or NULL / "" for auto). Tells a caller whether KVM must be probed. */
+const char *accel_wanted(const char *asked, const struct profile *p);
+
+/* Chooses the accelerator of a guest of p into out (kvm, tcg, or none for the process
+ * backend): the profile's pin (accel: kvm|tcg) wins over asked (kvm|tcg|auto, from the
+ * scenario or --accel); auto is kvm when k->ok, else tcg (*fell_back set to 1). Returns
+ * 0, or -1 with the reason in err when kvm is needed and k says it is not usable. */
+int accel_choose(const char *asked, const struct profile *p, int process_backend,
+                 const struct accel_kvm *k, char *out, size_t outlen, int *fell_back, char *err,
+                 size_t errlen);
+
+#endif

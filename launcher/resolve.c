@@ -1,0 +1,69 @@
+/* The resolve step (resolve.h): profile, images, accelerator, pattern. Everything a
+ * start command can get wrong is found here, before a guest or a thread exists. */
+#include "resolve.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+static int resolve_images(const struct launcher_cfg *cfg, struct resolved *r, char *err,
+                          size_t errlen)
+{
+    char *out[] = {r->kernel, r->initrd, r->disk};
+    static const char *const keys[] = {"kernel", "initrd", "disk"};
+    for (int i = 0; i < 3; i++)
+        if (profile_image_path(&r->prof, keys[i], cfg->images_dir, NULL, out[i], PATH_MAX, err,
+                               errlen) < 0)
+            return -1;
+    return 0;
+}
+
+static int resolve_accel(const struct ev *start, const struct launcher_cfg *cfg, struct resolved *r,
+                         char *err, size_t errlen)
+{
+    int fell_back;
+    char why[384];
+    if (accel_choose(start->accel, &r->prof, !strcmp(start->backend, "process"), &cfg->kvm,
+                     r->accel, sizeof r->accel, &fell_back, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s (on %s)", why, cfg->host);
+        return -1;
+    }
+    if (fell_back)
+        log_warn("run %s: KVM not usable (%s): falling back to TCG", start->run, cfg->kvm.why);
+    return 0;
+}
+
+/* The pattern's numbers in the scheduler's units. */
+static int resolve_pattern(const struct ev *start, struct sched_cfg *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->count = start->count;
+    c->interval_ns = !strcmp(start->pattern, "interval") ? start->interval_ms * NS_PER_MS : 0;
+    c->concurrency = (int)start->concurrency;
+    c->hold_ns = start->hold_s * NS_PER_S;
+    c->restart_permille = (int)start->restart_permille;
+    c->restart_after_ns = start->restart_after_ms * NS_PER_MS;
+    if (!strcmp(start->pattern, "ramp"))
+        return sched_parse_ramp(c, start->ramp, err, errlen);
+    return 0;
+}
+
+int resolve_run(const struct ev *start, const struct launcher_cfg *cfg, struct resolved *r,
+                char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    if (profile_load_named(cfg->guests_dir, start->kind, &r->prof, err, errlen) < 0)
+        return -1;
+    if (resolve_images(cfg, r, err, errlen) < 0 || resolve_accel(start, cfg, r, err, errlen) < 0 ||
+        resolve_pattern(start, &r->sched, err, errlen) < 0) {
+        profile_free(&r->prof);
+        return -1;
+    }
+    return 0;
+}
+
+void resolve_free(struct resolved *r)
+{
+    profile_free(&r->prof);
+}

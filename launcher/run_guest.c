@@ -1,0 +1,315 @@
+/* One guest of a run: spawn through the backend, its fds in the loop's epoll set, its
+ * console read through the shared matcher (console.c) and stamped on read, ready or
+ * failed, and its exit. Not for when it is due or stopped (sched.c) nor sampling (run.c). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ports.h"
+#include "run_int.h"
+
+enum stream { S_CONSOLE, S_STDERR, S_DEBUG };
+
+/* The probe of a guest that is settled has nothing left to find. */
+static void cancel_probe(struct run *r, int idx)
+{
+    if (r->http && r->g[idx].port)
+        http_probe_cancel(r->http, idx);
+}
+
+void guest_fail(struct run *r, int idx, const char *reason, const char *detail, mono_ns now)
+{
+    struct guest *g = &r->g[idx];
+    if (!sched_failed(&r->s, idx))
+        return;
+    cancel_probe(r, idx);
+    struct ev e;
+    ev_init(&e, EV_FAILED);
+    snprintf(e.reason, sizeof e.reason, "%s", reason);
+    snprintf(e.detail, sizeof e.detail, "%s", detail);
+    e.rss_kib = g->rss_max_kib;
+    e.cpu_ms = g->cpu_ms;
+    run_emit(r, &e, idx, now);
+    log_debug("run %s guest %d failed: %s (%s)", r->start.run, idx, reason, detail);
+}
+
+void guest_ready(struct run *r, int idx, mono_ns now)
+{
+    if (!sched_ready(&r->s, idx))
+        return;
+    cancel_probe(r, idx);
+    struct ev e;
+    ev_init(&e, EV_READY);
+    e.boot_ns = mono_diff(r->g[idx].spawn_at, now);
+    run_emit(r, &e, idx, now);
+}
+
+/* ---- console: what the matcher found becomes events ---- */
+
+struct con_ctx {
+    struct run *r;
+    int idx;
+    mono_ns now; /* when the bytes were read */
+};
+
+static void on_first_output(void *ctx)
+{
+    struct con_ctx *c = ctx;
+    struct ev e;
+    ev_init(&e, EV_FIRST_OUTPUT);
+    run_emit(c->r, &e, c->idx, c->now);
+}
+
+static void on_marker(void *ctx, int m)
+{
+    struct con_ctx *c = ctx;
+    struct ev e;
+    ev_init(&e, EV_MARKER);
+    snprintf(e.name, sizeof e.name, "%s", c->r->res.prof.markers[m].name);
+    run_emit(c->r, &e, c->idx, c->now);
+}
+
+static void on_ready(void *ctx)
+{
+    struct con_ctx *c = ctx;
+    guest_ready(c->r, c->idx, c->now);
+}
+
+/* trace: true publishes every console line. */
+static void on_line(void *ctx, const char *s, size_t len)
+{
+    struct con_ctx *c = ctx;
+    if (!c->r->start.trace)
+        return;
+    struct ev e;
+    ev_init(&e, EV_LINE);
+    if (len >= sizeof e.text)
+        len = sizeof e.text - 1;
+    memcpy(e.text, s, len); /* the matcher made NULs spaces: the wire string stays whole */
+    e.text[len] = '\0';
+    run_emit(c->r, &e, c->idx, c->now);
+}
+
+static const struct console_cb console_events = {on_first_output, on_marker, on_ready, on_line};
+
+static void got_bytes(struct run *r, int idx, enum stream which, const char *p, size_t n,
+                      mono_ns now)
+{
+    struct guest *g = &r->g[idx];
+    struct con_ctx c = {r, idx, now};
+    if (which == S_CONSOLE)
+        console_feed(&r->cm, &g->con, p, n, &console_events, &c);
+    else if (which == S_STDERR)
+        console_tail_add(&g->err, p, n);
+    else if (r->res.prof.ready_kind == READY_DEBUGCON && r->s.in[idx].state == SCHED_BOOTING &&
+             console_debug_feed(&g->dbg, r->res.prof.ready_bytes, p, n))
+        guest_ready(r, idx, now);
+}
+
+static void close_fd(struct run *r, int *fd)
+{
+    if (*fd < 0)
+        return;
+    epoll_ctl(r->epfd, EPOLL_CTL_DEL, *fd, NULL);
+    close(*fd);
+    *fd = -1;
+}
+
+void guest_close_fds(struct run *r, struct guest *g)
+{
+    close_fd(r, &g->vm.console_fd);
+    close_fd(r, &g->vm.stderr_fd);
+    close_fd(r, &g->vm.debug_fd);
+}
+
+/* Reads what fd holds now, stamping each read; closes it at EOF. */
+static void drain(struct run *r, int idx, enum stream which)
+{
+    struct guest *g = &r->g[idx];
+    int *fd = which == S_CONSOLE  ? &g->vm.console_fd
+              : which == S_STDERR ? &g->vm.stderr_fd
+                                  : &g->vm.debug_fd;
+    char buf[4096];
+    while (*fd >= 0) {
+        ssize_t n = read(*fd, buf, sizeof buf);
+        if (n > 0) {
+            got_bytes(r, idx, which, buf, (size_t)n, clock_mono());
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        close_fd(r, fd);
+    }
+}
+
+void run_on_fd(struct run *r, uint64_t tag)
+{
+    int idx = (int)((tag & ~RUN_TAG_GUEST) >> 2);
+    if (idx >= 0 && idx < r->s.n)
+        drain(r, idx, (enum stream)(tag & 3));
+}
+
+/* ---- processes ---- */
+
+static int watch(struct run *r, int fd, int idx, enum stream which)
+{
+    if (fd < 0)
+        return 0;
+    struct epoll_event ev = {.events = EPOLLIN,
+                             .data.u64 = RUN_TAG_GUEST | (uint64_t)idx << 2 | (uint64_t)which};
+    return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* The guest's process (or domain) exists: watch its fds, publish spawned. */
+static void guest_spawned(struct run *r, int idx, mono_ns call_end)
+{
+    struct guest *g = &r->g[idx];
+    sched_spawned(&r->s, idx);
+    g->next_probe = call_end;
+    if (g->vm.pid > 0 && pidmap_put(&r->pids, g->vm.pid, idx) < 0)
+        log_err("out of memory in the pid map");
+    if (watch(r, g->vm.console_fd, idx, S_CONSOLE) < 0 ||
+        watch(r, g->vm.stderr_fd, idx, S_STDERR) < 0 || watch(r, g->vm.debug_fd, idx, S_DEBUG) < 0)
+        log_err("epoll_ctl for guest %d: %s", idx, strerror(errno));
+    struct ev e;
+    ev_init(&e, EV_SPAWNED);
+    e.pid = g->vm.pid > 0 ? g->vm.pid : 1; /* 1: a domain whose VMM pid is not known */
+    e.spawn_ns = mono_diff(g->spawn_at, call_end);
+    run_emit(r, &e, idx, call_end);
+}
+
+static void publish_spawn(struct run *r, int idx, int running)
+{
+    struct guest *g = &r->g[idx];
+    struct ev e;
+    ev_init(&e, EV_SPAWN);
+    e.running = running;
+    e.lag_ns = mono_diff(r->s.in[idx].due, g->spawn_at); /* behind the pattern's schedule */
+    if (e.lag_ns < 0)
+        e.lag_ns = 0;
+    run_emit(r, &e, idx, g->spawn_at);
+}
+
+void guest_spawn(struct run *r, int idx)
+{
+    struct guest *g = &r->g[idx];
+    const struct resolved *res = &r->res;
+    char name[BS_ID_MAX + 16], err[256];
+    snprintf(name, sizeof name, "bs-%s-%d", r->start.run, idx);
+    if (res->prof.ready_kind == READY_HTTP && (g->port = port_free_tcp()) < 0)
+        g->port = 0;
+    struct vmm_spawn_args a = {
+        .idx = idx,
+        .prof = &res->prof,
+        .vars = {.kernel = res->kernel,
+                 .initrd = res->initrd[0] ? res->initrd : NULL,
+                 .disk = res->disk[0] ? res->disk : NULL,
+                 .accel = res->accel,
+                 .name = name,
+                 .port = g->port,
+                 .bindir = r->bindir},
+        .with_debug = res->prof.ready_kind == READY_DEBUGCON,
+    };
+    g->spawn_at = clock_mono();
+    int rc = r->vmm->spawn(&a, &g->vm, err, sizeof err);
+    mono_ns after = clock_mono();
+    if (r->vmm->event_fd && rc == 0) { /* created by a worker: see run_on_vmm() */
+        g->running_at_spawn = r->s.alive;
+        return;
+    }
+    publish_spawn(r, idx, r->s.alive);
+    if (rc < 0)
+        guest_fail(r, idx, "spawn", err, after);
+    else
+        guest_spawned(r, idx, after);
+}
+
+/* Why a guest that was booting died: how, and QEMU's last words on one line. */
+static void crash_detail(struct guest *g, int exited, int code, char *out, size_t len)
+{
+    const char *tail = console_tail_oneline(&g->err);
+    if (g->err.len > RUN_ERR_DETAIL)
+        tail += g->err.len - RUN_ERR_DETAIL;
+    snprintf(out, len, "%s %d before ready%s%s", exited ? "exited with status" : "killed by signal",
+             exited ? code : -code, g->err.len ? ": " : "", tail);
+}
+
+/* The guest's process is gone: read what it left, decide, publish exit. code is the
+ * exit status, or -signal when killed (exited = 0). */
+static void guest_gone(struct run *r, int idx, int exited, int code)
+{
+    struct guest *g = &r->g[idx];
+    if (!sched_gone(&r->s, idx))
+        return;
+    if (g->vm.pid > 0)
+        pidmap_del(&r->pids, g->vm.pid);
+    drain(r, idx, S_CONSOLE); /* the ready line may still sit in the pipe */
+    drain(r, idx, S_STDERR);
+    drain(r, idx, S_DEBUG);
+    guest_close_fds(r, g);
+    mono_ns now = clock_mono();
+    const struct sched_inst *in = &r->s.in[idx];
+    if (in->state == SCHED_BOOTING && r->res.prof.ready_kind == READY_EXIT && exited &&
+        profile_exit_ok(&r->res.prof, code))
+        guest_ready(r, idx, now);
+    if (in->state == SCHED_BOOTING && !in->retired) {
+        char detail[256];
+        crash_detail(g, exited, code, detail, sizeof detail);
+        guest_fail(r, idx, "crash", detail, now);
+    } else if (in->state == SCHED_BOOTING) {
+        guest_fail(r, idx, "aborted", "stopped before ready", now);
+    }
+    struct ev e;
+    ev_init(&e, EV_EXIT);
+    e.status = code;
+    e.rss_kib = g->rss_max_kib;
+    e.cpu_ms = g->cpu_ms; /* as of the last sample: a reaped process has no /proc entry */
+    if (g->ram_kib >= 0)
+        e.ram_kib = g->ram_kib;
+    run_emit(r, &e, idx, now);
+}
+
+int run_on_child(struct run *r, pid_t pid, int status)
+{
+    int idx = pidmap_get(&r->pids, pid);
+    if (idx < 0 || r->vmm->event_fd) /* an asynchronous backend's pids are not our children */
+        return 0;
+    guest_gone(r, idx, WIFEXITED(status),
+               WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
+    return 1;
+}
+
+static void on_vmm_event(struct run *r, const struct vmm_event *ev)
+{
+    struct guest *g = &r->g[ev->idx];
+    const struct sched_inst *in = &r->s.in[ev->idx];
+    if (ev->kind == VMM_EXITED) {
+        if (in->alive || in->state != SCHED_BOOTING) /* else: never reported spawned */
+            guest_gone(r, ev->idx, ev->status >= 0, ev->status);
+        return;
+    }
+    g->spawn_at = ev->call_start; /* boot time counts from the create call */
+    publish_spawn(r, ev->idx, g->running_at_spawn);
+    if (ev->kind == VMM_SPAWN_FAILED) {
+        guest_fail(r, ev->idx, "spawn", ev->err, ev->call_end);
+        return;
+    }
+    g->vm = ev->g;
+    guest_spawned(r, ev->idx, ev->call_end);
+    if (in->retired) /* stopped while it was being created */
+        r->vmm->kill(&g->vm);
+}
+
+void run_on_vmm(struct run *r)
+{
+    struct vmm_event ev;
+    while (r->vmm->next_event && r->vmm->next_event(&ev))
+        if (ev.idx >= 0 && ev.idx < r->s.n)
+            on_vmm_event(r, &ev);
+}

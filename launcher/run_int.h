@@ -1,0 +1,65 @@
+/* Inside a run: the state run.c (the run's life and clock) and run_guest.c (one
+ * guest's spawn, fds, console and exit) share. Only those two files include this. */
+#ifndef BS_RUN_INT_H
+#define BS_RUN_INT_H
+
+#include "console.h"
+#include "pidmap.h"
+#include "probe_http.h"
+#include "resolve.h"
+#include "run.h"
+#include "sampler.h"
+#include "sched.h"
+#include "vmm.h"
+
+#define RUN_ERR_DETAIL 160 /* the stderr tail's share of a crash's detail */
+
+/* One instance; its phase (pending, booting, ready, failed, alive, retired) is the
+ * scheduler's: r->s.in[idx]. */
+struct guest {
+    struct vmm_guest vm;
+    mono_ns spawn_at, next_probe;
+    int port;             /* host port forwarded to the guest's HTTP port */
+    int running_at_spawn; /* asynchronous backends: live guests when the create was queued */
+    int64_t rss_max_kib, cpu_ms;
+    int64_t ram_kib; /* guest RAM resident (measured once, after ready), -1 unknown */
+    struct console con;
+    struct console_debug dbg;
+    struct console_tail err; /* the VMM's stderr */
+};
+
+struct run {
+    struct ev start;
+    struct resolved res;
+    const struct vmm_ops *vmm;
+    struct outbox *ob;
+    int epfd;
+    struct sched s;
+    struct guest *g; /* indexed like s.in */
+    int gcap;
+    struct pidmap pids;
+    struct console_matcher cm;
+    struct http_prober *http;
+    char bindir[512];
+    int vmm_opened;
+    int nomap;        /* the process backend: no guest RAM mapping to look for */
+    int64_t last_seq; /* seq of the run's latest event */
+    int64_t sample_ns, cpu_ms_at_start;
+    mono_ns next_sample, next_timeout_check;
+    struct sampler *sampler;
+    struct sample_req *req;
+    int reqcap, nsamples;
+    int ended;
+    char error[256];
+};
+
+/* run.c: publishes e as a run event of guest idx (-1: the run's) stamped tm. */
+void run_emit(struct run *r, struct ev *e, int idx, mono_ns tm);
+
+/* run_guest.c */
+void guest_ready(struct run *r, int idx, mono_ns now);
+void guest_fail(struct run *r, int idx, const char *reason, const char *detail, mono_ns now);
+void guest_spawn(struct run *r, int idx); /* starts instance idx (taken from the scheduler) */
+void guest_close_fds(struct run *r, struct guest *g);
+
+#endif

@@ -1,0 +1,266 @@
+/* The launch-pattern scheduler (sched.h): instance bookkeeping and the pattern rules,
+ * O(1) per spawn and per report; the ramp counts live instances once per tick. */
+#include "sched.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sched_parse_ramp(struct sched_cfg *c, const char *s, char *err, size_t errlen)
+{
+    const char *p = s;
+    c->nramp = 0;
+    while (*p) {
+        char *end;
+        long long t = strtoll(p, &end, 10);
+        if (end == p || *end != ':')
+            goto bad;
+        long long n = strtoll(end + 1, &end, 10);
+        if (n < 0 || n > 1 << 20 || t < 0 || t > INT64_MAX / NS_PER_MS ||
+            c->nramp == SCHED_MAX_RAMP || (c->nramp && t * NS_PER_MS < c->ramp[c->nramp - 1].at_ns))
+            goto bad;
+        c->ramp[c->nramp++] = (struct sched_ramp_point){t * NS_PER_MS, (int)n};
+        if (*end == ',')
+            end++;
+        else if (*end)
+            goto bad;
+        p = end;
+    }
+    if (c->nramp)
+        return 0;
+bad:
+    c->nramp = 0;
+    snprintf(err, errlen,
+             "bad ramp trace '%.60s' (want T_MS:COUNT,... with T rising, at most %d points)", s,
+             SCHED_MAX_RAMP);
+    return -1;
+}
+
+/* Creates instance s->n, due at due. Returns its index or -1. */
+static int new_instance(struct sched *s, mono_ns due)
+{
+    if (s->n == s->cap) {
+        int ncap = s->cap ? s->cap * 2 : 64;
+        struct sched_inst *in = realloc(s->in, (size_t)ncap * sizeof *in);
+        if (!in)
+            return -1;
+        s->in = in;
+        s->cap = ncap;
+    }
+    if (s->ops->create && s->ops->create(s->ctx, s->n) < 0)
+        return -1;
+    s->in[s->n] = (struct sched_inst){.due = due, .state = SCHED_PENDING};
+    return s->n++;
+}
+
+int sched_init(struct sched *s, const struct sched_cfg *cfg, mono_ns t0,
+               const struct sched_ops *ops, void *ctx)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    s->ops = ops;
+    s->ctx = ctx;
+    s->t0 = t0;
+    s->initial = cfg->nramp ? 0 : (int)cfg->count;
+    for (int i = 0; i < s->initial; i++)
+        if (new_instance(s, mono_add(t0, cfg->interval_ns * i)) < 0)
+            return -1;
+    return 0;
+}
+
+void sched_free(struct sched *s)
+{
+    free(s->in);
+    s->in = NULL;
+    s->n = s->cap = 0;
+}
+
+void sched_stop(struct sched *s, int idx)
+{
+    struct sched_inst *in = &s->in[idx];
+    in->retired = 1;
+    if (in->alive && s->ops->stop)
+        s->ops->stop(s->ctx, idx);
+}
+
+static void stop_all(struct sched *s)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->in[i].alive && !s->in[i].retired) /* retired ones were stopped already */
+            sched_stop(s, i);
+}
+
+/* Ramp: follows the trace's instance count, adding instances (due now) or stopping
+ * the newest ones; unspawned ones are just dropped. */
+static void follow_ramp(struct sched *s, mono_ns now)
+{
+    const struct sched_cfg *c = &s->cfg;
+    while (s->ramp_next < c->nramp &&
+           mono_diff(mono_add(s->t0, c->ramp[s->ramp_next].at_ns), now) >= 0)
+        s->live_target = c->ramp[s->ramp_next++].count;
+    int live = 0;
+    for (int i = 0; i < s->n; i++)
+        live += !s->in[i].retired && s->in[i].state != SCHED_FAILED;
+    for (; live < s->live_target; live++)
+        if (new_instance(s, now) < 0)
+            break;
+    for (int i = s->n - 1; i >= 0 && live > s->live_target; i--) {
+        if (s->in[i].retired || s->in[i].state == SCHED_FAILED)
+            continue;
+        if (i >= s->next_spawn) /* not spawned yet, and the newest: just drop it */
+            s->n--;
+        else
+            sched_stop(s, i);
+        live--;
+    }
+}
+
+/* Mass restart: stop a share of the first fleet and start as many new instances. */
+static void mass_restart(struct sched *s, mono_ns now)
+{
+    int k = (int)((int64_t)s->initial * s->cfg.restart_permille / 1000);
+    int stopped = 0;
+    for (int i = 0; i < s->initial && stopped < k; i++)
+        if (s->in[i].alive && !s->in[i].retired) {
+            sched_stop(s, i);
+            stopped++;
+        }
+    if (s->ops->restart)
+        s->ops->restart(s->ctx, stopped, now);
+    for (int i = 0; i < stopped; i++)
+        new_instance(s, now);
+    s->restart_done = 1;
+    s->all_done_at.ns = 0;
+}
+
+static int restart_pending(const struct sched *s)
+{
+    return s->cfg.restart_permille && !s->restart_done && !s->cfg.nramp;
+}
+
+static int settled(const struct sched *s)
+{
+    return s->next_spawn == s->n && s->booting == 0 && s->ramp_next == s->cfg.nramp;
+}
+
+void sched_tick(struct sched *s, mono_ns now)
+{
+    if (s->ending)
+        return;
+    if (s->cfg.nramp && mono_diff(s->t0, now) >= 0)
+        follow_ramp(s, now);
+    if (!settled(s)) {
+        s->all_done_at.ns = 0;
+        return;
+    }
+    if (!s->all_done_at.ns)
+        s->all_done_at = now;
+    int64_t since = mono_diff(s->all_done_at, now);
+    if (restart_pending(s)) {
+        if (since >= s->cfg.restart_after_ns)
+            mass_restart(s, now);
+    } else if (since >= s->cfg.hold_ns) {
+        s->ending = 1;
+        stop_all(s);
+    }
+}
+
+static int can_spawn(const struct sched *s)
+{
+    return !s->cfg.concurrency || s->booting < s->cfg.concurrency;
+}
+
+int sched_take_due(struct sched *s, mono_ns now)
+{
+    if (s->ending || s->next_spawn >= s->n || !can_spawn(s) ||
+        mono_diff(s->in[s->next_spawn].due, now) < 0)
+        return -1;
+    int idx = s->next_spawn++;
+    s->in[idx].state = SCHED_BOOTING;
+    s->booting++;
+    return idx;
+}
+
+int sched_spawned(struct sched *s, int idx)
+{
+    if (s->in[idx].alive)
+        return 0;
+    s->in[idx].alive = 1;
+    s->alive++;
+    return 1;
+}
+
+int sched_ready(struct sched *s, int idx)
+{
+    if (s->in[idx].state != SCHED_BOOTING)
+        return 0;
+    s->in[idx].state = SCHED_READY;
+    s->booting--;
+    s->nready++;
+    return 1;
+}
+
+int sched_failed(struct sched *s, int idx)
+{
+    struct sched_inst *in = &s->in[idx];
+    if (in->state == SCHED_READY || in->state == SCHED_FAILED)
+        return 0;
+    if (in->state == SCHED_BOOTING)
+        s->booting--;
+    in->state = SCHED_FAILED;
+    s->nfailed++;
+    return 1;
+}
+
+int sched_gone(struct sched *s, int idx)
+{
+    if (!s->in[idx].alive)
+        return 0;
+    s->in[idx].alive = 0;
+    s->alive--;
+    return 1;
+}
+
+void sched_abort(struct sched *s)
+{
+    s->ending = 1;
+    for (int i = 0; i < s->n; i++)
+        if (s->in[i].state == SCHED_PENDING || s->in[i].state == SCHED_BOOTING) {
+            if (s->ops->fail)
+                s->ops->fail(s->ctx, i);
+            sched_failed(s, i); /* in case ops->fail did not report it */
+        }
+    s->next_spawn = s->n;
+    stop_all(s);
+}
+
+int sched_finished(const struct sched *s)
+{
+    if (!s->ending || s->alive)
+        return 0;
+    for (int i = 0; i < s->next_spawn; i++) /* asynchronous backends: still being created */
+        if (s->in[i].state == SCHED_BOOTING && !s->in[i].alive)
+            return 0;
+    return 1;
+}
+
+static void earlier(mono_ns *next, mono_ns at)
+{
+    if (at.ns < next->ns)
+        *next = at;
+}
+
+mono_ns sched_next_due(const struct sched *s)
+{
+    mono_ns next = {INT64_MAX};
+    if (s->ending)
+        return next;
+    if (s->next_spawn < s->n && can_spawn(s))
+        earlier(&next, s->in[s->next_spawn].due);
+    if (s->ramp_next < s->cfg.nramp)
+        earlier(&next, mono_add(s->t0, s->cfg.ramp[s->ramp_next].at_ns));
+    if (s->all_done_at.ns)
+        earlier(&next, mono_add(s->all_done_at,
+                                restart_pending(s) ? s->cfg.restart_after_ns : s->cfg.hold_ns));
+    return next;
+}

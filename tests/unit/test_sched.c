@@ -1,0 +1,245 @@
+/* sched: the launch patterns without a single process. Burst (all due at t0),
+ * interval due times, concurrency limit, ramp up and down, mass restart, hold, abort,
+ * and the next due time the loop sleeps until. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sched.h"
+
+#define MS(x) ((int64_t)(x)*NS_PER_MS)
+
+struct owner {
+    int created, stopped[64], nstopped, failed[64], nfailed, restarts, restart_count;
+};
+
+static int o_create(void *ctx, int idx)
+{
+    struct owner *o = ctx;
+    assert_int_equal(idx, o->created); /* created in index order */
+    o->created++;
+    return 0;
+}
+static void o_stop(void *ctx, int idx)
+{
+    struct owner *o = ctx;
+    o->stopped[o->nstopped++] = idx;
+}
+static void o_fail(void *ctx, int idx)
+{
+    struct owner *o = ctx;
+    o->failed[o->nfailed++] = idx;
+}
+static void o_restart(void *ctx, int stopped, mono_ns now)
+{
+    struct owner *o = ctx;
+    (void)now;
+    o->restarts++;
+    o->restart_count = stopped;
+}
+static const struct sched_ops ops = {o_create, o_stop, o_fail, o_restart};
+
+static mono_ns at(int64_t ms)
+{
+    return (mono_ns){MS(1000) + MS(ms)}; /* t0 is 1000 ms */
+}
+
+/* Takes everything due at now; returns how many. */
+static int take_all(struct sched *s, mono_ns now, int *first)
+{
+    int n = 0, idx;
+    while ((idx = sched_take_due(s, now)) >= 0) {
+        if (n == 0 && first)
+            *first = idx;
+        n++;
+    }
+    return n;
+}
+
+/* Spawned and ready, as a guest that boots at once. */
+static void boot(struct sched *s, int idx)
+{
+    assert_int_equal(sched_spawned(s, idx), 1);
+    assert_int_equal(sched_ready(s, idx), 1);
+}
+
+static void burst(void **state)
+{
+    (void)state;
+    struct owner o = {0};
+    struct sched s;
+    struct sched_cfg c = {.count = 5, .hold_ns = MS(100)};
+    assert_int_equal(sched_init(&s, &c, at(0), &ops, &o), 0);
+    assert_int_equal(o.created, 5);
+    assert_int_equal(sched_next_due(&s).ns, at(0).ns);
+    assert_int_equal(take_all(&s, at(-1), NULL), 0); /* not before t0 */
+    assert_int_equal(take_all(&s, at(0), NULL), 5);
+    assert_int_equal(s.booting, 5);
+    for (int i = 0; i < 5; i++)
+        boot(&s, i);
+    assert_int_equal(sched_ready(&s, 0), 0); /* once */
+    sched_tick(&s, at(10));                  /* settled at 10: hold until 110 */
+    assert_int_equal(sched_next_due(&s).ns, at(110).ns);
+    sched_tick(&s, at(109));
+    assert_false(s.ending);
+    sched_tick(&s, at(110));
+    assert_true(s.ending);
+    assert_int_equal(o.nstopped, 5);
+    assert_false(sched_finished(&s));
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sched_gone(&s, i), 1);
+    assert_true(sched_finished(&s));
+    sched_free(&s);
+}
+
+static void interval(void **state)
+{
+    (void)state;
+    struct owner o = {0};
+    struct sched s;
+    struct sched_cfg c = {.count = 4, .interval_ns = MS(50)};
+    assert_int_equal(sched_init(&s, &c, at(0), &ops, &o), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(s.in[i].due.ns, at(50 * i).ns);
+    int first = -1;
+    assert_int_equal(take_all(&s, at(0), &first), 1);
+    assert_int_equal(first, 0);
+    assert_int_equal(sched_next_due(&s).ns, at(50).ns);
+    /* a late loop turn catches up, each keeps its own due time (lag is measured) */
+    assert_int_equal(take_all(&s, at(120), &first), 2);
+    assert_int_equal(first, 1);
+    assert_int_equal(sched_next_due(&s).ns, at(150).ns);
+    sched_free(&s);
+}
+
+static void concurrency_limit(void **state)
+{
+    (void)state;
+    struct owner o = {0};
+    struct sched s;
+    struct sched_cfg c = {.count = 5, .concurrency = 2};
+    assert_int_equal(sched_init(&s, &c, at(0), &ops, &o), 0);
+    assert_int_equal(take_all(&s, at(0), NULL), 2);
+    assert_int_equal(sched_next_due(&s).ns, INT64_MAX); /* nothing until one settles */
+    boot(&s, 0);
+    assert_int_equal(sched_next_due(&s).ns, at(0).ns);
+    assert_int_equal(take_all(&s, at(1), NULL), 1);
+    sched_spawned(&s, 1);
+    assert_int_equal(sched_failed(&s, 1), 1); /* a failure frees a place too */
+    assert_int_equal(take_all(&s, at(2), NULL), 1);
+    assert_int_equal(s.booting, 2);
+    assert_int_equal(s.nfailed, 1);
+    sched_free(&s);
+}
+
+static void ramp(void **state)
+{
+    (void)state;
+    struct owner o = {0};
+    struct sched s;
+    struct sched_cfg c = {0};
+    char err[128];
+    c.hold_ns = MS(1000);
+    assert_int_equal(sched_parse_ramp(&c, "0:2,100:4,200:1", err, sizeof err), 0);
+    assert_int_equal(c.nramp, 3);
+    assert_int_equal(sched_init(&s, &c, at(0), &ops, &o), 0);
+    assert_int_equal(o.created, 0);
+    sched_tick(&s, at(0));
+    assert_int_equal(s.n, 2);
+    assert_int_equal(take_all(&s, at(0), NULL), 2);
+    boot(&s, 0);
+    boot(&s, 1);
+    assert_int_equal(sched_next_due(&s).ns, at(100).ns);
+    sched_tick(&s, at(100));
+    assert_int_equal(s.n, 4);
+    assert_int_equal(sched_take_due(&s, at(100)), 2); /* one this turn: 3 stays pending */
+    boot(&s, 2);
+    sched_tick(&s, at(200)); /* down to 1: drop pending 3, stop the newest live 2, 1 */
+    assert_int_equal(s.n, 3);
+    assert_int_equal(o.nstopped, 2);
+    assert_int_equal(o.stopped[0], 2);
+    assert_int_equal(o.stopped[1], 1);
+    assert_false(s.in[0].retired);
+    assert_false(s.ending);
+    sched_tick(&s, at(1200)); /* settled at 200, held 1000: the end stops 0 only */
+    assert_true(s.ending);
+    assert_int_equal(o.nstopped, 3);
+    assert_int_equal(o.stopped[2], 0);
+    assert_int_equal(sched_parse_ramp(&c, "100:1,50:2", err, sizeof err), -1); /* time goes back */
+    assert_int_equal(sched_parse_ramp(&c, "10:x", err, sizeof err), -1);
+    assert_int_equal(sched_parse_ramp(&c, "", err, sizeof err), -1);
+    sched_free(&s);
+}
+
+static void mass_restart(void **state)
+{
+    (void)state;
+    struct owner o = {0};
+    struct sched s;
+    struct sched_cfg c = {
+        .count = 10, .restart_permille = 300, .restart_after_ns = MS(20), .hold_ns = MS(5)};
+    assert_int_equal(sched_init(&s, &c, at(0), &ops, &o), 0);
+    assert_int_equal(take_all(&s, at(0), NULL), 10);
+    for (int i = 0; i < 10; i++)
+        boot(&s, i);
+    sched_tick(&s, at(1));
+    assert_int_equal(sched_next_due(&s).ns, at(21).ns);
+    sched_tick(&s, at(21));
+    assert_int_equal(o.restarts, 1);
+    assert_int_equal(o.restart_count, 3);
+    assert_int_equal(o.nstopped, 3);
+    assert_int_equal(s.n, 13);
+    assert_false(s.ending);
+    for (int i = 0; i < 3; i++) /* the stopped ones exit: no failure */
+        sched_gone(&s, o.stopped[i]);
+    assert_int_equal(take_all(&s, at(21), NULL), 3);
+    for (int i = 10; i < 13; i++)
+        boot(&s, i);
+    sched_tick(&s, at(30)); /* settled again: now the hold, no second restart */
+    sched_tick(&s, at(35));
+    assert_int_equal(o.restarts, 1);
+    assert_true(s.ending);
+    assert_int_equal(s.nfailed, 0);
+    sched_free(&s);
+}
+
+static void abort_run(void **state)
+{
+    (void)state;
+    struct owner o = {0};
+    struct sched s;
+    struct sched_cfg c = {.count = 4, .interval_ns = MS(10)};
+    assert_int_equal(sched_init(&s, &c, at(0), &ops, &o), 0);
+    take_all(&s, at(10), NULL); /* 0 and 1 booting, 2 and 3 pending */
+    boot(&s, 0);
+    sched_spawned(&s, 1);
+    sched_abort(&s);
+    assert_int_equal(o.nfailed, 3); /* 1 (booting), 2, 3 (never spawned) */
+    assert_int_equal(s.nfailed, 3);
+    assert_int_equal(s.nready, 1);
+    assert_int_equal(o.nstopped, 2);
+    assert_int_equal(take_all(&s, at(100), NULL), 0);
+    assert_false(sched_finished(&s));
+    sched_gone(&s, 0);
+    sched_gone(&s, 1);
+    assert_true(sched_finished(&s));
+    sched_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(burst),
+        cmocka_unit_test(interval),
+        cmocka_unit_test(concurrency_limit),
+        cmocka_unit_test(ramp),
+        cmocka_unit_test(mass_restart),
+        cmocka_unit_test(abort_run),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
