@@ -7,6 +7,7 @@
 
 #include "bzmq.h"
 #include "cmd.h"
+#include "keys.h"
 #include "log.h"
 
 static void reply(void *sock, const void *route, size_t route_len, const struct ev *req, int n,
@@ -255,10 +256,13 @@ static int write_meta(redisContext *redis, const struct ev *e, const char *hosts
     return rc;
 }
 
-/* HSET bs:{run}:meta field value, ignoring the reply (best effort notes). */
-static void meta_note(redisContext *redis, const char *run, const char *field, const char *value)
+void control_meta_note(redisContext *redis, const char *run, const char *field,
+                       const char *value)
 {
-    redisReply *r = redisCommand(redis, "HSET bs:{%s}:meta %s %s", run, field, value);
+    char key[KEY_MAX];
+    if (keys_run(key, sizeof key, run, KEY_META) < 0)
+        return;
+    redisReply *r = redisCommand(redis, "HSET %s %s %s", key, field, value);
     if (r)
         freeReplyObject(r);
 }
@@ -297,11 +301,11 @@ static void start(void *sock, redisContext *redis, struct registry *reg, mono_ns
     for (int i = 0; i < n && strcmp(e->split, "by_cores") == 0; i++) {
         snprintf(field, sizeof field, "count:%s", t[i]->id);
         snprintf(val, sizeof val, "%lld", (long long)share[i]);
-        meta_note(redis, e->run, field, val);
+        control_meta_note(redis, e->run, field, val);
     }
     for (char *a = n > 0 ? strtok_r(absent, ",", &save) : NULL; a; a = strtok_r(NULL, ",", &save)) {
         snprintf(field, sizeof field, "missing:%s", a);
-        meta_note(redis, e->run, field, "pool member not connected at the start: left out");
+        control_meta_note(redis, e->run, field, "pool member not connected at the start: left out");
     }
     for (int i = 0; i < n; i++) {
         struct ev f = *e;
@@ -336,10 +340,10 @@ static void lose(redisContext *redis, struct reg_run *run, struct reg_target *g,
     g->state = TGT_LOST;
     log_warn("run %s: host %s: %s", run->id, g->h->id, why);
     snprintf(field, sizeof field, "missing:%s", g->h->id);
-    meta_note(redis, run->id, field, why);
+    control_meta_note(redis, run->id, field, why);
     snprintf(field, sizeof field, "lost_tr:%s", g->h->id);
     snprintf(val, sizeof val, "%lld", (long long)clock_real().ns);
-    meta_note(redis, run->id, field, val);
+    control_meta_note(redis, run->id, field, val);
     redisReply *r = redisCommand(redis, "HINCRBY bs:{%s}:meta hosts_lost 1", run->id);
     if (r)
         freeReplyObject(r);
@@ -367,7 +371,7 @@ void control_on_event(redisContext *redis, struct registry *reg, const struct ev
             snprintf(field, sizeof field, "missing:%s", g->h->id);
             snprintf(why, sizeof why, "started late: its run_start came %.1f s after the start",
                      (double)(clock_real().ns - run->at_tr) / 1e9);
-            meta_note(redis, run->id, field, why);
+            control_meta_note(redis, run->id, field, why);
             unlose(redis, run, g);
             g->state = TGT_STARTED;
         } else if (e->type == EV_RUN_START && g->state == TGT_WAITING) {
@@ -407,7 +411,7 @@ void control_tick(redisContext *redis, struct registry *reg, mono_ns now)
                 real_format((real_ns){g->silent_since_tr}, when, sizeof when);
                 snprintf(why, sizeof why, "missing: silent since %s UTC", when);
                 snprintf(field, sizeof field, "missing:%s", h->id);
-                meta_note(redis, run->id, field, why);
+                control_meta_note(redis, run->id, field, why);
                 log_warn("run %s: host %s %s", run->id, h->id, why);
             } else if (g->state == TGT_STARTED && !h->missing && g->silent_since_tr) {
                 real_format((real_ns){g->silent_since_tr}, when, sizeof when);
@@ -415,7 +419,7 @@ void control_tick(redisContext *redis, struct registry *reg, mono_ns now)
                          (double)(now_tr - mono_diff(h->last_heard, now) - g->silent_since_tr) /
                              1e9);
                 snprintf(field, sizeof field, "missing:%s", h->id);
-                meta_note(redis, run->id, field, why);
+                control_meta_note(redis, run->id, field, why);
                 g->silent_since_tr = 0;
             }
             open |= g->state != TGT_ENDED;

@@ -11,8 +11,8 @@
 #define LAUNCHER_EVENTS                                                                            \
     (B(EV_HELLO) | B(EV_HEARTBEAT) | B(EV_RUN_START) | B(EV_SPAWN) | B(EV_SPAWNED) |               \
      B(EV_FIRST_OUTPUT) | B(EV_MARKER) | B(EV_READY) | B(EV_EXIT) | B(EV_FAILED) | B(EV_MEM) |     \
-     B(EV_RUN_END) | B(EV_LINE) | B(EV_RESTART))
-#define RUN_EVENTS (LAUNCHER_EVENTS & ~(B(EV_HELLO) | B(EV_HEARTBEAT)))
+     B(EV_RUN_END) | B(EV_LINE) | B(EV_RESTART) | B(EV_LOST))
+#define RUN_EVENTS (LAUNCHER_EVENTS & ~(B(EV_HELLO) | B(EV_HEARTBEAT) | B(EV_LOST)))
 #define GUEST_EVENTS                                                                               \
     (B(EV_SPAWN) | B(EV_SPAWNED) | B(EV_FIRST_OUTPUT) | B(EV_MARKER) | B(EV_READY) | B(EV_EXIT) |  \
      B(EV_FAILED) | B(EV_LINE))
@@ -34,6 +34,7 @@ static const char *type_names[EV_TYPE_COUNT] = {
     [EV_RUN_END] = "run_end",
     [EV_LINE] = "line",
     [EV_RESTART] = "restart",
+    [EV_LOST] = "lost",
     [EV_ACK] = "ack",
     [EV_START] = "start",
     [EV_ABORT] = "abort",
@@ -71,7 +72,7 @@ static const struct field fields[] = {
       B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK)),
     I(tr, tr.ns, 0, INT64_MAX, LAUNCHER_EVENTS,
       B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK)),
-    S(run, RUN_EVENTS | B(EV_START) | B(EV_ABORT), B(EV_REPLY)),
+    S(run, RUN_EVENTS | B(EV_START) | B(EV_ABORT), B(EV_REPLY) | B(EV_LOST)),
     I(guest, guest, 0, 1 << 30, GUEST_EVENTS, 0),
     I(pid, pid, 1, INT32_MAX, B(EV_SPAWNED), 0),
     I(status, status, INT32_MIN, INT32_MAX, B(EV_EXIT), 0),
@@ -121,6 +122,8 @@ static const struct field fields[] = {
     I(t1, t1, 0, INT64_MAX, B(EV_PING) | B(EV_PONG), 0),
     I(t2, t2, 0, INT64_MAX, B(EV_PONG), 0),
     I(t3, t3, 0, INT64_MAX, B(EV_PONG), 0),
+    I(from, from, 1, INT64_MAX, B(EV_LOST), 0),
+    I(lost, lost, 0, INT64_MAX, B(EV_LOST), 0),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
