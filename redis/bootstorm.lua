@@ -42,14 +42,20 @@ local function fmt_ms(x)
     local s = string.format('%.6f', x):gsub('0+$', ''):gsub('%.$', '')
     return s
 end
-local function ms(ns) return fmt_ms(ns / 1e6) end
+-- The same for whole ns, exactly and without pattern matching when it is whole ms.
+local function ms(ns)
+    local frac = ns % 1000000
+    if frac == 0 then return string.format('%d', ns / 1000000) end
+    return fmt_ms(ns / 1e6)
+end
 
 -- ---- a write-back cache of hashes, sorted sets and sets for one call ----
 -- Each hash is read once (HGETALL) and written once (HSET/HDEL) per call, and each
--- sorted set and set gets one ZADD/SADD: a batch costs a few calls per key, not per event.
+-- sorted set, set and list gets one ZADD/SADD/RPUSH: a batch costs a few calls per key,
+-- not per event.
 local B
 
-local function batch_new() B = {h = {}, z = {}, zk = {}, s = {}, sk = {}, hk = {}} end
+local function batch_new() B = {h = {}, z = {}, zk = {}, s = {}, sk = {}, hk = {}, runs = {}, l = {}, lk = {}} end
 
 local function hload(key)
     local e = B.h[key]
@@ -118,6 +124,7 @@ local function batch_flush()
         if #del > 0 then redis.call('HDEL', key, unpack(del)) end
     end
     for _, key in ipairs(B.zk) do redis.call('ZADD', key, unpack(B.z[key])) end
+    for _, key in ipairs(B.lk) do redis.call('RPUSH', key, unpack(B.l[key])) end
     for _, key in ipairs(B.sk) do
         local m = {}
         for x in pairs(B.s[key]) do m[#m + 1] = x end
@@ -366,18 +373,33 @@ end
 
 -- ---- the batch ----
 
+-- The run's key names, built once per call (one host per call).
+local function run_keys(run, host)
+    local k = B.runs[run]
+    if not k then
+        k = {run = run, host = host, meta = KEY.meta(run), agg = KEY.agg(run),
+            hagg = KEY.hagg(run, host), seq = KEY.seq(run), ev = KEY.ev(run)}
+        B.runs[run] = k
+    end
+    return k
+end
+
 local function apply_run_event(host, f, raw)
     local run = f.run
-    local k = {run = run, host = host, meta = KEY.meta(run), agg = KEY.agg(run),
-        hagg = KEY.hagg(run, host)}
+    local k = run_keys(run, host)
     -- per (run, host) too: a launcher without a spool restarts its seq at 1 with a hello,
     -- and a resend of an old run's events must then change nothing
-    local last = tonumber(hget(KEY.seq(run), host))
+    local last = tonumber(hget(k.seq, host))
     if last and f.seq <= last then return 0 end
-    hset(KEY.seq(run), host, f.seq)
+    hset(k.seq, host, f.seq)
     if f.type ~= 'line' then
-        redis.call('XADD', KEY.ev(run), '*', 'type', f.type, 'host', host, 'seq', istr(f.seq),
-            'msg', raw)
+        local l = B.l[k.ev]
+        if not l then
+            l = {}
+            B.l[k.ev] = l
+            B.lk[#B.lk + 1] = k.ev
+        end
+        l[#l + 1] = raw
     end
     local g = f.guest and (host .. ':' .. istr(f.guest))
     local h = H[f.type] or unknown

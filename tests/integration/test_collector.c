@@ -341,7 +341,7 @@ static void test_basic_and_idempotence(struct launcher *l)
     expect_str("ready", "HGET bs:{%s}:guest:h1:1 state", RUN_A);
     CHECK(num("HGET bs:{%s}:guest:h1:1 pid", RUN_A) == 1001, "pid");
     CHECK(num("HGET bs:{%s}:seq h1", RUN_A) == 12, "seq");
-    CHECK(num("XLEN bs:{%s}:ev", RUN_A) == 11, "stream holds the 11 run events");
+    CHECK(num("LLEN bs:{%s}:ev", RUN_A) == 11, "stream holds the 11 run events");
     CHECK(num("SISMEMBER bs:hosts h1") == 1, "bs:hosts");
     CHECK(num("HGET bs:host:h1 cores") == 4, "host cores");
     expect_str("qemu,process", "HGET bs:host:h1 backends");
@@ -358,7 +358,7 @@ static void test_basic_and_idempotence(struct launcher *l)
     CHECK(num("HGET bs:{%s}:agg ready", RUN_A) == 3, "agg ready after resend");
     CHECK(num("HGET bs:{%s}:agg spawned", RUN_A) == 3, "agg spawned after resend");
     CHECK(num("HGET bs:{%s}:meta hosts_done", RUN_A) == 1, "hosts_done after resend");
-    CHECK(num("XLEN bs:{%s}:ev", RUN_A) == 11, "stream after resend");
+    CHECK(num("LLEN bs:{%s}:ev", RUN_A) == 11, "stream after resend");
     expect_str("600.75", "HGET bs:{%s}:agg boot_sum_ms", RUN_A);
     /* and the Function itself answers a duplicate with 0 and changes nothing */
     struct ev dup = evs[4];
@@ -554,7 +554,7 @@ static void test_gap(struct launcher *l)
     expect_str("running", "HGET bs:{%s}:guest:h1:0 state", RUN_B);
     CHECK(num("HGET bs:{%s}:guest:h1:0 pid", RUN_B) == 4242, "pid");
     expect_str("2.5", "ZSCORE bs:{%s}:lag h1:0", RUN_B);
-    CHECK(num("XLEN bs:{%s}:ev", RUN_B) == 3, "stream");
+    CHECK(num("LLEN bs:{%s}:ev", RUN_B) == 3, "stream");
     printf("PASS (d) an event after a gap is held back until the gap is filled\n");
 }
 
@@ -604,7 +604,7 @@ static void test_restart(struct launcher *l)
     expect_str("200", "HGET bs:{%s}:agg boot_sum_ms", RUN_C);
     CHECK(num("HGET bs:{%s}:meta hosts_done", RUN_C) == 1, "hosts_done");
     CHECK(num("XLEN bs:{%s}:mem:h1", RUN_C) == 1, "mem stream");
-    CHECK(num("XLEN bs:{%s}:ev", RUN_C) == n, "stream");
+    CHECK(num("LLEN bs:{%s}:ev", RUN_C) == n, "stream");
     printf("PASS (e) SIGKILL + restart + resend of acked events: exact counts\n");
 }
 
