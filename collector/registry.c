@@ -61,13 +61,7 @@ int reg_clock_sample(struct host *h, int64_t t1, int64_t t2, int64_t t3, int64_t
     h->clk_i = (h->clk_i + 1) % REG_CLOCK_SAMPLES;
     if (h->clk_n < REG_CLOCK_SAMPLES)
         h->clk_n++;
-    int best = 0;
-    for (int i = 1; i < h->clk_n; i++)
-        if (h->clk_delay[i] < h->clk_delay[best])
-            best = i;
-    *offset = h->clk_offset[best];
-    *err_ns = h->clk_delay[best] / 2;
-    return 0;
+    return reg_clock_best(h, offset, err_ns);
 }
 
 int reg_clock_best(const struct host *h, int64_t *offset, int64_t *err_ns)
