@@ -354,7 +354,7 @@ end
 -- seq `from`..seq are gone from the launcher (its bounded outbox dropped them, or one
 -- could not be encoded): counted, and the host's sequence goes on past them.
 function H.lost(k, f)
-    incr(k, 'lost', f.lost)
+    if f.counted > 0 then incr(k, 'lost', f.counted) end
 end
 
 -- A type this library does not know yet (a newer launcher) is kept raw in ev and
@@ -443,7 +443,10 @@ local function bs_apply(keys, args)
     local out, start = {0}, acked
     for i, f in ipairs(evs) do
         local code, raw = -1, args[i + 2]
-        if out[#out] ~= -1 or i == 1 then code, acked = judge(f, acked) end
+        if f.type == 'lost' then -- at most the part of the range not stored already
+            f.counted = math.min(f.lost, f.seq - math.max(f.from - 1, acked or 0))
+        end
+        if out[#out] ~= -1 then code, acked = judge(f, acked) end
         if code == 1 and f.run and f.run ~= '' and f.type ~= 'hello' and f.type ~= 'heartbeat' then
             code = apply_run_event(host, f, raw)
         elseif code == 1 and f.type == 'hello' then
