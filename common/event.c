@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bslimits.h"
+
 #define B(t) (1u << (t))
 #define ALL_TYPES (B(EV_TYPE_COUNT) - 2u) /* every type but EV_NONE */
 #define LAUNCHER_EVENTS                                                                            \
@@ -73,27 +75,27 @@ static const struct field fields[] = {
     I(tr, tr.ns, 0, INT64_MAX, LAUNCHER_EVENTS,
       B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK)),
     S(run, RUN_EVENTS | B(EV_START) | B(EV_ABORT), B(EV_REPLY) | B(EV_LOST)),
-    I(guest, guest, 0, 1 << 30, GUEST_EVENTS, 0),
+    I(guest, guest, 0, LIM_GUEST_MAX, GUEST_EVENTS, 0),
     I(pid, pid, 1, INT32_MAX, B(EV_SPAWNED), 0),
     I(status, status, INT32_MIN, INT32_MAX, B(EV_EXIT), 0),
-    I(running, running, 0, 1 << 30, B(EV_SPAWN) | B(EV_MEM), 0),
+    I(running, running, 0, LIM_GUEST_MAX, B(EV_SPAWN) | B(EV_MEM), 0),
     I(lag_ns, lag_ns, 0, INT64_MAX, 0, B(EV_SPAWN)),
     I(boot_ns, boot_ns, 0, INT64_MAX, B(EV_READY), 0),
     I(mem_used_kib, mem_used_kib, 0, INT64_MAX, B(EV_MEM), B(EV_RUN_START)),
     I(rss_kib, rss_kib, 0, INT64_MAX, B(EV_MEM), B(EV_EXIT) | B(EV_FAILED) | B(EV_RUN_END)),
     I(cpu_ms, cpu_ms, 0, INT64_MAX, 0, B(EV_RUN_END) | B(EV_EXIT) | B(EV_FAILED)),
-    I(cores, cores, 1, 1 << 20, B(EV_HELLO), 0),
+    I(cores, cores, 1, LIM_CORES_MAX, B(EV_HELLO), 0),
     I(mem_total_kib, mem_total_kib, 0, INT64_MAX, B(EV_HELLO), 0),
     I(kvm, kvm, 0, 1, B(EV_HELLO), B(EV_RUN_START)),
     I(prio, prio, 0, 1, 0, B(EV_RUN_START)),
-    I(count, count, 0, 1 << 24, SCENARIO_FIELDS | B(EV_RESTART), B(EV_REPLY)),
-    I(interval_ms, interval_ms, 0, 3600000, 0, SCENARIO_FIELDS),
-    I(hold_s, hold_s, 0, 86400, 0, SCENARIO_FIELDS),
-    I(timeout_s, timeout_s, 1, 86400, SCENARIO_FIELDS, 0),
-    I(sample_ms, sample_ms, 0, 3600000, 0, SCENARIO_FIELDS),
+    I(count, count, 0, LIM_COUNT_MAX, SCENARIO_FIELDS | B(EV_RESTART), B(EV_REPLY)),
+    I(interval_ms, interval_ms, 0, LIM_INTERVAL_MS_MAX, 0, SCENARIO_FIELDS),
+    I(hold_s, hold_s, 0, LIM_HOLD_S_MAX, 0, SCENARIO_FIELDS),
+    I(timeout_s, timeout_s, LIM_TIMEOUT_S_MIN, LIM_TIMEOUT_S_MAX, SCENARIO_FIELDS, 0),
+    I(sample_ms, sample_ms, 0, LIM_SAMPLE_MS_MAX, 0, SCENARIO_FIELDS),
     I(at, at, 0, INT64_MAX, 0, B(EV_START)),
-    I(ready, ready, 0, 1 << 24, B(EV_RUN_END), 0),
-    I(failed, failed, 0, 1 << 24, B(EV_RUN_END), 0),
+    I(ready, ready, 0, LIM_COUNT_MAX, B(EV_RUN_END), 0),
+    I(failed, failed, 0, LIM_COUNT_MAX, B(EV_RUN_END), 0),
     I(ack, ack, 0, INT64_MAX, B(EV_ACK), 0),
     I(ok, ok, 0, 1, B(EV_REPLY), 0),
     S(name, B(EV_MARKER), 0),
@@ -107,9 +109,9 @@ static const struct field fields[] = {
     S(version, B(EV_HELLO), 0),
     S(hosts, 0, B(EV_START) | B(EV_REPLY)),
     S(error, 0, B(EV_RUN_END) | B(EV_REPLY)),
-    I(concurrency, concurrency, 0, 1 << 24, 0, SCENARIO_FIELDS),
-    I(restart_after_ms, restart_after_ms, 0, 86400000, 0, SCENARIO_FIELDS),
-    I(restart_permille, restart_permille, 0, 1000, 0, SCENARIO_FIELDS),
+    I(concurrency, concurrency, 0, LIM_CONCURRENCY_MAX, 0, SCENARIO_FIELDS),
+    I(restart_after_ms, restart_after_ms, 0, LIM_RESTART_AFTER_MS_MAX, 0, SCENARIO_FIELDS),
+    I(restart_permille, restart_permille, 0, LIM_PERMILLE_MAX, 0, SCENARIO_FIELDS),
     I(trace, trace, 0, 1, 0, SCENARIO_FIELDS),
     I(spawn_ns, spawn_ns, 0, INT64_MAX, 0, B(EV_SPAWNED)),
     I(pss_kib, pss_kib, 0, INT64_MAX, 0, B(EV_MEM)),
@@ -140,6 +142,17 @@ const char *ev_type_name(enum ev_type type)
     if ((int)type <= EV_NONE || type >= EV_TYPE_COUNT)
         return "?";
     return type_names[type];
+}
+
+int ev_field_range(const char *key, int64_t *min, int64_t *max)
+{
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (fields[i].kind == F_INT && !strcmp(fields[i].key, key)) {
+            *min = fields[i].min;
+            *max = fields[i].max;
+            return 0;
+        }
+    return -1;
 }
 
 int ev_is_launcher_event(enum ev_type type)

@@ -99,6 +99,10 @@ int ev_encode(const struct ev *e, char *buf, size_t cap);
  * or ill-typed key, oversized string, truncated or trailing bytes). */
 int ev_decode(const void *data, size_t len, struct ev *e, char *err, size_t errlen);
 
+/* The range the codec accepts for integer key `key` (bslimits.h): 0, or -1 when the
+ * codec has no such integer key. */
+int ev_field_range(const char *key, int64_t *min, int64_t *max);
+
 /* True for the types a launcher sends and the collector stores (seq-numbered). */
 int ev_is_launcher_event(enum ev_type type);
 
