@@ -45,7 +45,10 @@ static void add_target(struct host **t, int *n, struct host *h)
 static int add_pool(redisContext *redis, struct registry *reg, mono_ns now, const char *name,
                     struct host **t, int *n, size_t tcap, char *absent, size_t acap)
 {
-    redisReply *r = redisCommand(redis, "SMEMBERS bs:pool:%s", name);
+    char key[KEY_MAX];
+    if (keys_pool(key, sizeof key, name) < 0)
+        return 0;
+    redisReply *r = redisCommand(redis, "SMEMBERS %s", key);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         if (r)
             freeReplyObject(r);
@@ -133,7 +136,9 @@ static int split_counts(redisContext *redis, const struct ev *e, struct host **t
     }
     int64_t cores[n ? n : 1], sum = 0, given = 0;
     for (int i = 0; i < n; i++) {
-        redisReply *r = redisCommand(redis, "HGET bs:host:%s cores", t[i]->id);
+        char key[KEY_MAX];
+        keys_host(key, sizeof key, t[i]->id); /* ids fit: BS_ID_MAX < KEY_MAX */
+        redisReply *r = redisCommand(redis, "HGET %s cores", key);
         cores[i] = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
         if (r)
             freeReplyObject(r);
@@ -191,8 +196,8 @@ static void run_name(const char *run, char *out, size_t cap)
 static int write_meta(redisContext *redis, const struct ev *e, const char *hosts, int n,
                       int64_t at_tr, int64_t total, char *err, size_t errlen)
 {
-    char meta[BS_ID_MAX + 16], name[BS_ID_MAX];
-    snprintf(meta, sizeof meta, "bs:{%s}:meta", e->run);
+    char meta[KEY_MAX], name[BS_ID_MAX];
+    keys_run(meta, sizeof meta, e->run, KEY_META);
     run_name(e->run, name, sizeof name);
     real_ns created = clock_real();
     struct cmd c;
@@ -234,7 +239,7 @@ static int write_meta(redisContext *redis, const struct ev *e, const char *hosts
     int sent = cmd_append(redis, &c) == 0;
     cmd_init(&c);
     cmd_str(&c, "ZADD");
-    cmd_str(&c, "bs:runs");
+    cmd_str(&c, KEY_RUNS);
     cmd_int(&c, created.ns / NS_PER_MS);
     cmd_str(&c, e->run);
     sent += sent && cmd_append(redis, &c) == 0;
@@ -256,15 +261,23 @@ static int write_meta(redisContext *redis, const struct ev *e, const char *hosts
     return rc;
 }
 
-void control_meta_note(redisContext *redis, const char *run, const char *field,
-                       const char *value)
+/* One command on the run's meta: verb KEY field [value] (value NULL: none), best effort. */
+static void meta_call(redisContext *redis, const char *verb, const char *run, const char *field,
+                      const char *value)
 {
     char key[KEY_MAX];
     if (keys_run(key, sizeof key, run, KEY_META) < 0)
         return;
-    redisReply *r = redisCommand(redis, "HSET %s %s %s", key, field, value);
+    const char *argv[] = {verb, key, field, value};
+    redisReply *r = redisCommandArgv(redis, value ? 4 : 3, argv, NULL);
     if (r)
         freeReplyObject(r);
+}
+
+void control_meta_note(redisContext *redis, const char *run, const char *field,
+                       const char *value)
+{
+    meta_call(redis, "HSET", run, field, value);
 }
 
 static void start(void *sock, redisContext *redis, struct registry *reg, mono_ns now,
@@ -344,19 +357,16 @@ static void lose(redisContext *redis, struct reg_run *run, struct reg_target *g,
     snprintf(field, sizeof field, "lost_tr:%s", g->h->id);
     snprintf(val, sizeof val, "%lld", (long long)clock_real().ns);
     control_meta_note(redis, run->id, field, val);
-    redisReply *r = redisCommand(redis, "HINCRBY bs:{%s}:meta hosts_lost 1", run->id);
-    if (r)
-        freeReplyObject(r);
+    meta_call(redis, "HINCRBY", run->id, "hosts_lost", "1");
 }
 
 /* A lost target came back after all: it is waited for again. */
 static void unlose(redisContext *redis, struct reg_run *run, struct reg_target *g)
 {
-    redisReply *r = redisCommand(redis, "HDEL bs:{%s}:meta lost_tr:%s", run->id, g->h->id);
-    if (r)
-        freeReplyObject(r);
-    if ((r = redisCommand(redis, "HINCRBY bs:{%s}:meta hosts_lost -1", run->id)))
-        freeReplyObject(r);
+    char field[BS_ID_MAX + 16];
+    snprintf(field, sizeof field, "lost_tr:%s", g->h->id);
+    meta_call(redis, "HDEL", run->id, field, NULL);
+    meta_call(redis, "HINCRBY", run->id, "hosts_lost", "-1");
 }
 
 void control_on_event(redisContext *redis, struct registry *reg, const struct ev *e)
