@@ -21,8 +21,8 @@
 #include "log.h"
 #include "registry.h"
 
-#define BATCH_MAX 1024 /* messages taken off the socket per pipeline */
-#define PING_NS (2 * NS_PER_S) /* clock probes to each live launcher */
+#define BATCH_MAX 1024                      /* messages taken off the socket per pipeline */
+#define PING_NS (2 * NS_PER_S)              /* clock probes to each live launcher */
 #define COLL_CLOCK_BOUND_NS (5 * NS_PER_MS) /* |offset| + error beyond this flags a run */
 #define LUA_MAX (1 << 20)
 #define REDIS_TIMEOUT_MS 5000
@@ -212,8 +212,8 @@ static void flush_bad(struct coll *c)
 {
     if (!c->redis || !c->bad_unsaved)
         return;
-    redisReply *r =
-        redisCommand(c->redis, "HINCRBY " KEY_COLLECTOR " bad_messages %lld", (long long)c->bad_unsaved);
+    redisReply *r = redisCommand(c->redis, "HINCRBY " KEY_COLLECTOR " bad_messages %lld",
+                                 (long long)c->bad_unsaved);
     if (r && r->type == REDIS_REPLY_INTEGER)
         c->bad_unsaved = 0;
     if (r)
@@ -459,8 +459,8 @@ static void on_hello(struct coll *c, const struct item *it)
         return;
     send_ping(c, it->h); /* a first clock offset before its first run, not 2 s later */
     log_info("launcher %s: hello (%lld cores, %lld MiB, kvm %lld, backends %s, version %s)",
-             e->host, (long long)e->cores, (long long)(e->mem_total_kib / 1024),
-             (long long)e->kvm, e->backends, e->version);
+             e->host, (long long)e->cores, (long long)(e->mem_total_kib / 1024), (long long)e->kvm,
+             e->backends, e->version);
 }
 
 /* A pong: one more clock sample of its host; the best estimate goes to bs:host:HOST. */
@@ -530,8 +530,8 @@ static const struct handler {
     enum ev_type type;
     void (*fn)(struct coll *c, const struct item *it);
 } handlers[] = {
-    {EV_HELLO, on_hello},         {EV_PONG, on_pong},      {EV_RUN_START, on_run_start},
-    {EV_RUN_END, on_run_end},     {EV_START, on_command},  {EV_ABORT, on_command},
+    {EV_HELLO, on_hello},     {EV_PONG, on_pong},     {EV_RUN_START, on_run_start},
+    {EV_RUN_END, on_run_end}, {EV_START, on_command}, {EV_ABORT, on_command},
 };
 
 static void dispatch(struct coll *c, const struct item *it)

@@ -274,8 +274,7 @@ static void meta_call(redisContext *redis, const char *verb, const char *run, co
         freeReplyObject(r);
 }
 
-void control_meta_note(redisContext *redis, const char *run, const char *field,
-                       const char *value)
+void control_meta_note(redisContext *redis, const char *run, const char *field, const char *value)
 {
     meta_call(redis, "HSET", run, field, value);
 }

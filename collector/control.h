@@ -36,7 +36,6 @@ void control_tick(redisContext *redis, struct registry *reg, mono_ns now);
 
 /* HSET bs:{run}:meta field value, best effort (a failed connection leaves redis->err
  * set). The collector's one way to write a run's meta after the start (write_meta). */
-void control_meta_note(redisContext *redis, const char *run, const char *field,
-                       const char *value);
+void control_meta_note(redisContext *redis, const char *run, const char *field, const char *value);
 
 #endif

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct host *reg_find(const struct registry *r, const char *id)
 {
     for (size_t i = 0; i < r->n; i++)

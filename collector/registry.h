@@ -21,8 +21,8 @@ struct host {
     unsigned char route[REG_ROUTE_MAX]; /* ZeroMQ routing id of its latest message */
     size_t route_len;
     mono_ns last_heard;
-    int missing;       /* marked "missing" in Redis; cleared when heard again */
-    int64_t acked;     /* the last ack bs_apply reported (it owns the sequence check) */
+    int missing;   /* marked "missing" in Redis; cleared when heard again */
+    int64_t acked; /* the last ack bs_apply reported (it owns the sequence check) */
     /* clock offset (launcher realtime - ours), NTP-style: the min-delay sample of the
      * last REG_CLOCK_SAMPLES pongs is the estimate, delay/2 its error bound */
     int64_t clk_offset[REG_CLOCK_SAMPLES], clk_delay[REG_CLOCK_SAMPLES];

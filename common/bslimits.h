@@ -7,10 +7,10 @@
 #ifndef BS_BSLIMITS_H
 #define BS_BSLIMITS_H
 
-#define LIM_COUNT_MAX (1 << 24)           /* guests per host or fleet in one message */
-#define LIM_INTERVAL_MS_MAX 3600000       /* interval between spawns */
-#define LIM_HOLD_S_MAX 86400              /* hold after all are ready */
-#define LIM_TIMEOUT_S_MIN 1               /* per guest */
+#define LIM_COUNT_MAX (1 << 24)     /* guests per host or fleet in one message */
+#define LIM_INTERVAL_MS_MAX 3600000 /* interval between spawns */
+#define LIM_HOLD_S_MAX 86400        /* hold after all are ready */
+#define LIM_TIMEOUT_S_MIN 1         /* per guest */
 #define LIM_TIMEOUT_S_MAX 86400
 #define LIM_SAMPLE_MS_MAX 3600000         /* memory sampling period */
 #define LIM_CONCURRENCY_MAX (1 << 24)     /* boots in flight */

@@ -4,9 +4,9 @@
 #include <stdio.h>
 
 static const char *const run_names[KEY_RUN_COUNT] = {
-    [KEY_META] = "meta",     [KEY_SEQ] = "seq",  [KEY_EV] = "ev",   [KEY_BOOT] = "boot",
-    [KEY_LAG] = "lag",       [KEY_AGG] = "agg",  [KEY_PHASES] = "phases",
-    [KEY_BYRUN] = "byrun",   [KEY_RPS] = "rps",  [KEY_UPC] = "upc", [KEY_LINES] = "lines",
+    [KEY_META] = "meta", [KEY_SEQ] = "seq", [KEY_EV] = "ev",         [KEY_BOOT] = "boot",
+    [KEY_LAG] = "lag",   [KEY_AGG] = "agg", [KEY_PHASES] = "phases", [KEY_BYRUN] = "byrun",
+    [KEY_RPS] = "rps",   [KEY_UPC] = "upc", [KEY_LINES] = "lines",
 };
 
 static int fit(int n, size_t cap)

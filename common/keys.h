@@ -34,12 +34,12 @@ const char *keys_run_name(enum key_run which);
 
 /* Each builder writes the key into buf (cap bytes, NUL included) and returns its
  * length, or -1 when it did not fit (buf then holds a truncated name: do not use it). */
-int keys_run(char *buf, size_t cap, const char *run, enum key_run which); /* bs:{RUN}:NAME */
+int keys_run(char *buf, size_t cap, const char *run, enum key_run which);     /* bs:{RUN}:NAME */
 int keys_run_named(char *buf, size_t cap, const char *run, const char *name); /* bs:{RUN}:NAME */
 int keys_guest(char *buf, size_t cap, const char *run, const char *host, long long idx);
-int keys_hagg(char *buf, size_t cap, const char *run, const char *host);     /* :hagg:HOST */
-int keys_mem(char *buf, size_t cap, const char *run, const char *host);      /* :mem:HOST */
-int keys_phase(char *buf, size_t cap, const char *run, const char *phase);   /* :ph:NAME */
+int keys_hagg(char *buf, size_t cap, const char *run, const char *host);   /* :hagg:HOST */
+int keys_mem(char *buf, size_t cap, const char *run, const char *host);    /* :mem:HOST */
+int keys_phase(char *buf, size_t cap, const char *run, const char *phase); /* :ph:NAME */
 int keys_hrun(char *buf, size_t cap, const char *run, const char *host, const char *name);
 int keys_host(char *buf, size_t cap, const char *host); /* bs:host:HOST */
 int keys_pool(char *buf, size_t cap, const char *pool); /* bs:pool:NAME */

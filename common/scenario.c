@@ -152,8 +152,7 @@ static int scalar_double(struct fy_node *v, double *out)
 
 /* An integer key: at least k->min, and within what the codec accepts for k->wire
  * (bslimits.h), so a value the collector would refuse is refused here, by name. */
-static int set_int(const struct ycfg *c, int line, const struct key *k, struct fy_node *v,
-                   int *out)
+static int set_int(const struct ycfg *c, int line, const struct key *k, struct fy_node *v, int *out)
 {
     char shown[64];
     long long n;

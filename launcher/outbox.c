@@ -230,7 +230,8 @@ static int load_marker(struct outbox *ob, int64_t seq, const void *data, size_t 
     if (!memmem(data, len, "\xa4lost", 5) || ev_decode(data, len, &e, err, sizeof err) < 0 ||
         e.type != EV_LOST)
         return 0;
-    struct pending m = {.lost = 1, .seq = seq, .from = e.from, .nlost = e.lost, .len = (uint32_t)len};
+    struct pending m = {
+        .lost = 1, .seq = seq, .from = e.from, .nlost = e.lost, .len = (uint32_t)len};
     snprintf(m.run, sizeof m.run, "%s", e.run);
     size_t i = 0, j;
     while (i < ob->count && at(ob, i)->seq < e.from)

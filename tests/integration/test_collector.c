@@ -388,8 +388,7 @@ static void test_basic_and_idempotence(struct launcher *l)
     freeReplyObject(x);
     CHECK(num("HGET bs:{%s}:agg ready", run_g) <= 0, "a refused event changed the aggregates");
     x = fcall_evs("hg", run_g, &ch[1], 2);
-    CHECK(x->element[0]->integer == 7 && x->element[1]->integer == 1 &&
-              x->element[2]->integer == 1,
+    CHECK(x->element[0]->integer == 7 && x->element[1]->integer == 1 && x->element[2]->integer == 1,
           "the hole filled, then the deferred event");
     freeReplyObject(x);
     CHECK(num("HGET bs:{%s}:agg ready", run_g) == 1, "ready after the chain is whole");
@@ -766,8 +765,7 @@ static void test_outbox_drops(void)
         e.prev = prev; /* chained as launcher/run.c does */
         prev = outbox_push(ob, &e);
     }
-    CHECK(outbox_pending(ob) == 5, "pending %zu: 4 events and one lost marker",
-          outbox_pending(ob));
+    CHECK(outbox_pending(ob) == 5, "pending %zu: 4 events and one lost marker", outbox_pending(ob));
     CHECK(zmq_connect(s, endpoint) == 0, "connect");
     for (int i = 0; i < 50 && outbox_pending(ob); i++) {
         outbox_tick(ob, 0);

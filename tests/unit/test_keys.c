@@ -61,7 +61,8 @@ static void lua_key(const char *entry, char *out, size_t cap)
             p++;
         if (*p == '\'') {
             const char *q = strchr(p + 1, '\'');
-            strncat(out, p + 1, (size_t)(q - p - 1) < cap - strlen(out) - 1 ? (size_t)(q - p - 1) : 0);
+            strncat(out, p + 1,
+                    (size_t)(q - p - 1) < cap - strlen(out) - 1 ? (size_t)(q - p - 1) : 0);
             p = q + 1;
         } else {
             const char *q = p;

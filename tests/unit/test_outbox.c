@@ -106,14 +106,14 @@ static void test_bounded_drops_become_lost(void **state)
     char err[256];
     struct outbox *ob = outbox_open(tx, "h1", NULL, 3, err, sizeof err);
     assert_non_null(ob);
-    push(ob, EV_HELLO, "");    /* 1: no run, joins the first lost range */
-    push(ob, EV_SPAWN, "ra");  /* 2 */
-    push(ob, EV_SPAWN, "ra");  /* 3 */
-    push(ob, EV_SPAWN, "rb");  /* 4 */
-    push(ob, EV_SPAWN, "rb");  /* 5 */
-    push(ob, EV_SPAWN, "rb");  /* 6 */
-    push(ob, EV_SPAWN, "rb");  /* 7 */
-    push(ob, EV_SPAWN, "rb");  /* 8: 1..5 dropped: ra 1..3 (2 run events), rb 4..5 (2) */
+    push(ob, EV_HELLO, "");   /* 1: no run, joins the first lost range */
+    push(ob, EV_SPAWN, "ra"); /* 2 */
+    push(ob, EV_SPAWN, "ra"); /* 3 */
+    push(ob, EV_SPAWN, "rb"); /* 4 */
+    push(ob, EV_SPAWN, "rb"); /* 5 */
+    push(ob, EV_SPAWN, "rb"); /* 6 */
+    push(ob, EV_SPAWN, "rb"); /* 7 */
+    push(ob, EV_SPAWN, "rb"); /* 8: 1..5 dropped: ra 1..3 (2 run events), rb 4..5 (2) */
     assert_int_equal(outbox_pending(ob), 5);
     drain();
     outbox_tick(ob, 0);
