@@ -42,14 +42,20 @@ local function fmt_ms(x)
     local s = string.format('%.6f', x):gsub('0+$', ''):gsub('%.$', '')
     return s
 end
--- The same for whole ns, exactly and without pattern matching when it is whole ms.
-local function ms(ns)
-    local frac = ns % 1000000
-    if frac == 0 then return string.format('%d', ns / 1000000) end
-    return fmt_ms(ns / 1e6)
+-- ns as ms, a number: a sorted-set score as is (the same double its decimal string
+-- would give); hash values are formatted once, when written (fmt_val).
+local function ms(ns) return ns / 1e6 end
+
+-- How a cached hash value is written: integers in full, other numbers (ms) as fmt_ms.
+local function fmt_val(v)
+    if type(v) ~= 'number' then return v end
+    if v == math.floor(v) and v > -9.2e18 and v < 9.2e18 then return string.format('%d', v) end
+    return fmt_ms(v)
 end
 
 -- ---- a write-back cache of hashes, sorted sets and sets for one call ----
+-- Values read back are strings, values set in this call may be numbers (formatted
+-- at the write): compare them through tonumber.
 -- Each hash is read once (HGETALL) and written once (HSET/HDEL) per call, and each
 -- sorted set, set and list gets one ZADD/SADD/RPUSH: a batch costs a few calls per key,
 -- not per event.
@@ -71,7 +77,7 @@ end
 local function hget(key, field) return hload(key).f[field] end
 local function hset(key, field, v)
     local e = hload(key)
-    e.f[field] = istr(v)
+    e.f[field] = v
     e.dirty[field] = true
 end
 local function hdel(key, field)
@@ -115,7 +121,7 @@ local function batch_flush()
         for f in pairs(e.dirty) do
             if e.f[f] then
                 set[#set + 1] = f
-                set[#set + 1] = e.f[f]
+                set[#set + 1] = fmt_val(e.f[f])
             else
                 del[#del + 1] = f
             end
@@ -138,7 +144,6 @@ local function num_lt(a, b) return tonumber(a) < tonumber(b) end
 local function num_gt(a, b) return tonumber(a) > tonumber(b) end
 local function hset_if(key, field, v, better)
     local cur = hget(key, field)
-    v = istr(v)
     if not cur or better(v, cur) then hset(key, field, v) end
 end
 -- Optional fields are always sent; empty strings and zeros mean "not known".
@@ -166,7 +171,7 @@ local function phase(k, m, name, t0, t1)
     local d = tonumber(t1) - tonumber(t0)
     if d < 0 then return end
     sadd(KEY.run(k.run, 'phases'), name)
-    zadd2(k, 'ph:' .. name, fmt_ms(d / 1e6), m)
+    zadd2(k, 'ph:' .. name, d / 1e6, m)
 end
 -- Power-of-two bucket of the guests already running at spawn: 0, 1, 2, 4, 8, ...
 local function bucket(n)
@@ -185,15 +190,15 @@ local function up(k, gk, delta, f)
         'tr', istr(f.tr or 0), 'n', n, 'all', all)
 end
 local function down(k, gk, f)
-    if hget(gk, 'up') == '1' then up(k, gk, -1, f) end
+    if tonumber(hget(gk, 'up')) == 1 then up(k, gk, -1, f) end
 end
 -- Member of a guest's boot in the zsets: HOST:IDX, and HOST:IDX#GEN once restarted.
 local function member(g, gk)
-    local gen = hget(gk, 'gen')
-    return (gen and gen ~= '0') and (g .. '#' .. gen) or g
+    local gen = tonumber(hget(gk, 'gen'))
+    return (gen and gen ~= 0) and (g .. '#' .. istr(gen)) or g
 end
 local function add_ms(key, field, b)
-    hset(key, field, fmt_ms((tonumber(hget(key, field)) or 0) + tonumber(b)))
+    hset(key, field, (tonumber(hget(key, field)) or 0) + b)
 end
 
 -- ---- one handler per run event type: k holds run, host and the run's hash keys,
@@ -287,7 +292,7 @@ function H.ready(k, f, g, gk)
     -- ready per second since the host's first spawn
     local t0 = hget(k.agg, 'first_spawn_tm:' .. k.host)
     if t0 then
-        hincr(KEY.run(k.run, 'rps'), math.floor((f.tm - tonumber(t0)) / 1e9), 1)
+        hincr(KEY.run(k.run, 'rps'), istr(math.floor((f.tm - tonumber(t0)) / 1e9)), 1)
     end
     up(k, gk, 1, f)
 end
@@ -378,7 +383,7 @@ local function run_keys(run, host)
     local k = B.runs[run]
     if not k then
         k = {run = run, host = host, meta = KEY.meta(run), agg = KEY.agg(run),
-            hagg = KEY.hagg(run, host), seq = KEY.seq(run), ev = KEY.ev(run)}
+            hagg = KEY.hagg(run, host), seq = KEY.seq(run), ev = KEY.ev(run), guests = {}}
         B.runs[run] = k
     end
     return k
@@ -401,9 +406,18 @@ local function apply_run_event(host, f, raw)
         end
         l[#l + 1] = raw
     end
-    local g = f.guest and (host .. ':' .. istr(f.guest))
+    local g, gk
+    if f.guest then -- the guest's id and key, once per call
+        local c = k.guests[f.guest]
+        if not c then
+            local idx = istr(f.guest)
+            c = {host .. ':' .. idx, KEY.guest(run, host, idx)}
+            k.guests[f.guest] = c
+        end
+        g, gk = c[1], c[2]
+    end
     local h = H[f.type] or unknown
-    h(k, f, g, g and KEY.guest(run, host, istr(f.guest)))
+    h(k, f, g, gk)
     return 1
 end
 
