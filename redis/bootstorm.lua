@@ -151,15 +151,50 @@ local function hset_opt(key, field, v)
     if v and v ~= '' and v ~= 0 then hset(key, field, v) end
 end
 
+-- Sums and extremes of a call are gathered in plain tables (k.add, k.best: key ->
+-- field -> value) and go to the cache once per field at the end of the call (acc_flush).
+local function acc_add(k, key, field, n)
+    local t = k.add[key]
+    if not t then
+        t = {}
+        k.add[key] = t
+    end
+    t[field] = (t[field] or 0) + n
+end
+local function acc_best(k, key, field, v, better)
+    local t = k.best[key]
+    if not t then
+        t = {}
+        k.best[key] = t
+    end
+    local cur = t[field]
+    if not cur or better(v, cur[1]) then t[field] = {v, better} end
+end
+-- The value of a best-of field as it will be after the call.
+local function best_now(k, key, field)
+    local v, t = hget(key, field), k.best[key]
+    local p = t and t[field]
+    if p and (not v or p[2](p[1], v)) then return p[1] end
+    return v
+end
+local function acc_flush(k)
+    for key, t in pairs(k.add) do
+        for field, n in pairs(t) do hset(key, field, (tonumber(hget(key, field)) or 0) + n) end
+    end
+    for key, t in pairs(k.best) do
+        for field, p in pairs(t) do hset_if(key, field, p[1], p[2]) end
+    end
+end
+
 -- Counters and extremes go to the run's agg hash and to the host's hagg:HOST; sorted
 -- sets of durations to the run's (NAME) and the host's (h:HOST:NAME) copy.
 local function incr(k, field, n)
-    hincr(k.agg, field, n)
-    hincr(k.hagg, field, n)
+    acc_add(k, k.agg, field, n)
+    acc_add(k, k.hagg, field, n)
 end
 local function both_if(k, field, v, better)
-    hset_if(k.agg, field, v, better)
-    hset_if(k.hagg, field, v, better)
+    acc_best(k, k.agg, field, v, better)
+    acc_best(k, k.hagg, field, v, better)
 end
 local function zadd2(k, name, score, member)
     zadd(KEY.run(k.run, name), score, member)
@@ -184,9 +219,9 @@ end
 -- Ready guests alive now, per host and per run, with a timeline entry per change.
 local function up(k, gk, delta, f)
     hset(gk, 'up', delta > 0 and 1 or 0)
-    local n = hincr(k.agg, 'up:' .. k.host, delta)
+    local n = hincr(k.agg, k.f_up, delta)
     local all = hincr(k.agg, 'up', delta)
-    redis.call('XADD', KEY.run(k.run, 'upc'), '*', 'host', k.host, 'tm', istr(f.tm),
+    redis.call('XADD', k.upc, '*', 'host', k.host, 'tm', istr(f.tm),
         'tr', istr(f.tr or 0), 'n', n, 'all', all)
 end
 local function down(k, gk, f)
@@ -196,9 +231,6 @@ end
 local function member(g, gk)
     local gen = tonumber(hget(gk, 'gen'))
     return (gen and gen ~= 0) and (g .. '#' .. istr(gen)) or g
-end
-local function add_ms(key, field, b)
-    hset(key, field, (tonumber(hget(key, field)) or 0) + b)
 end
 
 -- ---- one handler per run event type: k holds run, host and the run's hash keys,
@@ -239,8 +271,8 @@ function H.spawn(k, f, g, gk)
     hset(gk, 'spawn_tr', f.tr)
     hset(gk, 'running', f.running)
     incr(k, 'spawned', 1)
-    hset_if(k.agg, 'first_spawn_tm:' .. k.host, f.tm, num_lt)
-    hset_if(k.agg, 'first_spawn_tr', f.tr, num_lt)
+    acc_best(k, k.agg, k.f_first_spawn, f.tm, num_lt)
+    acc_best(k, k.agg, 'first_spawn_tr', f.tr, num_lt)
     if f.lag_ns and hget(k.meta, 'pattern') == 'interval' then
         hset(gk, 'lag_ns', f.lag_ns)
         zadd2(k, 'lag', ms(f.lag_ns), member(g, gk))
@@ -279,21 +311,18 @@ function H.ready(k, f, g, gk)
     both_if(k, 'boot_min_ms', b, num_lt)
     both_if(k, 'boot_max_ms', b, num_gt)
     -- summed in decimal ms rounded to 6 places: exact for inputs of whole ns
-    add_ms(k.agg, 'boot_sum_ms', b)
-    add_ms(k.hagg, 'boot_sum_ms', b)
-    hset_if(k.agg, 'last_ready_tm:' .. k.host, f.tm, num_gt)
-    hset_if(k.agg, 'last_ready_tr', f.tr, num_gt)
+    incr(k, 'boot_sum_ms', b)
+    acc_best(k, k.agg, k.f_last_ready, f.tm, num_gt)
+    acc_best(k, k.agg, 'last_ready_tr', f.tr, num_gt)
     phase(k, m, 'ready', hget(gk, 'first_output_tm'), f.tm)
     -- boot time against guests already running at spawn
-    local bk, byrun = bucket(hget(gk, 'running')), KEY.run(k.run, 'byrun')
-    hincr(byrun, bk .. ':n', 1)
-    add_ms(byrun, bk .. ':sum_ms', b)
-    hset_if(byrun, bk .. ':max_ms', b, num_gt)
+    local bk, byrun = bucket(hget(gk, 'running')), k.byrun
+    acc_add(k, byrun, bk .. ':n', 1)
+    acc_add(k, byrun, bk .. ':sum_ms', b)
+    acc_best(k, byrun, bk .. ':max_ms', b, num_gt)
     -- ready per second since the host's first spawn
-    local t0 = hget(k.agg, 'first_spawn_tm:' .. k.host)
-    if t0 then
-        hincr(KEY.run(k.run, 'rps'), istr(math.floor((f.tm - tonumber(t0)) / 1e9)), 1)
-    end
+    local t0 = best_now(k, k.agg, k.f_first_spawn)
+    if t0 then acc_add(k, k.rps, istr(math.floor((f.tm - tonumber(t0)) / 1e9)), 1) end
     up(k, gk, 1, f)
 end
 
@@ -328,9 +357,11 @@ function H.mem(k, f)
         'used_kib', istr(f.mem_used_kib), 'rss_kib', istr(f.rss_kib), 'running', istr(f.running),
         'pss_kib', istr(f.pss_kib or 0), 'guest_cpu_ms', istr(f.guest_cpu_ms or 0))
     both_if(k, 'peak_mem_kib', f.mem_used_kib, num_gt)
-    hset_if(k.agg, 'peak_mem_kib:' .. host, f.mem_used_kib, num_gt)
-    hset_if(k.agg, 'peak_rss_kib:' .. host, f.rss_kib, num_gt)
-    if f.pss_kib and f.pss_kib ~= 0 then hset_if(k.agg, 'peak_pss_kib:' .. host, f.pss_kib, num_gt) end
+    acc_best(k, k.agg, 'peak_mem_kib:' .. host, f.mem_used_kib, num_gt)
+    acc_best(k, k.agg, 'peak_rss_kib:' .. host, f.rss_kib, num_gt)
+    if f.pss_kib and f.pss_kib ~= 0 then
+        acc_best(k, k.agg, 'peak_pss_kib:' .. host, f.pss_kib, num_gt)
+    end
 end
 
 function H.run_end(k, f)
@@ -383,7 +414,10 @@ local function run_keys(run, host)
     local k = B.runs[run]
     if not k then
         k = {run = run, host = host, meta = KEY.meta(run), agg = KEY.agg(run),
-            hagg = KEY.hagg(run, host), seq = KEY.seq(run), ev = KEY.ev(run), guests = {}}
+            hagg = KEY.hagg(run, host), seq = KEY.seq(run), ev = KEY.ev(run), guests = {},
+            byrun = KEY.run(run, 'byrun'), rps = KEY.run(run, 'rps'), upc = KEY.run(run, 'upc'),
+            f_first_spawn = 'first_spawn_tm:' .. host, f_last_ready = 'last_ready_tm:' .. host,
+            f_up = 'up:' .. host, add = {}, best = {}}
         B.runs[run] = k
     end
     return k
@@ -469,6 +503,7 @@ local function bs_apply(keys, args)
         end
         out[#out + 1] = code
     end
+    for _, k in pairs(B.runs) do acc_flush(k) end
     if acked ~= start then hset(hk, 'acked', acked) end
     hset(hk, 'last_seen_tr', now_tr)
     hset(hk, 'state', 'up')
