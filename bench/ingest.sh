@@ -33,9 +33,19 @@ RP=$(port)
 redis-server --port "$RP" --save "" --appendonly no --dir "$d" >"$d/redis.log" 2>&1 & pids+=($!)
 until redis-cli -p "$RP" ping >/dev/null 2>&1; do sleep 0.05; done
 
-# measure LABEL BUILD_DIR: one collector of that build, full speed then paced
+# -q prints progress lines ending in \r, then "NAME: N requests per second"
+rps() { tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1; }
+set_ops() {
+    redis-cli -p "$RP" flushall >/dev/null
+    redis-benchmark -p "$RP" -P 16 -n 500000 -q -t set | rps
+}
+
+# measure LABEL BUILD_DIR: SET on the Redis just before (the machine may be shared, so
+# each collector is compared with the SET rate of its own moment), then one collector
+# of that build, full speed, then paced
 measure() {
-    local label=$1 dir=$2 cp cpid full paced
+    local label=$1 dir=$2 cp cpid full paced set
+    set=$(set_ops)
     redis-cli -p "$RP" flushall >/dev/null
     redis-cli -p "$RP" function flush >/dev/null
     cp=$(port)
@@ -49,27 +59,22 @@ measure() {
     paced=$("$B/bench/bench_ingest" "tcp://127.0.0.1:$cp" benchhost2 "$PACED_N" "$PACED_RATE")
     kill "$cpid"
     wait "$cpid" 2>/dev/null || true
-    echo "$label $dir $full | $paced" >>"$d/results"
+    echo "$label $set $full | $paced" >>"$d/results"
+    echo "$label ($dir): redis-benchmark -P 16 SET: $set/s"
     echo "$label ($dir): full speed: $full"
     echo "$label ($dir): $PACED_RATE ev/s:  $paced"
 }
 [ -n "$REF" ] && measure before "$REF"
 measure after "$B"
 
-# -q prints progress lines ending in \r, then "NAME: N requests per second"
-rps() { tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1; }
-redis-cli -p "$RP" flushall >/dev/null
-set_ops=$(redis-benchmark -p "$RP" -P 16 -n 500000 -q -t set | rps)
-echo "redis-benchmark -P 16: SET $set_ops/s"
-python3 - "$d/results" "$set_ops" <<'PY'
+python3 - "$d/results" <<'PY'
 import sys
-set_ops = float(sys.argv[2])
-print("%-7s %12s %10s %14s %14s" % ("", "events/s", "x SET", "p50 ms @2000", "p99 ms @2000"))
+print("%-7s %12s %12s %8s %14s %14s" % ("", "events/s", "SET/s", "x SET", "p50 ms @2000", "p99 ms @2000"))
 for line in open(sys.argv[1]):
-    label, _dir, rest = line.split(" ", 2)
+    label, set_ops, rest = line.split(" ", 2)
     full, paced = rest.split(" | ")
     kv = dict(x.split("=") for x in full.split()[1:])
     pv = dict(x.split("=") for x in paced.split()[1:])
-    ev = float(kv["ev_per_s"])
-    print("%-7s %12.0f %10.3f %14s %14s" % (label, ev, ev / set_ops, pv["p50_ms"], pv["p99_ms"]))
+    ev, s = float(kv["ev_per_s"]), float(set_ops)
+    print("%-7s %12.0f %12.0f %8.3f %14s %14s" % (label, ev, s, ev / s, pv["p50_ms"], pv["p99_ms"]))
 PY
