@@ -74,9 +74,9 @@ local function hload(key)
     end
     return e
 end
-local function hget(key, field) return hload(key).f[field] end
+local function hget(key, field) return (B.h[key] or hload(key)).f[field] end
 local function hset(key, field, v)
-    local e = hload(key)
+    local e = B.h[key] or hload(key)
     e.f[field] = v
     e.dirty[field] = true
 end
@@ -178,7 +178,7 @@ local function best_now(k, key, field)
     return v
 end
 local function acc_flush(k)
-    for key, t in pairs(k.add) do
+    if k.last then hset(k.seq, k.host, k.last) end    for key, t in pairs(k.add) do
         for field, n in pairs(t) do hset(key, field, (tonumber(hget(key, field)) or 0) + n) end
     end
     for key, t in pairs(k.best) do
@@ -428,9 +428,9 @@ local function apply_run_event(host, f, raw)
     local k = run_keys(run, host)
     -- per (run, host) too: a launcher without a spool restarts its seq at 1 with a hello,
     -- and a resend of an old run's events must then change nothing
-    local last = tonumber(hget(k.seq, host))
-    if last and f.seq <= last then return 0 end
-    hset(k.seq, host, f.seq)
+    if k.last == nil then k.last = tonumber(hget(k.seq, host)) or false end
+    if k.last and f.seq <= k.last then return 0 end
+    k.last = f.seq
     if f.type ~= 'line' then
         local l = B.l[k.ev]
         if not l then
