@@ -197,15 +197,20 @@ local function both_if(k, field, v, better)
     acc_best(k, k.hagg, field, v, better)
 end
 local function zadd2(k, name, score, member)
-    zadd(KEY.run(k.run, name), score, member)
-    zadd(KEY.hrun(k.run, k.host, name), score, member)
+    local z = k.zkeys[name] -- the two key names, once per call
+    if not z then
+        z = {KEY.run(k.run, name), KEY.hrun(k.run, k.host, name)}
+        k.zkeys[name] = z
+    end
+    zadd(z[1], score, member)
+    zadd(z[2], score, member)
 end
 -- A phase duration (ms) between two tm of one guest; phases are listed in bs:{RUN}:phases.
 local function phase(k, m, name, t0, t1)
     if not t0 or not t1 then return end
     local d = tonumber(t1) - tonumber(t0)
     if d < 0 then return end
-    sadd(KEY.run(k.run, 'phases'), name)
+    sadd(k.phases, name)
     zadd2(k, 'ph:' .. name, d / 1e6, m)
 end
 -- Power-of-two bucket of the guests already running at spawn: 0, 1, 2, 4, 8, ...
@@ -417,7 +422,8 @@ local function run_keys(run, host)
             hagg = KEY.hagg(run, host), seq = KEY.seq(run), ev = KEY.ev(run), guests = {},
             byrun = KEY.run(run, 'byrun'), rps = KEY.run(run, 'rps'), upc = KEY.run(run, 'upc'),
             f_first_spawn = 'first_spawn_tm:' .. host, f_last_ready = 'last_ready_tm:' .. host,
-            f_up = 'up:' .. host, add = {}, best = {}}
+            f_up = 'up:' .. host, add = {}, best = {}, zkeys = {},
+            phases = KEY.run(run, 'phases')}
         B.runs[run] = k
     end
     return k
