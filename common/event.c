@@ -245,19 +245,16 @@ static int get_int(const msgpack_object *o, int64_t *out)
     return -1;
 }
 
-static int decode_map(const msgpack_object *root, struct ev *e, char *err, size_t errlen)
+/* Finds `v` and `type`, checks the version, and returns the message type (EV_NONE with
+ * err set when either is wrong). */
+static enum ev_type decode_type(const msgpack_object_map *m, char *err, size_t errlen)
 {
-    if (root->type != MSGPACK_OBJECT_MAP) {
-        snprintf(err, errlen, "message is not a map");
-        return -1;
-    }
-    const msgpack_object_map *m = &root->via.map;
     int64_t v = -1;
     const msgpack_object *type = NULL;
     for (uint32_t i = 0; i < m->size; i++) {
         if (key_is(&m->ptr[i].key, "v") && get_int(&m->ptr[i].val, &v) < 0) {
             snprintf(err, errlen, "key 'v' is not an integer");
-            return -1;
+            return EV_NONE;
         }
         if (key_is(&m->ptr[i].key, "type"))
             type = &m->ptr[i].val;
@@ -265,59 +262,75 @@ static int decode_map(const msgpack_object *root, struct ev *e, char *err, size_
     if (v != BS_PROTO_VERSION) {
         snprintf(err, errlen, v < 0 ? "key 'v' missing" : "protocol version %lld, expected %d",
                  (long long)v, BS_PROTO_VERSION);
-        return -1;
+        return EV_NONE;
     }
     if (!type || type->type != MSGPACK_OBJECT_STR) {
         snprintf(err, errlen, "key 'type' missing or not a string");
-        return -1;
+        return EV_NONE;
     }
-    enum ev_type t = EV_NONE;
     for (int i = EV_NONE + 1; i < EV_TYPE_COUNT; i++)
         if (key_is(type, type_names[i]))
-            t = (enum ev_type)i;
-    if (t == EV_NONE) {
-        snprintf(err, errlen, "unknown message type '%.*s'",
-                 (int)(type->via.str.size > 32 ? 32 : type->via.str.size), type->via.str.ptr);
+            return (enum ev_type)i;
+    snprintf(err, errlen, "unknown message type '%.*s'",
+             (int)(type->via.str.size > 32 ? 32 : type->via.str.size), type->via.str.ptr);
+    return EV_NONE;
+}
+
+/* Checks val against field f (type, range, length) and stores it into e. 0 or -1. */
+static int decode_field(const struct field *f, const msgpack_object *val, struct ev *e, char *err,
+                        size_t errlen)
+{
+    const char *tn = type_names[e->type];
+    char *p = (char *)e + f->off;
+    if (f->kind == F_INT) {
+        int64_t x;
+        if (get_int(val, &x) < 0) {
+            snprintf(err, errlen, "%s: key '%s' is not an integer", tn, f->key);
+            return -1;
+        }
+        if (x < f->min || x > f->max) {
+            snprintf(err, errlen, "%s: key '%s' = %lld out of range [%lld, %lld]", tn, f->key,
+                     (long long)x, (long long)f->min, (long long)f->max);
+            return -1;
+        }
+        *(int64_t *)p = x;
+        return 0;
+    }
+    if (val->type != MSGPACK_OBJECT_STR) {
+        snprintf(err, errlen, "%s: key '%s' is not a string", tn, f->key);
         return -1;
     }
+    if (val->via.str.size >= f->cap || memchr(val->via.str.ptr, 0, val->via.str.size)) {
+        snprintf(err, errlen, "%s: key '%s' longer than %zu bytes or holds a NUL", tn, f->key,
+                 f->cap - 1);
+        return -1;
+    }
+    memcpy(p, val->via.str.ptr, val->via.str.size);
+    p[val->via.str.size] = '\0';
+    return 0;
+}
+
+static int decode_map(const msgpack_object *root, struct ev *e, char *err, size_t errlen)
+{
+    if (root->type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, errlen, "message is not a map");
+        return -1;
+    }
+    const msgpack_object_map *m = &root->via.map;
+    enum ev_type t = decode_type(m, err, errlen);
+    if (t == EV_NONE)
+        return -1;
     ev_init(e, t);
     uint32_t bit = B(t), seen[(NFIELDS + 31) / 32] = {0};
-    for (uint32_t i = 0; i < m->size; i++) {
-        const msgpack_object *k = &m->ptr[i].key, *val = &m->ptr[i].val;
+    for (uint32_t i = 0; i < m->size; i++)
         for (size_t j = 0; j < NFIELDS; j++) {
             const struct field *f = &fields[j];
-            if (!((f->req | f->opt) & bit) || !key_is(k, f->key))
+            if (!((f->req | f->opt) & bit) || !key_is(&m->ptr[i].key, f->key))
                 continue;
-            char *p = (char *)e + f->off;
-            if (f->kind == F_INT) {
-                int64_t x;
-                if (get_int(val, &x) < 0) {
-                    snprintf(err, errlen, "%s: key '%s' is not an integer", type_names[t], f->key);
-                    return -1;
-                }
-                if (x < f->min || x > f->max) {
-                    snprintf(err, errlen, "%s: key '%s' = %lld out of range [%lld, %lld]",
-                             type_names[t], f->key, (long long)x, (long long)f->min,
-                             (long long)f->max);
-                    return -1;
-                }
-                *(int64_t *)p = x;
-            } else {
-                if (val->type != MSGPACK_OBJECT_STR) {
-                    snprintf(err, errlen, "%s: key '%s' is not a string", type_names[t], f->key);
-                    return -1;
-                }
-                if (val->via.str.size >= f->cap || memchr(val->via.str.ptr, 0, val->via.str.size)) {
-                    snprintf(err, errlen, "%s: key '%s' longer than %zu bytes or holds a NUL",
-                             type_names[t], f->key, f->cap - 1);
-                    return -1;
-                }
-                memcpy(p, val->via.str.ptr, val->via.str.size);
-                p[val->via.str.size] = '\0';
-            }
+            if (decode_field(f, &m->ptr[i].val, e, err, errlen) < 0)
+                return -1;
             seen[j / 32] |= 1u << (j % 32);
         }
-    }
     for (size_t j = 0; j < NFIELDS; j++)
         if ((fields[j].req & bit) && !(seen[j / 32] & (1u << (j % 32)))) {
             snprintf(err, errlen, "%s: required key '%s' missing", type_names[t], fields[j].key);
