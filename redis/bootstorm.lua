@@ -117,17 +117,22 @@ end
 
 local function batch_flush()
     for _, key in ipairs(B.hk) do
-        local e, set, del = B.h[key], {}, {}
+        local e, set, del, n, nd = B.h[key], {}, nil, 0, 0
+        local vals = e.f
         for f in pairs(e.dirty) do
-            if e.f[f] then
-                set[#set + 1] = f
-                set[#set + 1] = fmt_val(e.f[f])
+            local v = vals[f]
+            if v == nil then
+                del = del or {}
+                nd = nd + 1
+                del[nd] = f
             else
-                del[#del + 1] = f
+                set[n + 1] = f
+                set[n + 2] = type(v) == 'number' and fmt_val(v) or v
+                n = n + 2
             end
         end
-        if #set > 0 then redis.call('HSET', key, unpack(set)) end
-        if #del > 0 then redis.call('HDEL', key, unpack(del)) end
+        if n > 0 then redis.call('HSET', key, unpack(set, 1, n)) end
+        if del then redis.call('HDEL', key, unpack(del, 1, nd)) end
     end
     for _, key in ipairs(B.zk) do redis.call('ZADD', key, unpack(B.z[key])) end
     for _, key in ipairs(B.lk) do redis.call('RPUSH', key, unpack(B.l[key])) end
