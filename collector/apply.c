@@ -1,130 +1,88 @@
-/* Launcher event -> Redis commands. Run events go to the bs_apply Function with the
- * type's own fields as K V pairs; the field list comes from the codec itself (the
- * event is re-encoded and the map walked), so there is one table of fields: event.c's. */
+/* Builds FCALL bs_apply argv arrays straight from the received frames: the Function
+ * decodes them with cmsgpack, so there is one table of fields (common/event.c). */
 #include "apply.h"
 
-#include <msgpack.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "keys.h"
 
-/* Keys the Function gets positionally (HOST SEQ TYPE) or through KEYS[1] (run). */
-static int is_positional(const msgpack_object *k)
+void apply_begin(struct apply_call *a, const char *host, int64_t now_tr)
 {
-    static const char *const skip[] = {"v", "type", "host", "seq", "run"};
-    for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
-        if (k->via.str.size == strlen(skip[i]) && !memcmp(k->via.str.ptr, skip[i], k->via.str.size))
-            return 1;
+    snprintf(a->host, sizeof a->host, "%s", host);
+    snprintf(a->now, sizeof a->now, "%lld", (long long)now_tr);
+    a->nev = a->nruns = 0;
+}
+
+static int add_run(struct apply_call *a, const char *run)
+{
+    if (!run[0])
+        return 0;
+    for (int i = 0; i < a->nruns; i++)
+        if (!strcmp(a->runs[i], run))
+            return 0;
+    if (a->nruns == APPLY_RUNS_MAX)
+        return -1;
+    snprintf(a->runs[a->nruns++], BS_ID_MAX, "%s", run);
     return 0;
 }
 
-static int append_fcall(redisContext *r, const struct ev *e)
+int apply_add(struct apply_call *a, const char *run, const void *msg, size_t len)
 {
-    char buf[4096];
-    int n = ev_encode(e, buf, sizeof buf);
-    if (n < 0)
+    if (a->nev == APPLY_BATCH_MAX || add_run(a, run) < 0)
         return -1;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    int rc = -1;
-    if (msgpack_unpack_next(&u, buf, (size_t)n, NULL) != MSGPACK_UNPACK_SUCCESS ||
-        u.data.type != MSGPACK_OBJECT_MAP)
-        goto out;
+    a->msg[a->nev] = msg;
+    a->len[a->nev++] = len;
+    return 0;
+}
 
-    struct cmd c;
-    cmd_init(&c);
-    cmd_str(&c, "FCALL");
-    cmd_str(&c, "bs_apply");
-    cmd_str(&c, "1");
-    cmd_fmt(&c, "bs:{%s}:meta", e->run);
-    cmd_str(&c, e->host);
-    cmd_int(&c, e->seq);
-    cmd_str(&c, ev_type_name(e->type));
-    const msgpack_object_map *m = &u.data.via.map;
-    for (uint32_t i = 0; i < m->size; i++) {
-        const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
-        if (k->type != MSGPACK_OBJECT_STR || is_positional(k))
-            continue;
-        cmd_ref(&c, k->via.str.ptr, k->via.str.size);
-        if (v->type == MSGPACK_OBJECT_STR)
-            cmd_ref(&c, v->via.str.ptr, v->via.str.size);
-        else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            cmd_fmt(&c, "%llu", (unsigned long long)v->via.u64);
-        else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-            cmd_fmt(&c, "%lld", (long long)v->via.i64);
-        else
-            goto out; /* ev_encode writes nothing else */
+int apply_send(redisContext *r, const struct apply_call *a)
+{
+    enum { FIXED = 6 };
+    const char *argv[FIXED + APPLY_RUNS_MAX + APPLY_BATCH_MAX];
+    size_t len[FIXED + APPLY_RUNS_MAX + APPLY_BATCH_MAX];
+    char hostkey[KEY_MAX], metas[APPLY_RUNS_MAX][KEY_MAX], nkeys[16];
+    int n = 0;
+    keys_host(hostkey, sizeof hostkey, a->host);
+    snprintf(nkeys, sizeof nkeys, "%d", 1 + a->nruns);
+    argv[n++] = "FCALL";
+    argv[n++] = "bs_apply";
+    argv[n++] = nkeys;
+    argv[n++] = hostkey;
+    for (int i = 0; i < a->nruns; i++) {
+        keys_run(metas[i], sizeof metas[i], a->runs[i], KEY_META);
+        argv[n++] = metas[i];
     }
-    rc = cmd_append(r, &c) < 0 ? -1 : 1;
-out:
-    msgpack_unpacked_destroy(&u);
-    return rc;
+    argv[n++] = a->host;
+    argv[n++] = a->now;
+    for (int i = 0; i < n; i++)
+        len[i] = strlen(argv[i]);
+    for (int i = 0; i < a->nev; i++, n++) {
+        argv[n] = a->msg[i];
+        len[n] = a->len[i];
+    }
+    return redisAppendCommandArgv(r, n, argv, len) == REDIS_OK ? 0 : -1;
 }
 
-static int append_hello(redisContext *r, const struct ev *e, int64_t now_tr)
+int apply_result(const redisReply *r, int nev, int64_t *acked, int *codes, char *errbuf,
+                 size_t errlen)
 {
-    char key[BS_ID_MAX + 16];
-    snprintf(key, sizeof key, "bs:host:%s", e->host);
-    struct cmd c;
-    cmd_init(&c);
-    cmd_str(&c, "HSET");
-    cmd_str(&c, key);
-    cmd_str(&c, "cores");
-    cmd_int(&c, e->cores);
-    cmd_str(&c, "mem_total_kib");
-    cmd_int(&c, e->mem_total_kib);
-    cmd_str(&c, "kvm");
-    cmd_int(&c, e->kvm);
-    cmd_str(&c, "backends");
-    cmd_str(&c, e->backends);
-    cmd_str(&c, "version");
-    cmd_str(&c, e->version);
-    cmd_str(&c, "last_seen_tr");
-    cmd_int(&c, now_tr);
-    cmd_str(&c, "state");
-    cmd_str(&c, "up");
-    if (cmd_append(r, &c) < 0)
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(errbuf, errlen, "%s", r->str);
         return -1;
-    cmd_init(&c);
-    cmd_str(&c, "HSETNX");
-    cmd_str(&c, key);
-    cmd_str(&c, "first_seen_tr");
-    cmd_int(&c, now_tr);
-    if (cmd_append(r, &c) < 0)
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)nev + 1) {
+        snprintf(errbuf, errlen, "bs_apply answered type %d with %zu elements for %d events",
+                 r->type, r->type == REDIS_REPLY_ARRAY ? r->elements : 0, nev);
         return -1;
-    cmd_init(&c);
-    cmd_str(&c, "SADD");
-    cmd_str(&c, "bs:hosts");
-    cmd_str(&c, e->host);
-    return cmd_append(r, &c) < 0 ? -1 : 3;
-}
-
-static int append_heartbeat(redisContext *r, const struct ev *e, int64_t now_tr)
-{
-    struct cmd c;
-    cmd_init(&c);
-    cmd_str(&c, "HSET");
-    cmd_fmt(&c, "bs:host:%s", e->host);
-    cmd_str(&c, "last_seen_tr");
-    cmd_int(&c, now_tr);
-    cmd_str(&c, "state");
-    cmd_str(&c, "up");
-    return cmd_append(r, &c) < 0 ? -1 : 1;
-}
-
-int apply_append(redisContext *r, const struct ev *e, int64_t now_tr)
-{
-    if (e->type == EV_HELLO)
-        return append_hello(r, e, now_tr);
-    if (e->type == EV_HEARTBEAT)
-        return append_heartbeat(r, e, now_tr);
-    return append_fcall(r, e);
-}
-
-int apply_fcall_result(const redisReply *r)
-{
-    if (!r || r->type != REDIS_REPLY_INTEGER)
-        return -1;
-    return r->integer == 1;
+    }
+    for (size_t i = 0; i <= (size_t)nev; i++)
+        if (r->element[i]->type != REDIS_REPLY_INTEGER) {
+            snprintf(errbuf, errlen, "bs_apply answer %zu is not an integer", i);
+            return -1;
+        }
+    *acked = r->element[0]->integer;
+    for (int i = 0; i < nev; i++)
+        codes[i] = (int)r->element[i + 1]->integer;
+    return 0;
 }

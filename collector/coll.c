@@ -1,7 +1,9 @@
-/* The collector's loop: drain a batch of messages from the ROUTER, store the due
- * launcher events with one Redis pipeline, ack per host what Redis confirmed, then
- * serve CLI commands; reconnect to Redis with backoff when it fails. Not for the key
- * layout (apply.c, control.c) nor for the sequence rules (registry.c). */
+/* The collector's loop: drain a batch of messages from the ROUTER, validate each once,
+ * hand each launcher's events as received to bs_apply (one FCALL per host and up to
+ * APPLY_BATCH_MAX events, pipelined), ack per host what the Function answered, then
+ * dispatch what follows (clock notes, CLI commands) through a table of handlers;
+ * reconnect to Redis with backoff when it fails. Not for the key layout (keys.h,
+ * bootstorm.lua) nor for the sequence rules (bs_apply owns them). */
 #include "coll.h"
 
 #include <errno.h>
@@ -15,14 +17,13 @@
 #include "bzmq.h"
 #include "cmd.h"
 #include "control.h"
+#include "keys.h"
 #include "log.h"
 #include "registry.h"
 
-#define BATCH_MAX 1000
-#define PING_NS (2 * NS_PER_S) /* clock probes to each live launcher */
-#define COLL_CLOCK_BOUND_NS                                                                        \
-    (5 * NS_PER_MS) /* |offset| + error beyond this flags a run */ /* messages taken off the       \
-                                                                      socket per pipeline */
+#define BATCH_MAX 1024                      /* messages taken off the socket per pipeline */
+#define PING_NS (2 * NS_PER_S)              /* clock probes to each live launcher */
+#define COLL_CLOCK_BOUND_NS (5 * NS_PER_MS) /* |offset| + error beyond this flags a run */
 #define LUA_MAX (1 << 20)
 #define REDIS_TIMEOUT_MS 5000
 #define BACKOFF_MIN_MS 100
@@ -31,11 +32,13 @@
 #define BAD_LOG_WINDOW_NS (10 * NS_PER_S)
 
 struct item {
-    struct ev e;
+    struct ev e;   /* decoded, to validate and route it */
+    zmq_msg_t msg; /* the payload as received: what bs_apply gets */
     unsigned char route[REG_ROUTE_MAX];
     size_t route_len;
     struct host *h; /* launcher events only */
-    int ncmds;      /* replies due from Redis; 0 when nothing was sent */
+    int call, pos;  /* its FCALL (index in calls) and place in it; call -1: not sent */
+    int code;       /* enum apply_code: bs_apply's answer */
 };
 
 struct counts {
@@ -49,7 +52,12 @@ struct coll {
     char *lua;
     size_t lua_len;
     struct registry reg;
-    struct item *items;    /* BATCH_MAX */
+    struct item *items;       /* BATCH_MAX */
+    struct apply_call *calls; /* BATCH_MAX: at most one per item */
+    int ncalls;
+    mono_ns now;           /* of the batch in hand */
+    int64_t now_tr, t4;    /* its realtime (t4: pong receipt) */
+    int broken;            /* Redis failed in this batch */
     struct host **touched; /* hosts with messages in the current batch */
     size_t ntouched;
     mono_ns started, next_connect, next_liveness, next_stats, last_tick, next_ping;
@@ -149,11 +157,13 @@ static void redis_drop(struct coll *c, const char *why)
  * launcher that died while no collector ran must not look "up" forever. */
 static void mark_unheard_missing(struct coll *c)
 {
-    redisReply *r = redisCommand(c->redis, "SMEMBERS bs:hosts");
+    redisReply *r = redisCommand(c->redis, "SMEMBERS " KEY_HOSTS);
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         const redisReply *m = r->element[i];
-        if (m->type == REDIS_REPLY_STRING && !reg_find(&c->reg, m->str)) {
-            redisReply *x = redisCommand(c->redis, "HSET bs:host:%s state missing", m->str);
+        char key[KEY_MAX];
+        if (m->type == REDIS_REPLY_STRING && !reg_find(&c->reg, m->str) &&
+            keys_host(key, sizeof key, m->str) >= 0) {
+            redisReply *x = redisCommand(c->redis, "HSET %s state missing", key);
             if (x)
                 freeReplyObject(x);
         }
@@ -202,8 +212,8 @@ static void flush_bad(struct coll *c)
 {
     if (!c->redis || !c->bad_unsaved)
         return;
-    redisReply *r =
-        redisCommand(c->redis, "HINCRBY bs:collector bad_messages %lld", (long long)c->bad_unsaved);
+    redisReply *r = redisCommand(c->redis, "HINCRBY " KEY_COLLECTOR " bad_messages %lld",
+                                 (long long)c->bad_unsaved);
     if (r && r->type == REDIS_REPLY_INTEGER)
         c->bad_unsaved = 0;
     if (r)
@@ -220,8 +230,10 @@ static const char *insane(const struct ev *e)
     if (!e->host[0] || strchr(e->host, ':'))
         return "host id empty or holding ':'";
     if (e->type != EV_HELLO && e->type != EV_HEARTBEAT && e->type != EV_PONG &&
-        (!e->run[0] || strpbrk(e->run, "{}")))
+        e->type != EV_LOST && (!e->run[0] || strpbrk(e->run, "{}")))
         return "run id empty or holding '{' or '}'";
+    if (e->type == EV_LOST && (strpbrk(e->run, "{}") || e->from > e->seq))
+        return "run id holding '{' or '}', or from > seq";
     return NULL;
 }
 
@@ -245,12 +257,26 @@ static int refuse_version(struct coll *c, const struct item *it)
     return 1;
 }
 
-/* Takes one message off the socket without waiting. Returns 1 with a usable message
- * in it, 0 when none is waiting, 2 when it was bad (counted, logged, dropped). */
+/* Why a decoded message may not be used, or NULL. */
+static const char *unusable(const struct ev *e, char *err, size_t errlen)
+{
+    const char *why;
+    int from_launcher = ev_is_launcher_event(e->type) || e->type == EV_PONG;
+    if (!from_launcher && e->type != EV_START && e->type != EV_ABORT)
+        snprintf(err, errlen, "a peer may not send '%s'", ev_type_name(e->type));
+    else if (from_launcher && (why = insane(e)))
+        snprintf(err, errlen, "%s: %s", ev_type_name(e->type), why);
+    return err[0] ? err : NULL;
+}
+
+/* Takes one message off the socket without waiting and validates it once (ev_decode);
+ * its payload frame is kept for bs_apply. Returns 1 with a usable message in it, 0
+ * when none is waiting, 2 when it was bad (counted, logged, dropped). */
 static int recv_one(struct coll *c, struct item *it)
 {
     char err[256] = "";
     int frames = 0, more = 1;
+    zmq_msg_init(&it->msg);
     while (more) {
         zmq_msg_t m;
         zmq_msg_init(&m);
@@ -261,116 +287,158 @@ static int recv_one(struct coll *c, struct item *it)
             break; /* cannot happen: ZeroMQ delivers messages whole */
         }
         size_t len = zmq_msg_size(&m);
+        more = zmq_msg_more(&m);
         if (++frames == 1) {
             it->route_len = len < sizeof it->route ? len : sizeof it->route;
             memcpy(it->route, zmq_msg_data(&m), it->route_len);
         } else if (frames == 2) {
             ev_decode(zmq_msg_data(&m), len, &it->e, err, sizeof err);
+            zmq_msg_move(&it->msg, &m); /* kept as sent: bs_apply decodes it itself */
         }
-        more = zmq_msg_more(&m);
         zmq_msg_close(&m);
     }
-    const char *why = NULL;
     if (frames != 2)
         snprintf(err, sizeof err, "%d payload frames, expected 1", frames - 1);
-    else if (!err[0] && !ev_is_launcher_event(it->e.type) && it->e.type != EV_START &&
-             it->e.type != EV_ABORT && it->e.type != EV_PONG)
-        snprintf(err, sizeof err, "a peer may not send '%s'", ev_type_name(it->e.type));
-    else if (!err[0] && (ev_is_launcher_event(it->e.type) || it->e.type == EV_PONG) &&
-             (why = insane(&it->e)))
-        snprintf(err, sizeof err, "%s: %s", ev_type_name(it->e.type), why);
-    if (err[0]) {
+    if (err[0] || unusable(&it->e, err, sizeof err))
         bad(c, it->route, it->route_len, err);
-        return 2;
-    }
-    if (it->e.type == EV_HELLO && refuse_version(c, it))
-        return 2;
-    return 1;
+    else if (it->e.type != EV_HELLO || !refuse_version(c, it))
+        return 1;
+    zmq_msg_close(&it->msg);
+    return 2;
 }
 
-/* ---- one batch ---- */
+/* ---- one batch: launcher events through bs_apply, one FCALL per host and 256 ---- */
 
-/* Resumes h's sequence from the ack stored in bs:host:HOST (acked). Returns 0 (known
- * now, or never stored: the first seq seen starts it), -1 when Redis failed. */
-static int load_acked(struct coll *c, struct host *h)
+/* Marks h as heard from in this batch (acks go to the touched hosts). */
+static void touch(struct coll *c, struct host *h, const struct item *it, mono_ns now)
 {
-    redisReply *r = redisCommand(c->redis, "HGET bs:host:%s acked", h->id);
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-        if (r)
-            freeReplyObject(r);
+    if (!h->touched) {
+        h->touched = 1;
+        c->touched[c->ntouched++] = h;
+    }
+    if (h->missing)
+        log_info("launcher %s is back", h->id);
+    h->missing = h->gone = 0;
+    reg_heard(h, it->route, it->route_len, now);
+}
+
+/* Appends the FCALL of call k (c->calls[k]) to the pipeline. */
+static int send_call(struct coll *c, int k)
+{
+    if (apply_send(c->redis, &c->calls[k]) < 0)
         return -1;
-    }
-    if (r->type == REDIS_REPLY_STRING) {
-        h->seq_known = 1;
-        h->acked = atoll(r->str);
-        h->next = h->acked + 1;
-    }
-    freeReplyObject(r);
+    c->ncalls++;
     return 0;
 }
 
-/* Sends the due launcher events of items[0..n) down the pipeline. */
+/* Queues every launcher event of h from items[i..n) (in order) into FCALLs. */
+static int queue_host(struct coll *c, struct host *h, int i, int n)
+{
+    int k = c->ncalls;
+    apply_begin(&c->calls[k], h->id, c->now_tr);
+    for (; i < n; i++) {
+        struct item *it = &c->items[i];
+        if (it->h != h || it->call >= 0)
+            continue;
+        const char *run = it->e.type == EV_HELLO || it->e.type == EV_HEARTBEAT ? "" : it->e.run;
+        if (apply_add(&c->calls[k], run, zmq_msg_data(&it->msg), zmq_msg_size(&it->msg)) < 0) {
+            if (send_call(c, k++) < 0)
+                return -1;
+            apply_begin(&c->calls[k], h->id, c->now_tr);
+            apply_add(&c->calls[k], run, zmq_msg_data(&it->msg), zmq_msg_size(&it->msg));
+        }
+        it->call = k;
+        it->pos = c->calls[k].nev - 1;
+    }
+    return send_call(c, k);
+}
+
+/* Sends the launcher events of items[0..n) down the pipeline. Returns -1 when the
+ * connection failed. */
 static int queue_batch(struct coll *c, int n, mono_ns now)
 {
-    int64_t now_tr = clock_real().ns;
-    int broken = 0;
     c->ntouched = 0;
-    /* Before any command is appended (a synchronous one would read their replies): hosts
-     * first heard since our start resume from their ack as stored, never from "whatever
-     * seq comes first" (that could ack events a killed collector never stored). */
-    for (int i = 0; i < n && c->redis; i++)
-        if (ev_is_launcher_event(c->items[i].e.type)) {
-            struct host *h = reg_get(&c->reg, c->items[i].e.host);
-            if (h && !h->seq_known && load_acked(c, h) < 0)
-                broken = 1;
-        }
+    c->ncalls = 0;
     for (int i = 0; i < n; i++) {
         struct item *it = &c->items[i];
         it->h = NULL;
-        it->ncmds = 0;
+        it->call = -1;
+        it->code = APPLY_GAP;
         if (!ev_is_launcher_event(it->e.type))
             continue;
-        struct host *h = reg_get(&c->reg, it->e.host);
-        if (!h) {
+        if (!(it->h = reg_get(&c->reg, it->e.host))) {
             log_err("out of memory for host %s", it->e.host);
             continue;
         }
-        it->h = h;
-        if (!h->touched) {
-            h->touched = 1;
-            c->touched[c->ntouched++] = h;
-        }
-        if (h->missing)
-            log_info("launcher %s is back", h->id);
-        h->missing = h->gone = 0;
-        reg_heard(h, it->route, it->route_len, now);
-        if (!c->redis || broken) {
-            reg_forget_gap(h);
-            continue; /* neither stored nor acked: the launcher resends it */
-        }
-        switch (reg_accept(h, it->e.type, it->e.seq, now)) {
-        case REG_DUP:
-            c->tot.dups++;
-            h->ack_due = 1;
-            break;
-        case REG_GAP:
-            c->tot.gaps++;
-            h->ack_due = 1;
-            log_debug("%s seq %lld after a gap (next due %lld): dropped", h->id,
-                      (long long)it->e.seq, (long long)h->next);
-            break;
-        case REG_APPLY:
-            it->ncmds = apply_append(c->redis, &it->e, now_tr);
-            if (it->ncmds < 0) {
-                log_err("%s seq %lld: could not build its Redis command", h->id,
-                        (long long)it->e.seq);
-                it->ncmds = 0;
-                broken = 1;
-            }
-            break;
-        }
+        touch(c, it->h, it, now);
     }
-    return broken;
+    for (int i = 0; i < n && c->redis; i++) {
+        struct item *it = &c->items[i];
+        if (it->h && it->call < 0 && queue_host(c, it->h, i, n) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Reads the answer of call k: its host's ack and every event's code. */
+static int read_call(struct coll *c, int k, int *codes)
+{
+    redisReply *r = NULL;
+    const struct apply_call *a = &c->calls[k];
+    if (redisGetReply(c->redis, (void **)&r) != REDIS_OK)
+        return -1;
+    char err[256];
+    int64_t acked = 0;
+    int rc = apply_result(r, a->nev, &acked, codes, err, sizeof err);
+    freeReplyObject(r);
+    if (rc < 0) {
+        log_err("redis refused the events of %s: %s", a->host, err);
+        return -1;
+    }
+    struct host *h = reg_find(&c->reg, a->host);
+    if (h && acked > h->acked)
+        h->acked = acked;
+    return 0;
+}
+
+/* Reads every answer due and hands each event its code. Returns -1 when the
+ * connection must be renewed. */
+static int read_batch(struct coll *c, int n)
+{
+    static int codes[BATCH_MAX / APPLY_BATCH_MAX + 4][APPLY_BATCH_MAX];
+    for (int k = 0; k < c->ncalls; k++)
+        if (read_call(c, k, codes[k]) < 0)
+            return -1;
+    for (int i = 0; i < n; i++) {
+        struct item *it = &c->items[i];
+        if (it->call < 0)
+            continue;
+        it->code = codes[it->call][it->pos];
+        c->tot.stored += it->code == APPLY_STORED;
+        c->tot.dups += it->code == APPLY_DUP;
+        c->tot.gaps += it->code == APPLY_GAP;
+    }
+    return 0;
+}
+
+/* Sends each touched host the ack bs_apply reported: stored in Redis with everything
+ * before it (the Function keeps it in bs:host:HOST, so a restarted collector agrees). */
+static void send_acks(struct coll *c)
+{
+    for (size_t i = 0; i < c->ntouched; i++) {
+        struct host *h = c->touched[i];
+        h->touched = 0;
+        if (!h->acked)
+            continue;
+        struct ev a;
+        ev_init(&a, EV_ACK);
+        snprintf(a.host, sizeof a.host, "%s", h->id);
+        a.ack = h->acked;
+        a.tm = clock_mono();
+        a.tr = clock_real();
+        if (bzmq_send_ev(c->sock, h->route, h->route_len, &a) < 0)
+            log_debug("ack %lld to %s not queued", (long long)h->acked, h->id);
+    }
 }
 
 /* One clock sample request (NTP-style; the pong comes back over the same socket). */
@@ -382,110 +450,31 @@ static void send_ping(struct coll *c, const struct host *h)
     bzmq_send_ev(c->sock, h->route, h->route_len, &p);
 }
 
-/* Reads every reply due; advances each host's ack over its events Redis stored, in
- * order, up to its first failure. Returns 1 when the connection must be renewed. */
-static int read_batch(struct coll *c, int n)
-{
-    int broken = 0, dead = 0;
-    for (int i = 0; i < n && !dead; i++) {
-        struct item *it = &c->items[i];
-        int ok = 1, lua_dup = 0;
-        for (int j = 0; j < it->ncmds; j++) {
-            redisReply *r = NULL;
-            if (redisGetReply(c->redis, (void **)&r) != REDIS_OK) {
-                dead = broken = 1;
-                ok = 0;
-                break;
-            }
-            if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "GAP ", 4)) {
-                /* its predecessor failed earlier: not stored, not acked, resent later */
-                log_warn("redis deferred %s seq %lld of %s: %s", ev_type_name(it->e.type),
-                         (long long)it->e.seq, it->e.host, r->str);
-                ok = 0;
-            } else if (r->type == REDIS_REPLY_ERROR) {
-                log_err("redis refused %s seq %lld of %s: %s", ev_type_name(it->e.type),
-                        (long long)it->e.seq, it->e.host, r->str);
-                ok = 0;
-                broken = 1;
-            } else if (it->e.type != EV_HELLO && it->e.type != EV_HEARTBEAT) {
-                lua_dup = apply_fcall_result(r) == 0;
-            }
-            freeReplyObject(r);
-        }
-        struct host *h = it->h;
-        if (!it->ncmds)
-            continue;
-        if (!ok || h->failed) {
-            h->failed = 1; /* nothing after it may be acked in this batch */
-            continue;
-        }
-        reg_stored(h, it->e.seq);
-        h->ack_due = 1;
-        if (lua_dup) {
-            c->tot.dups++;
-            continue;
-        }
-        c->tot.stored++;
-        if (it->e.type == EV_HELLO) {
-            send_ping(c, h); /* a first clock offset before its first run, not 2 s later */
-            log_info("launcher %s: hello (%lld cores, %lld MiB, kvm %lld, backends %s, version %s)",
-                     h->id, (long long)it->e.cores, (long long)(it->e.mem_total_kib / 1024),
-                     (long long)it->e.kvm, it->e.backends, it->e.version);
-        }
-    }
-    return broken;
-}
+/* ---- what follows a stored event or a command: one handler per message type ---- */
 
-/* Stores every due ack before it is sent: a restarted collector resumes from it. */
-static int persist_acks(struct coll *c)
+static void on_hello(struct coll *c, const struct item *it)
 {
-    int n = 0, ok = 1;
-    for (size_t i = 0; i < c->ntouched; i++) {
-        struct host *h = c->touched[i];
-        if (h->ack_due && h->acked > 0) {
-            redisAppendCommand(c->redis, "HSET bs:host:%s acked %lld", h->id, (long long)h->acked);
-            n++;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(c->redis, (void **)&r) != REDIS_OK)
-            return -1;
-        ok &= r->type != REDIS_REPLY_ERROR;
-        freeReplyObject(r);
-    }
-    return ok ? 0 : -1;
-}
-
-static void send_acks(struct coll *c)
-{
-    int persisted = c->redis && persist_acks(c) == 0;
-    for (size_t i = 0; i < c->ntouched; i++) {
-        struct host *h = c->touched[i];
-        if (h->ack_due && persisted) {
-            struct ev a;
-            ev_init(&a, EV_ACK);
-            snprintf(a.host, sizeof a.host, "%s", h->id);
-            a.ack = h->acked;
-            a.tm = clock_mono();
-            a.tr = clock_real();
-            if (bzmq_send_ev(c->sock, h->route, h->route_len, &a) < 0)
-                log_debug("ack %lld to %s not queued", (long long)h->acked, h->id);
-        }
-        reg_rewind(h); /* nothing is in flight now: what was not stored is due again */
-        h->touched = h->ack_due = h->failed = 0;
-    }
+    const struct ev *e = &it->e;
+    if (it->code != APPLY_STORED)
+        return;
+    send_ping(c, it->h); /* a first clock offset before its first run, not 2 s later */
+    log_info("launcher %s: hello (%lld cores, %lld MiB, kvm %lld, backends %s, version %s)",
+             e->host, (long long)e->cores, (long long)(e->mem_total_kib / 1024), (long long)e->kvm,
+             e->backends, e->version);
 }
 
 /* A pong: one more clock sample of its host; the best estimate goes to bs:host:HOST. */
-static void on_pong(struct coll *c, const struct ev *e, int64_t t4)
+static void on_pong(struct coll *c, const struct item *it)
 {
+    const struct ev *e = &it->e;
     struct host *h = reg_find(&c->reg, e->host);
     int64_t off, err;
-    if (!h || reg_clock_sample(h, e->t1, e->t2, e->t3, t4, &off, &err) < 0 || !c->redis)
+    char key[KEY_MAX];
+    if (!h || reg_clock_sample(h, e->t1, e->t2, e->t3, c->t4, &off, &err) < 0 || !c->redis ||
+        keys_host(key, sizeof key, h->id) < 0)
         return;
-    redisReply *r = redisCommand(c->redis, "HSET bs:host:%s offset_ns %lld offset_err_ns %lld",
-                                 h->id, (long long)off, (long long)err);
+    redisReply *r = redisCommand(c->redis, "HSET %s offset_ns %lld offset_err_ns %lld", key,
+                                 (long long)off, (long long)err);
     if (r)
         freeReplyObject(r);
 }
@@ -501,46 +490,95 @@ static void note_clock(struct coll *c, const struct ev *e)
     int64_t off = 0, err = -1;
     reg_clock_best(h, &off, &err);
     int64_t worst = (off < 0 ? -off : off) + err;
-    char flag[160] = "";
+    char flag[160] = "", f1[BS_ID_MAX + 24], f2[BS_ID_MAX + 24], v1[24], v2[24];
     if (err < 0)
         snprintf(flag, sizeof flag, "%s: clock offset unknown", h->id);
     else if (worst > COLL_CLOCK_BOUND_NS)
         snprintf(flag, sizeof flag, "%s: clock offset %.3f ms +- %.3f ms beyond %.1f ms", h->id,
                  (double)off / 1e6, (double)err / 1e6, (double)COLL_CLOCK_BOUND_NS / 1e6);
-    redisReply *r =
-        redisCommand(c->redis, "HSET bs:{%s}:meta clock_offset_ns:%s %lld clock_err_ns:%s %lld",
-                     e->run, h->id, (long long)off, h->id, (long long)err);
-    if (r)
-        freeReplyObject(r);
-    if (flag[0] && (r = redisCommand(c->redis, "HSET bs:{%s}:meta clock_flag %s", e->run, flag)))
-        freeReplyObject(r);
+    snprintf(f1, sizeof f1, "clock_offset_ns:%s", h->id);
+    snprintf(f2, sizeof f2, "clock_err_ns:%s", h->id);
+    snprintf(v1, sizeof v1, "%lld", (long long)off);
+    snprintf(v2, sizeof v2, "%lld", (long long)err);
+    control_meta_note(c->redis, e->run, f1, v1);
+    control_meta_note(c->redis, e->run, f2, v2);
+    if (flag[0])
+        control_meta_note(c->redis, e->run, "clock_flag", flag);
+}
+
+static void on_run_start(struct coll *c, const struct item *it)
+{
+    if (it->code != APPLY_STORED || c->broken)
+        return;
+    note_clock(c, &it->e);
+    control_on_event(c->redis, &c->reg, &it->e);
+}
+
+static void on_run_end(struct coll *c, const struct item *it)
+{
+    if (it->code == APPLY_STORED && !c->broken)
+        control_on_event(c->redis, &c->reg, &it->e);
+}
+
+static void on_command(struct coll *c, const struct item *it)
+{
+    control_handle(c->sock, c->broken ? NULL : c->redis, &c->reg, c->now, c->o->start_lead_ns,
+                   it->route, it->route_len, &it->e);
+}
+
+static const struct handler {
+    enum ev_type type;
+    void (*fn)(struct coll *c, const struct item *it);
+} handlers[] = {
+    {EV_HELLO, on_hello},     {EV_PONG, on_pong},     {EV_RUN_START, on_run_start},
+    {EV_RUN_END, on_run_end}, {EV_START, on_command}, {EV_ABORT, on_command},
+};
+
+static void dispatch(struct coll *c, const struct item *it)
+{
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+        if (handlers[i].type == it->e.type) {
+            handlers[i].fn(c, it);
+            return;
+        }
 }
 
 static void run_batch(struct coll *c, int n)
 {
-    mono_ns now = clock_mono();
-    int64_t t4 = clock_real().ns;
-    int broken = queue_batch(c, n, now);
+    c->now = clock_mono();
+    c->t4 = c->now_tr = clock_real().ns;
+    c->broken = !c->redis;
     if (c->redis)
-        broken |= read_batch(c, n);
-    send_acks(c);
+        c->broken = queue_batch(c, n, c->now) < 0 || read_batch(c, n) < 0;
+    else
+        queue_batch(c, n, c->now); /* registry only: nothing stored, nothing acked */
+    if (!c->broken)
+        send_acks(c);
+    else
+        for (size_t i = 0; i < c->ntouched; i++)
+            c->touched[i]->touched = 0;
     for (int i = 0; i < n; i++) {
-        struct item *it = &c->items[i];
-        if (it->e.type == EV_PONG && !broken)
-            on_pong(c, &it->e, t4);
-        if (it->e.type == EV_RUN_START && it->ncmds && !broken)
-            note_clock(c, &it->e);
-        if ((it->e.type == EV_RUN_START || it->e.type == EV_RUN_END) && it->ncmds && !broken)
-            control_on_event(c->redis, &c->reg, &it->e);
-        if (it->e.type == EV_START || it->e.type == EV_ABORT)
-            control_handle(c->sock, broken ? NULL : c->redis, &c->reg, now, c->o->start_lead_ns,
-                           it->route, it->route_len, &it->e);
+        dispatch(c, &c->items[i]);
+        zmq_msg_close(&c->items[i].msg);
     }
-    if (c->redis && (broken || c->redis->err))
+    if (c->redis && (c->broken || c->redis->err))
         redis_drop(c, c->redis->err ? c->redis->errstr : "a command failed");
 }
 
 /* ---- periodic work ---- */
+
+/* bs:host:HOST state = state (the collector's own view of a silent launcher). */
+static void host_state(struct coll *c, const struct host *h, const char *state)
+{
+    char key[KEY_MAX];
+    if (!c->redis || keys_host(key, sizeof key, h->id) < 0)
+        return;
+    redisReply *r = redisCommand(c->redis, "HSET %s state %s", key, state);
+    if (r)
+        freeReplyObject(r);
+    else
+        redis_drop(c, c->redis->errstr);
+}
 
 static void check_liveness(struct coll *c, mono_ns now)
 {
@@ -550,10 +588,7 @@ static void check_liveness(struct coll *c, mono_ns now)
             h->gone = 1;
             log_warn("launcher %s: silent for %lld s, marked gone", h->id,
                      (long long)(REG_GONE_NS / NS_PER_S));
-            redisReply *r =
-                c->redis ? redisCommand(c->redis, "HSET bs:host:%s state gone", h->id) : NULL;
-            if (r)
-                freeReplyObject(r);
+            host_state(c, h, "gone");
         }
         if (reg_is_live(h, now) && now.ns >= c->next_ping.ns)
             send_ping(c, h);
@@ -562,13 +597,7 @@ static void check_liveness(struct coll *c, mono_ns now)
         h->missing = 1;
         log_warn("launcher %s: not heard from for %lld s, marked missing", h->id,
                  (long long)(REG_LIVE_NS / NS_PER_S));
-        if (!c->redis)
-            continue;
-        redisReply *r = redisCommand(c->redis, "HSET bs:host:%s state missing", h->id);
-        if (r)
-            freeReplyObject(r);
-        else
-            redis_drop(c, c->redis->errstr);
+        host_state(c, h, "missing");
     }
     if (now.ns >= c->next_ping.ns)
         c->next_ping = mono_add(now, PING_NS);
@@ -629,7 +658,8 @@ int coll_run(const struct coll_opts *o, volatile sig_atomic_t *stop)
     c.started = clock_mono();
     c.items = calloc(BATCH_MAX, sizeof *c.items);
     c.touched = calloc(BATCH_MAX, sizeof *c.touched);
-    if (!c.items || !c.touched) {
+    c.calls = calloc(BATCH_MAX, sizeof *c.calls);
+    if (!c.items || !c.touched || !c.calls) {
         log_err("out of memory");
         goto out;
     }
@@ -669,5 +699,6 @@ out:
     free(c.lua);
     free(c.items);
     free(c.touched);
+    free(c.calls);
     return rc;
 }

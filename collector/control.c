@@ -7,6 +7,7 @@
 
 #include "bzmq.h"
 #include "cmd.h"
+#include "keys.h"
 #include "log.h"
 
 static void reply(void *sock, const void *route, size_t route_len, const struct ev *req, int n,
@@ -44,7 +45,10 @@ static void add_target(struct host **t, int *n, struct host *h)
 static int add_pool(redisContext *redis, struct registry *reg, mono_ns now, const char *name,
                     struct host **t, int *n, size_t tcap, char *absent, size_t acap)
 {
-    redisReply *r = redisCommand(redis, "SMEMBERS bs:pool:%s", name);
+    char key[KEY_MAX];
+    if (keys_pool(key, sizeof key, name) < 0)
+        return 0;
+    redisReply *r = redisCommand(redis, "SMEMBERS %s", key);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         if (r)
             freeReplyObject(r);
@@ -132,7 +136,9 @@ static int split_counts(redisContext *redis, const struct ev *e, struct host **t
     }
     int64_t cores[n ? n : 1], sum = 0, given = 0;
     for (int i = 0; i < n; i++) {
-        redisReply *r = redisCommand(redis, "HGET bs:host:%s cores", t[i]->id);
+        char key[KEY_MAX];
+        keys_host(key, sizeof key, t[i]->id); /* ids fit: BS_ID_MAX < KEY_MAX */
+        redisReply *r = redisCommand(redis, "HGET %s cores", key);
         cores[i] = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
         if (r)
             freeReplyObject(r);
@@ -190,8 +196,8 @@ static void run_name(const char *run, char *out, size_t cap)
 static int write_meta(redisContext *redis, const struct ev *e, const char *hosts, int n,
                       int64_t at_tr, int64_t total, char *err, size_t errlen)
 {
-    char meta[BS_ID_MAX + 16], name[BS_ID_MAX];
-    snprintf(meta, sizeof meta, "bs:{%s}:meta", e->run);
+    char meta[KEY_MAX], name[BS_ID_MAX];
+    keys_run(meta, sizeof meta, e->run, KEY_META);
     run_name(e->run, name, sizeof name);
     real_ns created = clock_real();
     struct cmd c;
@@ -233,7 +239,7 @@ static int write_meta(redisContext *redis, const struct ev *e, const char *hosts
     int sent = cmd_append(redis, &c) == 0;
     cmd_init(&c);
     cmd_str(&c, "ZADD");
-    cmd_str(&c, "bs:runs");
+    cmd_str(&c, KEY_RUNS);
     cmd_int(&c, created.ns / NS_PER_MS);
     cmd_str(&c, e->run);
     sent += sent && cmd_append(redis, &c) == 0;
@@ -255,12 +261,22 @@ static int write_meta(redisContext *redis, const struct ev *e, const char *hosts
     return rc;
 }
 
-/* HSET bs:{run}:meta field value, ignoring the reply (best effort notes). */
-static void meta_note(redisContext *redis, const char *run, const char *field, const char *value)
+/* One command on the run's meta: verb KEY field [value] (value NULL: none), best effort. */
+static void meta_call(redisContext *redis, const char *verb, const char *run, const char *field,
+                      const char *value)
 {
-    redisReply *r = redisCommand(redis, "HSET bs:{%s}:meta %s %s", run, field, value);
+    char key[KEY_MAX];
+    if (keys_run(key, sizeof key, run, KEY_META) < 0)
+        return;
+    const char *argv[] = {verb, key, field, value};
+    redisReply *r = redisCommandArgv(redis, value ? 4 : 3, argv, NULL);
     if (r)
         freeReplyObject(r);
+}
+
+void control_meta_note(redisContext *redis, const char *run, const char *field, const char *value)
+{
+    meta_call(redis, "HSET", run, field, value);
 }
 
 static void start(void *sock, redisContext *redis, struct registry *reg, mono_ns now,
@@ -297,11 +313,11 @@ static void start(void *sock, redisContext *redis, struct registry *reg, mono_ns
     for (int i = 0; i < n && strcmp(e->split, "by_cores") == 0; i++) {
         snprintf(field, sizeof field, "count:%s", t[i]->id);
         snprintf(val, sizeof val, "%lld", (long long)share[i]);
-        meta_note(redis, e->run, field, val);
+        control_meta_note(redis, e->run, field, val);
     }
     for (char *a = n > 0 ? strtok_r(absent, ",", &save) : NULL; a; a = strtok_r(NULL, ",", &save)) {
         snprintf(field, sizeof field, "missing:%s", a);
-        meta_note(redis, e->run, field, "pool member not connected at the start: left out");
+        control_meta_note(redis, e->run, field, "pool member not connected at the start: left out");
     }
     for (int i = 0; i < n; i++) {
         struct ev f = *e;
@@ -336,23 +352,20 @@ static void lose(redisContext *redis, struct reg_run *run, struct reg_target *g,
     g->state = TGT_LOST;
     log_warn("run %s: host %s: %s", run->id, g->h->id, why);
     snprintf(field, sizeof field, "missing:%s", g->h->id);
-    meta_note(redis, run->id, field, why);
+    control_meta_note(redis, run->id, field, why);
     snprintf(field, sizeof field, "lost_tr:%s", g->h->id);
     snprintf(val, sizeof val, "%lld", (long long)clock_real().ns);
-    meta_note(redis, run->id, field, val);
-    redisReply *r = redisCommand(redis, "HINCRBY bs:{%s}:meta hosts_lost 1", run->id);
-    if (r)
-        freeReplyObject(r);
+    control_meta_note(redis, run->id, field, val);
+    meta_call(redis, "HINCRBY", run->id, "hosts_lost", "1");
 }
 
 /* A lost target came back after all: it is waited for again. */
 static void unlose(redisContext *redis, struct reg_run *run, struct reg_target *g)
 {
-    redisReply *r = redisCommand(redis, "HDEL bs:{%s}:meta lost_tr:%s", run->id, g->h->id);
-    if (r)
-        freeReplyObject(r);
-    if ((r = redisCommand(redis, "HINCRBY bs:{%s}:meta hosts_lost -1", run->id)))
-        freeReplyObject(r);
+    char field[BS_ID_MAX + 16];
+    snprintf(field, sizeof field, "lost_tr:%s", g->h->id);
+    meta_call(redis, "HDEL", run->id, field, NULL);
+    meta_call(redis, "HINCRBY", run->id, "hosts_lost", "-1");
 }
 
 void control_on_event(redisContext *redis, struct registry *reg, const struct ev *e)
@@ -367,7 +380,7 @@ void control_on_event(redisContext *redis, struct registry *reg, const struct ev
             snprintf(field, sizeof field, "missing:%s", g->h->id);
             snprintf(why, sizeof why, "started late: its run_start came %.1f s after the start",
                      (double)(clock_real().ns - run->at_tr) / 1e9);
-            meta_note(redis, run->id, field, why);
+            control_meta_note(redis, run->id, field, why);
             unlose(redis, run, g);
             g->state = TGT_STARTED;
         } else if (e->type == EV_RUN_START && g->state == TGT_WAITING) {
@@ -407,7 +420,7 @@ void control_tick(redisContext *redis, struct registry *reg, mono_ns now)
                 real_format((real_ns){g->silent_since_tr}, when, sizeof when);
                 snprintf(why, sizeof why, "missing: silent since %s UTC", when);
                 snprintf(field, sizeof field, "missing:%s", h->id);
-                meta_note(redis, run->id, field, why);
+                control_meta_note(redis, run->id, field, why);
                 log_warn("run %s: host %s %s", run->id, h->id, why);
             } else if (g->state == TGT_STARTED && !h->missing && g->silent_since_tr) {
                 real_format((real_ns){g->silent_since_tr}, when, sizeof when);
@@ -415,7 +428,7 @@ void control_tick(redisContext *redis, struct registry *reg, mono_ns now)
                          (double)(now_tr - mono_diff(h->last_heard, now) - g->silent_since_tr) /
                              1e9);
                 snprintf(field, sizeof field, "missing:%s", h->id);
-                meta_note(redis, run->id, field, why);
+                control_meta_note(redis, run->id, field, why);
                 g->silent_since_tr = 0;
             }
             open |= g->state != TGT_ENDED;

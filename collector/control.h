@@ -34,4 +34,8 @@ void control_on_event(redisContext *redis, struct registry *reg, const struct ev
  * Runs whose targets all ended are no longer followed. */
 void control_tick(redisContext *redis, struct registry *reg, mono_ns now);
 
+/* HSET bs:{run}:meta field value, best effort (a failed connection leaves redis->err
+ * set). The collector's one way to write a run's meta after the start (write_meta). */
+void control_meta_note(redisContext *redis, const char *run, const char *field, const char *value);
+
 #endif

@@ -11,6 +11,7 @@
 #include "bzmq.h"
 #include "coll.h"
 #include "log.h"
+#include "numarg.h"
 #include "paths.h"
 
 static volatile sig_atomic_t stop;
@@ -40,7 +41,25 @@ static void usage(FILE *f)
             "  --version, --help\n");
 }
 
-int main(int argc, char **argv)
+struct cli {
+    struct coll_opts o;
+    struct bzmq_curve curve;
+    const char *curve_file;
+    char lua[PATH_MAX + 32];
+};
+
+/* One numeric option through numarg. Returns 0, or -1 with the message printed. */
+static int num_opt(const char *name, int64_t lo, int64_t hi, int64_t *out)
+{
+    char err[256];
+    if (numarg_int(name, optarg, lo, hi, out, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "bootstorm-collector: %s\n", err);
+    return -1;
+}
+
+/* Parses argv into a. Returns -1 to go on, else the exit status (0 for --help/--version). */
+static int parse(int argc, char **argv, struct cli *a)
 {
     static const struct option longopts[] = {{"bind", required_argument, 0, 'b'},
                                              {"redis", required_argument, 0, 'r'},
@@ -52,45 +71,33 @@ int main(int argc, char **argv)
                                              {"version", no_argument, 0, 'V'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
-    char lua[PATH_MAX + 32];
-    struct coll_opts o = {
-        "tcp://127.0.0.1:5555", "redis://127.0.0.1:6379", NULL, NULL, 10, NULL, NS_PER_S};
-    struct bzmq_curve curve = {.server = 1};
-    const char *curve_file = NULL;
-    long lead_ms;
-    log_init("collector", LOG_INFO);
+    int64_t n;
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
-        char *end;
         switch (c) {
         case 'b':
-            o.bind = optarg;
+            a->o.bind = optarg;
             break;
         case 'r':
-            o.redis_url = optarg;
+            a->o.redis_url = optarg;
             break;
         case 'l':
-            o.lua_path = optarg;
+            a->o.lua_path = optarg;
             break;
         case 'R':
-            o.ready_file = optarg;
-            break;
-        case 's':
-            o.stats_interval_s = (int)strtol(optarg, &end, 10);
-            if (*end || end == optarg || o.stats_interval_s < 0 || o.stats_interval_s > 86400) {
-                fprintf(stderr, "bootstorm-collector: --stats-interval: 0..86400 seconds\n");
-                return 2;
-            }
+            a->o.ready_file = optarg;
             break;
         case 'C':
-            curve_file = optarg;
+            a->curve_file = optarg;
+            break;
+        case 's':
+            if (num_opt("--stats-interval", 0, 86400, &n) < 0)
+                return 2;
+            a->o.stats_interval_s = (int)n;
             break;
         case 'L':
-            lead_ms = strtol(optarg, &end, 10);
-            if (*end || end == optarg || lead_ms < 0 || lead_ms > 600000) {
-                fprintf(stderr, "bootstorm-collector: --start-lead-ms: 0..600000\n");
+            if (num_opt("--start-lead-ms", 0, 600000, &n) < 0)
                 return 2;
-            }
-            o.start_lead_ns = lead_ms * NS_PER_MS;
+            a->o.start_lead_ns = n * NS_PER_MS;
             break;
         case 'V':
             printf("bootstorm-collector %s\n", BS_VERSION);
@@ -107,25 +114,33 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    return -1;
+}
+
+/* CURVE keys, the bind policy and the library path. Returns 0, or -1 with the reason
+ * printed. */
+static int set_up(struct cli *a)
+{
     /* DESIGN: CURVE authenticates and encrypts; without it nothing may leave the host. */
-    if (curve_file) {
+    if (a->curve_file) {
         char err[512];
-        if (bzmq_key_load(curve_file, curve.public_key, curve.secret_key, err, sizeof err) < 0) {
+        if (bzmq_key_load(a->curve_file, a->curve.public_key, a->curve.secret_key, err,
+                          sizeof err) < 0) {
             fprintf(stderr, "bootstorm-collector: --curve-secret: %s\n", err);
-            return 2;
+            return -1;
         }
-        o.curve = &curve;
-    } else if (!bzmq_endpoint_is_loopback(o.bind)) {
+        a->o.curve = &a->curve;
+    } else if (!bzmq_endpoint_is_loopback(a->o.bind)) {
         fprintf(stderr,
                 "bootstorm-collector: refusing to bind %s without CURVE keys: only loopback "
                 "(tcp://127.0.0.1:PORT, tcp://[::1]:PORT, ipc://) is allowed in the clear; give "
                 "--curve-secret FILE (bootstorm keys gen DIR)\n",
-                o.bind);
-        return 2;
+                a->o.bind);
+        return -1;
     }
-    if (!o.lua_path) {
-        path_in_prefix(lua, sizeof lua, "share/bootstorm.lua");
-        o.lua_path = lua;
+    if (!a->o.lua_path) {
+        path_in_prefix(a->lua, sizeof a->lua, "share/bootstorm.lua");
+        a->o.lua_path = a->lua;
     }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal; /* no SA_RESTART: zmq_poll returns at once */
@@ -133,5 +148,20 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    return coll_run(&o, &stop) == 0 ? 0 : 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct cli a = {
+        .o = {"tcp://127.0.0.1:5555", "redis://127.0.0.1:6379", NULL, NULL, 10, NULL, NS_PER_S},
+        .curve = {.server = 1},
+    };
+    log_init("collector", LOG_INFO);
+    int rc = parse(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    if (set_up(&a) < 0)
+        return 2;
+    return coll_run(&a.o, &stop) == 0 ? 0 : 1;
 }

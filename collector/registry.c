@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-
 struct host *reg_find(const struct registry *r, const char *id)
 {
     for (size_t i = 0; i < r->n; i++)
@@ -51,49 +49,6 @@ int reg_is_live(const struct host *h, mono_ns now)
     return h->route_len > 0 && mono_diff(h->last_heard, now) < REG_LIVE_NS;
 }
 
-enum reg_verdict reg_accept(struct host *h, enum ev_type type, int64_t seq, mono_ns now)
-{
-    /* Restarting the count is safe: bs_apply dedupes per run in Redis. */
-    int restart = !h->seq_known || (type == EV_HELLO && seq == 1);
-    if (!restart && seq > h->next && h->gap_since.ns &&
-        mono_diff(h->gap_since, now) >= REG_GAP_GIVEUP_NS && h->next == h->acked + 1) {
-        log_err("launcher %s: seq %lld..%lld never came in %lld s: taken as lost", h->id,
-                (long long)h->next, (long long)seq - 1, (long long)(REG_GAP_GIVEUP_NS / NS_PER_S));
-        restart = 1;
-    }
-    if (restart) {
-        h->seq_known = 1;
-        h->acked = seq - 1;
-        h->next = seq;
-    }
-    if (seq < h->next)
-        return REG_DUP;
-    if (seq > h->next) {
-        if (!h->gap_since.ns)
-            h->gap_since = now;
-        return REG_GAP;
-    }
-    h->next++;
-    h->gap_since.ns = 0;
-    return REG_APPLY;
-}
-
-void reg_forget_gap(struct host *h)
-{
-    h->gap_since.ns = 0;
-}
-
-void reg_stored(struct host *h, int64_t seq)
-{
-    if (seq > h->acked)
-        h->acked = seq;
-}
-
-void reg_rewind(struct host *h)
-{
-    h->next = h->acked + 1;
-}
-
 int reg_clock_sample(struct host *h, int64_t t1, int64_t t2, int64_t t3, int64_t t4,
                      int64_t *offset, int64_t *err_ns)
 {
@@ -105,13 +60,7 @@ int reg_clock_sample(struct host *h, int64_t t1, int64_t t2, int64_t t3, int64_t
     h->clk_i = (h->clk_i + 1) % REG_CLOCK_SAMPLES;
     if (h->clk_n < REG_CLOCK_SAMPLES)
         h->clk_n++;
-    int best = 0;
-    for (int i = 1; i < h->clk_n; i++)
-        if (h->clk_delay[i] < h->clk_delay[best])
-            best = i;
-    *offset = h->clk_offset[best];
-    *err_ns = h->clk_delay[best] / 2;
-    return 0;
+    return reg_clock_best(h, offset, err_ns);
 }
 
 int reg_clock_best(const struct host *h, int64_t *offset, int64_t *err_ns)

@@ -1,6 +1,7 @@
-/* The collector's in-memory host registry: each launcher's routing id, liveness and
- * sequence state (which seq is due next, which is durable and acked). Not for the
- * Redis copy of the registry (bs:hosts, bs:host:HOST: apply.c) nor for sockets. */
+/* The collector's in-memory host registry: each launcher's routing id, liveness, clock
+ * samples and the runs the collector follows. Not for sequence numbers (the Redis
+ * Function checks them, redis/bootstorm.lua), the Redis copy of the registry
+ * (bs:hosts, bs:host:HOST) nor for sockets. */
 #ifndef BS_COLL_REGISTRY_H
 #define BS_COLL_REGISTRY_H
 
@@ -14,25 +15,21 @@
 #define REG_GONE_NS (30 * NS_PER_S) /* silent this long: "gone" */
 #define REG_CLOCK_SAMPLES 8
 #define REG_ROUTE_MAX 256
-#define REG_GAP_GIVEUP_NS (10 * NS_PER_S) /* a gap no resend filled for this long is lost */
 
 struct host {
     char id[BS_ID_MAX];
     unsigned char route[REG_ROUTE_MAX]; /* ZeroMQ routing id of its latest message */
     size_t route_len;
     mono_ns last_heard;
-    int missing;       /* marked "missing" in Redis; cleared when heard again */
-    int seq_known;     /* 0 until the first seq-carrying message since our start */
-    int64_t acked;     /* highest seq durable in Redis and acknowledged */
-    int64_t next;      /* next seq to store; acked < next - 1 while a batch is in flight */
-    mono_ns gap_since; /* first message past a gap since the last progress; 0: none */
+    int missing;   /* marked "missing" in Redis; cleared when heard again */
+    int64_t acked; /* the last ack bs_apply reported (it owns the sequence check) */
     /* clock offset (launcher realtime - ours), NTP-style: the min-delay sample of the
      * last REG_CLOCK_SAMPLES pongs is the estimate, delay/2 its error bound */
     int64_t clk_offset[REG_CLOCK_SAMPLES], clk_delay[REG_CLOCK_SAMPLES];
     int clk_n, clk_i;
     int gone; /* marked "gone" in Redis: silent for REG_GONE_NS */
     /* per batch */
-    int touched, ack_due, failed;
+    int touched;
 };
 
 /* A run started through this collector, followed until every target ended or was
@@ -61,12 +58,6 @@ struct registry {
     size_t nruns, runs_cap;
 };
 
-enum reg_verdict {
-    REG_APPLY, /* seq is due: store it (reg_accept advanced next) */
-    REG_DUP,   /* seq already stored or queued: do not store, re-ack */
-    REG_GAP,   /* seq is past a gap: drop it until the launcher resends the gap */
-};
-
 /* Returns the host named id, adding it (with nothing known) when new; NULL on ENOMEM. */
 struct host *reg_get(struct registry *r, const char *id);
 
@@ -78,24 +69,6 @@ void reg_heard(struct host *h, const void *route, size_t route_len, mono_ns now)
 
 /* 1 when h was heard from within REG_LIVE_NS before now. */
 int reg_is_live(const struct host *h, mono_ns now);
-
-/* Classifies a seq-carrying message of h received at now. The first seq seen since
- * our start (and a hello with seq 1: a launcher that started a new sequence) is taken
- * as due. A gap that only later seqs crossed for REG_GAP_GIVEUP_NS (the launcher no
- * longer has those events: its bounded outbox dropped them) is logged as lost and
- * skipped. */
-enum reg_verdict reg_accept(struct host *h, enum ev_type type, int64_t seq, mono_ns now);
-
-/* seq (due, in order) is durable: it becomes h's cumulative ack. */
-void reg_stored(struct host *h, int64_t seq);
-
-/* Nothing is in flight any more: every seq after acked is due again (the ones that
- * were not stored). */
-void reg_rewind(struct host *h);
-
-/* h's messages could not be judged for a while (Redis down): a gap seen before says
- * nothing about what the launcher still holds. */
-void reg_forget_gap(struct host *h);
 
 /* Adds a pong (t1 our send, t2 its receipt, t3 its send, t4 our receipt; realtime
  * ns) to h's samples; sets *offset and *err_ns to the best estimate. 0, or -1 when

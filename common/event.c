@@ -6,13 +6,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bslimits.h"
+
 #define B(t) (1u << (t))
 #define ALL_TYPES (B(EV_TYPE_COUNT) - 2u) /* every type but EV_NONE */
 #define LAUNCHER_EVENTS                                                                            \
     (B(EV_HELLO) | B(EV_HEARTBEAT) | B(EV_RUN_START) | B(EV_SPAWN) | B(EV_SPAWNED) |               \
      B(EV_FIRST_OUTPUT) | B(EV_MARKER) | B(EV_READY) | B(EV_EXIT) | B(EV_FAILED) | B(EV_MEM) |     \
-     B(EV_RUN_END) | B(EV_LINE) | B(EV_RESTART))
-#define RUN_EVENTS (LAUNCHER_EVENTS & ~(B(EV_HELLO) | B(EV_HEARTBEAT)))
+     B(EV_RUN_END) | B(EV_LINE) | B(EV_RESTART) | B(EV_LOST))
+#define RUN_EVENTS (LAUNCHER_EVENTS & ~(B(EV_HELLO) | B(EV_HEARTBEAT) | B(EV_LOST)))
 #define GUEST_EVENTS                                                                               \
     (B(EV_SPAWN) | B(EV_SPAWNED) | B(EV_FIRST_OUTPUT) | B(EV_MARKER) | B(EV_READY) | B(EV_EXIT) |  \
      B(EV_FAILED) | B(EV_LINE))
@@ -34,6 +36,7 @@ static const char *type_names[EV_TYPE_COUNT] = {
     [EV_RUN_END] = "run_end",
     [EV_LINE] = "line",
     [EV_RESTART] = "restart",
+    [EV_LOST] = "lost",
     [EV_ACK] = "ack",
     [EV_START] = "start",
     [EV_ABORT] = "abort",
@@ -71,28 +74,28 @@ static const struct field fields[] = {
       B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK)),
     I(tr, tr.ns, 0, INT64_MAX, LAUNCHER_EVENTS,
       B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK)),
-    S(run, RUN_EVENTS | B(EV_START) | B(EV_ABORT), B(EV_REPLY)),
-    I(guest, guest, 0, 1 << 30, GUEST_EVENTS, 0),
+    S(run, RUN_EVENTS | B(EV_START) | B(EV_ABORT), B(EV_REPLY) | B(EV_LOST)),
+    I(guest, guest, 0, LIM_GUEST_MAX, GUEST_EVENTS, 0),
     I(pid, pid, 1, INT32_MAX, B(EV_SPAWNED), 0),
     I(status, status, INT32_MIN, INT32_MAX, B(EV_EXIT), 0),
-    I(running, running, 0, 1 << 30, B(EV_SPAWN) | B(EV_MEM), 0),
+    I(running, running, 0, LIM_GUEST_MAX, B(EV_SPAWN) | B(EV_MEM), 0),
     I(lag_ns, lag_ns, 0, INT64_MAX, 0, B(EV_SPAWN)),
     I(boot_ns, boot_ns, 0, INT64_MAX, B(EV_READY), 0),
     I(mem_used_kib, mem_used_kib, 0, INT64_MAX, B(EV_MEM), B(EV_RUN_START)),
     I(rss_kib, rss_kib, 0, INT64_MAX, B(EV_MEM), B(EV_EXIT) | B(EV_FAILED) | B(EV_RUN_END)),
     I(cpu_ms, cpu_ms, 0, INT64_MAX, 0, B(EV_RUN_END) | B(EV_EXIT) | B(EV_FAILED)),
-    I(cores, cores, 1, 1 << 20, B(EV_HELLO), 0),
+    I(cores, cores, 1, LIM_CORES_MAX, B(EV_HELLO), 0),
     I(mem_total_kib, mem_total_kib, 0, INT64_MAX, B(EV_HELLO), 0),
     I(kvm, kvm, 0, 1, B(EV_HELLO), B(EV_RUN_START)),
     I(prio, prio, 0, 1, 0, B(EV_RUN_START)),
-    I(count, count, 0, 1 << 24, SCENARIO_FIELDS | B(EV_RESTART), B(EV_REPLY)),
-    I(interval_ms, interval_ms, 0, 3600000, 0, SCENARIO_FIELDS),
-    I(hold_s, hold_s, 0, 86400, 0, SCENARIO_FIELDS),
-    I(timeout_s, timeout_s, 1, 86400, SCENARIO_FIELDS, 0),
-    I(sample_ms, sample_ms, 0, 3600000, 0, SCENARIO_FIELDS),
+    I(count, count, 0, LIM_COUNT_MAX, SCENARIO_FIELDS | B(EV_RESTART), B(EV_REPLY)),
+    I(interval_ms, interval_ms, 0, LIM_INTERVAL_MS_MAX, 0, SCENARIO_FIELDS),
+    I(hold_s, hold_s, 0, LIM_HOLD_S_MAX, 0, SCENARIO_FIELDS),
+    I(timeout_s, timeout_s, LIM_TIMEOUT_S_MIN, LIM_TIMEOUT_S_MAX, SCENARIO_FIELDS, 0),
+    I(sample_ms, sample_ms, 0, LIM_SAMPLE_MS_MAX, 0, SCENARIO_FIELDS),
     I(at, at, 0, INT64_MAX, 0, B(EV_START)),
-    I(ready, ready, 0, 1 << 24, B(EV_RUN_END), 0),
-    I(failed, failed, 0, 1 << 24, B(EV_RUN_END), 0),
+    I(ready, ready, 0, LIM_COUNT_MAX, B(EV_RUN_END), 0),
+    I(failed, failed, 0, LIM_COUNT_MAX, B(EV_RUN_END), 0),
     I(ack, ack, 0, INT64_MAX, B(EV_ACK), 0),
     I(ok, ok, 0, 1, B(EV_REPLY), 0),
     S(name, B(EV_MARKER), 0),
@@ -106,9 +109,9 @@ static const struct field fields[] = {
     S(version, B(EV_HELLO), 0),
     S(hosts, 0, B(EV_START) | B(EV_REPLY)),
     S(error, 0, B(EV_RUN_END) | B(EV_REPLY)),
-    I(concurrency, concurrency, 0, 1 << 24, 0, SCENARIO_FIELDS),
-    I(restart_after_ms, restart_after_ms, 0, 86400000, 0, SCENARIO_FIELDS),
-    I(restart_permille, restart_permille, 0, 1000, 0, SCENARIO_FIELDS),
+    I(concurrency, concurrency, 0, LIM_CONCURRENCY_MAX, 0, SCENARIO_FIELDS),
+    I(restart_after_ms, restart_after_ms, 0, LIM_RESTART_AFTER_MS_MAX, 0, SCENARIO_FIELDS),
+    I(restart_permille, restart_permille, 0, LIM_PERMILLE_MAX, 0, SCENARIO_FIELDS),
     I(trace, trace, 0, 1, 0, SCENARIO_FIELDS),
     I(spawn_ns, spawn_ns, 0, INT64_MAX, 0, B(EV_SPAWNED)),
     I(pss_kib, pss_kib, 0, INT64_MAX, 0, B(EV_MEM)),
@@ -121,6 +124,8 @@ static const struct field fields[] = {
     I(t1, t1, 0, INT64_MAX, B(EV_PING) | B(EV_PONG), 0),
     I(t2, t2, 0, INT64_MAX, B(EV_PONG), 0),
     I(t3, t3, 0, INT64_MAX, B(EV_PONG), 0),
+    I(from, from, 1, INT64_MAX, B(EV_LOST), 0),
+    I(lost, lost, 0, INT64_MAX, B(EV_LOST), 0),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -137,6 +142,17 @@ const char *ev_type_name(enum ev_type type)
     if ((int)type <= EV_NONE || type >= EV_TYPE_COUNT)
         return "?";
     return type_names[type];
+}
+
+int ev_field_range(const char *key, int64_t *min, int64_t *max)
+{
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (fields[i].kind == F_INT && !strcmp(fields[i].key, key)) {
+            *min = fields[i].min;
+            *max = fields[i].max;
+            return 0;
+        }
+    return -1;
 }
 
 int ev_is_launcher_event(enum ev_type type)
@@ -229,19 +245,16 @@ static int get_int(const msgpack_object *o, int64_t *out)
     return -1;
 }
 
-static int decode_map(const msgpack_object *root, struct ev *e, char *err, size_t errlen)
+/* Finds `v` and `type`, checks the version, and returns the message type (EV_NONE with
+ * err set when either is wrong). */
+static enum ev_type decode_type(const msgpack_object_map *m, char *err, size_t errlen)
 {
-    if (root->type != MSGPACK_OBJECT_MAP) {
-        snprintf(err, errlen, "message is not a map");
-        return -1;
-    }
-    const msgpack_object_map *m = &root->via.map;
     int64_t v = -1;
     const msgpack_object *type = NULL;
     for (uint32_t i = 0; i < m->size; i++) {
         if (key_is(&m->ptr[i].key, "v") && get_int(&m->ptr[i].val, &v) < 0) {
             snprintf(err, errlen, "key 'v' is not an integer");
-            return -1;
+            return EV_NONE;
         }
         if (key_is(&m->ptr[i].key, "type"))
             type = &m->ptr[i].val;
@@ -249,59 +262,75 @@ static int decode_map(const msgpack_object *root, struct ev *e, char *err, size_
     if (v != BS_PROTO_VERSION) {
         snprintf(err, errlen, v < 0 ? "key 'v' missing" : "protocol version %lld, expected %d",
                  (long long)v, BS_PROTO_VERSION);
-        return -1;
+        return EV_NONE;
     }
     if (!type || type->type != MSGPACK_OBJECT_STR) {
         snprintf(err, errlen, "key 'type' missing or not a string");
-        return -1;
+        return EV_NONE;
     }
-    enum ev_type t = EV_NONE;
     for (int i = EV_NONE + 1; i < EV_TYPE_COUNT; i++)
         if (key_is(type, type_names[i]))
-            t = (enum ev_type)i;
-    if (t == EV_NONE) {
-        snprintf(err, errlen, "unknown message type '%.*s'",
-                 (int)(type->via.str.size > 32 ? 32 : type->via.str.size), type->via.str.ptr);
+            return (enum ev_type)i;
+    snprintf(err, errlen, "unknown message type '%.*s'",
+             (int)(type->via.str.size > 32 ? 32 : type->via.str.size), type->via.str.ptr);
+    return EV_NONE;
+}
+
+/* Checks val against field f (type, range, length) and stores it into e. 0 or -1. */
+static int decode_field(const struct field *f, const msgpack_object *val, struct ev *e, char *err,
+                        size_t errlen)
+{
+    const char *tn = type_names[e->type];
+    char *p = (char *)e + f->off;
+    if (f->kind == F_INT) {
+        int64_t x;
+        if (get_int(val, &x) < 0) {
+            snprintf(err, errlen, "%s: key '%s' is not an integer", tn, f->key);
+            return -1;
+        }
+        if (x < f->min || x > f->max) {
+            snprintf(err, errlen, "%s: key '%s' = %lld out of range [%lld, %lld]", tn, f->key,
+                     (long long)x, (long long)f->min, (long long)f->max);
+            return -1;
+        }
+        *(int64_t *)p = x;
+        return 0;
+    }
+    if (val->type != MSGPACK_OBJECT_STR) {
+        snprintf(err, errlen, "%s: key '%s' is not a string", tn, f->key);
         return -1;
     }
+    if (val->via.str.size >= f->cap || memchr(val->via.str.ptr, 0, val->via.str.size)) {
+        snprintf(err, errlen, "%s: key '%s' longer than %zu bytes or holds a NUL", tn, f->key,
+                 f->cap - 1);
+        return -1;
+    }
+    memcpy(p, val->via.str.ptr, val->via.str.size);
+    p[val->via.str.size] = '\0';
+    return 0;
+}
+
+static int decode_map(const msgpack_object *root, struct ev *e, char *err, size_t errlen)
+{
+    if (root->type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, errlen, "message is not a map");
+        return -1;
+    }
+    const msgpack_object_map *m = &root->via.map;
+    enum ev_type t = decode_type(m, err, errlen);
+    if (t == EV_NONE)
+        return -1;
     ev_init(e, t);
     uint32_t bit = B(t), seen[(NFIELDS + 31) / 32] = {0};
-    for (uint32_t i = 0; i < m->size; i++) {
-        const msgpack_object *k = &m->ptr[i].key, *val = &m->ptr[i].val;
+    for (uint32_t i = 0; i < m->size; i++)
         for (size_t j = 0; j < NFIELDS; j++) {
             const struct field *f = &fields[j];
-            if (!((f->req | f->opt) & bit) || !key_is(k, f->key))
+            if (!((f->req | f->opt) & bit) || !key_is(&m->ptr[i].key, f->key))
                 continue;
-            char *p = (char *)e + f->off;
-            if (f->kind == F_INT) {
-                int64_t x;
-                if (get_int(val, &x) < 0) {
-                    snprintf(err, errlen, "%s: key '%s' is not an integer", type_names[t], f->key);
-                    return -1;
-                }
-                if (x < f->min || x > f->max) {
-                    snprintf(err, errlen, "%s: key '%s' = %lld out of range [%lld, %lld]",
-                             type_names[t], f->key, (long long)x, (long long)f->min,
-                             (long long)f->max);
-                    return -1;
-                }
-                *(int64_t *)p = x;
-            } else {
-                if (val->type != MSGPACK_OBJECT_STR) {
-                    snprintf(err, errlen, "%s: key '%s' is not a string", type_names[t], f->key);
-                    return -1;
-                }
-                if (val->via.str.size >= f->cap || memchr(val->via.str.ptr, 0, val->via.str.size)) {
-                    snprintf(err, errlen, "%s: key '%s' longer than %zu bytes or holds a NUL",
-                             type_names[t], f->key, f->cap - 1);
-                    return -1;
-                }
-                memcpy(p, val->via.str.ptr, val->via.str.size);
-                p[val->via.str.size] = '\0';
-            }
+            if (decode_field(f, &m->ptr[i].val, e, err, errlen) < 0)
+                return -1;
             seen[j / 32] |= 1u << (j % 32);
         }
-    }
     for (size_t j = 0; j < NFIELDS; j++)
         if ((fields[j].req & bit) && !(seen[j / 32] & (1u << (j % 32)))) {
             snprintf(err, errlen, "%s: required key '%s' missing", type_names[t], fields[j].key);

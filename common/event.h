@@ -30,6 +30,7 @@ enum ev_type {
     EV_RUN_END,
     EV_LINE,    /* trace mode: one console line of a guest */
     EV_RESTART, /* a mass restart began: `count` instances were killed */
+    EV_LOST,    /* the launcher no longer holds seq `from`..seq: `lost` run events of `run` */
     /* collector -> launcher */
     EV_ACK,
     EV_START, /* also cli -> collector, which forwards it */
@@ -67,6 +68,8 @@ struct ev {
     int64_t
         prev; /* run events: seq of this host's previous event of the run; 0: none or not chained */
     int64_t t1, t2, t3; /* ping/pong timestamps, realtime ns */
+    int64_t from;       /* lost: first seq of the range this event stands for (seq the last) */
+    int64_t lost;       /* lost: how many of those were run events of `run` */
 
     char name[64];        /* marker name */
     char reason[16];      /* failed: timeout | crash | spawn */
@@ -95,6 +98,10 @@ int ev_encode(const struct ev *e, char *buf, size_t cap);
  * keys are ignored. Returns 0, or -1 with the reason in err (unknown type, missing
  * or ill-typed key, oversized string, truncated or trailing bytes). */
 int ev_decode(const void *data, size_t len, struct ev *e, char *err, size_t errlen);
+
+/* The range the codec accepts for integer key `key` (bslimits.h): 0, or -1 when the
+ * codec has no such integer key. */
+int ev_field_range(const char *key, int64_t *min, int64_t *max);
 
 /* True for the types a launcher sends and the collector stores (seq-numbered). */
 int ev_is_launcher_event(enum ev_type type);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bslimits.h"
 #include "yamlcfg.h"
 
 #define MAX_COUNT 100000
@@ -15,7 +16,7 @@
 enum key_kind {
     K_ID,      /* a name: [A-Za-z0-9_.-] */
     K_ENUM,    /* one of `choices`; a value in `later` is refused as not supported yet */
-    K_INT,     /* min..INT_MAX */
+    K_INT,     /* min..INT_MAX, and within the codec's range of key `wire` */
     K_COUNT,   /* N or [N, ...] */
     K_HOSTS,   /* "all", "a,b" or [a, b] */
     K_LATER,   /* a planned feature: any value is refused with the message in `later` */
@@ -30,6 +31,7 @@ struct key {
     size_t off, cap;
     int min;
     const char *choices, *later;
+    const char *wire; /* K_INT: the start message's key it becomes (its range applies) */
 };
 
 #define FIELD(k) offsetof(struct scenario, k), sizeof(((struct scenario *)0)->k)
@@ -37,9 +39,9 @@ struct key {
     {                                                                                              \
 #k, kind, FIELD(k), 0, ch, lt                                                              \
     }
-#define INT(k, lo)                                                                                 \
+#define INT(k, lo, w)                                                                              \
     {                                                                                              \
-#k, K_INT, FIELD(k), lo, NULL, NULL                                                        \
+#k, K_INT, FIELD(k), lo, NULL, NULL, w                                                     \
     }
 
 static const struct key keys[] = {
@@ -49,15 +51,15 @@ static const struct key keys[] = {
     STR(accel, K_ENUM, "auto|kvm|tcg", NULL),
     {"count", K_COUNT, 0, 0, 0, NULL, NULL},
     STR(pattern, K_ENUM, "burst|interval|ramp", NULL),
-    INT(interval_ms, 0),
-    INT(hold_s, 0),
-    INT(timeout_s, 1),
-    INT(repeat, 1),
-    INT(sample_ms, 10),
-    INT(cooldown_s, 0),
+    INT(interval_ms, 0, "interval_ms"),
+    INT(hold_s, 0, "hold_s"),
+    INT(timeout_s, 1, "timeout_s"),
+    INT(repeat, 1, NULL),
+    INT(sample_ms, 10, "sample_ms"),
+    INT(cooldown_s, 0, NULL),
     STR(hosts, K_HOSTS, NULL, NULL),
     STR(split, K_ENUM, "per_host|by_cores", NULL),
-    INT(concurrency_limit, 0),
+    INT(concurrency_limit, 0, "concurrency"),
     {"trace", K_BOOL, FIELD(trace), 0, NULL, NULL},
     {"restart", K_RESTART, 0, 0, 0, NULL, NULL},
     {"ramp", K_RAMP, FIELD(ramp), 0, NULL, NULL},
@@ -148,6 +150,29 @@ static int scalar_double(struct fy_node *v, double *out)
     return *end ? -1 : 0;
 }
 
+/* An integer key: at least k->min, and within what the codec accepts for k->wire
+ * (bslimits.h), so a value the collector would refuse is refused here, by name. */
+static int set_int(const struct ycfg *c, int line, const struct key *k, struct fy_node *v, int *out)
+{
+    char shown[64];
+    long long n;
+    int64_t lo = k->min, hi = INT_MAX, wlo, whi;
+    if (k->wire && ev_field_range(k->wire, &wlo, &whi) == 0) {
+        lo = wlo > lo ? wlo : lo;
+        hi = whi < hi ? whi : hi;
+    }
+    if (ycfg_int(v, &n) < 0 || (hi == INT_MAX && (n < lo || n > hi)))
+        return ycfg_fail(c, line, k->key, "expected an integer >= %lld, got %s", (long long)lo,
+                         ycfg_shown(v, shown, sizeof shown));
+    if (n < lo || n > hi)
+        return ycfg_fail(c, line, k->key,
+                         "%lld is out of range %lld..%lld (the protocol's limit, "
+                         "common/bslimits.h)",
+                         n, (long long)lo, (long long)hi);
+    *out = (int)n;
+    return 0;
+}
+
 static int set_restart(const struct ycfg *c, int line, struct fy_node *v, struct scenario *s)
 {
     char shown[64];
@@ -163,8 +188,9 @@ static int set_restart(const struct ycfg *c, int line, struct fy_node *v, struct
         int at = ycfg_line(kn) ? ycfg_line(kn) : line;
         double d;
         if (!strcmp(key, "after_s")) {
-            if (scalar_double(val, &d) < 0 || d < 0 || d > 86400)
-                return ycfg_fail(c, at, "restart.after_s", "expected seconds 0..86400, got %s",
+            if (scalar_double(val, &d) < 0 || d < 0 || d * 1000 > LIM_RESTART_AFTER_MS_MAX)
+                return ycfg_fail(c, at, "restart.after_s", "expected seconds 0..%d, got %s",
+                                 LIM_RESTART_AFTER_MS_MAX / 1000,
                                  ycfg_shown(val, shown, sizeof shown));
             after = d;
         } else if (!strcmp(key, "fraction")) {
@@ -252,7 +278,6 @@ static int set_key(const struct ycfg *c, const struct key *k, int line, struct f
 {
     char *field = (char *)s + k->off;
     char shown[64];
-    long long n;
 
     switch (k->kind) {
     case K_ID:
@@ -271,11 +296,7 @@ static int set_key(const struct ycfg *c, const struct key *k, int line, struct f
             return ycfg_fail(c, line, k->key, "expected one of %s, got '%s'", k->choices, field);
         return 0;
     case K_INT:
-        if (ycfg_int(v, &n) < 0 || n < k->min || n > INT_MAX)
-            return ycfg_fail(c, line, k->key, "expected an integer >= %d, got %s", k->min,
-                             ycfg_shown(v, shown, sizeof shown));
-        *(int *)field = (int)n;
-        return 0;
+        return set_int(c, line, k, v, (int *)field);
     case K_COUNT:
         return set_counts(c, line, v, s);
     case K_HOSTS:

@@ -1,6 +1,8 @@
 /* Unacknowledged events kept encoded in a growable ring, resent in order, and
  * mirrored into the spool file when there is one (every push and ack is written
- * through; the file is rewritten with only the live events once it is mostly dead). */
+ * through; the file is rewritten with only the live events once it is mostly dead).
+ * An event the ring had to drop (bound) or could not encode is replaced in place by a
+ * `lost` event for its seq range, so the sequence the collector sees has no hole. */
 #include "outbox.h"
 
 #include <errno.h>
@@ -19,6 +21,10 @@ struct pending {
     int64_t seq;
     uint32_t len;
     char *data;
+    /* a lost marker: stands for seq from..seq, nlost of them run events of run */
+    int lost;
+    int64_t from, nlost;
+    char run[BS_ID_MAX];
 };
 
 struct outbox {
@@ -27,6 +33,7 @@ struct outbox {
     int64_t next_seq;
     struct pending *ring;
     size_t cap, head, count, max;
+    size_t markers; /* lost markers among count (they do not count against max) */
     uint64_t live_bytes;
     mono_ns last_progress;
     int64_t dropped, forgot; /* forgot: highest seq acked or dropped */
@@ -39,13 +46,64 @@ static struct pending *at(const struct outbox *ob, size_t i)
     return &ob->ring[(ob->head + i) % ob->cap];
 }
 
+static void release(struct outbox *ob, struct pending *p)
+{
+    ob->live_bytes -= p->len;
+    ob->markers -= p->lost != 0;
+    free(p->data);
+    p->data = NULL;
+}
+
 static void pop(struct outbox *ob)
 {
-    struct pending *p = at(ob, 0);
-    ob->live_bytes -= p->len;
-    free(p->data);
+    release(ob, at(ob, 0));
     ob->head = (ob->head + 1) % ob->cap;
     ob->count--;
+}
+
+static int grow(struct outbox *ob)
+{
+    if (ob->count < ob->cap)
+        return 0;
+    size_t ncap = ob->cap ? ob->cap * 2 : 1024;
+    struct pending *n = malloc(ncap * sizeof *n);
+    if (!n)
+        return -1;
+    for (size_t i = 0; i < ob->count; i++)
+        n[i] = *at(ob, i);
+    free(ob->ring);
+    ob->ring = n;
+    ob->cap = ncap;
+    ob->head = 0;
+    return 0;
+}
+
+/* Replaces the entries [i, j) (j >= i; i == j inserts before i) with *p, moving the
+ * entries before i (few: the lost markers at the front), never the tail. */
+static int ring_replace(struct outbox *ob, size_t i, size_t j, const struct pending *p)
+{
+    if (i == j && grow(ob) < 0)
+        return -1;
+    for (size_t k = i; k < j; k++)
+        release(ob, at(ob, k));
+    if (i == j && i == ob->count) {
+        ob->count++;
+    } else if (i == j) {
+        ob->head = (ob->head + ob->cap - 1) % ob->cap;
+        ob->count++;
+        for (size_t k = 0; k < i; k++)
+            *at(ob, k) = *at(ob, k + 1);
+    } else {
+        size_t d = j - 1 - i;
+        for (size_t k = i; k-- > 0;)
+            *at(ob, k + d) = *at(ob, k);
+        ob->head = (ob->head + d) % ob->cap;
+        ob->count -= d;
+    }
+    *at(ob, i) = *p;
+    ob->live_bytes += p->len;
+    ob->markers += p->lost != 0;
+    return 0;
 }
 
 static void spool_err(struct outbox *ob, const char *what)
@@ -58,19 +116,10 @@ static void spool_err(struct outbox *ob, const char *what)
 /* Keeps a copy of data as the newest pending event; -1 on ENOMEM. */
 static int keep(struct outbox *ob, int64_t seq, const void *data, size_t len)
 {
-    if (ob->count == ob->cap) {
-        size_t ncap = ob->cap ? ob->cap * 2 : 1024;
-        struct pending *n = malloc(ncap * sizeof *n);
-        if (!n)
-            return -1;
-        for (size_t i = 0; i < ob->count; i++)
-            n[i] = *at(ob, i);
-        free(ob->ring);
-        ob->ring = n;
-        ob->cap = ncap;
-        ob->head = 0;
-    }
+    if (grow(ob) < 0)
+        return -1;
     struct pending *p = &ob->ring[(ob->head + ob->count) % ob->cap];
+    memset(p, 0, sizeof *p);
     if (!(p->data = malloc(len ? len : 1)))
         return -1;
     memcpy(p->data, data, len);
@@ -81,24 +130,120 @@ static int keep(struct outbox *ob, int64_t seq, const void *data, size_t len)
     return 0;
 }
 
+/* Encodes the lost event of marker m (its fields set) into m->data. Returns 0 or -1. */
+static int encode_marker(const struct outbox *ob, struct pending *m)
+{
+    struct ev e;
+    char buf[1024];
+    ev_init(&e, EV_LOST);
+    snprintf(e.host, sizeof e.host, "%s", ob->host);
+    snprintf(e.run, sizeof e.run, "%s", m->run);
+    e.seq = m->seq;
+    e.from = m->from;
+    e.lost = m->nlost;
+    e.tm = clock_mono();
+    e.tr = clock_real();
+    int n = ev_encode(&e, buf, sizeof buf);
+    if (n < 0 || !(m->data = malloc((size_t)n)))
+        return -1;
+    memcpy(m->data, buf, (size_t)n);
+    m->len = (uint32_t)n;
+    return 0;
+}
+
+/* The run of an encoded event ("" for hello/heartbeat) and whether it is a run event. */
+static int run_of(const struct pending *p, char *run)
+{
+    static struct ev e;
+    char err[128];
+    run[0] = '\0';
+    if (ev_decode(p->data, p->len, &e, err, sizeof err) < 0)
+        return 0;
+    snprintf(run, BS_ID_MAX, "%s", e.run);
+    return e.type != EV_HELLO && e.type != EV_HEARTBEAT && e.type != EV_LOST && e.run[0];
+}
+
+/* Puts marker m in place of the entries [i, j) and writes it to the spool. */
+static void place_marker(struct outbox *ob, size_t i, size_t j, struct pending *m)
+{
+    if (encode_marker(ob, m) < 0 || ring_replace(ob, i, j, m) < 0) {
+        free(m->data);
+        log_err("out of memory recording lost events %lld..%lld", (long long)m->from,
+                (long long)m->seq);
+        return;
+    }
+    if (ob->spool && spool_append(ob->spool, m->seq, m->data, m->len) < 0)
+        spool_err(ob, "write");
+}
+
+/* Drops the oldest real event (after the markers at the front): it joins the marker
+ * just before it when the run fits, else becomes a marker of its own. */
+static void drop_oldest(struct outbox *ob)
+{
+    size_t i = 0;
+    while (i < ob->count && at(ob, i)->lost)
+        i++;
+    const struct pending *p = at(ob, i);
+    char run[BS_ID_MAX];
+    int is_run = run_of(p, run);
+    struct pending m = {.lost = 1, .from = p->seq};
+    size_t first = i;
+    if (i > 0) {
+        const struct pending *prev = at(ob, i - 1);
+        if (!run[0] || !prev->run[0] || !strcmp(prev->run, run)) {
+            m = *prev;
+            first = i - 1;
+        }
+    }
+    m.seq = p->seq;
+    m.data = NULL;
+    m.len = 0;
+    if (!m.run[0])
+        snprintf(m.run, sizeof m.run, "%s", run);
+    m.nlost += is_run;
+    place_marker(ob, first, i + 1, &m);
+}
+
 /* Drops the oldest events while over a bound; bounded memory and disk win over
  * completeness, loudly. */
 static void enforce_bounds(struct outbox *ob, size_t incoming)
 {
-    int64_t last = 0;
-    while (ob->count &&
-           (ob->count + (incoming > 0) > ob->max || ob->live_bytes + incoming > OUTBOX_MAX_BYTES)) {
-        last = at(ob, 0)->seq;
-        pop(ob);
+    size_t real;
+    while ((real = ob->count - ob->markers) > 0 &&
+           (real + (incoming > 0) > ob->max || ob->live_bytes + incoming > OUTBOX_MAX_BYTES)) {
         if (ob->dropped++ % 1000 == 0)
-            log_err("outbox full (%zu events, %llu bytes unacknowledged): dropping the oldest",
+            log_err("outbox full (%zu events, %llu bytes unacknowledged): dropping the oldest, "
+                    "sent as lost",
                     ob->max, (unsigned long long)ob->live_bytes);
+        drop_oldest(ob);
+        if (ob->count - ob->markers >= real)
+            break; /* out of memory for the marker: logged */
     }
-    if (last) {
-        ob->forgot = last;
-        if (ob->spool && spool_append(ob->spool, last, NULL, 0) < 0)
-            spool_err(ob, "write");
+}
+
+/* A lost marker read back from the spool takes the place of the entries it covers.
+ * Returns 0 when data is no lost event. */
+static int load_marker(struct outbox *ob, int64_t seq, const void *data, size_t len)
+{
+    static struct ev e;
+    char err[128];
+    if (!memmem(data, len, "\xa4lost", 5) || ev_decode(data, len, &e, err, sizeof err) < 0 ||
+        e.type != EV_LOST)
+        return 0;
+    struct pending m = {
+        .lost = 1, .seq = seq, .from = e.from, .nlost = e.lost, .len = (uint32_t)len};
+    snprintf(m.run, sizeof m.run, "%s", e.run);
+    size_t i = 0, j;
+    while (i < ob->count && at(ob, i)->seq < e.from)
+        i++;
+    for (j = i; j < ob->count && at(ob, j)->seq <= seq;)
+        j++;
+    if (!(m.data = malloc(len)) || (memcpy(m.data, data, len), ring_replace(ob, i, j, &m) < 0)) {
+        free(m.data);
+        log_err("spool: out of memory loading lost seq %lld..%lld", (long long)e.from,
+                (long long)seq);
     }
+    return 1;
 }
 
 static void on_load(void *arg, int64_t seq, const void *data, size_t len)
@@ -111,8 +256,8 @@ static void on_load(void *arg, int64_t seq, const void *data, size_t len)
             pop(ob);
         if (seq > ob->forgot)
             ob->forgot = seq;
-    } else if (seq > ob->forgot && (!ob->count || seq > at(ob, ob->count - 1)->seq) &&
-               keep(ob, seq, data, len) < 0) {
+    } else if (seq > ob->forgot && !load_marker(ob, seq, data, len) &&
+               (!ob->count || seq > at(ob, ob->count - 1)->seq) && keep(ob, seq, data, len) < 0) {
         log_err("spool: out of memory loading seq %lld", (long long)seq);
     }
 }
@@ -176,9 +321,16 @@ int64_t outbox_push(struct outbox *ob, struct ev *e)
     static char buf[EV_MAX_BYTES];
     int n = ev_encode(e, buf, sizeof buf);
     if (n < 0) {
-        /* never sent: the collector would wait for this seq; a forget mark and the
-         * collector's gap give-up (docs/PROTOCOL.md) carry on past it */
-        log_err("cannot encode %s event seq %lld", ev_type_name(e->type), (long long)e->seq);
+        /* never sent as such: a lost event takes its seq, so the sequence goes on */
+        log_err("cannot encode %s event seq %lld: sent as lost", ev_type_name(e->type),
+                (long long)e->seq);
+        struct pending m = {.lost = 1, .seq = e->seq, .from = e->seq};
+        snprintf(m.run, sizeof m.run, "%s", e->run);
+        m.nlost = e->run[0] && e->type != EV_HELLO && e->type != EV_HEARTBEAT;
+        enforce_bounds(ob, 1);
+        place_marker(ob, ob->count, ob->count, &m);
+        if (ob->count && at(ob, ob->count - 1)->seq == e->seq)
+            send_raw(ob, at(ob, ob->count - 1));
         return e->seq;
     }
     enforce_bounds(ob, (size_t)n);

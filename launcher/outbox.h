@@ -20,14 +20,16 @@ struct outbox;
  * sent at once (before anything pushed later) and seq continues after the highest
  * one the spool saw, so the sequence stays gap-free across restarts. max_unacked
  * events (and OUTBOX_MAX_BYTES) bound memory and disk: past it the oldest events are
- * dropped with an error logged. Returns NULL with err set (spool unusable or locked
- * by another launcher, out of memory). */
+ * dropped with an error logged, and a `lost` event (docs/PROTOCOL.md) takes their place
+ * in the sequence, so the collector never waits for them. Returns NULL with err set
+ * (spool unusable or locked by another launcher, out of memory). */
 struct outbox *outbox_open(void *sock, const char *host, const char *spool_dir, size_t max_unacked,
                            char *err, size_t errlen);
 void outbox_free(struct outbox *ob);
 
 /* Stamps e with host, the next seq and, when e->tm is 0, the current clocks; keeps a
  * copy (spooled first) until acknowledged and sends it now if the socket takes it.
+ * An event that cannot be encoded is replaced by a `lost` event for its seq.
  * Returns the seq. */
 int64_t outbox_push(struct outbox *ob, struct ev *e);
 

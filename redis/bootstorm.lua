@@ -1,64 +1,222 @@
 #!lua name=bootstorm
--- Redis Function library of bootstorm: bs_apply stores one launcher event into its
--- run's keys (redis/SCHEMA.md) atomically and idempotently per (run, host, seq).
--- Not for hello/heartbeat (the collector writes the host registry) nor for queries.
+-- Redis Function library of bootstorm: bs_apply stores a batch of one launcher's
+-- events, as the launcher encoded them (MessagePack, decoded here with cmsgpack), into
+-- the keys of redis/SCHEMA.md: atomically, idempotently, and with the one check of
+-- sequence numbers. Not for validating fields (the collector's codec, common/event.c,
+-- did that before the call) nor for queries (aggregator/).
 --
---   FCALL bs_apply 1 bs:{RUN}:meta HOST SEQ TYPE K1 V1 K2 V2 ...
---   -> 1 applied, 0 duplicate (SEQ <= last applied seq of HOST in RUN)
+--   FCALL bs_apply N bs:host:HOST [bs:{RUN}:meta ...] HOST NOW_TR MSG1 MSG2 ...
+--   -> {ACKED, CODE1, CODE2, ...}: ACKED the host's last seq with everything before it
+--      stored (0: none yet), CODEi 1 applied, 0 duplicate, -1 after a gap (not applied)
 --   FCALL_RO bs_version 0 -> BS_LIB_VERSION
 
-local BS_LIB_VERSION = 3
+local BS_LIB_VERSION = 4
 
--- Exact order of two decimal strings of non-negative integers without leading zeros:
--- tm/tr values exceed 2^53 and would lose precision as Lua numbers.
-local function ucmp(a, b)
-    if #a ~= #b then return #a < #b and -1 or 1 end
-    if a == b then return 0 end
-    return a < b and -1 or 1
-end
+-- ---- key names: mirror common/keys.h (tests/unit/test_keys.c compares the two) ----
+local KEY = {
+    runs = function() return 'bs:runs' end,
+    hosts = function() return 'bs:hosts' end,
+    host = function(host) return 'bs:host:' .. host end,
+    collector = function() return 'bs:collector' end,
+    pool = function(name) return 'bs:pool:' .. name end,
+    pools = function() return 'bs:pools' end,
+    run = function(run, name) return 'bs:{' .. run .. '}:' .. name end,
+    meta = function(run) return 'bs:{' .. run .. '}:meta' end,
+    seq = function(run) return 'bs:{' .. run .. '}:seq' end,
+    ev = function(run) return 'bs:{' .. run .. '}:ev' end,
+    agg = function(run) return 'bs:{' .. run .. '}:agg' end,
+    hagg = function(run, host) return 'bs:{' .. run .. '}:hagg:' .. host end,
+    guest = function(run, host, idx) return 'bs:{' .. run .. '}:guest:' .. host .. ':' .. idx end,
+    hrun = function(run, host, name) return 'bs:{' .. run .. '}:h:' .. host .. ':' .. name end,
+}
 
-local function hset_if(key, field, v, better)
-    local cur = redis.call('HGET', key, field)
-    if not cur or better(v, cur) then redis.call('HSET', key, field, v) end
+-- Integers arrive as Lua numbers (doubles): exact below 2^53; realtime ns (~1.8e18) are
+-- kept to within 256 ns. '%d' prints the value as a 64-bit integer.
+local function istr(n)
+    if type(n) == 'number' then return string.format('%d', n) end
+    return n
 end
-local function lt(a, b) return ucmp(a, b) < 0 end
-local function gt(a, b) return ucmp(a, b) > 0 end
-local function nlt(a, b) return tonumber(a) < tonumber(b) end
-local function ngt(a, b) return tonumber(a) > tonumber(b) end
 
 -- Milliseconds with up to 6 decimals and no trailing zeros ("1234.5").
 local function fmt_ms(x)
     local s = string.format('%.6f', x):gsub('0+$', ''):gsub('%.$', '')
     return s
 end
-local function ms(ns) return fmt_ms(tonumber(ns) / 1e6) end
+-- ns as ms, a number: a sorted-set score as is (the same double its decimal string
+-- would give); hash values are formatted once, when written (fmt_val).
+local function ms(ns) return ns / 1e6 end
 
--- Optional fields are always sent; empty strings and zero sizes mean "not known".
+-- How a cached hash value is written: integers in full, other numbers (ms) as fmt_ms.
+local function fmt_val(v)
+    if type(v) ~= 'number' then return v end
+    if v == math.floor(v) and v > -9.2e18 and v < 9.2e18 then return string.format('%d', v) end
+    return fmt_ms(v)
+end
+
+-- ---- a write-back cache of hashes, sorted sets and sets for one call ----
+-- Values read back are strings, values set in this call may be numbers (formatted
+-- at the write): compare them through tonumber.
+-- Each hash is read once (HGETALL) and written once (HSET/HDEL) per call, and each
+-- sorted set, set and list gets one ZADD/SADD/RPUSH: a batch costs a few calls per key,
+-- not per event.
+local B
+
+local function batch_new() B = {h = {}, z = {}, zk = {}, s = {}, sk = {}, hk = {}, runs = {}, l = {}, lk = {}} end
+
+local function hload(key)
+    local e = B.h[key]
+    if not e then
+        local all = redis.call('HGETALL', key)
+        e = {f = {}, dirty = {}}
+        for i = 1, #all, 2 do e.f[all[i]] = all[i + 1] end
+        B.h[key] = e
+        B.hk[#B.hk + 1] = key
+    end
+    return e
+end
+local function hget(key, field) return (B.h[key] or hload(key)).f[field] end
+local function hset(key, field, v)
+    local e = B.h[key] or hload(key)
+    e.f[field] = v
+    e.dirty[field] = true
+end
+local function hdel(key, field)
+    local e = hload(key)
+    e.f[field] = nil
+    e.dirty[field] = true
+end
+local function hincr(key, field, n)
+    local v = (tonumber(hget(key, field)) or 0) + n
+    hset(key, field, v)
+    return v
+end
+local function hsetnx(key, field, v)
+    if hget(key, field) then return false end
+    hset(key, field, v)
+    return true
+end
+local function zadd(key, score, member)
+    local z = B.z[key]
+    if not z then
+        z = {}
+        B.z[key] = z
+        B.zk[#B.zk + 1] = key
+    end
+    z[#z + 1] = score
+    z[#z + 1] = member
+end
+local function sadd(key, member)
+    local s = B.s[key]
+    if not s then
+        s = {}
+        B.s[key] = s
+        B.sk[#B.sk + 1] = key
+    end
+    s[member] = true
+end
+
+local function batch_flush()
+    for _, key in ipairs(B.hk) do
+        local e, set, del, n, nd = B.h[key], {}, nil, 0, 0
+        local vals = e.f
+        for f in pairs(e.dirty) do
+            local v = vals[f]
+            if v == nil then
+                del = del or {}
+                nd = nd + 1
+                del[nd] = f
+            else
+                set[n + 1] = f
+                set[n + 2] = type(v) == 'number' and fmt_val(v) or v
+                n = n + 2
+            end
+        end
+        if n > 0 then redis.call('HSET', key, unpack(set, 1, n)) end
+        if del then redis.call('HDEL', key, unpack(del, 1, nd)) end
+    end
+    for _, key in ipairs(B.zk) do redis.call('ZADD', key, unpack(B.z[key])) end
+    for _, key in ipairs(B.lk) do redis.call('RPUSH', key, unpack(B.l[key])) end
+    for _, key in ipairs(B.sk) do
+        local m = {}
+        for x in pairs(B.s[key]) do m[#m + 1] = x end
+        redis.call('SADD', key, unpack(m))
+    end
+end
+
+-- ---- aggregates ----
+
+local function num_lt(a, b) return tonumber(a) < tonumber(b) end
+local function num_gt(a, b) return tonumber(a) > tonumber(b) end
+local function hset_if(key, field, v, better)
+    local cur = hget(key, field)
+    if not cur or better(v, cur) then hset(key, field, v) end
+end
+-- Optional fields are always sent; empty strings and zeros mean "not known".
 local function hset_opt(key, field, v)
-    if v and v ~= '' and v ~= '0' then redis.call('HSET', key, field, v) end
+    if v and v ~= '' and v ~= 0 then hset(key, field, v) end
 end
 
--- Counters and extremes go to the run's agg hash and to the host's (bs:{RUN}:hagg:HOST);
--- sorted sets of durations to the run's (NAME) and the host's (h:HOST:NAME) copy.
-local function incr(k, host, field, n)
-    redis.call('HINCRBY', k.agg, field, n)
-    redis.call('HINCRBY', k.pfx .. 'hagg:' .. host, field, n)
+-- Sums and extremes of a call are gathered in plain tables (k.add, k.best: key ->
+-- field -> value) and go to the cache once per field at the end of the call (acc_flush).
+local function acc_add(k, key, field, n)
+    local t = k.add[key]
+    if not t then
+        t = {}
+        k.add[key] = t
+    end
+    t[field] = (t[field] or 0) + n
 end
-local function both_if(k, host, field, v, better)
-    hset_if(k.agg, field, v, better)
-    hset_if(k.pfx .. 'hagg:' .. host, field, v, better)
+local function acc_best(k, key, field, v, better)
+    local t = k.best[key]
+    if not t then
+        t = {}
+        k.best[key] = t
+    end
+    local cur = t[field]
+    if not cur or better(v, cur[1]) then t[field] = {v, better} end
 end
-local function zadd2(k, host, name, score, member)
-    redis.call('ZADD', k.pfx .. name, score, member)
-    redis.call('ZADD', k.pfx .. 'h:' .. host .. ':' .. name, score, member)
+-- The value of a best-of field as it will be after the call.
+local function best_now(k, key, field)
+    local v, t = hget(key, field), k.best[key]
+    local p = t and t[field]
+    if p and (not v or p[2](p[1], v)) then return p[1] end
+    return v
+end
+local function acc_flush(k)
+    if k.last then hset(k.seq, k.host, k.last) end    for key, t in pairs(k.add) do
+        for field, n in pairs(t) do hset(key, field, (tonumber(hget(key, field)) or 0) + n) end
+    end
+    for key, t in pairs(k.best) do
+        for field, p in pairs(t) do hset_if(key, field, p[1], p[2]) end
+    end
+end
+
+-- Counters and extremes go to the run's agg hash and to the host's hagg:HOST; sorted
+-- sets of durations to the run's (NAME) and the host's (h:HOST:NAME) copy.
+local function incr(k, field, n)
+    acc_add(k, k.agg, field, n)
+    acc_add(k, k.hagg, field, n)
+end
+local function both_if(k, field, v, better)
+    acc_best(k, k.agg, field, v, better)
+    acc_best(k, k.hagg, field, v, better)
+end
+local function zadd2(k, name, score, member)
+    local z = k.zkeys[name] -- the two key names, once per call
+    if not z then
+        z = {KEY.run(k.run, name), KEY.hrun(k.run, k.host, name)}
+        k.zkeys[name] = z
+    end
+    zadd(z[1], score, member)
+    zadd(z[2], score, member)
 end
 -- A phase duration (ms) between two tm of one guest; phases are listed in bs:{RUN}:phases.
-local function phase(k, host, m, name, t0, t1)
+local function phase(k, m, name, t0, t1)
     if not t0 or not t1 then return end
     local d = tonumber(t1) - tonumber(t0)
     if d < 0 then return end
-    redis.call('SADD', k.pfx .. 'phases', name)
-    zadd2(k, host, 'ph:' .. name, fmt_ms(d / 1e6), m)
+    sadd(k.phases, name)
+    zadd2(k, 'ph:' .. name, d / 1e6, m)
 end
 -- Power-of-two bucket of the guests already running at spawn: 0, 1, 2, 4, 8, ...
 local function bucket(n)
@@ -69,255 +227,301 @@ local function bucket(n)
     return b
 end
 -- Ready guests alive now, per host and per run, with a timeline entry per change.
-local function up(k, host, gk, delta, f)
-    redis.call('HSET', gk, 'up', delta > 0 and 1 or 0)
-    local n = redis.call('HINCRBY', k.agg, 'up:' .. host, delta)
-    local all = redis.call('HINCRBY', k.agg, 'up', delta)
-    redis.call('XADD', k.pfx .. 'upc', '*', 'host', host, 'tm', f.tm, 'tr', f.tr or '0',
-        'n', n, 'all', all)
+local function up(k, gk, delta, f)
+    hset(gk, 'up', delta > 0 and 1 or 0)
+    local n = hincr(k.agg, k.f_up, delta)
+    local all = hincr(k.agg, 'up', delta)
+    redis.call('XADD', k.upc, '*', 'host', k.host, 'tm', istr(f.tm),
+        'tr', istr(f.tr or 0), 'n', n, 'all', all)
+end
+local function down(k, gk, f)
+    if tonumber(hget(gk, 'up')) == 1 then up(k, gk, -1, f) end
 end
 -- Member of a guest's boot in the zsets: HOST:IDX, and HOST:IDX#GEN once restarted.
 local function member(g, gk)
-    local gen = redis.call('HGET', gk, 'gen')
-    return (gen and gen ~= '0') and (g .. '#' .. gen) or g
+    local gen = tonumber(hget(gk, 'gen'))
+    return (gen and gen ~= 0) and (g .. '#' .. istr(gen)) or g
 end
 
--- One entry per event type: the fields it needs ('i' decimal integer, 's' string)
--- and what it changes. k holds the run's key names, g the guest id, f the fields.
+-- ---- one handler per run event type: k holds run, host and the run's hash keys,
+-- g the guest id, gk its hash, f the decoded event ----
 local H = {}
 
-H.run_start = {
-    need = {tr = 'i', accel = 's', kind = 's', backend = 's', pattern = 's', count = 'i', timeout_s = 'i'},
-    apply = function(k, host, f)
-        redis.call('HSET', k.meta, 'accel:' .. host, f.accel, 'start_tr:' .. host, f.tr)
-        if f.kvm then redis.call('HSET', k.meta, 'kvm:' .. host, f.kvm) end
-        if f.prio then redis.call('HSET', k.meta, 'prio:' .. host, f.prio) end
-        hset_opt(k.meta, 'mem_base_kib:' .. host, f.mem_used_kib)
-        redis.call('HINCRBY', k.meta, 'hosts_started', 1)
-        -- a run not started through the collector still gets its scenario described
-        redis.call('HSETNX', k.meta, 'run', k.run)
-        for _, n in ipairs({'kind', 'backend', 'pattern', 'count', 'interval_ms', 'hold_s', 'timeout_s',
-                'concurrency', 'restart_after_ms', 'restart_permille', 'trace'}) do
-            if f[n] then redis.call('HSETNX', k.meta, n, f[n]) end
-        end
-    end,
-}
-
-H.spawn = {
-    need = {tm = 'i', tr = 'i', guest = 'i', running = 'i'},
-    apply = function(k, host, f, g, gk)
-        if redis.call('HEXISTS', gk, 'spawn_tm') == 1 then
-            -- a restart of this guest: a new generation; the old one is down now
-            if redis.call('HGET', gk, 'up') == '1' then up(k, host, gk, -1, f) end
-            redis.call('HINCRBY', gk, 'gen', 1)
-            redis.call('HDEL', gk, 'spawned_tm', 'first_output_tm', 'ready_tm', 'boot_ns',
-                'reason', 'failed_tm', 'exit_status', 'exit_tm', 'pid', 'detail')
-            incr(k, host, 'respawned', 1)
-        end
-        redis.call('HSET', gk, 'host', host, 'idx', f.guest, 'state', 'spawning', 'spawn_tm', f.tm,
-            'spawn_tr', f.tr, 'running', f.running)
-        incr(k, host, 'spawned', 1)
-        hset_if(k.agg, 'first_spawn_tm:' .. host, f.tm, lt)
-        hset_if(k.agg, 'first_spawn_tr', f.tr, lt)
-        if f.lag_ns and redis.call('HGET', k.meta, 'pattern') == 'interval' then
-            redis.call('HSET', gk, 'lag_ns', f.lag_ns)
-            zadd2(k, host, 'lag', ms(f.lag_ns), member(g, gk))
-        end
-    end,
-}
-
-H.spawned = {
-    need = {tm = 'i', guest = 'i', pid = 'i'},
-    apply = function(k, host, f, g, gk)
-        redis.call('HSET', gk, 'pid', f.pid, 'spawned_tm', f.tm)
-        hset_opt(gk, 'spawn_ns', f.spawn_ns)
-        local st = redis.call('HGET', gk, 'state')
-        if not st or st == 'spawning' then redis.call('HSET', gk, 'state', 'running') end
-        phase(k, host, member(g, gk), 'spawned', redis.call('HGET', gk, 'spawn_tm'), f.tm)
-    end,
-}
-
-H.first_output = {
-    need = {tm = 'i', guest = 'i'},
-    apply = function(k, host, f, g, gk)
-        if redis.call('HSETNX', gk, 'first_output_tm', f.tm) == 1 then
-            local t0 = redis.call('HGET', gk, 'spawned_tm') or redis.call('HGET', gk, 'spawn_tm')
-            phase(k, host, member(g, gk), 'first_output', t0, f.tm)
-        end
-    end,
-}
-
-H.marker = {
-    need = {tm = 'i', guest = 'i', name = 's'},
-    apply = function(k, host, f, g, gk)
-        if redis.call('HSETNX', gk, 'm:' .. f.name, f.tm) == 1 then
-            phase(k, host, member(g, gk), 'm:' .. f.name, redis.call('HGET', gk, 'spawn_tm'), f.tm)
-        end
-    end,
-}
-
-H.ready = {
-    need = {tm = 'i', tr = 'i', guest = 'i', boot_ns = 'i'},
-    apply = function(k, host, f, g, gk)
-        local b = ms(f.boot_ns)
-        local m = member(g, gk)
-        redis.call('HSET', gk, 'state', 'ready', 'ready_tm', f.tm, 'boot_ns', f.boot_ns)
-        zadd2(k, host, 'boot', b, m)
-        incr(k, host, 'ready', 1)
-        both_if(k, host, 'boot_min_ms', b, nlt)
-        both_if(k, host, 'boot_max_ms', b, ngt)
-        -- summed in decimal ms rounded to 6 places: exact for inputs of whole ns
-        for _, key in ipairs({k.agg, k.pfx .. 'hagg:' .. host}) do
-            local sum = redis.call('HGET', key, 'boot_sum_ms') or '0'
-            redis.call('HSET', key, 'boot_sum_ms', fmt_ms(tonumber(sum) + tonumber(b)))
-        end
-        hset_if(k.agg, 'last_ready_tm:' .. host, f.tm, gt)
-        hset_if(k.agg, 'last_ready_tr', f.tr, gt)
-        phase(k, host, m, 'ready', redis.call('HGET', gk, 'first_output_tm'), f.tm)
-        -- boot time against guests already running at spawn
-        local bk = bucket(redis.call('HGET', gk, 'running'))
-        redis.call('HINCRBY', k.pfx .. 'byrun', bk .. ':n', 1)
-        local s = redis.call('HGET', k.pfx .. 'byrun', bk .. ':sum_ms') or '0'
-        redis.call('HSET', k.pfx .. 'byrun', bk .. ':sum_ms', fmt_ms(tonumber(s) + tonumber(b)))
-        hset_if(k.pfx .. 'byrun', bk .. ':max_ms', b, ngt)
-        -- ready per second since the host's first spawn
-        local t0 = redis.call('HGET', k.agg, 'first_spawn_tm:' .. host)
-        if t0 then
-            local sec = math.floor((tonumber(f.tm) - tonumber(t0)) / 1e9)
-            redis.call('HINCRBY', k.pfx .. 'rps', sec, 1)
-        end
-        up(k, host, gk, 1, f)
-    end,
-}
-
--- A guest that was up and goes away (exit, failure) lowers the ready-count curve.
-local function down(k, host, gk, f)
-    if redis.call('HGET', gk, 'up') == '1' then up(k, host, gk, -1, f) end
+function H.run_start(k, f)
+    local host = k.host
+    hset(k.meta, 'accel:' .. host, f.accel)
+    hset(k.meta, 'start_tr:' .. host, f.tr)
+    if f.kvm then hset(k.meta, 'kvm:' .. host, f.kvm) end
+    if f.prio then hset(k.meta, 'prio:' .. host, f.prio) end
+    hset_opt(k.meta, 'mem_base_kib:' .. host, f.mem_used_kib)
+    hincr(k.meta, 'hosts_started', 1)
+    -- a run not started through the collector still gets its scenario described
+    hsetnx(k.meta, 'run', k.run)
+    for _, n in ipairs({'kind', 'backend', 'pattern', 'count', 'interval_ms', 'hold_s', 'timeout_s',
+            'concurrency', 'restart_after_ms', 'restart_permille', 'trace'}) do
+        if f[n] then hsetnx(k.meta, n, istr(f[n])) end
+    end
 end
 
-H.exit = {
-    need = {tm = 'i', guest = 'i', status = 'i'},
-    apply = function(k, host, f, g, gk)
-        redis.call('HSET', gk, 'exit_status', f.status, 'exit_tm', f.tm)
-        hset_opt(gk, 'rss_kib', f.rss_kib)
-        hset_opt(gk, 'cpu_ms', f.cpu_ms)
-        hset_opt(gk, 'ram_kib', f.ram_kib)
-        hset_opt(gk, 'detail', f.detail)
-        local st = redis.call('HGET', gk, 'state')
-        if st ~= 'ready' and st ~= 'failed' then redis.call('HSET', gk, 'state', 'exited') end
-        incr(k, host, 'exited', 1)
-        down(k, host, gk, f)
-    end,
-}
+function H.spawn(k, f, g, gk)
+    if hget(gk, 'spawn_tm') then
+        -- a restart of this guest: a new generation; the old one is down now
+        down(k, gk, f)
+        hincr(gk, 'gen', 1)
+        for _, n in ipairs({'spawned_tm', 'first_output_tm', 'ready_tm', 'boot_ns', 'reason',
+                'failed_tm', 'exit_status', 'exit_tm', 'pid', 'detail'}) do
+            if hget(gk, n) then hdel(gk, n) end
+        end
+        incr(k, 'respawned', 1)
+    end
+    hset(gk, 'host', k.host)
+    hset(gk, 'idx', f.guest)
+    hset(gk, 'state', 'spawning')
+    hset(gk, 'spawn_tm', f.tm)
+    hset(gk, 'spawn_tr', f.tr)
+    hset(gk, 'running', f.running)
+    incr(k, 'spawned', 1)
+    acc_best(k, k.agg, k.f_first_spawn, f.tm, num_lt)
+    acc_best(k, k.agg, 'first_spawn_tr', f.tr, num_lt)
+    if f.lag_ns and hget(k.meta, 'pattern') == 'interval' then
+        hset(gk, 'lag_ns', f.lag_ns)
+        zadd2(k, 'lag', ms(f.lag_ns), member(g, gk))
+    end
+end
 
-H.failed = {
-    need = {tm = 'i', guest = 'i', reason = 's'},
-    apply = function(k, host, f, g, gk)
-        redis.call('HSET', gk, 'state', 'failed', 'reason', f.reason, 'failed_tm', f.tm)
-        hset_opt(gk, 'rss_kib', f.rss_kib)
-        hset_opt(gk, 'cpu_ms', f.cpu_ms)
-        hset_opt(gk, 'detail', f.detail)
-        incr(k, host, 'failed', 1)
-        incr(k, host, 'failed:' .. f.reason, 1)
-        down(k, host, gk, f)
-    end,
-}
+function H.spawned(k, f, g, gk)
+    hset(gk, 'pid', f.pid)
+    hset(gk, 'spawned_tm', f.tm)
+    hset_opt(gk, 'spawn_ns', f.spawn_ns)
+    local st = hget(gk, 'state')
+    if not st or st == 'spawning' then hset(gk, 'state', 'running') end
+    phase(k, member(g, gk), 'spawned', hget(gk, 'spawn_tm'), f.tm)
+end
 
-H.mem = {
-    need = {tm = 'i', tr = 'i', mem_used_kib = 'i', rss_kib = 'i', running = 'i'},
-    apply = function(k, host, f)
-        redis.call('XADD', k.pfx .. 'mem:' .. host, '*', 'tm', f.tm, 'tr', f.tr,
-            'used_kib', f.mem_used_kib, 'rss_kib', f.rss_kib, 'running', f.running,
-            'pss_kib', f.pss_kib or '0', 'guest_cpu_ms', f.guest_cpu_ms or '0')
-        both_if(k, host, 'peak_mem_kib', f.mem_used_kib, gt)
-        hset_if(k.agg, 'peak_mem_kib:' .. host, f.mem_used_kib, gt)
-        hset_if(k.agg, 'peak_rss_kib:' .. host, f.rss_kib, gt)
-        if f.pss_kib and f.pss_kib ~= '0' then hset_if(k.agg, 'peak_pss_kib:' .. host, f.pss_kib, gt) end
-    end,
-}
+function H.first_output(k, f, g, gk)
+    if hsetnx(gk, 'first_output_tm', f.tm) then
+        local t0 = hget(gk, 'spawned_tm') or hget(gk, 'spawn_tm')
+        phase(k, member(g, gk), 'first_output', t0, f.tm)
+    end
+end
 
-H.run_end = {
-    need = {tr = 'i', ready = 'i', failed = 'i'},
-    apply = function(k, host, f)
-        redis.call('HSET', k.meta, 'end_tr:' .. host, f.tr)
-        if f.cpu_ms then redis.call('HSET', k.meta, 'cpu_ms:' .. host, f.cpu_ms) end
-        hset_opt(k.meta, 'rss_kib:' .. host, f.rss_kib)
-        hset_opt(k.meta, 'error:' .. host, f.error)
-        redis.call('HINCRBY', k.meta, 'hosts_done', 1)
-    end,
-}
+function H.marker(k, f, g, gk)
+    if hsetnx(gk, 'm:' .. f.name, f.tm) then
+        phase(k, member(g, gk), 'm:' .. f.name, hget(gk, 'spawn_tm'), f.tm)
+    end
+end
+
+function H.ready(k, f, g, gk)
+    local b, m = ms(f.boot_ns), member(g, gk)
+    hset(gk, 'state', 'ready')
+    hset(gk, 'ready_tm', f.tm)
+    hset(gk, 'boot_ns', f.boot_ns)
+    zadd2(k, 'boot', b, m)
+    incr(k, 'ready', 1)
+    both_if(k, 'boot_min_ms', b, num_lt)
+    both_if(k, 'boot_max_ms', b, num_gt)
+    -- summed in decimal ms rounded to 6 places: exact for inputs of whole ns
+    incr(k, 'boot_sum_ms', b)
+    acc_best(k, k.agg, k.f_last_ready, f.tm, num_gt)
+    acc_best(k, k.agg, 'last_ready_tr', f.tr, num_gt)
+    phase(k, m, 'ready', hget(gk, 'first_output_tm'), f.tm)
+    -- boot time against guests already running at spawn
+    local bk, byrun = bucket(hget(gk, 'running')), k.byrun
+    acc_add(k, byrun, bk .. ':n', 1)
+    acc_add(k, byrun, bk .. ':sum_ms', b)
+    acc_best(k, byrun, bk .. ':max_ms', b, num_gt)
+    -- ready per second since the host's first spawn
+    local t0 = best_now(k, k.agg, k.f_first_spawn)
+    if t0 then acc_add(k, k.rps, istr(math.floor((f.tm - tonumber(t0)) / 1e9)), 1) end
+    up(k, gk, 1, f)
+end
+
+local function guest_end(k, f, gk, counter)
+    hset_opt(gk, 'rss_kib', f.rss_kib)
+    hset_opt(gk, 'cpu_ms', f.cpu_ms)
+    hset_opt(gk, 'detail', f.detail)
+    incr(k, counter, 1)
+    down(k, gk, f)
+end
+
+function H.exit(k, f, g, gk)
+    hset(gk, 'exit_status', f.status)
+    hset(gk, 'exit_tm', f.tm)
+    hset_opt(gk, 'ram_kib', f.ram_kib)
+    local st = hget(gk, 'state')
+    if st ~= 'ready' and st ~= 'failed' then hset(gk, 'state', 'exited') end
+    guest_end(k, f, gk, 'exited')
+end
+
+function H.failed(k, f, g, gk)
+    hset(gk, 'state', 'failed')
+    hset(gk, 'reason', f.reason)
+    hset(gk, 'failed_tm', f.tm)
+    incr(k, 'failed:' .. f.reason, 1)
+    guest_end(k, f, gk, 'failed')
+end
+
+function H.mem(k, f)
+    local host = k.host
+    redis.call('XADD', KEY.run(k.run, 'mem:' .. host), '*', 'tm', istr(f.tm), 'tr', istr(f.tr),
+        'used_kib', istr(f.mem_used_kib), 'rss_kib', istr(f.rss_kib), 'running', istr(f.running),
+        'pss_kib', istr(f.pss_kib or 0), 'guest_cpu_ms', istr(f.guest_cpu_ms or 0))
+    both_if(k, 'peak_mem_kib', f.mem_used_kib, num_gt)
+    acc_best(k, k.agg, 'peak_mem_kib:' .. host, f.mem_used_kib, num_gt)
+    acc_best(k, k.agg, 'peak_rss_kib:' .. host, f.rss_kib, num_gt)
+    if f.pss_kib and f.pss_kib ~= 0 then
+        acc_best(k, k.agg, 'peak_pss_kib:' .. host, f.pss_kib, num_gt)
+    end
+end
+
+function H.run_end(k, f)
+    local host = k.host
+    hset(k.meta, 'end_tr:' .. host, f.tr)
+    if f.cpu_ms then hset(k.meta, 'cpu_ms:' .. host, f.cpu_ms) end
+    hset_opt(k.meta, 'rss_kib:' .. host, f.rss_kib)
+    hset_opt(k.meta, 'error:' .. host, f.error)
+    hincr(k.meta, 'hosts_done', 1)
+end
 
 -- trace mode: console lines go to their own stream, not into ev (they would swamp it)
-H.line = {
-    need = {tm = 'i', guest = 'i', text = 's'},
-    raw = false,
-    apply = function(k, host, f, g)
-        redis.call('XADD', k.pfx .. 'lines', '*', 'guest', g, 'tm', f.tm, 'text', f.text)
-    end,
-}
+function H.line(k, f, g)
+    redis.call('XADD', KEY.run(k.run, 'lines'), '*', 'guest', g, 'tm', istr(f.tm), 'text', f.text)
+end
 
-H.restart = {
-    need = {tm = 'i', tr = 'i', count = 'i'},
-    apply = function(k, host, f)
-        redis.call('HSET', k.meta, 'restart_tm:' .. host, f.tm)
-        hset_if(k.meta, 'restart_tr', f.tr, lt)
-        redis.call('HINCRBY', k.meta, 'restart_count:' .. host, f.count)
-        redis.call('HINCRBY', k.meta, 'restart_count', f.count)
-        incr(k, host, 'restarts', 1)
-    end,
-}
+function H.restart(k, f)
+    local host = k.host
+    hset(k.meta, 'restart_tm:' .. host, f.tm)
+    hset_if(k.meta, 'restart_tr', f.tr, num_lt)
+    hincr(k.meta, 'restart_count:' .. host, f.count)
+    hincr(k.meta, 'restart_count', f.count)
+    incr(k, 'restarts', 1)
+end
+
+-- seq `from`..seq are gone from the launcher (its bounded outbox dropped them, or one
+-- could not be encoded): counted, and the host's sequence goes on past them.
+function H.lost(k, f)
+    if f.counted > 0 then incr(k, 'lost', f.counted) end
+end
 
 -- A type this library does not know yet (a newer launcher) is kept raw in ev and
 -- counted, never refused: an error would stop that launcher's acks for good.
-local UNKNOWN = {need = {}, apply = function(k, host, f, g, gk, typ)
-    redis.call('HINCRBY', k.agg, 'unknown:' .. typ, 1)
-end}
+local function unknown(k, f) hincr(k.agg, 'unknown:' .. f.type, 1) end
 
--- Everything is checked before the first write: a script error never leaves half an event.
-local function bs_apply(keys, args)
-    local run = keys[1] and keys[1]:match('^bs:{([^{}]+)}:meta$')
-    if not run then return redis.error_reply('bs_apply: KEYS[1] must be bs:{RUN}:meta') end
-    local host, seq, typ = args[1], args[2], args[3]
-    if not typ or not typ:match('^[%w_]+$') or #typ > 32 then
-        return redis.error_reply('bs_apply: bad event type ' .. tostring(typ))
+-- ---- host registry: hello and heartbeat ----
+
+local function on_hello(hk, f)
+    hset(hk, 'cores', f.cores)
+    hset(hk, 'mem_total_kib', f.mem_total_kib)
+    hset(hk, 'kvm', f.kvm)
+    hset(hk, 'backends', f.backends)
+    hset(hk, 'version', f.version)
+end
+
+-- ---- the batch ----
+
+-- The run's key names, built once per call (one host per call).
+local function run_keys(run, host)
+    local k = B.runs[run]
+    if not k then
+        k = {run = run, host = host, meta = KEY.meta(run), agg = KEY.agg(run),
+            hagg = KEY.hagg(run, host), seq = KEY.seq(run), ev = KEY.ev(run), guests = {},
+            byrun = KEY.run(run, 'byrun'), rps = KEY.run(run, 'rps'), upc = KEY.run(run, 'upc'),
+            f_first_spawn = 'first_spawn_tm:' .. host, f_last_ready = 'last_ready_tm:' .. host,
+            f_up = 'up:' .. host, add = {}, best = {}, zkeys = {},
+            phases = KEY.run(run, 'phases')}
+        B.runs[run] = k
     end
-    local h = H[typ] or UNKNOWN
-    if not host or host == '' or not seq or not seq:match('^[1-9]%d*$') or #args % 2 ~= 1 then
-        return redis.error_reply('bs_apply: usage HOST SEQ TYPE [K V]...')
-    end
-    local f = {}
-    for i = 4, #args, 2 do f[args[i]] = args[i + 1] end
-    for n, t in pairs(h.need) do
-        if not f[n] or (t == 'i' and not f[n]:match('^%-?%d+$')) then
-            return redis.error_reply('bs_apply: ' .. typ .. ': field ' .. n .. ' missing or not an integer')
+    return k
+end
+
+local function apply_run_event(host, f, raw)
+    local run = f.run
+    local k = run_keys(run, host)
+    -- per (run, host) too: a launcher without a spool restarts its seq at 1 with a hello,
+    -- and a resend of an old run's events must then change nothing
+    if k.last == nil then k.last = tonumber(hget(k.seq, host)) or false end
+    if k.last and f.seq <= k.last then return 0 end
+    k.last = f.seq
+    if f.type ~= 'line' then
+        local l = B.l[k.ev]
+        if not l then
+            l = {}
+            B.l[k.ev] = l
+            B.lk[#B.lk + 1] = k.ev
         end
+        l[#l + 1] = raw
     end
-    if f.guest and not f.guest:match('^%d+$') then
-        return redis.error_reply('bs_apply: guest must be a non-negative integer')
+    local g, gk
+    if f.guest then -- the guest's id and key, once per call
+        local c = k.guests[f.guest]
+        if not c then
+            local idx = istr(f.guest)
+            c = {host .. ':' .. idx, KEY.guest(run, host, idx)}
+            k.guests[f.guest] = c
+        end
+        g, gk = c[1], c[2]
     end
-
-    local pfx = 'bs:{' .. run .. '}:'
-    local k = {run = run, pfx = pfx, meta = keys[1], seq = pfx .. 'seq', ev = pfx .. 'ev',
-        boot = pfx .. 'boot', lag = pfx .. 'lag', agg = pfx .. 'agg'}
-    local last = redis.call('HGET', k.seq, host)
-    if last and ucmp(seq, last) <= 0 then return 0 end
-    -- `prev` chains a host's events of the run: one whose predecessor is not stored yet
-    -- (it failed earlier in the same pipeline, say while Redis was loading) must not be
-    -- applied, or the predecessor would later look like a duplicate and be lost.
-    if f.prev and f.prev ~= '0' and f.prev ~= (last or '0') then
-        return redis.error_reply('GAP ' .. host .. ' seq ' .. seq .. ' follows ' .. f.prev ..
-            ' but the last stored is ' .. (last or 'none'))
-    end
-
-    if h.raw ~= false then
-        local raw = {'type', typ, 'host', host, 'seq', seq}
-        for i = 4, #args do raw[#raw + 1] = args[i] end
-        redis.call('XADD', k.ev, '*', unpack(raw))
-    end
-    local g = f.guest and (host .. ':' .. f.guest)
-    h.apply(k, host, f, g, g and (pfx .. 'guest:' .. g), typ)
-    redis.call('HSET', k.seq, host, seq)
+    local h = H[f.type] or unknown
+    h(k, f, g, gk)
     return 1
+end
+
+-- The one sequence check: the host's events apply in seq order without holes. A lost
+-- event stands for its whole range. Returns the code and the new last seq.
+local function judge(f, acked)
+    if f.type == 'hello' and f.seq == 1 then acked = 0 end -- a new launcher sequence
+    local first = f.type == 'lost' and f.from or f.seq
+    if acked and f.seq <= acked then return 0, acked end
+    if acked and first > acked + 1 then return -1, acked end
+    return 1, f.seq
+end
+
+local function decode_all(host, args)
+    local evs = {}
+    for i = 3, #args do
+        local ok, f = pcall(cmsgpack.unpack, args[i])
+        if not ok or type(f) ~= 'table' or f.host ~= host or type(f.seq) ~= 'number' or
+            type(f.type) ~= 'string' or (f.run ~= nil and type(f.run) ~= 'string') then
+            return nil, 'bs_apply: message ' .. (i - 2) .. ' is not an event of ' .. host
+        end
+        evs[#evs + 1] = f
+    end
+    return evs
+end
+
+-- Everything is decoded and checked before the first write: a refused call changes nothing.
+local function bs_apply(keys, args)
+    local host, now_tr, hk = args[1], args[2], keys[1]
+    if not host or host == '' or hk ~= KEY.host(host) or not now_tr then
+        return redis.error_reply('bs_apply: usage 1+ bs:host:HOST [bs:{RUN}:meta...] HOST NOW_TR MSG...')
+    end
+    local evs, err = decode_all(host, args)
+    if not evs then return redis.error_reply(err) end
+    batch_new()
+    local acked = tonumber(hget(hk, 'acked'))
+    local out, start = {0}, acked
+    for i, f in ipairs(evs) do
+        local code, raw = -1, args[i + 2]
+        if f.type == 'lost' then -- at most the part of the range not stored already
+            f.counted = math.min(f.lost, f.seq - math.max(f.from - 1, acked or 0))
+        end
+        if out[#out] ~= -1 then code, acked = judge(f, acked) end
+        if code == 1 and f.run and f.run ~= '' and f.type ~= 'hello' and f.type ~= 'heartbeat' then
+            code = apply_run_event(host, f, raw)
+        elseif code == 1 and f.type == 'hello' then
+            on_hello(hk, f)
+            sadd(KEY.hosts(), host)
+        end
+        out[#out + 1] = code
+    end
+    for _, k in pairs(B.runs) do acc_flush(k) end
+    if acked ~= start then hset(hk, 'acked', acked) end
+    hset(hk, 'last_seen_tr', now_tr)
+    hset(hk, 'state', 'up')
+    hsetnx(hk, 'first_seen_tr', now_tr)
+    batch_flush()
+    out[1] = acked or 0
+    return out
 end
 
 redis.register_function('bs_apply', bs_apply)

@@ -114,8 +114,8 @@ ok = ok and all((h['spawned'], h['ready']) == (16, 16) for h in d['per_host'])
 sys.exit(0 if ok else 1)
 PY
 RUN_C=$(rcli ZREVRANGE bs:runs 0 0)
-# every guest event of mh1 is in the raw stream exactly once: 16 spawns, 16 ready
-n_ev=$(rcli --raw eval "local n,s,r=0,0,0 for _,e in ipairs(redis.call('xrange',KEYS[1],'-','+')) do local f=e[2] local t,h for i=1,#f,2 do if f[i]=='type' then t=f[i+1] elseif f[i]=='host' then h=f[i+1] end end if h=='mh1' then if t=='spawn' then s=s+1 elseif t=='ready' then r=r+1 end end end return s..' '..r" 1 "bs:{$RUN_C}:ev")
+# every guest event of mh1 is in the raw list exactly once: 16 spawns, 16 ready
+n_ev=$(rcli --raw eval "local s,r=0,0 for _,m in ipairs(redis.call('lrange',KEYS[1],0,-1)) do local e=cmsgpack.unpack(m) if e.host=='mh1' then if e.type=='spawn' then s=s+1 elseif e.type=='ready' then r=r+1 end end end return s..' '..r" 1 "bs:{$RUN_C}:ev")
 [ "$n_ev" = "16 16" ] || fail "(c) mh1 spawn/ready events in the stream: $n_ev"
 grep -q "taken as lost" "$T_DIR/collector.log" && fail "(c) the collector gave events up as lost"
 pass "(c) link of mh1 cut for 3 s mid-run: 48/48 ready, mh1's 16 spawn and 16 ready events all stored once"

@@ -42,6 +42,8 @@ static void fill(struct ev *e, enum ev_type t)
     e->failed = 4;
     e->ack = 41;
     e->ok = 1;
+    e->from = 40; /* lost: seq 40..42 */
+    e->lost = 2;
     snprintf(e->name, sizeof e->name, "entry");
     snprintf(e->reason, sizeof e->reason, "timeout");
     snprintf(e->detail, sizeof e->detail, "not ready after 60 s");

@@ -1,0 +1,215 @@
+/* The launcher's outbox with a real ZeroMQ pair (inproc) and a spool in a temporary
+ * dir: events go out in seq order, acks forget them, a bounded outbox replaces what it
+ * drops by `lost` events (one per run, seq ranges joined), an event that cannot be
+ * encoded becomes a lost event too, and all of it survives a reopen from the spool. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "bzmq.h"
+#include "outbox.h"
+
+static void *tx, *rx; /* the outbox sends on tx; the test reads rx */
+static char dir[] = "/tmp/bs-outbox-test-XXXXXX";
+
+static int setup(void **state)
+{
+    (void)state;
+    static int n;
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://outbox-%d", n++);
+    rx = zmq_socket(bzmq_ctx(), ZMQ_PAIR);
+    tx = zmq_socket(bzmq_ctx(), ZMQ_PAIR);
+    int linger = 0;
+    zmq_setsockopt(rx, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(tx, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_bind(rx, ep), 0);
+    assert_int_equal(zmq_connect(tx, ep), 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    zmq_close(tx);
+    zmq_close(rx);
+    return 0;
+}
+
+/* The next message on rx, decoded; fails the test when none is waiting. */
+static struct ev next(void)
+{
+    char buf[EV_MAX_BYTES], err[256];
+    struct ev e;
+    int n = zmq_recv(rx, buf, sizeof buf, ZMQ_DONTWAIT);
+    if (n <= 0)
+        fail_msg("no message waiting");
+    if (ev_decode(buf, (size_t)n, &e, err, sizeof err) < 0)
+        fail_msg("undecodable: %s", err);
+    return e;
+}
+
+static void drain(void)
+{
+    char buf[EV_MAX_BYTES];
+    while (zmq_recv(rx, buf, sizeof buf, ZMQ_DONTWAIT) > 0)
+        ;
+}
+
+static int64_t push(struct outbox *ob, enum ev_type t, const char *run)
+{
+    struct ev e;
+    ev_init(&e, t);
+    snprintf(e.run, sizeof e.run, "%s", run);
+    e.guest = 0;
+    e.pid = 1;
+    e.cores = 1;
+    snprintf(e.version, sizeof e.version, "1");
+    return outbox_push(ob, &e);
+}
+
+static void test_send_and_ack(void **state)
+{
+    (void)state;
+    char err[256];
+    struct outbox *ob = outbox_open(tx, "h1", NULL, 100, err, sizeof err);
+    assert_non_null(ob);
+    assert_int_equal(push(ob, EV_HELLO, ""), 1);
+    assert_int_equal(push(ob, EV_SPAWN, "r1"), 2);
+    assert_int_equal(push(ob, EV_SPAWNED, "r1"), 3);
+    for (int64_t s = 1; s <= 3; s++) {
+        struct ev e = next();
+        assert_int_equal(e.seq, s);
+        assert_string_equal(e.host, "h1");
+    }
+    outbox_ack(ob, 2);
+    assert_int_equal(outbox_pending(ob), 1);
+    outbox_tick(ob, 0); /* resend what is left */
+    assert_int_equal(next().seq, 3);
+    outbox_ack(ob, 3);
+    assert_int_equal(outbox_pending(ob), 0);
+    outbox_free(ob);
+}
+
+/* Two runs dropped in turn: a lost event per run, in seq order, then the kept ones. */
+static void test_bounded_drops_become_lost(void **state)
+{
+    (void)state;
+    char err[256];
+    struct outbox *ob = outbox_open(tx, "h1", NULL, 3, err, sizeof err);
+    assert_non_null(ob);
+    push(ob, EV_HELLO, "");   /* 1: no run, joins the first lost range */
+    push(ob, EV_SPAWN, "ra"); /* 2 */
+    push(ob, EV_SPAWN, "ra"); /* 3 */
+    push(ob, EV_SPAWN, "rb"); /* 4 */
+    push(ob, EV_SPAWN, "rb"); /* 5 */
+    push(ob, EV_SPAWN, "rb"); /* 6 */
+    push(ob, EV_SPAWN, "rb"); /* 7 */
+    push(ob, EV_SPAWN, "rb"); /* 8: 1..5 dropped: ra 1..3 (2 run events), rb 4..5 (2) */
+    assert_int_equal(outbox_pending(ob), 5);
+    drain();
+    outbox_tick(ob, 0);
+    struct ev a = next(), b = next();
+    assert_int_equal(a.type, EV_LOST);
+    assert_int_equal(a.from, 1);
+    assert_int_equal(a.seq, 3);
+    assert_int_equal(a.lost, 2);
+    assert_string_equal(a.run, "ra");
+    assert_int_equal(b.type, EV_LOST);
+    assert_int_equal(b.from, 4);
+    assert_int_equal(b.seq, 5);
+    assert_int_equal(b.lost, 2);
+    assert_string_equal(b.run, "rb");
+    for (int64_t s = 6; s <= 8; s++)
+        assert_int_equal(next().seq, s);
+    outbox_ack(ob, 5); /* the lost events are acked like any other */
+    assert_int_equal(outbox_pending(ob), 3);
+    outbox_free(ob);
+}
+
+static void test_unencodable_becomes_lost(void **state)
+{
+    (void)state;
+    char err[256];
+    struct outbox *ob = outbox_open(tx, "h1", NULL, 100, err, sizeof err);
+    assert_non_null(ob);
+    push(ob, EV_SPAWN, "ra");
+    assert_int_equal(push(ob, EV_NONE, "ra"), 2); /* the codec refuses it */
+    push(ob, EV_SPAWN, "ra");
+    assert_int_equal(next().seq, 1);
+    struct ev l = next();
+    assert_int_equal(l.type, EV_LOST);
+    assert_int_equal(l.from, 2);
+    assert_int_equal(l.seq, 2);
+    assert_int_equal(l.lost, 1);
+    assert_int_equal(next().seq, 3);
+    outbox_free(ob);
+}
+
+/* Drops, then a reopen from the spool: the lost event stands where the dropped ones
+ * were, and seq continues. */
+static void test_spool_keeps_lost(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_non_null(mkdtemp(dir));
+    struct outbox *ob = outbox_open(tx, "h1", dir, 2, err, sizeof err);
+    assert_non_null(ob);
+    for (int i = 0; i < 5; i++)
+        push(ob, EV_SPAWN, "ra"); /* 1..3 dropped */
+    outbox_free(ob);
+    drain();
+    ob = outbox_open(tx, "h1", dir, 2, err, sizeof err);
+    assert_non_null(ob);
+    assert_int_equal(outbox_pending(ob), 3);
+    struct ev l = next();
+    assert_int_equal(l.type, EV_LOST);
+    assert_int_equal(l.from, 1);
+    assert_int_equal(l.seq, 3);
+    assert_int_equal(l.lost, 3);
+    assert_int_equal(next().seq, 4);
+    assert_int_equal(next().seq, 5);
+    assert_int_equal(push(ob, EV_SPAWN, "ra"), 6); /* 4 dropped: joins the lost range */
+    outbox_free(ob);
+    drain();
+    ob = outbox_open(tx, "h1", dir, 2, err, sizeof err);
+    assert_non_null(ob);
+    l = next();
+    assert_int_equal(l.from, 1);
+    assert_int_equal(l.seq, 4);
+    assert_int_equal(l.lost, 4);
+    assert_int_equal(next().seq, 5);
+    assert_int_equal(next().seq, 6);
+    outbox_free(ob);
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (de->d_name[0] != '.')
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_send_and_ack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bounded_drops_become_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unencodable_becomes_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spool_keeps_lost, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    bzmq_term();
+    return rc;
+}
