@@ -174,20 +174,20 @@ static void mark_unheard_missing(struct coll *c)
 
 static void redis_connect(struct coll *c, mono_ns now)
 {
-    char err[512];
+    char err[1024], shown[256];
     redisReply *rep = NULL;
+    bredis_redact(c->o->redis_url, shown, sizeof shown); /* logs never show a password */
     redisContext *r = bredis_connect(c->o->redis_url, REDIS_TIMEOUT_MS, err, sizeof err);
     if (!r)
         goto fail;
     rep = redisCommand(r, "FUNCTION LOAD REPLACE %b", c->lua, c->lua_len);
     if (!rep || rep->type == REDIS_REPLY_ERROR) {
-        snprintf(err, sizeof err, "redis %s: FUNCTION LOAD %s: %s", c->o->redis_url, c->o->lua_path,
+        snprintf(err, sizeof err, "redis %s: FUNCTION LOAD %.256s: %.400s", shown, c->o->lua_path,
                  rep ? rep->str : r->errstr);
         goto fail;
     }
     freeReplyObject(rep);
-    log_info("redis %s: connected, function library loaded from %s", c->o->redis_url,
-             c->o->lua_path);
+    log_info("redis %s: connected, function library loaded from %s", shown, c->o->lua_path);
     c->redis = r;
     c->backoff_ms = BACKOFF_MIN_MS;
     c->connect_failures = 0;
