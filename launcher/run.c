@@ -18,8 +18,9 @@
 #define ENDING_POLL_NS (20 * NS_PER_MS) /* waiting for SIGCHLD of the last guests */
 #define PSS_EVERY 10                    /* PSS walks page tables: once every 10 samples */
 
-/* Publishes a run event. `prev` chains the run's events of this host, so Redis can
- * refuse one that arrives before its predecessor was stored (docs/PROTOCOL.md). */
+/* Publishes a run event. `prev` (the seq of this host's previous event of the run) is
+ * informational: the order check is the host's sequence, judged in the Redis
+ * Function (docs/PROTOCOL.md). */
 void run_emit(struct run *r, struct ev *e, int idx, mono_ns tm)
 {
     snprintf(e->run, sizeof e->run, "%s", r->start.run);
