@@ -20,6 +20,7 @@
 #include "keys.h"
 #include "log.h"
 #include "registry.h"
+#include "zap.h"
 
 #define BATCH_MAX 1024                      /* messages taken off the socket per pipeline */
 #define PING_NS (2 * NS_PER_S)              /* clock probes to each live launcher */
@@ -48,6 +49,7 @@ struct counts {
 struct coll {
     const struct coll_opts *o;
     void *sock;
+    struct zap *zap; /* admission of connections (zap.c) */
     redisContext *redis; /* NULL while disconnected */
     char *lua;
     size_t lua_len;
@@ -269,6 +271,26 @@ static const char *unusable(const struct ev *e, char *err, size_t errlen)
     return err[0] ? err : NULL;
 }
 
+/* A peer speaks only as itself. With an allow-list, the id its key is listed for (the
+ * ZAP handler's User-Id, zap.c) must be the host a launcher event claims, and only
+ * "cli" keys send commands. Without one, a host live on one connection is not spoken
+ * for from another until it has been silent REG_LIVE_NS: a launcher that reconnected
+ * is heard again after that (nothing is acked meanwhile, so it resends). Routing ids
+ * are the ROUTER's own (bzmq.c), so no peer can claim another's route. */
+static const char *impostor(const struct coll *c, const struct item *it, const char *user,
+                            mono_ns now)
+{
+    int from_launcher = ev_is_launcher_event(it->e.type) || it->e.type == EV_PONG;
+    if (c->o->curve_allow)
+        return strcmp(user, from_launcher ? it->e.host : "cli") ? "its key is not listed for that"
+                                                                 : NULL;
+    const struct host *h = from_launcher ? reg_find(&c->reg, it->e.host) : NULL;
+    if (h && reg_is_live(h, now) &&
+        (h->route_len != it->route_len || memcmp(h->route, it->route, it->route_len)))
+        return "that host is live on another connection";
+    return NULL;
+}
+
 /* Takes one message off the socket without waiting and validates it once (ev_decode);
  * its payload frame is kept for bs_apply. Returns 1 with a usable message in it, 0
  * when none is waiting, 2 when it was bad (counted, logged, dropped). */
@@ -299,6 +321,10 @@ static int recv_one(struct coll *c, struct item *it)
     }
     if (frames != 2)
         snprintf(err, sizeof err, "%d payload frames, expected 1", frames - 1);
+    const char *user = frames == 2 ? zmq_msg_gets(&it->msg, "User-Id") : NULL, *why;
+    if (!err[0] && (why = impostor(c, it, user ? user : "", clock_mono())))
+        snprintf(err, sizeof err, "%s as '%s' refused: %s", ev_type_name(it->e.type),
+                 it->e.host, why);
     if (err[0] || unusable(&it->e, err, sizeof err))
         bad(c, it->route, it->route_len, err);
     else if (it->e.type != EV_HELLO || !refuse_version(c, it))
@@ -665,6 +691,10 @@ int coll_run(const struct coll_opts *o, volatile sig_atomic_t *stop)
     }
     if (load_lua(&c) < 0)
         goto out;
+    if (!(c.zap = zap_open(o->curve_allow, err, sizeof err))) { /* before the ROUTER binds */
+        log_err("%s", err);
+        goto out;
+    }
     c.sock = bzmq_socket_curve(ZMQ_ROUTER, o->bind, 1, NULL, o->curve, err, sizeof err);
     if (!c.sock) {
         log_err("%s", err);
@@ -675,8 +705,10 @@ int coll_run(const struct coll_opts *o, volatile sig_atomic_t *stop)
         mono_ns now = clock_mono();
         if (!c.redis && now.ns >= c.next_connect.ns)
             redis_connect(&c, now);
-        zmq_pollitem_t pi = {c.sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&pi, 1, 100) > 0) {
+        zmq_pollitem_t pi[2] = {{c.sock, 0, ZMQ_POLLIN, 0}, {zap_socket(c.zap), 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(pi, 2, 100) > 0 && (pi[1].revents & ZMQ_POLLIN))
+            zap_serve(c.zap);
+        if (pi[0].revents & ZMQ_POLLIN) {
             int n = 0, r;
             for (int got = 0; got < BATCH_MAX && (r = recv_one(&c, &c.items[n])); got++)
                 n += r == 1;
@@ -692,6 +724,7 @@ int coll_run(const struct coll_opts *o, volatile sig_atomic_t *stop)
 out:
     if (c.sock)
         zmq_close(c.sock);
+    zap_close(c.zap);
     bzmq_term();
     if (c.redis)
         redisFree(c.redis);

@@ -16,6 +16,7 @@ struct coll_opts {
     const char *ready_file;         /* NULL, or where "ok\n" goes once bound and loaded */
     int stats_interval_s;           /* 0: no periodic stats line */
     const struct bzmq_curve *curve; /* NULL: plain TCP (main.c allows loopback only) */
+    const char *curve_allow;        /* NULL, or the allow-list of client keys (zap.h) */
     int64_t start_lead_ns;          /* a start's agreed realtime is now + this (control.c) */
 };
 

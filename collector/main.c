@@ -36,6 +36,9 @@ static void usage(FILE *f)
             "  --stats-interval S    seconds between stats lines, 0 = none (default 10)\n"
             "  --curve-secret FILE   CURVE key pair of the collector (bootstorm keys gen);\n"
             "                        required to bind anything but loopback\n"
+            "  --curve-allow FILE    admit only the CURVE client keys listed there, one\n"
+            "                        'PUBLIC-KEY ID' per line (ID: the launcher's host id, or\n"
+            "                        'cli'); a key speaks only as its own id\n"
             "  --start-lead-ms MS    a start begins this long after the collector got it, on\n"
             "                        every host at once (default 1000)\n"
             "  --version, --help\n");
@@ -67,6 +70,7 @@ static int parse(int argc, char **argv, struct cli *a)
                                              {"ready-file", required_argument, 0, 'R'},
                                              {"stats-interval", required_argument, 0, 's'},
                                              {"curve-secret", required_argument, 0, 'C'},
+                                             {"curve-allow", required_argument, 0, 'A'},
                                              {"start-lead-ms", required_argument, 0, 'L'},
                                              {"version", no_argument, 0, 'V'},
                                              {"help", no_argument, 0, 'h'},
@@ -88,6 +92,9 @@ static int parse(int argc, char **argv, struct cli *a)
             break;
         case 'C':
             a->curve_file = optarg;
+            break;
+        case 'A':
+            a->o.curve_allow = optarg;
             break;
         case 's':
             if (num_opt("--stats-interval", 0, 86400, &n) < 0)
@@ -130,6 +137,9 @@ static int set_up(struct cli *a)
             return -1;
         }
         a->o.curve = &a->curve;
+    } else if (a->o.curve_allow) {
+        fprintf(stderr, "bootstorm-collector: --curve-allow needs --curve-secret\n");
+        return -1;
     } else if (!bzmq_endpoint_is_loopback(a->o.bind)) {
         fprintf(stderr,
                 "bootstorm-collector: refusing to bind %s without CURVE keys: only loopback "
@@ -154,7 +164,10 @@ static int set_up(struct cli *a)
 int main(int argc, char **argv)
 {
     static struct cli a = {
-        .o = {"tcp://127.0.0.1:5555", "redis://127.0.0.1:6379", NULL, NULL, 10, NULL, NS_PER_S},
+        .o = {.bind = "tcp://127.0.0.1:5555",
+              .redis_url = "redis://127.0.0.1:6379",
+              .stats_interval_s = 10,
+              .start_lead_ns = NS_PER_S},
         .curve = {.server = 1},
     };
     log_init("collector", LOG_INFO);

@@ -154,12 +154,10 @@ void *bzmq_socket_curve(int type, const char *endpoint, int bind, const char *id
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof maxmsg64);
-    if (identity)
-        zmq_setsockopt(s, ZMQ_ROUTING_ID, identity, strlen(identity));
-    if (type == ZMQ_ROUTER) {
-        int on = 1; /* a launcher that reconnects with the same id takes its route over */
-        zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &on, sizeof on);
-    }
+    (void)identity; /* never sent: see below */
+    /* The ROUTER names every connection itself: a client-chosen routing id would let
+     * any peer take a launcher's route over (ROUTER_HANDOVER) or block it (without).
+     * Which host a connection speaks for is the collector's decision (coll.c). */
     if (curve) {
         int on = 1, ok = 1;
         char pub[BZMQ_KEY_LEN], sec[BZMQ_KEY_LEN];

@@ -13,9 +13,11 @@ void *bzmq_ctx(void);
 /* Terminates the context; every socket must be closed first. */
 void bzmq_term(void);
 
-/* Creates a socket of type (ZMQ_DEALER, ZMQ_ROUTER), linger 0, large HWMs. A
- * non-NULL identity becomes the routing id. Binds if bind else connects to
- * endpoint. Returns the socket or NULL with the reason in err. */
+/* Creates a socket of type (ZMQ_DEALER, ZMQ_ROUTER), linger 0, large HWMs. identity
+ * is no longer sent (the collector's ROUTER names connections itself; coll.c decides
+ * which host a connection speaks for); callers still pass it until they drop it.
+ * Binds if bind else connects to endpoint. Returns the socket or NULL with the reason
+ * in err. */
 void *bzmq_socket(int type, const char *endpoint, int bind, const char *identity, char *err,
                   size_t errlen);
 
