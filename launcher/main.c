@@ -43,6 +43,7 @@ struct options {
 
 struct launcher {
     struct launcher_cfg cfg;
+    struct accel_memo memo; /* per profile: KVM failed it here, TCG from then on */
     struct options opt;
     void *sock;
     struct outbox *ob;
@@ -87,8 +88,8 @@ static void refuse_run(struct launcher *l, const struct ev *start, const char *w
     ev_init(&e, EV_RUN_END);
     snprintf(e.run, sizeof e.run, "%s", start->run);
     e.failed = start->count;
-    /* host ids are short (BS_ID_MAX); the reason is cut, never the host */
-    snprintf(e.error, sizeof e.error, "%s: %.160s", l->cfg.host, why);
+    /* no host prefix: the report names the host of each error (error:HOST) */
+    snprintf(e.error, sizeof e.error, "%s", why);
     outbox_push(l->ob, &e);
 }
 
@@ -234,6 +235,7 @@ static void raise_nofile(void)
 static void set_defaults(struct launcher *l)
 {
     *l = (struct launcher){.epfd = -1, .sigfd = -1, .timerfd = -1};
+    l->cfg.memo = &l->memo;
     l->opt = (struct options){
         .endpoint = "tcp://127.0.0.1:5555", .probe = 1, .heartbeat_ms = 1000, .flush_s = 5};
     if (gethostname(l->cfg.host, sizeof l->cfg.host) < 0)
