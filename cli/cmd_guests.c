@@ -102,8 +102,9 @@ static int guests_list(const char *guests_dir, const char *images_dir)
             snprintf(imgs + used, sizeof imgs - used, "%s%s=%s (%s)", used ? ", " : "", keys[k],
                      profile_image(&p, keys[k]), readable ? "present" : "missing");
         }
-        printf("%-20s %-9s %-9s %s%s\n", p.name, p.status, ready_name(&p), imgs,
-               p.argc ? "" : " [libvirt only]");
+        printf("%-20s %-9s %-9s %s%s%s\n", p.name, p.status, ready_name(&p), imgs,
+               imgs[0] && !p.argc ? " " : "",
+               p.argc ? "" : p.proc_argc ? "[process backend]" : "[libvirt only]");
         profile_free(&p);
         free(names[i]);
     }
@@ -134,6 +135,8 @@ struct check {
     char img[3][PATH_MAX]; /* kernel, initrd, disk ("" when none) */
     int port;              /* READY_HTTP: the forwarded host port */
     long http_status;      /* the last status the probe saw, 0 if none */
+    int auto_kvm;          /* kvm chosen by auto: a KVM failure retries under TCG */
+    const char *kvm_failed; /* why KVM failed this guest (accel_kvm_failure), or NULL */
 };
 
 static void at(const struct check *c, const char *what, const char *detail)
@@ -167,14 +170,41 @@ static void con_ready(void *ctx)
     became_ready(ctx, "(console)");
 }
 
+/* A console line as printable text: a guest's CRs ("\n\r" line ends), escape
+ * sequences and other control bytes would move the terminal's cursor back over the
+ * timeline and leave stale bytes of it on screen; they are shown as '.'. */
+static void printable(char *out, size_t outlen, const char *s, size_t len)
+{
+    size_t n = 0;
+    while (len && *s == '\r') {
+        s++;
+        len--;
+    }
+    for (size_t i = 0; i < len && n + 1 < outlen; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        out[n++] = ch == '\t' || (ch >= 0x20 && ch != 0x7f) ? (char)ch : '.';
+    }
+    out[n] = '\0';
+}
+
 static void con_line(void *ctx, const char *s, size_t len)
 {
     struct check *c = ctx;
     char line[CONSOLE_LINE_MAX];
     if (c->print_console) {
-        snprintf(line, sizeof line, "%.*s", (int)len, s);
+        printable(line, sizeof line, s, len);
         at(c, "|", line);
     }
+}
+
+/* --console: the line the guest had not finished when the check ended. */
+static void con_rest(struct check *c)
+{
+    char line[CONSOLE_LINE_MAX];
+    if (!c->print_console || !c->con.linelen)
+        return;
+    printable(line, sizeof line, c->con.line, c->con.linelen);
+    at(c, "| (no newline yet)", line);
 }
 
 static const struct console_cb check_cb = {con_first, con_marker, con_ready, con_line};
@@ -257,7 +287,7 @@ static int parse_check(int argc, char **argv, struct check_opts *o)
 
 /* The accelerator by the launcher's rule (accel.c); KVM is probed only when it may be
  * chosen, by the same minkernel boot as the launcher's. */
-static int check_accel(const struct check *c, const struct check_opts *o, const char *images_dir,
+static int check_accel(struct check *c, const struct check_opts *o, const char *images_dir,
                        char *out, size_t outlen)
 {
     struct accel_kvm k = {0};
@@ -274,12 +304,13 @@ static int check_accel(const struct check *c, const struct check_opts *o, const 
     }
     if (fell_back)
         printf("KVM not usable (%s): TCG\n", k.why);
+    c->auto_kvm = !strcmp(want, "auto") && !strcmp(out, "kvm");
     return 0;
 }
 
-/* Image paths, accelerator, HTTP port: the guest's argv into argv (strings in buf). */
+/* Image paths and the accelerator, once per check. */
 static int check_prepare(struct check *c, const struct check_opts *o, const char *images_dir,
-                         char **argv, char *buf, size_t buflen, char *accel, size_t accellen)
+                         char *accel, size_t accellen)
 {
     static const char *const keys[] = {"kernel", "initrd", "disk"};
     char err[PATH_MAX + 256];
@@ -290,21 +321,34 @@ static int check_prepare(struct check *c, const struct check_opts *o, const char
                     !strncmp(c->p.name, "linux", 5) ? " (built by guests/linux/build.sh)" : "");
             return -1;
         }
-    if (check_accel(c, o, images_dir, accel, accellen) < 0)
-        return -1;
+    if (!c->p.argc) { /* the process backend: a command, no accelerator to choose */
+        snprintf(accel, accellen, "none");
+        return 0;
+    }
+    return check_accel(c, o, images_dir, accel, accellen);
+}
+
+/* The guest's argv under accel (qemu.argv, or process.argv), strings in buf; a free
+ * port for HTTP readiness. */
+static int check_render(struct check *c, const char *accel, char **argv, char *buf, size_t buflen)
+{
+    char bindir[PATH_MAX];
     struct profile_vars v = {.kernel = c->img[0],
                              .initrd = c->img[1][0] ? c->img[1] : NULL,
                              .disk = c->img[2][0] ? c->img[2] : NULL,
                              .accel = accel,
                              .name = "bs-check",
+                             .bindir = path_in_prefix(bindir, sizeof bindir, "bin"),
                              .debugcon =
                                  c->p.ready_kind == READY_DEBUGCON ? SPAWN_DEBUG_PATH : NULL};
     if (c->p.ready_kind == READY_HTTP &&
-        ((c->port = v.port = port_free_tcp()) <= 0 || !(c->hp = http_prober_new()))) {
+        ((c->port = v.port = port_free_tcp()) <= 0 || (!c->hp && !(c->hp = http_prober_new())))) {
         fprintf(stderr, "bootstorm guests check: no free TCP port or no HTTP probe\n");
         return -1;
     }
-    if (profile_render_argv(&c->p, &v, argv, buf, buflen) < 0) {
+    int n = c->p.argc ? profile_render_argv(&c->p, &v, argv, buf, buflen)
+                      : profile_render_process(&c->p, &v, argv, buf, buflen);
+    if (n < 0) {
         fprintf(stderr, "bootstorm guests check: the argv of %s does not fit\n", c->p.name);
         return -1;
     }
@@ -351,7 +395,17 @@ static void check_exited(struct check *c, int status)
     }
 }
 
-/* Until ready, exit, the deadline, or a KVM internal error (QEMU stays up, paused). */
+/* KVM failed a guest it was chosen for by auto (accel_kvm_failure): stop waiting. */
+static int check_kvm_failed(struct check *c)
+{
+    if (c->auto_kvm && !c->kvm_failed && !c->ready)
+        c->kvm_failed = accel_kvm_failure(&c->tail, c->exited,
+                                          c->con.got_output ? 0 : mono_diff(c->t0, clock_mono()));
+    return c->kvm_failed != NULL;
+}
+
+/* Until ready, exit, the deadline, or KVM failing the guest (QEMU may stay up, paused,
+ * after a "KVM internal error"; a guest may also never print under a broken KVM). */
 static void check_wait(struct check *c)
 {
     int status;
@@ -368,27 +422,29 @@ static void check_wait(struct check *c)
             check_probe(c);
         if (!c->ready && waitpid(c->sp.pid, &status, WNOHANG) == c->sp.pid) {
             check_exited(c, status);
+            check_kvm_failed(c);
             return;
         }
-        if (mono_diff(c->deadline, clock_mono()) > 0 || strstr(c->tail.buf, "KVM internal error"))
+        if (mono_diff(c->deadline, clock_mono()) > 0 || check_kvm_failed(c))
             return;
     }
 }
 
 static void check_verdict(struct check *c, double timeout_s)
 {
+    const char *what = c->p.argc ? "qemu" : c->p.proc_argv[0];
     if (c->ready)
         return;
-    if (strstr(c->tail.buf, "KVM internal error")) {
-        printf("not ready: KVM internal error (this host's KVM cannot run this guest; "
-               "try --accel tcg)\n");
+    if (c->kvm_failed || c->tail.kvm_error) {
+        printf("not ready: %s (this host's KVM cannot run this guest; try --accel tcg)\n",
+               c->kvm_failed ? c->kvm_failed : "KVM internal error");
     } else if (c->exited) {
-        printf("not ready: qemu exited with status %d before ready%s%s\n", c->code,
+        printf("not ready: %s exited with status %d before ready%s%s\n", what, c->code,
                c->tail.len ? "; its stderr:\n" : "", c->tail.buf);
     } else {
-        printf("not ready: timeout after %.0f s%s%s\n", timeout_s,
+        printf("not ready: timeout after %.0f s%s%s%s\n", timeout_s,
                c->p.ready_kind == READY_HTTP && c->http_status ? " (last HTTP status differs)" : "",
-               c->tail.len ? "; qemu's stderr:\n" : "");
+               c->tail.len ? "; stderr of " : "", c->tail.len ? what : "");
         if (c->tail.len)
             printf("%s\n", c->tail.buf);
         if (c->con.linelen)
@@ -396,45 +452,81 @@ static void check_verdict(struct check *c, double timeout_s)
     }
 }
 
-static void check_free(struct check *c)
+/* Stops the guest (if it still runs) and closes its fds: ready for another boot. */
+static void check_stop(struct check *c)
 {
     if (c->sp.pid > 0 && !c->exited) { /* a guest in service mode runs forever: stop it */
         kill(c->sp.pid, SIGKILL);
         waitpid(c->sp.pid, NULL, 0);
     }
-    http_prober_free(c->hp);
-    int fds[] = {c->sp.console_fd, c->sp.stderr_fd, c->sp.debug_fd};
+    int *fds[] = {&c->sp.console_fd, &c->sp.stderr_fd, &c->sp.debug_fd};
     for (int i = 0; i < 3; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+    c->sp.pid = -1;
+}
+
+static void check_free(struct check *c)
+{
+    check_stop(c);
+    http_prober_free(c->hp);
     console_matcher_free(&c->m);
     profile_free(&c->p);
 }
 
-/* Boots the guest, then runs it to ready (exit 0) or to its failure (exit 1). */
-static int check_run(struct check *c, const struct check_opts *o, const char *images_dir)
+/* One boot under accel, to ready, failure, or KVM failing it. Returns 0, or -1 when it
+ * could not be started. */
+static int check_boot(struct check *c, const struct check_opts *o, const char *accel)
 {
-    char *qargv[PROFILE_MAX_ARGS + 1], buf[16384], accel[16], err[512];
-    if (!c->p.argc) {
-        fprintf(stderr,
-                "bootstorm guests check: %s runs through libvirt only; check boots "
-                "qemu guests\n",
-                c->p.name);
-        return 1;
-    }
-    if (console_matcher_init(&c->m, &c->p) < 0 ||
-        check_prepare(c, o, images_dir, qargv, buf, sizeof buf, accel, sizeof accel) < 0)
-        return 1;
-    printf("guest %s (%s, ready by %s), accel %s, timeout %.0f s\n", c->p.name, c->p.status,
-           ready_name(&c->p), accel, o->timeout_s);
+    char *qargv[PROFILE_MAX_ARGS + 1], buf[16384], err[512];
+    if (check_render(c, accel, qargv, buf, sizeof buf) < 0)
+        return -1;
+    console_reset(&c->con);
+    memset(&c->dbg, 0, sizeof c->dbg);
+    memset(&c->tail, 0, sizeof c->tail);
+    c->exited = 0;
     c->t0 = c->next_probe = clock_mono();
     c->deadline = mono_add(c->t0, (int64_t)(o->timeout_s * 1e9));
     at(c, "spawn", NULL);
     if (spawn_process(qargv, c->p.ready_kind == READY_DEBUGCON, &c->sp, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm guests check: %s\n", err);
-        return 1;
+        return -1;
     }
     check_wait(c);
+    return 0;
+}
+
+/* Boots the guest, then runs it to ready (exit 0) or to its failure (exit 1). Under
+ * auto, a guest KVM fails is booted again under TCG at once, as a launcher does. */
+static int check_run(struct check *c, const struct check_opts *o, const char *images_dir)
+{
+    char accel[16];
+    if (!c->p.argc && !c->p.proc_argc) {
+        fprintf(stderr,
+                "bootstorm guests check: %s runs through libvirt only; check boots "
+                "qemu and process-backend guests\n",
+                c->p.name);
+        return 1;
+    }
+    if (console_matcher_init(&c->m, &c->p) < 0 ||
+        check_prepare(c, o, images_dir, accel, sizeof accel) < 0)
+        return 1;
+    printf("guest %s (%s, ready by %s), %s %s, timeout %.0f s\n", c->p.name, c->p.status,
+           ready_name(&c->p), c->p.argc ? "accel" : "process backend, accel", accel,
+           o->timeout_s);
+    if (check_boot(c, o, accel) < 0)
+        return 1;
+    if (c->kvm_failed) {
+        printf("%s under KVM (auto): retrying under TCG\n", c->kvm_failed);
+        check_stop(c);
+        c->auto_kvm = 0;
+        c->kvm_failed = NULL;
+        if (check_boot(c, o, "tcg") < 0)
+            return 1;
+    }
+    con_rest(c);
     check_verdict(c, o->timeout_s);
     return c->ready ? 0 : 1;
 }
