@@ -19,28 +19,13 @@
 #include "clock.h"
 #include "cmd.h"
 #include "console.h"
+#include "guestpath.h"
 #include "numarg.h"
 #include "paths.h"
 #include "ports.h"
 #include "probe_http.h"
 #include "procspawn.h"
 #include "profile.h"
-
-#define MAX_IMAGES 8
-
-struct images {
-    const char *key[MAX_IMAGES], *path[MAX_IMAGES];
-    int n;
-};
-
-/* --image KEY=PATH given for key, or NULL. */
-static const char *image_override(const struct images *im, const char *key)
-{
-    for (int i = 0; i < im->n; i++)
-        if (!strcmp(im->key[i], key))
-            return im->path[i];
-    return NULL;
-}
 
 static const char *ready_name(const struct profile *p)
 {
@@ -57,65 +42,54 @@ static const char *ready_name(const struct profile *p)
     return "?";
 }
 
-static int cmp_str(const void *a, const void *b)
+/* One row of guests list: status, ready kind, image files found, backend. */
+static int list_one(const struct guest_paths *gp, const char *name)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    static const char *const keys[] = {"kernel", "initrd", "disk"};
+    struct profile p;
+    char err[512], path[PATH_MAX], imgs[1024] = "";
+    if (gp_load(gp, name, &p, err, sizeof err) < 0) {
+        printf("%-20s %-9s %-9s %s\n", name, "INVALID", "-", err);
+        return -1;
+    }
+    for (int k = 0; k < 3; k++) {
+        char why[512];
+        int readable = gp_image(gp, &p, keys[k], path, sizeof path, why, sizeof why) == 0;
+        if (!profile_image(&p, keys[k])[0])
+            continue;
+        size_t used = strlen(imgs);
+        snprintf(imgs + used, sizeof imgs - used, "%s%s=%s (%s)", used ? ", " : "", keys[k],
+                 profile_image(&p, keys[k]), readable ? "present" : "missing");
+    }
+    printf("%-20s %-9s %-9s %s%s%s\n", p.name, p.status, ready_name(&p), imgs,
+           imgs[0] && !p.argc ? " " : "",
+           p.argc ? "" : p.proc_argc ? "[process backend]" : "[libvirt only]");
+    profile_free(&p);
+    return 0;
 }
 
-static int guests_list(const char *guests_dir, const char *images_dir)
+static int guests_list(const struct guest_paths *gp)
 {
-    DIR *d = opendir(guests_dir);
-    char *names[512];
-    int n = 0, bad = 0;
-    static const char *const keys[] = {"kernel", "initrd", "disk"};
-
-    if (!d) {
-        fprintf(stderr, "bootstorm guests list: %s: %s\n", guests_dir, strerror(errno));
-        return 1;
-    }
-    for (struct dirent *e; (e = readdir(d)) && n < 512;) {
-        size_t len = strlen(e->d_name);
-        if (len > 5 && !strcmp(e->d_name + len - 5, ".yaml"))
-            names[n++] = strndup(e->d_name, len - 5);
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
-    printf("%-20s %-9s %-9s %s\n", "NAME", "STATUS", "READY",
-           "IMAGES (in "
-           "images dir)");
-    for (int i = 0; i < n; i++) {
-        struct profile p;
-        char err[512], path[PATH_MAX], imgs[1024] = "";
-        if (!names[i] || profile_load_named(guests_dir, names[i], &p, err, sizeof err) < 0) {
-            printf("%-20s %-9s %-9s %s\n", names[i] ? names[i] : "?", "INVALID", "-", err);
-            bad++;
-            free(names[i]);
-            continue;
-        }
-        for (int k = 0; k < 3; k++) {
-            char why[512];
-            int readable = profile_image_path(&p, keys[k], images_dir, NULL, path, sizeof path, why,
-                                              sizeof why) == 0;
-            if (!path[0])
-                continue;
-            size_t used = strlen(imgs);
-            snprintf(imgs + used, sizeof imgs - used, "%s%s=%s (%s)", used ? ", " : "", keys[k],
-                     profile_image(&p, keys[k]), readable ? "present" : "missing");
-        }
-        printf("%-20s %-9s %-9s %s%s%s\n", p.name, p.status, ready_name(&p), imgs,
-               imgs[0] && !p.argc ? " " : "",
-               p.argc ? "" : p.proc_argc ? "[process backend]" : "[libvirt only]");
-        profile_free(&p);
-        free(names[i]);
-    }
-    printf("guests dir %s, images dir %s\n", guests_dir, images_dir);
+    char known[8192];
+    int bad = 0;
+    gp_known(gp, known, sizeof known);
+    printf("%-20s %-9s %-9s %s\n", "NAME", "STATUS", "READY", "IMAGES");
+    for (char *name = strtok(known, ", "); name; name = strtok(NULL, ", "))
+        bad |= list_one(gp, name) < 0;
+    printf("guests folders:");
+    for (int i = 0; i < gp->nguests; i++)
+        printf(" %s", gp->guests[i]);
+    printf("\nimages folders:");
+    for (int i = 0; i < gp->nimages; i++)
+        printf(" %s", gp->images[i]);
+    printf("\n");
     return bad ? 1 : 0;
 }
 
 /* ---- check: one guest ---- */
 
 struct check_opts {
-    struct images im;
+    struct guest_paths *gp;
     const char *accel; /* --accel, or NULL: the profile's, else auto */
     double timeout_s;
     int print_console;
@@ -224,24 +198,9 @@ static void http_done(void *ctx, int idx, long status)
 
 static void usage_check(FILE *f)
 {
-    fprintf(f, "usage: bootstorm guests check NAME [--image KEY=PATH ...] [--accel kvm|tcg|auto]\n"
+    fprintf(f, "usage: bootstorm guests check NAME [--image NAME=PATH ...] [--accel kvm|tcg|auto]\n"
                "                              [--timeout-s S] [--console] [--guests-dir DIR]\n"
                "                              [--images-dir DIR]\n");
-}
-
-static int add_image(struct images *im, char *arg)
-{
-    char *eq = strchr(arg, '=');
-    if (!eq || im->n == MAX_IMAGES ||
-        (strncmp(arg, "kernel=", 7) && strncmp(arg, "initrd=", 7) && strncmp(arg, "disk=", 5))) {
-        fprintf(stderr,
-                "bootstorm guests check: --image expects kernel|initrd|disk=PATH, got '%s'\n", arg);
-        return -1;
-    }
-    *eq = '\0';
-    im->key[im->n] = arg;
-    im->path[im->n++] = eq + 1;
-    return 0;
 }
 
 /* Returns 0 to go on, 1 on a usage error, 2 after --help. */
@@ -257,8 +216,10 @@ static int parse_check(int argc, char **argv, struct check_opts *o)
     int opt;
     optind = 0; /* GNU getopt: full re-initialisation; NAME may come before the options */
     while ((opt = getopt_long(argc, argv, "i:a:t:ch", opts, NULL)) != -1) {
-        if (opt == 'i' && add_image(&o->im, optarg) < 0)
+        if (opt == 'i' && gp_add_image(o->gp, optarg, err, sizeof err) < 0) {
+            fprintf(stderr, "bootstorm guests check: %s\n", err);
             return 1;
+        }
         if (opt == 'a' && strcmp(optarg, "kvm") && strcmp(optarg, "tcg") &&
             strcmp(optarg, "auto")) {
             fprintf(stderr, "bootstorm guests check: --accel expects kvm|tcg|auto\n");
@@ -287,15 +248,14 @@ static int parse_check(int argc, char **argv, struct check_opts *o)
 
 /* The accelerator by the launcher's rule (accel.c); KVM is probed only when it may be
  * chosen, by the same minkernel boot as the launcher's. */
-static int check_accel(struct check *c, const struct check_opts *o, const char *images_dir,
-                       char *out, size_t outlen)
+static int check_accel(struct check *c, const struct check_opts *o, char *out, size_t outlen)
 {
     struct accel_kvm k = {0};
     char kernel[PATH_MAX + 32], err[512];
     int fell_back;
     const char *want = accel_wanted(o->accel, &c->p);
     if (strcmp(want, "tcg")) {
-        snprintf(kernel, sizeof kernel, "%s/minkernel.elf", images_dir);
+        gp_image_file(o->gp, "minkernel.elf", kernel, sizeof kernel);
         k.ok = accel_probe_kvm(kernel, 5000, k.why, sizeof k.why);
     }
     if (accel_choose(want, &c->p, 0, &k, out, outlen, &fell_back, err, sizeof err) < 0) {
@@ -309,14 +269,13 @@ static int check_accel(struct check *c, const struct check_opts *o, const char *
 }
 
 /* Image paths and the accelerator, once per check. */
-static int check_prepare(struct check *c, const struct check_opts *o, const char *images_dir,
-                         char *accel, size_t accellen)
+static int check_prepare(struct check *c, const struct check_opts *o, char *accel,
+                         size_t accellen)
 {
     static const char *const keys[] = {"kernel", "initrd", "disk"};
     char err[PATH_MAX + 256];
     for (int i = 0; i < 3; i++)
-        if (profile_image_path(&c->p, keys[i], images_dir, image_override(&o->im, keys[i]),
-                               c->img[i], sizeof c->img[i], err, sizeof err) < 0) {
+        if (gp_image(o->gp, &c->p, keys[i], c->img[i], sizeof c->img[i], err, sizeof err) < 0) {
             fprintf(stderr, "bootstorm guests check: %s%s\n", err,
                     !strncmp(c->p.name, "linux", 5) ? " (built by guests/linux/build.sh)" : "");
             return -1;
@@ -325,7 +284,7 @@ static int check_prepare(struct check *c, const struct check_opts *o, const char
         snprintf(accel, accellen, "none");
         return 0;
     }
-    return check_accel(c, o, images_dir, accel, accellen);
+    return check_accel(c, o, accel, accellen);
 }
 
 /* The guest's argv under accel (qemu.argv, or process.argv), strings in buf; a free
@@ -500,7 +459,7 @@ static int check_boot(struct check *c, const struct check_opts *o, const char *a
 
 /* Boots the guest, then runs it to ready (exit 0) or to its failure (exit 1). Under
  * auto, a guest KVM fails is booted again under TCG at once, as a launcher does. */
-static int check_run(struct check *c, const struct check_opts *o, const char *images_dir)
+static int check_run(struct check *c, const struct check_opts *o)
 {
     char accel[16];
     if (!c->p.argc && !c->p.proc_argc) {
@@ -511,7 +470,7 @@ static int check_run(struct check *c, const struct check_opts *o, const char *im
         return 1;
     }
     if (console_matcher_init(&c->m, &c->p) < 0 ||
-        check_prepare(c, o, images_dir, accel, sizeof accel) < 0)
+        check_prepare(c, o, accel, sizeof accel) < 0)
         return 1;
     printf("guest %s (%s, ready by %s), %s %s, timeout %.0f s\n", c->p.name, c->p.status,
            ready_name(&c->p), c->p.argc ? "accel" : "process backend, accel", accel,
@@ -519,7 +478,7 @@ static int check_run(struct check *c, const struct check_opts *o, const char *im
     if (check_boot(c, o, accel) < 0)
         return 1;
     if (c->kvm_failed) {
-        printf("%s under KVM (auto): retrying under TCG\n", c->kvm_failed);
+        printf("KVM failed this guest (%s): accel auto retries it under TCG\n", c->kvm_failed);
         check_stop(c);
         c->auto_kvm = 0;
         c->kvm_failed = NULL;
@@ -531,47 +490,72 @@ static int check_run(struct check *c, const struct check_opts *o, const char *im
     return c->ready ? 0 : 1;
 }
 
-static int guests_check(int argc, char **argv, const char *guests_dir, const char *images_dir)
+static int guests_check(int argc, char **argv, struct guest_paths *gp)
 {
-    struct check_opts o = {.timeout_s = 60};
+    struct check_opts o = {.gp = gp, .timeout_s = 60};
+    char err[1400];
     int rc = parse_check(argc, argv, &o);
     if (rc)
         return rc == 2 ? 0 : 1;
-    struct check c = {.print_console = o.print_console,
-                      .sp = {.pid = -1, .console_fd = -1, .stderr_fd = -1, .debug_fd = -1}};
-    char err[512];
-    if (profile_load_named(guests_dir, o.name, &c.p, err, sizeof err) < 0) {
+    if (gp_finish(gp, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm guests check: %s\n", err);
         return 1;
     }
-    rc = check_run(&c, &o, images_dir);
+    struct check c = {.print_console = o.print_console,
+                      .sp = {.pid = -1, .console_fd = -1, .stderr_fd = -1, .debug_fd = -1}};
+    if (gp_load(gp, o.name, &c.p, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm guests check: %s\n", err);
+        return 1;
+    }
+    rc = check_run(&c, &o);
     check_free(&c);
     return rc;
 }
 
-int cmd_guests(int argc, char **argv)
+static const char guests_usage[] =
+    "usage: bootstorm guests list [--guests DIR] [--images DIR]\n"
+    "       bootstorm guests check NAME [--image NAME=PATH ...] [--accel kvm|tcg|auto]\n"
+    "                              [--timeout-s S] [--console] [--guests DIR] [--images DIR]\n"
+    "  --guests DIR, --images DIR  looked up first (also BOOTSTORM_GUESTS, BOOTSTORM_IMAGES),\n"
+    "                              then the built-in folders (--guests-dir, --images-dir: same)\n";
+
+/* --guests[-dir] DIR / --images[-dir] DIR anywhere after the subcommand, taken out
+ * before the rest is parsed. Returns the new argc, or -1 (printed). */
+static int take_dirs(int argc, char **argv, struct guest_paths *gp)
 {
-    char guests_dir[PATH_MAX], images_dir[PATH_MAX];
-    path_in_prefix(guests_dir, sizeof guests_dir, "guests");
-    path_in_prefix(images_dir, sizeof images_dir, "images");
-    /* --guests-dir / --images-dir anywhere after the subcommand, removed before the rest. */
+    char err[512];
     int n = 0;
     for (int i = 0; i < argc; i++) {
-        if ((!strcmp(argv[i], "--guests-dir") || !strcmp(argv[i], "--images-dir")) &&
-            i + 1 < argc) {
-            snprintf(argv[i][2] == 'g' ? guests_dir : images_dir, PATH_MAX, "%s", argv[i + 1]);
-            i++;
+        int g = !strcmp(argv[i], "--guests-dir") || !strcmp(argv[i], "--guests");
+        int im = !strcmp(argv[i], "--images-dir") || !strcmp(argv[i], "--images");
+        if ((g || im) && i + 1 < argc) {
+            if ((g ? gp_add_guests : gp_add_images)(gp, argv[++i], err, sizeof err) < 0) {
+                fprintf(stderr, "bootstorm guests: %s\n", err);
+                return -1;
+            }
             continue;
         }
         argv[n++] = argv[i];
     }
-    argc = n;
-    if (argc >= 2 && !strcmp(argv[1], "list"))
-        return guests_list(guests_dir, images_dir);
+    return n;
+}
+
+int cmd_guests(int argc, char **argv)
+{
+    static struct guest_paths gp;
+    char err[512];
+    if ((argc = take_dirs(argc, argv, &gp)) < 0)
+        return 1;
+    if (argc >= 2 && !strcmp(argv[1], "list")) {
+        if (gp_finish(&gp, err, sizeof err) < 0) {
+            fprintf(stderr, "bootstorm guests list: %s\n", err);
+            return 1;
+        }
+        return guests_list(&gp);
+    }
     if (argc >= 2 && !strcmp(argv[1], "check"))
-        return guests_check(argc - 1, argv + 1, guests_dir, images_dir);
-    fprintf(stderr, "usage: bootstorm guests list [--guests-dir DIR] [--images-dir DIR]\n"
-                    "       bootstorm guests check NAME [--image KEY=PATH ...] "
-                    "[--accel kvm|tcg|auto] [--timeout-s S] [--console]\n");
-    return 1;
+        return guests_check(argc - 1, argv + 1, &gp);
+    int help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+    fputs(guests_usage, help ? stdout : stderr);
+    return help ? 0 : 1;
 }

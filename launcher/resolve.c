@@ -13,8 +13,7 @@ static int resolve_images(const struct launcher_cfg *cfg, struct resolved *r, ch
     char *out[] = {r->kernel, r->initrd, r->disk};
     static const char *const keys[] = {"kernel", "initrd", "disk"};
     for (int i = 0; i < 3; i++)
-        if (profile_image_path(&r->prof, keys[i], cfg->images_dir, NULL, out[i], PATH_MAX, err,
-                               errlen) < 0)
+        if (gp_image(&cfg->paths, &r->prof, keys[i], out[i], PATH_MAX, err, errlen) < 0)
             return -1;
     return 0;
 }
@@ -64,7 +63,7 @@ int resolve_run(const struct ev *start, const struct launcher_cfg *cfg, struct r
                 char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
-    if (profile_load_named(cfg->guests_dir, start->kind, &r->prof, err, errlen) < 0)
+    if (gp_load(&cfg->paths, start->kind, &r->prof, err, errlen) < 0)
         return -1;
     if (resolve_images(cfg, r, err, errlen) < 0 || resolve_accel(start, cfg, r, err, errlen) < 0 ||
         resolve_pattern(start, &r->sched, err, errlen) < 0) {

@@ -9,13 +9,13 @@
 
 #include "accel.h"
 #include "event.h"
+#include "guestpath.h"
 #include "profile.h"
 #include "sched.h"
 
 struct launcher_cfg {
     char host[BS_ID_MAX];
-    char guests_dir[512];
-    char images_dir[512];
+    struct guest_paths paths; /* where profiles and images are found */
     char bindir[512];      /* where bootstorm's own programs are ({bindir}) */
     char libvirt_uri[256]; /* for the libvirt backend */
     struct accel_kvm kvm;  /* what the KVM probe found at start-up */
