@@ -358,8 +358,9 @@ static void check_exited(struct check *c, int status)
 static int check_kvm_failed(struct check *c)
 {
     if (c->auto_kvm && !c->kvm_failed && !c->ready)
-        c->kvm_failed = accel_kvm_failure(&c->tail, c->exited,
-                                          c->con.got_output ? 0 : mono_diff(c->t0, clock_mono()));
+        c->kvm_failed = accel_kvm_failure(
+            &c->tail, c->exited,
+            c->con.got_output || !accel_silence_counts(&c->p) ? 0 : mono_diff(c->t0, clock_mono()));
     return c->kvm_failed != NULL;
 }
 

@@ -148,6 +148,11 @@ const char *accel_kvm_failure(const struct console_tail *err, int gone, int64_t 
     return NULL;
 }
 
+int accel_silence_counts(const struct profile *p)
+{
+    return p->ready_kind == READY_CONSOLE || p->nmarkers > 0;
+}
+
 const char *accel_memo_tcg(const struct accel_memo *m, const char *prof)
 {
     for (int i = 0; i < m->n; i++)

@@ -43,6 +43,10 @@ int accel_choose(const char *asked, const struct profile *p, int process_backend
  * silent_ns: how long it has run without one console byte (0 once it printed). */
 const char *accel_kvm_failure(const struct console_tail *err, int gone, int64_t silent_ns);
 
+/* True when a silent console means something for p: it is read for readiness or
+ * markers (a guest ready by the debug port, HTTP or its exit may print nothing). */
+int accel_silence_counts(const struct profile *p);
+
 #define ACCEL_MEMO_MAX 64
 
 /* What this host learnt about profiles under auto, for the life of a launcher (or one

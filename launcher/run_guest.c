@@ -248,8 +248,8 @@ int guest_kvm_failed(struct run *r, int idx, int gone, mono_ns now)
         return 0;
     if (g->retry)
         return 1;
-    const char *why = accel_kvm_failure(&g->err, gone,
-                                        g->con.got_output ? 0 : mono_diff(g->spawn_at, now));
+    int silent = !g->con.got_output && accel_silence_counts(&r->res.prof);
+    const char *why = accel_kvm_failure(&g->err, gone, silent ? mono_diff(g->spawn_at, now) : 0);
     if (!why)
         return 0;
     g->retry = 1;

@@ -60,6 +60,15 @@ static void accel_fallback_rules(void **state)
     console_tail_add(&t, "KVM internal error. Suberror: 1\n", 32);
     assert_string_equal(accel_kvm_failure(&t, 0, 0), "KVM internal error");
 
+    struct profile q;
+    memset(&q, 0, sizeof q);
+    q.ready_kind = READY_CONSOLE;
+    assert_true(accel_silence_counts(&q));
+    q.ready_kind = READY_EXIT; /* may print nothing at all */
+    assert_false(accel_silence_counts(&q));
+    q.nmarkers = 1; /* but its markers are on the console */
+    assert_true(accel_silence_counts(&q));
+
     static struct accel_memo m;
     assert_null(accel_memo_tcg(&m, "linux"));
     accel_memo_set_tcg(&m, "linux", "KVM internal error");
