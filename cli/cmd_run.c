@@ -64,6 +64,13 @@ static int request(void *sock, const struct ev *req, struct ev *reply, int timeo
     }
 }
 
+/* The collector refused a start because a launcher it needs is not connected (yet):
+ * "no live launcher among ...", "launcher 'H' is not connected". */
+static int launcher_missing(const char *error)
+{
+    return strstr(error, "no live launcher") || strstr(error, "is not connected");
+}
+
 /* Starts one run: retries while no launcher is connected yet (a remote one may be
  * reconnecting), up to wait_hosts_ms; any other refusal is final. Returns the number
  * of hosts, or -1. */
@@ -81,8 +88,7 @@ static int start_run(void *sock, struct ev *start, int wait_hosts_ms)
         }
         if (reply.ok)
             return (int)reply.count;
-        if (mono_diff(clock_mono(), end) <= 0 || interrupted ||
-            !strstr(reply.error, "no live launcher")) {
+        if (mono_diff(clock_mono(), end) <= 0 || interrupted || !launcher_missing(reply.error)) {
             fprintf(stderr, "bootstorm run: run %s not started: %s\n", start->run, reply.error);
             return -1;
         }
