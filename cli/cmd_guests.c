@@ -354,10 +354,13 @@ static void check_exited(struct check *c, int status)
     }
 }
 
-/* KVM failed a guest it was chosen for by auto (accel_kvm_failure): stop waiting. */
+/* KVM failed a guest it was chosen for by auto (accel_kvm_failure), or one asked to
+ * run under KVM hit a KVM internal error: stop waiting. */
 static int check_kvm_failed(struct check *c)
 {
-    if (c->auto_kvm && !c->kvm_failed && !c->ready)
+    if (!c->auto_kvm)
+        return c->tail.kvm_error;
+    if (!c->kvm_failed && !c->ready)
         c->kvm_failed = accel_kvm_failure(
             &c->tail, c->exited,
             c->con.got_output || !accel_silence_counts(&c->p) ? 0 : mono_diff(c->t0, clock_mono()));

@@ -24,11 +24,12 @@ fi
 start_stack auto --images "$IMAGES"
 wait_for 20 grep -q 'KVM probe' "$T_DIR/launcher.log" || fail "launcher: no KVM probe"
 
-# run_auto GUEST COUNT: every guest ready under accel auto; prints the run's JSON report.
+# run_auto GUEST COUNT [HOST]: every guest ready under accel auto; prints the run's
+# JSON report.
 run_auto() {
     local name="$1-auto-$2-$RANDOM"
-    printf 'name: %s\nguest: %s\ncount: %s\naccel: auto\ntimeout_s: 90\n' "$name" "$1" "$2" \
-        >"$T_DIR/$name.yaml"
+    printf 'name: %s\nguest: %s\ncount: %s\naccel: auto\ntimeout_s: 90\nhosts: %s\n' "$name" "$1" \
+        "$2" "${3:-auto}" >"$T_DIR/$name.yaml"
     timeout 200 "$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/$name.yaml" --collector "$EP" \
         --json >"$T_DIR/$name.json" || fail "$name: run exited $?: $(cat "$T_DIR/$name.json")"
     python3 - "$T_DIR/$name.json" "$2" <<'PY' || fail "$name: not every guest ready: $(cat "$T_DIR/$name.json")"
@@ -73,6 +74,17 @@ if [ -e "$IMAGES/helloworld_qemu-x86_64" ]; then
     pass "unikraft under accel auto: every guest ready"
 fi
 wait_for 10 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after the runs"
+
+# A host without a usable KVM (whatever this one has): --no-kvm stands for no /dev/kvm.
+start_bg launcher-nokvm "$BIN/bootstorm-launcher" --connect "$EP" --host nokvm --no-kvm \
+    --images "$IMAGES"
+wait_for 20 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:nokvm state)\" = up ]" ||
+    fail "the no-KVM launcher never said hello"
+run_auto linux 1 nokvm
+grep -q "auto: KVM not usable (disabled by --no-kvm): falling back to TCG" \
+    "$T_DIR/launcher-nokvm.log" || fail "no-KVM host: the log does not say why TCG"
+grep -q "respawned" "$T_DIR/launcher-nokvm.log" && fail "no-KVM host respawned a guest"
+pass "linux under accel auto on a host without KVM: ready under TCG, said why"
 
 # guests check under auto: ready (KVM, or TCG at once after KVM failed it), well within
 # the 60 s it used to wait on a guest KVM had failed.
