@@ -63,7 +63,9 @@ static int list_one(const struct guest_paths *gp, const char *name)
     }
     printf("%-20s %-9s %-9s %s%s%s\n", p.name, p.status, ready_name(&p), imgs,
            imgs[0] && !p.argc ? " " : "",
-           p.argc ? "" : p.proc_argc ? "[process backend]" : "[libvirt only]");
+           p.argc        ? ""
+           : p.proc_argc ? "[process backend]"
+                         : "[libvirt only]");
     profile_free(&p);
     return 0;
 }
@@ -106,10 +108,10 @@ struct check {
     struct http_prober *hp;
     mono_ns t0, deadline, next_probe;
     int ready, print_console, exited, code;
-    char img[3][PATH_MAX]; /* kernel, initrd, disk ("" when none) */
-    int port;              /* READY_HTTP: the forwarded host port */
-    long http_status;      /* the last status the probe saw, 0 if none */
-    int auto_kvm;          /* kvm chosen by auto: a KVM failure retries under TCG */
+    char img[3][PATH_MAX];  /* kernel, initrd, disk ("" when none) */
+    int port;               /* READY_HTTP: the forwarded host port */
+    long http_status;       /* the last status the probe saw, 0 if none */
+    int auto_kvm;           /* kvm chosen by auto: a KVM failure retries under TCG */
     const char *kvm_failed; /* why KVM failed this guest (accel_kvm_failure), or NULL */
 };
 
@@ -269,8 +271,7 @@ static int check_accel(struct check *c, const struct check_opts *o, char *out, s
 }
 
 /* Image paths and the accelerator, once per check. */
-static int check_prepare(struct check *c, const struct check_opts *o, char *accel,
-                         size_t accellen)
+static int check_prepare(struct check *c, const struct check_opts *o, char *accel, size_t accellen)
 {
     static const char *const keys[] = {"kernel", "initrd", "disk"};
     char err[PATH_MAX + 256];
@@ -473,12 +474,10 @@ static int check_run(struct check *c, const struct check_opts *o)
                 c->p.name);
         return 1;
     }
-    if (console_matcher_init(&c->m, &c->p) < 0 ||
-        check_prepare(c, o, accel, sizeof accel) < 0)
+    if (console_matcher_init(&c->m, &c->p) < 0 || check_prepare(c, o, accel, sizeof accel) < 0)
         return 1;
     printf("guest %s (%s, ready by %s), %s %s, timeout %.0f s\n", c->p.name, c->p.status,
-           ready_name(&c->p), c->p.argc ? "accel" : "process backend, accel", accel,
-           o->timeout_s);
+           ready_name(&c->p), c->p.argc ? "accel" : "process backend, accel", accel, o->timeout_s);
     if (check_boot(c, o, accel) < 0)
         return 1;
     if (c->kvm_failed) {

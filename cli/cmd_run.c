@@ -143,7 +143,7 @@ static int guest_option(struct run_opts *o, int c, char *arg)
     static const char *const names[] = {"--guests", "--images", "--image"};
     const char *name = names[c == 'g' ? 0 : c == 'i' ? 1 : 2];
     char err[512];
-    int rc = c == 'g' ? gp_add_guests(o->gp, arg, err, sizeof err)
+    int rc = c == 'g'   ? gp_add_guests(o->gp, arg, err, sizeof err)
              : c == 'i' ? gp_add_images(o->gp, arg, err, sizeof err)
                         : gp_add_image(o->gp, arg, err, sizeof err);
     if (rc == 0 && o->nlargs + 2 > LAUNCHER_ARGS_MAX) {
@@ -295,8 +295,9 @@ static int load_scenario(const struct run_opts *o, struct scenario *sc)
         return -1;
     }
     if (o->count && !strcmp(sc->pattern, "ramp")) {
-        fprintf(stderr, "bootstorm run: --count does not apply to ramp scenario %s: its ramp "
-                        "trace sets how many guests run; edit the trace instead\n",
+        fprintf(stderr,
+                "bootstorm run: --count does not apply to ramp scenario %s: its ramp "
+                "trace sets how many guests run; edit the trace instead\n",
                 o->scenario);
         return -1;
     }
@@ -316,7 +317,8 @@ static int check_guest(const struct run_opts *o, const struct scenario *sc)
     static const char *const keys[] = {"kernel", "initrd", "disk"};
     struct profile p;
     char err[1400], path[PATH_MAX];
-    if (gp_finish(o->gp, err, sizeof err) < 0 || gp_load(o->gp, sc->guest, &p, err, sizeof err) < 0) {
+    if (gp_finish(o->gp, err, sizeof err) < 0 ||
+        gp_load(o->gp, sc->guest, &p, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm run: %s: %s\n", o->scenario, err);
         return -1;
     }

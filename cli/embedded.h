@@ -13,8 +13,8 @@
 struct embedded {
     char data_dir[512];
     char redis_url[64];
-    char collector[64]; /* the collector's ZeroMQ endpoint */
-    char host[64];      /* the embedded launcher's host id */
+    char collector[64];          /* the collector's ZeroMQ endpoint */
+    char host[64];               /* the embedded launcher's host id */
     int64_t launcher_started_tr; /* realtime ns when it was started */
     pid_t redis, collector_pid, launcher;
 };

@@ -41,8 +41,10 @@ int gp_add_image(struct guest_paths *gp, const char *arg, char *err, size_t errl
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg || !eq[1] || (size_t)(eq - arg) >= sizeof gp->map[0].name ||
         strlen(eq + 1) >= PATH_MAX) {
-        snprintf(err, errlen, "--image expects NAME=PATH (NAME: kernel, initrd, disk or an "
-                              "image file name), got '%.200s'", arg);
+        snprintf(err, errlen,
+                 "--image expects NAME=PATH (NAME: kernel, initrd, disk or an "
+                 "image file name), got '%.200s'",
+                 arg);
         return -1;
     }
     if (gp->nmap == GP_MAX_IMAGES) {

@@ -28,8 +28,7 @@ static int resolve_accel(const struct ev *start, const struct launcher_cfg *cfg,
                      r->accel, sizeof r->accel, &fell_back, err, errlen) < 0)
         return -1; /* no host prefix: whoever shows the reason names the host */
     if (fell_back) {
-        snprintf(r->accel_why, sizeof r->accel_why, "auto: KVM not usable (%.180s)",
-                 cfg->kvm.why);
+        snprintf(r->accel_why, sizeof r->accel_why, "auto: KVM not usable (%.180s)", cfg->kvm.why);
         log_warn("run %s: %s: falling back to TCG", start->run, r->accel_why);
     } else if (!strcmp(want, "auto") && !strcmp(r->accel, "kvm") && cfg->memo &&
                (tcg_why = accel_memo_tcg(cfg->memo, r->prof.name))) {

@@ -16,11 +16,11 @@
 struct launcher_cfg {
     char host[BS_ID_MAX];
     struct guest_paths paths; /* where profiles and images are found */
-    char bindir[512];      /* where bootstorm's own programs are ({bindir}) */
-    char libvirt_uri[256]; /* for the libvirt backend */
-    struct accel_kvm kvm;  /* what the KVM probe found at start-up */
-    struct accel_memo *memo; /* profiles that fell back to TCG here (launcher's life) */
-    int prio_raised;       /* the launcher runs at a raised priority (nice < 0) */
+    char bindir[512];         /* where bootstorm's own programs are ({bindir}) */
+    char libvirt_uri[256];    /* for the libvirt backend */
+    struct accel_kvm kvm;     /* what the KVM probe found at start-up */
+    struct accel_memo *memo;  /* profiles that fell back to TCG here (launcher's life) */
+    int prio_raised;          /* the launcher runs at a raised priority (nice < 0) */
 };
 
 struct resolved {

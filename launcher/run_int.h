@@ -53,7 +53,7 @@ struct run {
     int reqcap, nsamples;
     int ended;
     struct accel_memo *memo; /* the launcher's: profiles that fell back to TCG here */
-    int nretried; /* guests respawned under TCG after KVM failed them */
+    int nretried;            /* guests respawned under TCG after KVM failed them */
     char error[256];
 };
 

@@ -25,7 +25,7 @@ static void write_file(const char *dir, const char *name, const char *text)
 }
 
 static const char profile_fmt[] = "name: %s\nkernel: %s\nprocess:\n  argv: [sh, \"{kernel}\"]\n"
-                                   "ready: 'READY'\n";
+                                  "ready: 'READY'\n";
 
 static void write_profile(const char *dir, const char *name, const char *kernel)
 {
