@@ -30,7 +30,8 @@ void guest_fail(struct run *r, int idx, const char *reason, const char *detail, 
     struct ev e;
     ev_init(&e, EV_FAILED);
     snprintf(e.reason, sizeof e.reason, "%s", reason);
-    snprintf(e.detail, sizeof e.detail, "%s", detail);
+    snprintf(e.detail, sizeof e.detail, "%s%s", detail,
+             g->retried ? " (retried under TCG after KVM failed it)" : "");
     e.rss_kib = g->rss_max_kib;
     e.cpu_ms = g->cpu_ms;
     run_emit(r, &e, idx, now);
@@ -279,6 +280,7 @@ static void guest_retry(struct run *r, int idx)
     memset(&g->dbg, 0, sizeof g->dbg);
     memset(&g->err, 0, sizeof g->err);
     snprintf(g->accel, sizeof g->accel, "tcg");
+    g->retried = 1;
     r->nretried++;
     if (spawn_vm(r, idx, err, sizeof err) < 0) {
         guest_fail(r, idx, "spawn", err, clock_mono());

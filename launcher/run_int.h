@@ -28,6 +28,7 @@ struct guest {
     struct console_tail err; /* the VMM's stderr */
     char accel[16];          /* what this guest runs under: kvm | tcg | none */
     int retry;               /* KVM failed it under auto: respawn under TCG once it is gone */
+    int retried;             /* it runs under TCG because KVM failed it (said in a failure) */
 };
 
 struct run {
