@@ -86,6 +86,8 @@ int gp_load(const struct guest_paths *gp, const char *name, struct profile *p, c
             size_t errlen)
 {
     char path[PATH_MAX + 300];
+    if (!name) /* also tells the sanitizer build's format checker it is not NULL below */
+        name = "";
     for (int i = 0; strlen(name) < 256 && !strchr(name, '/') && i < gp->nguests; i++) {
         snprintf(path, sizeof path, "%s/%s.yaml", gp->guests[i], name);
         if (access(path, F_OK) == 0)
@@ -158,6 +160,8 @@ int gp_image(const struct guest_paths *gp, const struct profile *p, const char *
 
 char *gp_image_file(const struct guest_paths *gp, const char *name, char *out, size_t outlen)
 {
+    if (!out || !outlen) /* never: for the sanitizer build's format checker */
+        return out;
     for (int i = 0; i < gp->nimages; i++) {
         snprintf(out, outlen, "%s/%s", gp->images[i], name);
         if (access(out, R_OK) == 0)
