@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "embedded.h"
 #include "log.h"
+#include "guestpath.h"
 #include "paths.h"
 #include "scenario.h"
 
@@ -63,8 +64,16 @@ static int request(void *sock, const struct ev *req, struct ev *reply, int timeo
     }
 }
 
-/* Starts one run: retries while no launcher is connected yet (the embedded one is
- * still probing KVM), up to wait_hosts_ms. Returns the number of hosts, or -1. */
+/* The collector refused a start because a launcher it needs is not connected (yet):
+ * "no live launcher among ...", "launcher 'H' is not connected". */
+static int launcher_missing(const char *error)
+{
+    return strstr(error, "no live launcher") || strstr(error, "is not connected");
+}
+
+/* Starts one run: retries while no launcher is connected yet (a remote one may be
+ * reconnecting), up to wait_hosts_ms; any other refusal is final. Returns the number
+ * of hosts, or -1. */
 static int start_run(void *sock, struct ev *start, int wait_hosts_ms)
 {
     mono_ns end = mono_add(clock_mono(), (int64_t)wait_hosts_ms * NS_PER_MS);
@@ -79,7 +88,7 @@ static int start_run(void *sock, struct ev *start, int wait_hosts_ms)
         }
         if (reply.ok)
             return (int)reply.count;
-        if (mono_diff(clock_mono(), end) <= 0 || interrupted) {
+        if (mono_diff(clock_mono(), end) <= 0 || interrupted || !launcher_missing(reply.error)) {
             fprintf(stderr, "bootstorm run: run %s not started: %s\n", start->run, reply.error);
             return -1;
         }
@@ -90,19 +99,29 @@ static int start_run(void *sock, struct ev *start, int wait_hosts_ms)
 static const char usage[] =
     "usage: bootstorm [--redis URL] [--data-dir DIR] run [SCENARIO.yaml] [--count N]\n"
     "                 [--collector ENDPOINT] [--hosts all|H1,H2|pool:NAME] [--json]\n"
+    "                 [--guests DIR] [--images DIR] [--image NAME=PATH ...]\n"
     "                 [--curve-server-key FILE [--curve-keys FILE]]\n"
     "  SCENARIO defaults to the default storm, <prefix>/share/scenarios/default.yaml\n"
-    "  --count  guests per host (1..100000), instead of the scenario's counts\n"
+    "  --count  guests per host (1..100000), instead of the scenario's counts (not for\n"
+    "           ramp scenarios: their trace sets the count)\n"
+    "  --guests DIR, --images DIR  the embedded launcher looks for profiles / images there\n"
+    "           first (also BOOTSTORM_GUESTS, BOOTSTORM_IMAGES), then in the built-in ones\n"
+    "  --image NAME=PATH  image file NAME (or kernel|initrd|disk) is PATH (embedded)\n"
     "  --hosts  targets: all live launchers, host ids, pools (pool:NAME or a pool's\n"
     "           name), comma-separated; resolved by the collector\n"
     "  --json   each run's report as one JSON object on its own line\n"
     "  --curve-server-key FILE  the collector's public key (a collector bound beyond\n"
     "           loopback talks CURVE only); --curve-keys: our pair (default: fresh)\n";
 
+#define LAUNCHER_ARGS_MAX 48
+
 struct run_opts {
     const char *scenario, *collector, *hosts, *server_key, *own_keys;
     int64_t count; /* 0: the scenario's */
     int json;
+    struct guest_paths *gp;             /* --guests, --images, --image: the embedded set-up's */
+    char *largs[LAUNCHER_ARGS_MAX + 1]; /* the same, passed on to the embedded launcher */
+    int nlargs;
 };
 
 static const struct option opts[] = {{"count", required_argument, 0, 'n'},
@@ -111,16 +130,48 @@ static const struct option opts[] = {{"count", required_argument, 0, 'n'},
                                      {"json", no_argument, 0, 'j'},
                                      {"curve-server-key", required_argument, 0, 'K'},
                                      {"curve-keys", required_argument, 0, 'k'},
+                                     {"guests", required_argument, 0, 'g'},
+                                     {"images", required_argument, 0, 'i'},
+                                     {"image", required_argument, 0, 'I'},
                                      {"help", no_argument, 0, 'h'},
                                      {0, 0, 0, 0}};
+
+/* --guests DIR, --images DIR, --image NAME=PATH: kept for the CLI's own look-up of
+ * the guest and passed on to the embedded launcher. Returns 0 or -1 (printed). */
+static int guest_option(struct run_opts *o, int c, char *arg)
+{
+    static const char *const names[] = {"--guests", "--images", "--image"};
+    const char *name = names[c == 'g' ? 0 : c == 'i' ? 1 : 2];
+    char err[512];
+    int rc = c == 'g'   ? gp_add_guests(o->gp, arg, err, sizeof err)
+             : c == 'i' ? gp_add_images(o->gp, arg, err, sizeof err)
+                        : gp_add_image(o->gp, arg, err, sizeof err);
+    if (rc == 0 && o->nlargs + 2 > LAUNCHER_ARGS_MAX) {
+        snprintf(err, sizeof err, "too many --guests, --images and --image");
+        rc = -1;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "bootstorm run: %s\n", err);
+        return -1;
+    }
+    o->largs[o->nlargs++] = (char *)name;
+    o->largs[o->nlargs++] = arg;
+    return 0;
+}
 
 /* Fills *o from the command line; returns -1 to go on, else the exit code. */
 static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t dlen)
 {
     int c;
     optind = 0; /* 0, not 1: GNU getopt re-initialises (main parsed with "+") */
-    while ((c = getopt_long(argc, argv, "n:c:H:jhK:k:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:c:H:jhK:k:g:i:I:", opts, NULL)) != -1) {
         switch (c) {
+        case 'g':
+        case 'i':
+        case 'I':
+            if (guest_option(o, c, optarg) < 0)
+                return ARGS_USAGE;
+            break;
         case 'n':
             if (args_int("run", "--count", optarg, 1, 100000, &o->count) < 0)
                 return ARGS_USAGE;
@@ -194,7 +245,10 @@ static int report_run(redisContext *c, const char *id, int done, int json)
     else if (!json)
         agg_print_text(&ar, stdout);
     fflush(stdout);
-    return done && ar.complete && !ar.failed && ar.ready == ar.spawned && ar.spawned >= ar.total;
+    if (ar.errors[0]) /* a launcher refused or broke off the run: say why where it is seen */
+        fprintf(stderr, "bootstorm run: run %s: %s\n", id, ar.errors);
+    return done && ar.complete && !ar.failed && !ar.errors[0] && ar.ready == ar.spawned &&
+           ar.spawned >= ar.total;
 }
 
 /* One run of count guests: start, wait, report. Returns 1 if all became ready, 0 if
@@ -240,6 +294,13 @@ static int load_scenario(const struct run_opts *o, struct scenario *sc)
         fprintf(stderr, "bootstorm run: %s\n", err);
         return -1;
     }
+    if (o->count && !strcmp(sc->pattern, "ramp")) {
+        fprintf(stderr,
+                "bootstorm run: --count does not apply to ramp scenario %s: its ramp "
+                "trace sets how many guests run; edit the trace instead\n",
+                o->scenario);
+        return -1;
+    }
     if (o->count) {
         sc->counts[0] = (int)o->count;
         sc->ncounts = 1;
@@ -247,6 +308,28 @@ static int load_scenario(const struct run_opts *o, struct scenario *sc)
     if (o->hosts)
         snprintf(sc->hosts, sizeof sc->hosts, "%s", o->hosts);
     return 0;
+}
+
+/* The embedded set-up: the CLI sees the launcher's profiles and images, so an unknown
+ * guest or a missing image is refused before anything is started or stored. */
+static int check_guest(const struct run_opts *o, const struct scenario *sc)
+{
+    static const char *const keys[] = {"kernel", "initrd", "disk"};
+    struct profile p;
+    char err[1400], path[PATH_MAX];
+    if (gp_finish(o->gp, err, sizeof err) < 0 ||
+        gp_load(o->gp, sc->guest, &p, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm run: %s: %s\n", o->scenario, err);
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < 3 && rc == 0; i++)
+        rc = gp_image(o->gp, &p, keys[i], path, sizeof path, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "bootstorm run: %s: %s (--images DIR or --image NAME=PATH)\n", o->scenario,
+                err);
+    profile_free(&p);
+    return rc;
 }
 
 /* Brings up the embedded stack when no Redis was given, then connects to Redis and
@@ -257,7 +340,7 @@ static int connect_all(struct run_opts *o, const struct bzmq_curve *curve, const
     char err[512], id[32];
     if (!*redis_url) {
         if (embedded_start_redis(em, data_dir, err, sizeof err) < 0 ||
-            embedded_start_daemons(em, err, sizeof err) < 0) {
+            embedded_start_daemons(em, o->largs, err, sizeof err) < 0) {
             fprintf(stderr, "bootstorm run: embedded set-up: %s\n", err);
             return -1;
         }
@@ -270,6 +353,10 @@ static int connect_all(struct run_opts *o, const struct bzmq_curve *curve, const
         fprintf(stderr, "bootstorm run: %s\n", err);
         return -1;
     }
+    if (em->launcher && embedded_wait_launcher(em, *c, 30000, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm run: embedded set-up: %s\n", err);
+        return -1; /* its hello, not a refused start, tells it is there (KVM probe first) */
+    }
     snprintf(id, sizeof id, "cli-%d", (int)getpid());
     if (!(*sock = bzmq_socket_curve(ZMQ_DEALER, o->collector, 0, id, o->server_key ? curve : NULL,
                                     err, sizeof err))) {
@@ -281,7 +368,8 @@ static int connect_all(struct run_opts *o, const struct bzmq_curve *curve, const
 
 int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
 {
-    struct run_opts o = {.collector = "tcp://127.0.0.1:5555"};
+    static struct guest_paths gp;
+    struct run_opts o = {.collector = "tcp://127.0.0.1:5555", .gp = &gp};
     struct bzmq_curve curve = {0};
     struct scenario sc;
     char err[512], dflt[4096];
@@ -294,6 +382,13 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
     }
     if (load_scenario(&o, &sc) < 0)
         return ARGS_USAGE;
+    if (redis_url && o.nlargs) {
+        fprintf(stderr, "bootstorm run: --guests, --images and --image apply to the embedded "
+                        "launcher; remote launchers take them on their own command line\n");
+        return ARGS_USAGE;
+    }
+    if (!redis_url && check_guest(&o, &sc) < 0)
+        return ARGS_FAIL;
     struct embedded em = {0};
     redisContext *c = NULL;
     void *sock = NULL;

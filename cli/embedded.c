@@ -120,7 +120,11 @@ int embedded_start_redis(struct embedded *em, const char *data_dir, char *err, s
     return -1;
 }
 
-int embedded_start_daemons(struct embedded *em, char *err, size_t errlen)
+static int start_launcher(struct embedded *em, const char *host, char *const *extra, char *err,
+                          size_t errlen);
+
+int embedded_start_daemons(struct embedded *em, char *const *launcher_args, char *err,
+                           size_t errlen)
 {
     char bin[PATH_MAX + 64], log[600], ready[600], bind[64], host[64];
     snprintf(em->collector, sizeof em->collector, "tcp://127.0.0.1:%d", port_free_tcp());
@@ -144,14 +148,61 @@ int embedded_start_daemons(struct embedded *em, char *err, size_t errlen)
     }
     if (gethostname(host, sizeof host) < 0 || !host[0])
         snprintf(host, sizeof host, "localhost");
+    return start_launcher(em, host, launcher_args, err, errlen);
+}
+
+/* The launcher connected to the embedded collector, spooling in the data dir. */
+static int start_launcher(struct embedded *em, const char *host, char *const *extra, char *err,
+                          size_t errlen)
+{
+    char bin[PATH_MAX + 64], log[600], spool[600];
+    char *largv[64] = {bin, "--connect", em->collector, "--host", (char *)host, "--spool", spool};
+    int n = 7;
+    for (int i = 0; extra && extra[i] && n < 63; i++)
+        largv[n++] = extra[i];
+    largv[n] = NULL;
+    snprintf(em->host, sizeof em->host, "%s", host);
     snprintf(bin, sizeof bin, "%s/bin/bootstorm-launcher", path_prefix());
     snprintf(log, sizeof log, "%s/launcher.log", em->data_dir);
-    char spool[600];
     snprintf(spool, sizeof spool, "%s/spool", em->data_dir); /* unacked events survive a crash */
-    char *largv[] = {bin, "--connect", em->collector, "--host", host, "--spool", spool, NULL};
+    em->launcher_started_tr = clock_real().ns;
     if ((em->launcher = spawn_daemon(largv, log, err, errlen)) < 0) {
         em->launcher = 0;
         return -1;
+    }
+    return 0;
+}
+
+/* 1 when bs:host:HOST says up and was seen after the launcher started. */
+static int launcher_up(struct embedded *em, redisContext *c)
+{
+    redisReply *r = redisCommand(c, "HMGET bs:host:%s state last_seen_tr", em->host);
+    int up = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+             r->element[0]->type == REDIS_REPLY_STRING && !strcmp(r->element[0]->str, "up") &&
+             r->element[1]->type == REDIS_REPLY_STRING &&
+             strtoll(r->element[1]->str, NULL, 10) >= em->launcher_started_tr;
+    if (r)
+        freeReplyObject(r);
+    return up;
+}
+
+int embedded_wait_launcher(struct embedded *em, redisContext *c, int timeout_ms, char *err,
+                           size_t errlen)
+{
+    mono_ns end = mono_add(clock_mono(), (int64_t)timeout_ms * NS_PER_MS);
+    while (!launcher_up(em, c)) {
+        if (waitpid(em->launcher, NULL, WNOHANG) == em->launcher) {
+            em->launcher = 0;
+            snprintf(err, errlen, "the launcher exited at start; see %s/launcher.log",
+                     em->data_dir);
+            return -1;
+        }
+        if (mono_diff(clock_mono(), end) <= 0) {
+            snprintf(err, errlen, "the launcher did not say hello within %d s; see %s/launcher.log",
+                     timeout_ms / 1000, em->data_dir);
+            return -1;
+        }
+        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
     }
     return 0;
 }

@@ -41,7 +41,9 @@ static void usage(FILE *f)
         "run (not ready, limit broken, run not found), 2 bad usage or Redis unreachable.\n"
         "Without --redis, bootstorm uses the embedded Redis whose data lives in DIR\n"
         "(default ./bootstorm-data), starting it (and for `run` a collector and a\n"
-        "launcher) itself and stopping them when done.\n");
+        "launcher) itself and stopping them when done. Your own guests: run and guests\n"
+        "take --guests DIR, --images DIR, --image NAME=PATH (also BOOTSTORM_GUESTS,\n"
+        "BOOTSTORM_IMAGES); see docs/GUESTS.md.\n");
 }
 
 /* The embedded Redis a query command started (cmd_connect), stopped when it ends. */

@@ -125,3 +125,47 @@ int accel_choose(const char *asked, const struct profile *p, int process_backend
     snprintf(out, outlen, "%s", want);
     return 0;
 }
+
+/* QEMU's own KVM code names itself in what it prints when it dies there
+ * ("kvm_buf_set_msrs: Assertion ...", "kvm_run failed", "KVM: entry failed"). */
+static int names_kvm(const char *s)
+{
+    for (; *s; s++)
+        if ((s[0] == 'k' || s[0] == 'K') && (s[1] == 'v' || s[1] == 'V') &&
+            (s[2] == 'm' || s[2] == 'M'))
+            return 1;
+    return 0;
+}
+
+const char *accel_kvm_failure(const struct console_tail *err, int gone, int64_t silent_ns)
+{
+    if (err->kvm_error)
+        return "KVM internal error";
+    if (gone && names_kvm(err->buf))
+        return "QEMU died in its KVM code";
+    if (silent_ns >= ACCEL_KVM_SILENT_NS)
+        return "no console output within 10 s under KVM";
+    return NULL;
+}
+
+int accel_silence_counts(const struct profile *p)
+{
+    return p->ready_kind == READY_CONSOLE || p->nmarkers > 0;
+}
+
+const char *accel_memo_tcg(const struct accel_memo *m, const char *prof)
+{
+    for (int i = 0; i < m->n; i++)
+        if (!strcmp(m->e[i].prof, prof))
+            return m->e[i].why;
+    return NULL;
+}
+
+void accel_memo_set_tcg(struct accel_memo *m, const char *prof, const char *why)
+{
+    if (accel_memo_tcg(m, prof) || m->n == ACCEL_MEMO_MAX)
+        return;
+    snprintf(m->e[m->n].prof, sizeof m->e[m->n].prof, "%s", prof);
+    snprintf(m->e[m->n].why, sizeof m->e[m->n].why, "%s", why);
+    m->n++;
+}

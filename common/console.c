@@ -112,9 +112,31 @@ int console_debug_feed(struct console_debug *d, const char *want, const char *p,
     return 0;
 }
 
+#define KVM_ERROR_PHRASE "KVM internal error"
+
+/* The phrase in what the tail held before plus p (a read may split it). */
+static int saw_kvm_error(const struct console_tail *t, const char *p, size_t n)
+{
+    char joined[2 * sizeof KVM_ERROR_PHRASE];
+    size_t plen = sizeof KVM_ERROR_PHRASE - 1;
+    size_t old = t->len < plen - 1 ? t->len : plen - 1;
+    for (size_t i = 0; i + plen <= n; i++)
+        if (!memcmp(p + i, KVM_ERROR_PHRASE, plen))
+            return 1;
+    size_t add = n < plen - 1 ? n : plen - 1; /* the seam: old end + new start */
+    memcpy(joined, t->buf + t->len - old, old);
+    memcpy(joined + old, p, add);
+    for (size_t i = 0; i + plen <= old + add; i++)
+        if (!memcmp(joined + i, KVM_ERROR_PHRASE, plen))
+            return 1;
+    return 0;
+}
+
 void console_tail_add(struct console_tail *t, const char *p, size_t n)
 {
     size_t keep = sizeof t->buf - 1;
+    if (!t->kvm_error && saw_kvm_error(t, p, n))
+        t->kvm_error = 1;
     if (n >= keep) {
         p += n - keep;
         n = keep;

@@ -68,10 +68,13 @@ int console_debug_feed(struct console_debug *d, const char *want, const char *p,
 /* The last bytes of a stream (QEMU's stderr: its last words explain a crash). */
 struct console_tail {
     size_t len;
+    int kvm_error; /* "KVM internal error" was seen, even if it has left buf since (QEMU
+                      follows it with a register dump longer than the tail) */
     char buf[CONSOLE_TAIL_MAX];
 };
 
-/* Appends, keeping the newest CONSOLE_TAIL_MAX - 1 bytes, NUL-terminated. */
+/* Appends, keeping the newest CONSOLE_TAIL_MAX - 1 bytes, NUL-terminated; sets
+ * kvm_error once the phrase appears, also when split across two calls. */
 void console_tail_add(struct console_tail *t, const char *p, size_t n);
 
 /* The tail on one line (newlines and CRs made spaces), for an error detail. */

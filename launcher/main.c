@@ -43,6 +43,7 @@ struct options {
 
 struct launcher {
     struct launcher_cfg cfg;
+    struct accel_memo memo; /* per profile: KVM failed it here, TCG from then on */
     struct options opt;
     void *sock;
     struct outbox *ob;
@@ -56,12 +57,16 @@ struct launcher {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bootstorm-launcher [--connect ENDPOINT] [--host ID] [--guests DIR]\n"
-               "                          [--images DIR] [--no-kvm] [--heartbeat-ms MS]\n"
+               "                          [--images DIR] [--image NAME=PATH] [--no-kvm]\n"
+               "                          [--heartbeat-ms MS]\n"
                "                          [--flush-timeout-s S] [--spool DIR] [--libvirt-uri URI]\n"
                "                          [--curve-server-key FILE [--curve-keys FILE]]\n"
                "                          [--help] [--version]\n"
                "  --curve-server-key FILE  the collector's public key: talk CURVE (encrypted)\n"
-               "  --curve-keys FILE        this launcher's key pair (default: a fresh one)\n");
+               "  --curve-keys FILE        this launcher's key pair (default: a fresh one)\n"
+               "  --guests DIR, --images DIR  profiles / images looked up there first (also\n"
+               "           BOOTSTORM_GUESTS, BOOTSTORM_IMAGES), then in the built-in folders\n"
+               "  --image NAME=PATH        image file NAME (or kernel|initrd|disk) is PATH\n");
 }
 
 static void send_simple(struct launcher *l, enum ev_type type)
@@ -87,8 +92,8 @@ static void refuse_run(struct launcher *l, const struct ev *start, const char *w
     ev_init(&e, EV_RUN_END);
     snprintf(e.run, sizeof e.run, "%s", start->run);
     e.failed = start->count;
-    /* host ids are short (BS_ID_MAX); the reason is cut, never the host */
-    snprintf(e.error, sizeof e.error, "%s: %.160s", l->cfg.host, why);
+    /* no host prefix: the report names the host of each error (error:HOST) */
+    snprintf(e.error, sizeof e.error, "%s", why);
     outbox_push(l->ob, &e);
 }
 
@@ -234,12 +239,11 @@ static void raise_nofile(void)
 static void set_defaults(struct launcher *l)
 {
     *l = (struct launcher){.epfd = -1, .sigfd = -1, .timerfd = -1};
+    l->cfg.memo = &l->memo;
     l->opt = (struct options){
         .endpoint = "tcp://127.0.0.1:5555", .probe = 1, .heartbeat_ms = 1000, .flush_s = 5};
     if (gethostname(l->cfg.host, sizeof l->cfg.host) < 0)
         snprintf(l->cfg.host, sizeof l->cfg.host, "localhost");
-    path_in_prefix(l->cfg.guests_dir, sizeof l->cfg.guests_dir, "guests");
-    path_in_prefix(l->cfg.images_dir, sizeof l->cfg.images_dir, "images");
     path_in_prefix(l->cfg.bindir, sizeof l->cfg.bindir, "bin");
     snprintf(l->cfg.libvirt_uri, sizeof l->cfg.libvirt_uri, "qemu:///system");
 }
@@ -249,6 +253,7 @@ static const struct option long_opts[] = {{"connect", required_argument, 0, 'c'}
                                           {"libvirt-uri", required_argument, 0, 'L'},
                                           {"guests", required_argument, 0, 'g'},
                                           {"images", required_argument, 0, 'i'},
+                                          {"image", required_argument, 0, 'I'},
                                           {"no-kvm", no_argument, 0, 'n'},
                                           {"heartbeat-ms", required_argument, 0, 'b'},
                                           {"flush-timeout-s", required_argument, 0, 'f'},
@@ -272,11 +277,11 @@ static int set_option(struct launcher *l, int c, const char *arg, char *err, siz
         snprintf(cfg->host, sizeof cfg->host, "%s", arg);
         return 0;
     case 'g':
-        snprintf(cfg->guests_dir, sizeof cfg->guests_dir, "%s", arg);
-        return 0;
+        return gp_add_guests(&cfg->paths, arg, err, errlen);
     case 'i':
-        snprintf(cfg->images_dir, sizeof cfg->images_dir, "%s", arg);
-        return 0;
+        return gp_add_images(&cfg->paths, arg, err, errlen);
+    case 'I':
+        return gp_add_image(&cfg->paths, arg, err, errlen);
     case 'L':
         snprintf(cfg->libvirt_uri, sizeof cfg->libvirt_uri, "%s", arg);
         return 0;
@@ -312,7 +317,7 @@ static int parse_args(struct launcher *l, int argc, char **argv)
 {
     char err[256];
     int c;
-    while ((c = getopt_long(argc, argv, "c:H:g:i:nb:f:hS:L:K:k:", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:H:g:i:I:nb:f:hS:L:K:k:", long_opts, NULL)) != -1) {
         if (c == 'h' || c == 'V' || c == '?') {
             if (c == 'V')
                 printf("bootstorm-launcher %s\n", BS_VERSION);
@@ -324,6 +329,10 @@ static int parse_args(struct launcher *l, int argc, char **argv)
             fprintf(stderr, "bootstorm-launcher: %s\n", err);
             return 2;
         }
+    }
+    if (gp_finish(&l->cfg.paths, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm-launcher: %s\n", err);
+        return 2;
     }
     if (optind < argc) {
         fprintf(stderr, "bootstorm-launcher: unexpected argument '%s'\n", argv[optind]);
@@ -356,7 +365,7 @@ static void set_up_host(struct launcher *l)
         return;
     }
     char kernel[PATH_MAX + 32];
-    snprintf(kernel, sizeof kernel, "%s/minkernel.elf", l->cfg.images_dir);
+    gp_image_file(&l->cfg.paths, "minkernel.elf", kernel, sizeof kernel);
     mono_ns t = clock_mono();
     l->cfg.kvm.ok = accel_probe_kvm(kernel, 5000, l->cfg.kvm.why, sizeof l->cfg.kvm.why);
     log_info("KVM probe (%lld ms): %s%s", (long long)(mono_diff(t, clock_mono()) / NS_PER_MS),

@@ -13,24 +13,33 @@ static int resolve_images(const struct launcher_cfg *cfg, struct resolved *r, ch
     char *out[] = {r->kernel, r->initrd, r->disk};
     static const char *const keys[] = {"kernel", "initrd", "disk"};
     for (int i = 0; i < 3; i++)
-        if (profile_image_path(&r->prof, keys[i], cfg->images_dir, NULL, out[i], PATH_MAX, err,
-                               errlen) < 0)
+        if (gp_image(&cfg->paths, &r->prof, keys[i], out[i], PATH_MAX, err, errlen) < 0)
             return -1;
     return 0;
 }
 
+/* Under auto: the probe's verdict, then what this host learnt about the profile. */
 static int resolve_accel(const struct ev *start, const struct launcher_cfg *cfg, struct resolved *r,
                          char *err, size_t errlen)
 {
     int fell_back;
-    char why[384];
+    const char *want = accel_wanted(start->accel, &r->prof), *tcg_why;
     if (accel_choose(start->accel, &r->prof, !strcmp(start->backend, "process"), &cfg->kvm,
-                     r->accel, sizeof r->accel, &fell_back, why, sizeof why) < 0) {
-        snprintf(err, errlen, "%s (on %s)", why, cfg->host);
-        return -1;
+                     r->accel, sizeof r->accel, &fell_back, err, errlen) < 0)
+        return -1; /* no host prefix: whoever shows the reason names the host */
+    if (fell_back) {
+        snprintf(r->accel_why, sizeof r->accel_why, "auto: KVM not usable (%.180s)", cfg->kvm.why);
+        log_warn("run %s: %s: falling back to TCG", start->run, r->accel_why);
+    } else if (!strcmp(want, "auto") && !strcmp(r->accel, "kvm") && cfg->memo &&
+               (tcg_why = accel_memo_tcg(cfg->memo, r->prof.name))) {
+        snprintf(r->accel, sizeof r->accel, "tcg");
+        snprintf(r->accel_why, sizeof r->accel_why, "auto: %.40s fell back to TCG here (%.120s)",
+                 r->prof.name, tcg_why);
+        log_info("run %s: %s", start->run, r->accel_why);
+    } else if (!strcmp(want, "auto") && !strcmp(r->accel, "kvm")) {
+        r->auto_kvm = 1;
+        snprintf(r->accel_why, sizeof r->accel_why, "auto: KVM probe booted");
     }
-    if (fell_back)
-        log_warn("run %s: KVM not usable (%s): falling back to TCG", start->run, cfg->kvm.why);
     return 0;
 }
 
@@ -53,7 +62,7 @@ int resolve_run(const struct ev *start, const struct launcher_cfg *cfg, struct r
                 char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
-    if (profile_load_named(cfg->guests_dir, start->kind, &r->prof, err, errlen) < 0)
+    if (gp_load(&cfg->paths, start->kind, &r->prof, err, errlen) < 0)
         return -1;
     if (resolve_images(cfg, r, err, errlen) < 0 || resolve_accel(start, cfg, r, err, errlen) < 0 ||
         resolve_pattern(start, &r->sched, err, errlen) < 0) {

@@ -152,8 +152,9 @@ static void publish_start(struct run *r, const struct launcher_cfg *cfg, mono_ns
     if (hostinfo_mem(&total, &e.mem_used_kib) < 0)
         e.mem_used_kib = 0;
     run_emit(r, &e, -1, now);
-    log_info("run %s: %lld x %s on %s/%s, %s%s", s->run, (long long)s->count, r->res.prof.name,
-             s->backend, r->res.accel, s->pattern,
+    log_info("run %s: %lld x %s on %s/%s%s%s%s, %s%s", s->run, (long long)s->count,
+             r->res.prof.name, s->backend, r->res.accel, r->res.accel_why[0] ? " (" : "",
+             r->res.accel_why, r->res.accel_why[0] ? ")" : "", s->pattern,
              cfg->prio_raised ? "" : " (launcher priority not raised: not permitted)");
 }
 
@@ -173,6 +174,7 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
         return NULL;
     }
     snprintf(r->bindir, sizeof r->bindir, "%s", cfg->bindir);
+    r->memo = cfg->memo;
     r->nomap = !strcmp(start->backend, "process");
     if (open_parts(r, cfg, err, errlen) < 0)
         goto fail;
@@ -267,7 +269,8 @@ static void check_timeouts(struct run *r, mono_ns now)
     int64_t limit = r->start.timeout_s * NS_PER_S;
     for (int i = 0; i < r->s.next_spawn; i++) {
         struct guest *g = &r->g[i];
-        if (r->s.in[i].state != SCHED_BOOTING || mono_diff(g->spawn_at, now) < limit)
+        if (r->s.in[i].state != SCHED_BOOTING || guest_kvm_failed(r, i, 0, now) ||
+            mono_diff(g->spawn_at, now) < limit)
             continue;
         char detail[96];
         snprintf(detail, sizeof detail, "not ready after %lld s", (long long)r->start.timeout_s);
@@ -313,9 +316,9 @@ static void publish_end(struct run *r)
     snprintf(e.error, sizeof e.error, "%s", r->error);
     run_emit(r, &e, -1, clock_mono());
     r->ended = 1;
-    log_info("run %s ended: %d ready, %d failed of %d; launcher cpu %lld ms (%.2f ms/guest), rss "
-             "%lld KiB%s%s",
-             r->start.run, r->s.nready, r->s.nfailed, r->s.n, (long long)e.cpu_ms,
+    log_info("run %s ended: %d ready, %d failed of %d (%d retried under TCG after KVM failed "
+             "them); launcher cpu %lld ms (%.2f ms/guest), rss %lld KiB%s%s",
+             r->start.run, r->s.nready, r->s.nfailed, r->s.n, r->nretried, (long long)e.cpu_ms,
              r->s.n ? (double)e.cpu_ms / r->s.n : 0.0, (long long)e.rss_kib,
              r->error[0] ? ": " : "", r->error);
 }

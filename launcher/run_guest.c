@@ -30,7 +30,8 @@ void guest_fail(struct run *r, int idx, const char *reason, const char *detail, 
     struct ev e;
     ev_init(&e, EV_FAILED);
     snprintf(e.reason, sizeof e.reason, "%s", reason);
-    snprintf(e.detail, sizeof e.detail, "%s", detail);
+    snprintf(e.detail, sizeof e.detail, "%s%s", detail,
+             g->retried ? " (retried under TCG after KVM failed it)" : "");
     e.rss_kib = g->rss_max_kib;
     e.cpu_ms = g->cpu_ms;
     run_emit(r, &e, idx, now);
@@ -103,8 +104,8 @@ static void got_bytes(struct run *r, int idx, enum stream which, const char *p, 
     struct con_ctx c = {r, idx, now};
     if (which == S_CONSOLE)
         console_feed(&r->cm, &g->con, p, n, &console_events, &c);
-    else if (which == S_STDERR)
-        console_tail_add(&g->err, p, n);
+    else if (which == S_STDERR && (console_tail_add(&g->err, p, n), 1))
+        guest_kvm_failed(r, idx, 0, now);
     else if (r->res.prof.ready_kind == READY_DEBUGCON && r->s.in[idx].state == SCHED_BOOTING &&
              console_debug_feed(&g->dbg, r->res.prof.ready_bytes, p, n))
         guest_ready(r, idx, now);
@@ -196,11 +197,12 @@ static void publish_spawn(struct run *r, int idx, int running)
     run_emit(r, &e, idx, g->spawn_at);
 }
 
-void guest_spawn(struct run *r, int idx)
+/* Starts guest idx's process (or queues its domain) under g->accel. */
+static int spawn_vm(struct run *r, int idx, char *err, size_t errlen)
 {
     struct guest *g = &r->g[idx];
     const struct resolved *res = &r->res;
-    char name[BS_ID_MAX + 16], err[256];
+    char name[BS_ID_MAX + 16];
     snprintf(name, sizeof name, "bs-%s-%d", r->start.run, idx);
     if (res->prof.ready_kind == READY_HTTP && (g->port = port_free_tcp()) < 0)
         g->port = 0;
@@ -210,14 +212,22 @@ void guest_spawn(struct run *r, int idx)
         .vars = {.kernel = res->kernel,
                  .initrd = res->initrd[0] ? res->initrd : NULL,
                  .disk = res->disk[0] ? res->disk : NULL,
-                 .accel = res->accel,
+                 .accel = g->accel,
                  .name = name,
                  .port = g->port,
                  .bindir = r->bindir},
         .with_debug = res->prof.ready_kind == READY_DEBUGCON,
     };
+    return r->vmm->spawn(&a, &g->vm, err, errlen);
+}
+
+void guest_spawn(struct run *r, int idx)
+{
+    struct guest *g = &r->g[idx];
+    char err[256];
+    snprintf(g->accel, sizeof g->accel, "%s", r->res.accel);
     g->spawn_at = clock_mono();
-    int rc = r->vmm->spawn(&a, &g->vm, err, sizeof err);
+    int rc = spawn_vm(r, idx, err, sizeof err);
     mono_ns after = clock_mono();
     if (r->vmm->event_fd && rc == 0) { /* created by a worker: see run_on_vmm() */
         g->running_at_spawn = r->s.alive;
@@ -228,6 +238,61 @@ void guest_spawn(struct run *r, int idx)
         guest_fail(r, idx, "spawn", err, after);
     else
         guest_spawned(r, idx, after);
+}
+
+int guest_kvm_failed(struct run *r, int idx, int gone, mono_ns now)
+{
+    struct guest *g = &r->g[idx];
+    const struct sched_inst *in = &r->s.in[idx];
+    if (!r->res.auto_kvm || r->vmm->event_fd || strcmp(g->accel, "kvm") ||
+        in->state != SCHED_BOOTING || in->retired)
+        return 0;
+    if (g->retry)
+        return 1;
+    int silent = !g->con.got_output && accel_silence_counts(&r->res.prof);
+    const char *why = accel_kvm_failure(&g->err, gone, silent ? mono_diff(g->spawn_at, now) : 0);
+    if (!why)
+        return 0;
+    g->retry = 1;
+    if (!accel_memo_tcg(r->memo, r->res.prof.name)) {
+        accel_memo_set_tcg(r->memo, r->res.prof.name, why);
+        log_warn("run %s: %s (guest %d): %s falls back to TCG on this host for the "
+                 "launcher's life",
+                 r->start.run, why, idx, r->res.prof.name);
+    }
+    snprintf(r->res.accel, sizeof r->res.accel, "tcg"); /* later spawns of this run too */
+    if (!gone)
+        r->vmm->kill(&g->vm);
+    return 1;
+}
+
+/* The KVM attempt of guest idx is gone: the same instance again under TCG, its boot
+ * still counted from the first spawn (what the fallback cost is part of its boot). */
+static void guest_retry(struct run *r, int idx)
+{
+    struct guest *g = &r->g[idx];
+    char err[256];
+    if (g->vm.pid > 0)
+        pidmap_del(&r->pids, g->vm.pid);
+    guest_close_fds(r, g);
+    g->retry = 0;
+    console_reset(&g->con);
+    memset(&g->dbg, 0, sizeof g->dbg);
+    memset(&g->err, 0, sizeof g->err);
+    snprintf(g->accel, sizeof g->accel, "tcg");
+    g->retried = 1;
+    r->nretried++;
+    if (spawn_vm(r, idx, err, sizeof err) < 0) {
+        guest_fail(r, idx, "spawn", err, clock_mono());
+        sched_gone(&r->s, idx);
+        return;
+    }
+    if (g->vm.pid > 0 && pidmap_put(&r->pids, g->vm.pid, idx) < 0)
+        log_err("out of memory in the pid map");
+    if (watch(r, g->vm.console_fd, idx, S_CONSOLE) < 0 ||
+        watch(r, g->vm.stderr_fd, idx, S_STDERR) < 0 || watch(r, g->vm.debug_fd, idx, S_DEBUG) < 0)
+        log_err("epoll_ctl for guest %d: %s", idx, strerror(errno));
+    log_info("run %s guest %d: respawned under TCG (pid %d)", r->start.run, idx, (int)g->vm.pid);
 }
 
 /* Why a guest that was booting died: how, and QEMU's last words on one line. */
@@ -245,13 +310,17 @@ static void crash_detail(struct guest *g, int exited, int code, char *out, size_
 static void guest_gone(struct run *r, int idx, int exited, int code)
 {
     struct guest *g = &r->g[idx];
+    drain(r, idx, S_CONSOLE); /* the ready line may still sit in the pipe */
+    drain(r, idx, S_STDERR);
+    drain(r, idx, S_DEBUG);
+    if (guest_kvm_failed(r, idx, 1, clock_mono())) {
+        guest_retry(r, idx);
+        return;
+    }
     if (!sched_gone(&r->s, idx))
         return;
     if (g->vm.pid > 0)
         pidmap_del(&r->pids, g->vm.pid);
-    drain(r, idx, S_CONSOLE); /* the ready line may still sit in the pipe */
-    drain(r, idx, S_STDERR);
-    drain(r, idx, S_DEBUG);
     guest_close_fds(r, g);
     mono_ns now = clock_mono();
     const struct sched_inst *in = &r->s.in[idx];

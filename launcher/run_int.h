@@ -26,6 +26,9 @@ struct guest {
     struct console con;
     struct console_debug dbg;
     struct console_tail err; /* the VMM's stderr */
+    char accel[16];          /* what this guest runs under: kvm | tcg | none */
+    int retry;               /* KVM failed it under auto: respawn under TCG once it is gone */
+    int retried;             /* it runs under TCG because KVM failed it (said in a failure) */
 };
 
 struct run {
@@ -50,6 +53,8 @@ struct run {
     struct sample_req *req;
     int reqcap, nsamples;
     int ended;
+    struct accel_memo *memo; /* the launcher's: profiles that fell back to TCG here */
+    int nretried;            /* guests respawned under TCG after KVM failed them */
     char error[256];
 };
 
@@ -61,5 +66,9 @@ void guest_ready(struct run *r, int idx, mono_ns now);
 void guest_fail(struct run *r, int idx, const char *reason, const char *detail, mono_ns now);
 void guest_spawn(struct run *r, int idx); /* starts instance idx (taken from the scheduler) */
 void guest_close_fds(struct run *r, struct guest *g);
+/* Under auto, KVM failing guest idx (stderr, death, silence: accel_kvm_failure) makes
+ * its profile TCG on this host and the guest be respawned under TCG when it is gone
+ * (killed here unless gone). Returns 1 when idx is (being) retried. */
+int guest_kvm_failed(struct run *r, int idx, int gone, mono_ns now);
 
 #endif

@@ -193,6 +193,26 @@ static void stderr_tail(void **state)
     assert_string_equal(console_tail_oneline(&t) + t.len - 19, "KVM internal error ");
 }
 
+/* QEMU follows "KVM internal error" with a register dump longer than the tail: the
+ * flag must survive it, and a phrase split across two reads must still be seen. */
+static void kvm_error_sticks(void **state)
+{
+    (void)state;
+    struct console_tail t = {0};
+    console_tail_add(&t, "warning: something\nKVM inter", 28);
+    assert_int_equal(t.kvm_error, 0);
+    console_tail_add(&t, "nal error. Suberror: 1\n", 23);
+    assert_int_equal(t.kvm_error, 1);
+    char dump[3 * CONSOLE_TAIL_MAX];
+    memset(dump, 'R', sizeof dump);
+    console_tail_add(&t, dump, sizeof dump);
+    assert_null(strstr(t.buf, "KVM internal"));
+    assert_int_equal(t.kvm_error, 1);
+    struct console_tail u = {0};
+    console_tail_add(&u, "KVM internal erro", 17); /* one byte short: not yet */
+    assert_int_equal(u.kvm_error, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +224,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(overlong_line, setup, teardown),
         cmocka_unit_test(debug_bytes),
         cmocka_unit_test(stderr_tail),
+        cmocka_unit_test(kvm_error_sticks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

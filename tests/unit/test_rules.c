@@ -44,6 +44,45 @@ static void accel_rules(void **state)
     assert_string_equal(accel_wanted("kvm", &p), "kvm");
 }
 
+/* auto per guest: what counts as KVM failing a guest, and the per-profile memory. */
+static void accel_fallback_rules(void **state)
+{
+    (void)state;
+    struct console_tail t = {0};
+    assert_null(accel_kvm_failure(&t, 0, 0));
+    assert_null(accel_kvm_failure(&t, 0, ACCEL_KVM_SILENT_NS - 1));
+    assert_non_null(strstr(accel_kvm_failure(&t, 0, ACCEL_KVM_SILENT_NS), "no console output"));
+    console_tail_add(&t, "qemu: guest exited\n", 19);
+    assert_null(accel_kvm_failure(&t, 1, 0)); /* a crash that does not name KVM: no fallback */
+    console_tail_add(&t, "kvm.c:3183: kvm_buf_set_msrs: Assertion failed.\n", 47);
+    assert_null(accel_kvm_failure(&t, 0, 0)); /* still running: not yet */
+    assert_string_equal(accel_kvm_failure(&t, 1, 0), "QEMU died in its KVM code");
+    console_tail_add(&t, "KVM internal error. Suberror: 1\n", 32);
+    assert_string_equal(accel_kvm_failure(&t, 0, 0), "KVM internal error");
+
+    struct profile q;
+    memset(&q, 0, sizeof q);
+    q.ready_kind = READY_CONSOLE;
+    assert_true(accel_silence_counts(&q));
+    q.ready_kind = READY_EXIT; /* may print nothing at all */
+    assert_false(accel_silence_counts(&q));
+    q.nmarkers = 1; /* but its markers are on the console */
+    assert_true(accel_silence_counts(&q));
+
+    static struct accel_memo m;
+    assert_null(accel_memo_tcg(&m, "linux"));
+    accel_memo_set_tcg(&m, "linux", "KVM internal error");
+    accel_memo_set_tcg(&m, "linux", "second reason"); /* the first one stays */
+    assert_string_equal(accel_memo_tcg(&m, "linux"), "KVM internal error");
+    assert_null(accel_memo_tcg(&m, "linux-http")); /* per profile */
+    for (int i = 0; i < ACCEL_MEMO_MAX + 4; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", i);
+        accel_memo_set_tcg(&m, name, "x"); /* full: ignored, never overflows */
+    }
+    assert_int_equal(m.n, ACCEL_MEMO_MAX);
+}
+
 static void image_paths(void **state)
 {
     (void)state;
@@ -100,6 +139,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(accel_rules),
+        cmocka_unit_test(accel_fallback_rules),
         cmocka_unit_test(image_paths),
         cmocka_unit_test(http_status),
     };
