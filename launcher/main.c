@@ -101,7 +101,8 @@ static void refuse_run(struct launcher *l, const struct ev *start, const char *w
 
 static void on_ack(struct launcher *l, const struct ev *e)
 {
-    outbox_ack(l->ob, e->ack);
+    if (outbox_ack(l->ob, e->ack))
+        send_simple(l, EV_HELLO);
 }
 
 static void on_start(struct launcher *l, const struct ev *e)

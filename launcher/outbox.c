@@ -362,23 +362,33 @@ static void maybe_compact(struct outbox *ob)
                   (unsigned long long)spool_bytes(ob->spool));
 }
 
-void outbox_ack(struct outbox *ob, int64_t ack)
+int outbox_ack(struct outbox *ob, int64_t ack)
 {
-    int progressed = 0;
+    /* The collector stored this host's events beyond any seq given here: an earlier
+     * launcher's spool was lost or cut short (a full disk). Continue above, or every
+     * later event would be taken for one already stored. */
+    int beyond = ack >= ob->next_seq, progressed = 0;
+    if (beyond) {
+        log_warn("the collector has stored this host's events up to seq %lld, beyond this "
+                 "launcher's %lld (its spool was lost or cut short): continuing at %lld",
+                 (long long)ack, (long long)(ob->next_seq - 1), (long long)(ack + 1));
+        ob->next_seq = ack + 1;
+    }
     while (ob->count && at(ob, 0)->seq <= ack) {
         pop(ob);
         progressed = 1;
     }
-    if (!progressed)
-        return;
+    if (!progressed && !beyond)
+        return 0;
     ob->last_progress = clock_mono();
     if (ack > ob->forgot)
         ob->forgot = ack < ob->next_seq ? ack : ob->next_seq - 1;
-    if (ob->spool) {
+    if (ob->spool) { /* the forget mark also carries the sequence over a restart */
         if (spool_append(ob->spool, ob->forgot, NULL, 0) < 0)
             spool_err(ob, "write");
         maybe_compact(ob);
     }
+    return beyond;
 }
 
 void outbox_tick(struct outbox *ob, int resend_ms)

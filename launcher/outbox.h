@@ -33,8 +33,11 @@ void outbox_free(struct outbox *ob);
  * Returns the seq. */
 int64_t outbox_push(struct outbox *ob, struct ev *e);
 
-/* Forgets every event with seq <= ack (in the spool too, compacting it now and then). */
-void outbox_ack(struct outbox *ob, int64_t ack);
+/* Forgets every event with seq <= ack (in the spool too, compacting it now and then).
+ * An ack beyond every seq given so far (the collector holds more of this host than
+ * the spool did) makes the sequence continue at ack + 1; returns 1 then (the caller
+ * says hello again: the one it sent was taken for one already stored), else 0. */
+int outbox_ack(struct outbox *ob, int64_t ack);
 
 /* Resends every unacknowledged event when nothing was acknowledged for resend_ms
  * (a lost connection, a restarted collector). Call periodically. */

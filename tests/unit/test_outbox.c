@@ -201,6 +201,47 @@ static void test_spool_keeps_lost(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+static void rm_spool_dir(void)
+{
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (de->d_name[0] != '.')
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* Reproduction (issue "Trust", 6): a spool cut short (a full disk) restarted the
+ * sequence below what the collector had stored, so every later event was taken for a
+ * duplicate. An ack beyond the sequence moves it above, and that survives a reopen. */
+static void test_ack_beyond_sequence(void **state)
+{
+    (void)state;
+    char err[256];
+    strcpy(dir, "/tmp/bs-outbox-test-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    struct outbox *ob = outbox_open(tx, "h1", dir, 100, err, sizeof err);
+    assert_non_null(ob);
+    assert_int_equal(push(ob, EV_HELLO, ""), 1);
+    assert_int_equal(push(ob, EV_HEARTBEAT, ""), 2);
+    assert_int_equal(outbox_ack(ob, 1), 0);
+    assert_int_equal(outbox_ack(ob, 500), 1); /* the collector has 500 of this host */
+    assert_int_equal(outbox_pending(ob), 0);
+    assert_int_equal(push(ob, EV_SPAWN, "ra"), 501);
+    assert_int_equal(outbox_ack(ob, 501), 0);
+    outbox_free(ob);
+    drain();
+    ob = outbox_open(tx, "h1", dir, 100, err, sizeof err);
+    assert_non_null(ob);
+    assert_int_equal(push(ob, EV_HELLO, ""), 502);
+    outbox_free(ob);
+    rm_spool_dir();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +249,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bounded_drops_become_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unencodable_becomes_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_keeps_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ack_beyond_sequence, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     bzmq_term();
