@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -76,17 +77,61 @@ static int mkdir_p(const char *dir)
     return mkdir(tmp, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+/* DATA_DIR/run, 0700; in /tmp when a socket path there would be too long (108 bytes). */
+static int make_run_dir(struct embedded *em, char *err, size_t errlen)
+{
+    snprintf(em->run_dir, sizeof em->run_dir, "%s/run", em->data_dir);
+    em->run_dir_is_tmp = strlen(em->run_dir) + sizeof "/collector.sock" > 100;
+    if (em->run_dir_is_tmp) {
+        snprintf(em->run_dir, sizeof em->run_dir, "/tmp/bootstorm-run-XXXXXX");
+        if (!mkdtemp(em->run_dir))
+            return snprintf(err, errlen, "mkdtemp %s: %s", em->run_dir, strerror(errno)), -1;
+        return 0;
+    }
+    if ((mkdir(em->run_dir, 0700) < 0 && errno != EEXIST) || chmod(em->run_dir, 0700) < 0)
+        return snprintf(err, errlen, "data dir %s: %s", em->run_dir, strerror(errno)), -1;
+    return 0;
+}
+
+/* A fresh password and the config that sets it (0600), including the shipped one. */
+static int write_redis_conf(struct embedded *em, char *conf, size_t cap, char *err,
+                            size_t errlen)
+{
+    unsigned char rnd[16];
+    char pw[33];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        return snprintf(err, errlen, "getrandom: %s", strerror(errno)), -1;
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/redis.conf", em->run_dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        return snprintf(err, errlen, "%s: %s", path, strerror(errno)), -1;
+    }
+    fprintf(f, "include %s/share/redis.conf\nbind 127.0.0.1\nrequirepass %s\n", path_prefix(), pw);
+    if (fclose(f) != 0)
+        return snprintf(err, errlen, "%s: %s", path, strerror(errno)), -1;
+    snprintf(conf, cap, "%s", path);
+    setenv("BOOTSTORM_REDIS_PASSWORD", pw, 1); /* for our connections and our children */
+    return 0;
+}
+
 int embedded_start_redis(struct embedded *em, const char *data_dir, char *err, size_t errlen)
 {
-    char rdir[600], log[600], conf[PATH_MAX + 32], port[16];
+    char rdir[600], log[600], conf[PATH_MAX], port[16];
     snprintf(em->data_dir, sizeof em->data_dir, "%s", data_dir);
     snprintf(rdir, sizeof rdir, "%s/redis", data_dir);
     if (mkdir_p(rdir) < 0) {
         snprintf(err, errlen, "data dir %s: %s", rdir, strerror(errno));
         return -1;
     }
+    if (make_run_dir(em, err, errlen) < 0 || write_redis_conf(em, conf, sizeof conf, err, errlen) < 0)
+        return -1;
     snprintf(log, sizeof log, "%s/redis.log", data_dir);
-    snprintf(conf, sizeof conf, "%s/share/redis.conf", path_prefix());
     int p = port_free_tcp();
     snprintf(port, sizeof port, "%d", p);
     char *argv[] = {"redis-server", conf, "--port", port, "--dir", rdir, NULL};
@@ -126,8 +171,8 @@ static int start_launcher(struct embedded *em, const char *host, char *const *ex
 int embedded_start_daemons(struct embedded *em, char *const *launcher_args, char *err,
                            size_t errlen)
 {
-    char bin[PATH_MAX + 64], log[600], ready[600], bind[64], host[64];
-    snprintf(em->collector, sizeof em->collector, "tcp://127.0.0.1:%d", port_free_tcp());
+    char bin[PATH_MAX + 64], log[600], ready[600], bind[sizeof em->collector], host[64];
+    snprintf(em->collector, sizeof em->collector, "ipc://%s/collector.sock", em->run_dir);
     snprintf(ready, sizeof ready, "%s/collector.ready", em->data_dir);
     unlink(ready);
     snprintf(bind, sizeof bind, "%s", em->collector);
@@ -212,4 +257,13 @@ void embedded_stop(struct embedded *em)
     stop_pid(&em->launcher, "launcher", 15000);
     stop_pid(&em->collector_pid, "collector", 5000);
     stop_pid(&em->redis, "redis-server", 10000);
+    if (em->run_dir_is_tmp) { /* ours alone: its socket and config go with it */
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/collector.sock", em->run_dir);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/redis.conf", em->run_dir);
+        unlink(path);
+        rmdir(em->run_dir);
+        em->run_dir_is_tmp = 0;
+    }
 }
