@@ -585,6 +585,19 @@ static int load_run_dists(redisContext *c, struct agg_run *out, double boot_sum,
     return 0;
 }
 
+/* Guests of a run whose every host has ended yet never got a verdict (a launcher
+ * refused the run or ended it early, a host missed the start) count as failed, "not
+ * started": no report may say "failed 0" of guests that never ran. Mass restarts and
+ * ramps can make ready exceed the count; then nothing is missing. */
+static void account_not_started(struct agg_run *r)
+{
+    long long missing = r->total - r->ready - r->failed;
+    if (!r->complete || missing <= 0)
+        return;
+    r->failed += missing;
+    r->failed_not_started = missing;
+}
+
 int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, size_t errlen)
 {
     redisReply *last = NULL, *meta = NULL, *agg = NULL;
@@ -615,6 +628,7 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
         goto fail;
     const char *rs = hfield(agg, "restarts");
     out->restarts = rs ? num_ll(rs, 0) : 0;
+    account_not_started(out);
     if (load_hosts(c, out, agg, err, errlen) < 0 || load_detail(c, out, err, errlen) < 0)
         goto fail;
     rc = 0;

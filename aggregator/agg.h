@@ -72,6 +72,7 @@ struct agg_run {
     long long total; /* count * hosts_expected */
     long long spawned, ready, failed;
     long long failed_timeout, failed_crash, failed_spawn, failed_other;
+    long long failed_not_started; /* guests of an ended run that never got a verdict */
     long long boot_n; /* members of bs:{RUN}:boot */
     double boot_min_ms, boot_p50_ms, boot_p90_ms, boot_p99_ms, boot_max_ms, boot_mean_ms;
     double all_ready_ms; /* max over hosts of last_ready_tm - first_spawn_tm; -1 if none */
