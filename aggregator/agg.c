@@ -151,8 +151,10 @@ static void meta_host(struct agg_run *r, const char *f, const char *v)
         r->cpu_ms = (r->cpu_ms < 0 ? 0 : r->cpu_ms) + num_ll(v, 0);
     } else if ((h = host_of(f, "rss_kib"))) {
         r->rss_kib = (r->rss_kib < 0 ? 0 : r->rss_kib) + num_ll(v, 0);
-    } else if ((h = host_of(f, "start_tr"))) {
-        add_host(r, h);
+    } else if ((h = host_of(f, "start_tr")) && (i = add_host(r, h)) >= 0) {
+        r->host[i].started = 1;
+    } else if ((h = host_of(f, "lost_tr")) && (i = add_host(r, h)) >= 0) {
+        r->host[i].lost = 1;
     } else if ((h = host_of(f, "count")) && (i = add_host(r, h)) >= 0) {
         r->host[i].count = num_ll(v, -1);
     } else if ((h = host_of(f, "clock_offset_ns")) && (i = add_host(r, h)) >= 0) {
@@ -585,17 +587,27 @@ static int load_run_dists(redisContext *c, struct agg_run *out, double boot_sum,
     return 0;
 }
 
-/* Guests of a run whose every host has ended yet never got a verdict (a launcher
- * refused the run or ended it early, a host missed the start) count as failed, "not
- * started": no report may say "failed 0" of guests that never ran. Mass restarts and
- * ramps can make ready exceed the count; then nothing is missing. */
-static void account_not_started(struct agg_run *r)
+/* Guests that never got a verdict count as failed, so no report says "failed 0" of
+ * guests that never ran: once every host has ended (a launcher refused the run or
+ * ended it early), "not started"; on a host the collector gave up on (lost_tr:HOST),
+ * "launcher lost" when it had started, else "not started". Mass restarts and ramps can
+ * make ready exceed the count; then nothing is missing. */
+static void account_no_verdict(struct agg_run *r)
 {
     long long missing = r->total - r->ready - r->failed;
-    if (!r->complete || missing <= 0)
+    if (r->complete && missing > 0) {
+        r->failed += missing;
+        r->failed_not_started = missing;
         return;
-    r->failed += missing;
-    r->failed_not_started = missing;
+    }
+    for (int i = 0; i < r->nhosts; i++) {
+        const struct agg_host *h = &r->host[i];
+        long long m = h->count - h->ready - h->failed;
+        if (!h->lost || m <= 0)
+            continue;
+        r->failed += m;
+        *(h->started ? &r->failed_launcher_lost : &r->failed_not_started) += m;
+    }
 }
 
 int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, size_t errlen)
@@ -628,9 +640,9 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
         goto fail;
     const char *rs = hfield(agg, "restarts");
     out->restarts = rs ? num_ll(rs, 0) : 0;
-    account_not_started(out);
     if (load_hosts(c, out, agg, err, errlen) < 0 || load_detail(c, out, err, errlen) < 0)
         goto fail;
+    account_no_verdict(out);
     rc = 0;
 fail:
     if (last)

@@ -34,6 +34,7 @@ struct agg_host {
                                            * else bs:host:HOST now); err -1 when unknown */
     int clock_from_meta;
     long long count; /* guests asked of it: count:HOST (split by_cores), else the run's count */
+    int started, lost; /* meta start_tr:HOST / lost_tr:HOST (given up on by the collector) */
     /* fleet timeline, realtime corrected by its offset, ms after the agreed start
      * (start_at_tr; else after the fleet's first spawn); -1 when unknown */
     double first_spawn_ms, last_ready_ms;
@@ -72,7 +73,8 @@ struct agg_run {
     long long total; /* count * hosts_expected */
     long long spawned, ready, failed;
     long long failed_timeout, failed_crash, failed_spawn, failed_other;
-    long long failed_not_started; /* guests of an ended run that never got a verdict */
+    long long failed_not_started;   /* guests that never got a verdict, their host never started */
+    long long failed_launcher_lost; /* the same on a host lost mid-run (its launcher died) */
     long long boot_n; /* members of bs:{RUN}:boot */
     double boot_min_ms, boot_p50_ms, boot_p90_ms, boot_p99_ms, boot_max_ms, boot_mean_ms;
     double all_ready_ms; /* max over hosts of last_ready_tm - first_spawn_tm; -1 if none */

@@ -223,9 +223,10 @@ static void put_summary(json_t *o, const struct agg_run *r, int *bad)
     put(o, "ready", INT(r->ready), bad);
     put(o, "failed", INT(r->failed), bad);
     put(o, "failed_by_reason",
-        json_pack("{sI,sI,sI,sI,sI}", "timeout", (json_int_t)r->failed_timeout, "crash",
+        json_pack("{sI,sI,sI,sI,sI,sI}", "timeout", (json_int_t)r->failed_timeout, "crash",
                   (json_int_t)r->failed_crash, "spawn", (json_int_t)r->failed_spawn, "other",
-                  (json_int_t)r->failed_other, "not_started", (json_int_t)r->failed_not_started),
+                  (json_int_t)r->failed_other, "not_started", (json_int_t)r->failed_not_started,
+                  "launcher_lost", (json_int_t)r->failed_launcher_lost),
         bad);
     put(o, "lost_events", INT(r->lost_events), bad);
 }

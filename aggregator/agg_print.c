@@ -184,9 +184,11 @@ static void print_notes(const struct agg_run *r, FILE *out)
     if (r->clock_flag[0])
         fprintf(out, "clocks: %s\n", r->clock_flag);
     if (r->failed)
-        fprintf(out, "\nfailed: %lld timeout, %lld crash, %lld spawn, %lld other, %lld not started\n",
+        fprintf(out,
+                "\nfailed: %lld timeout, %lld crash, %lld spawn, %lld other, %lld not started, "
+                "%lld launcher lost\n",
                 r->failed_timeout, r->failed_crash, r->failed_spawn, r->failed_other,
-                r->failed_not_started);
+                r->failed_not_started, r->failed_launcher_lost);
     if (r->lost_events)
         fprintf(out, "lost events: %lld (launcher outbox overflow)\n", r->lost_events);
     if (r->lag_n > 0)

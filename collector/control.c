@@ -408,12 +408,13 @@ void control_tick(redisContext *redis, struct registry *reg, mono_ns now)
                          (long long)(REG_START_GRACE_NS / NS_PER_S),
                          reg_is_live(h, now) ? "" : " (not connected)");
                 lose(redis, run, g, why);
-            } else if (g->state == TGT_STARTED && h->gone) {
-                real_format((real_ns){g->silent_since_tr ? g->silent_since_tr
-                                                         : now_tr - mono_diff(h->last_heard, now)},
-                            when, sizeof when);
-                snprintf(why, sizeof why, "gone: silent since %s UTC (%lld s)", when,
-                         (long long)(REG_GONE_NS / NS_PER_S));
+            } else if (g->state == TGT_STARTED &&
+                       (h->gone || mono_diff(h->last_heard, now) > REG_RUN_LOST_NS)) {
+                /* its launcher died (its guests with it) or cannot reach us: the run
+                 * goes on without it; a host that comes back is waited for again */
+                real_format((real_ns){now_tr - mono_diff(h->last_heard, now)}, when, sizeof when);
+                snprintf(why, sizeof why, "launcher lost: silent since %s UTC (over %lld s)", when,
+                         (long long)(REG_RUN_LOST_NS / NS_PER_S));
                 lose(redis, run, g, why);
             } else if (g->state == TGT_STARTED && h->missing && !g->silent_since_tr) {
                 g->silent_since_tr = now_tr - mono_diff(h->last_heard, now);

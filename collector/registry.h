@@ -13,6 +13,7 @@
 
 #define REG_LIVE_NS (3 * NS_PER_S)  /* three heartbeat periods */
 #define REG_GONE_NS (30 * NS_PER_S) /* silent this long: "gone" */
+#define REG_RUN_LOST_NS (6 * NS_PER_S) /* a host running a run, silent this long: given up on */
 #define REG_CLOCK_SAMPLES 8
 #define REG_ROUTE_MAX 256
 

@@ -214,7 +214,7 @@ static void test_run_a(redisContext *c)
             "\" and d[\"guest\"]==\"minkernel\"; "
             "assert d[\"backend\"]==\"qemu\" and d[\"accel\"]==\"kvm\" and d[\"count\"]==102, d; "
             "assert d[\"hosts\"]==[\"h1\"] and d[\"ready\"]==100 and d[\"failed\"]==2, d; "
-            "assert d[\"failed_by_reason\"]=={\"timeout\":1,\"crash\":1,\"spawn\":0,\"other\":0,\"not_started\":0}, "
+            "assert d[\"failed_by_reason\"]=={\"timeout\":1,\"crash\":1,\"spawn\":0,\"other\":0,\"not_started\":0,\"launcher_lost\":0}, "
             "d; "
             "assert abs(d[\"all_ready_ms\"]-123.456789)<1e-6 and d[\"peak_mem_mib\"]==2044, d; "
             "assert d[\"mem_base_mib\"]==1024 and d[\"mem_per_guest_mib\"]==10, d; "
