@@ -6,6 +6,7 @@
  * while the cgroup2 mount at /sys/fs/cgroup/unified is there; the host keeps it).
  * Not for choosing ids or when to stop: the profile and vmm_exec.c decide that. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,8 +39,9 @@ static int private_umount(const char *path)
     return 0;
 }
 
-/* Runs argv with stdout on out_fd (-1: ours) and waits. Returns its exit status, or -1. */
-static int run_wait(char *const argv[], int out_fd)
+/* Runs argv with stdout on out_fd (-1: ours), stderr on /dev/null when quiet, and
+ * waits. Returns its exit status, or -1. */
+static int run_wait(char *const argv[], int out_fd, int quiet)
 {
     pid_t pid = fork();
     if (pid < 0)
@@ -47,6 +49,9 @@ static int run_wait(char *const argv[], int out_fd)
     if (pid == 0) {
         if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0)
             _exit(127);
+        int null = quiet ? open("/dev/null", O_WRONLY) : -1;
+        if (null >= 0)
+            dup2(null, STDERR_FILENO);
         execvp(argv[0], argv);
         fprintf(stderr, "bootstorm-oci: %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -89,15 +94,15 @@ static void wait_pid_gone(long pid)
     }
 }
 
-/* kill ID KILL, then delete -f ID: runsc's delete -f of a running container takes
+/* kill ID KILL, then delete --force ID: runsc's delete -f of a running container takes
  * seconds where kill is immediate. Returns 0 when the delete succeeded. */
 static int stop_one(char *const rt[], const char *id)
 {
     char *argv[MAX_ARGS];
     build(argv, rt, (const char *[]){"kill", id, "KILL", NULL});
-    run_wait(argv, -1); /* fails when it already stopped: delete decides */
-    build(argv, rt, (const char *[]){"delete", "-f", id, NULL});
-    return run_wait(argv, -1) == 0 ? 0 : -1;
+    run_wait(argv, -1, 1); /* fails (and says so) when it already stopped: delete decides */
+    build(argv, rt, (const char *[]){"delete", "--force", id, NULL});
+    return run_wait(argv, -1, 0) == 0 ? 0 : -1;
 }
 
 /* Stops every container `RUNTIME list --quiet` names with the prefix. Returns how many
@@ -110,7 +115,7 @@ static int clean(char *const rt[], const char *prefix)
     FILE *tmp = tmpfile();
     if (!tmp)
         return 1;
-    if (run_wait(argv, fileno(tmp)) != 0) {
+    if (run_wait(argv, fileno(tmp), 0) != 0) {
         fprintf(stderr, "bootstorm-oci: %s list failed\n", rt[0]);
         fclose(tmp);
         return 1;
