@@ -359,11 +359,11 @@ static int set_process(const struct ycfg *c, int line, struct fy_node *v, struct
         const char *k = fy_node_get_scalar0(fy_node_pair_key(pair));
         int at = line_of(fy_node_pair_key(pair), line);
         struct fy_node *val = fy_node_pair_value(pair);
-        int rc = !k                   ? 1
-                 : !strcmp(k, "argv") ? set_argv(c, "process.argv", at, val, p->proc_argv,
-                                                 &p->proc_argc, st)
-                 : !strcmp(k, "stop") ? set_argv(c, "process.stop", at, val, p->proc_stop,
-                                                 &p->proc_stop_argc, st)
+        int rc = !k ? 1
+                 : !strcmp(k, "argv")
+                     ? set_argv(c, "process.argv", at, val, p->proc_argv, &p->proc_argc, st)
+                 : !strcmp(k, "stop")
+                     ? set_argv(c, "process.stop", at, val, p->proc_stop, &p->proc_stop_argc, st)
                  : !strcmp(k, "clean")
                      ? set_argv(c, "process.clean", at, val, p->proc_clean, &p->proc_clean_argc, st)
                      : 1;
@@ -670,7 +670,10 @@ static void values(const struct profile *p, const struct profile_vars *v, char n
                             p->http_addr, nums[3], v->bindir ? v->bindir : "",
                             /* libvirt's <domain type=...>: kvm, or qemu for TCG */
                             !strcmp(v->accel ? v->accel : p->accel, "kvm") ? "kvm" : "qemu",
-                            v->id ? v->id : v->name ? v->name : p->name, nums[4]};
+                            v->id     ? v->id
+                            : v->name ? v->name
+                                      : p->name,
+                            nums[4]};
     memcpy(val, t, sizeof t);
 }
 

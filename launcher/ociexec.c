@@ -132,8 +132,8 @@ static int clean(char *const rt[], const char *prefix)
     }
     fclose(tmp);
     if (cleaned)
-        fprintf(stderr, "bootstorm-oci: removed %d stale %s* container(s) of %s\n", cleaned,
-                prefix, rt[0]);
+        fprintf(stderr, "bootstorm-oci: removed %d stale %s* container(s) of %s\n", cleaned, prefix,
+                rt[0]);
     return failed;
 }
 

@@ -129,8 +129,7 @@ static void process_prepare(const struct profile *prof, const char *bindir)
     static int ndone;
     char *argv[PROFILE_MAX_ARGS + 1], buf[4096], key[512] = "";
     struct profile_vars v = {.bindir = bindir};
-    if (!prof->proc_clean_argc ||
-        profile_render_clean(prof, &v, argv, buf, sizeof buf) <= 0)
+    if (!prof->proc_clean_argc || profile_render_clean(prof, &v, argv, buf, sizeof buf) <= 0)
         return;
     for (int i = 0, used = 0; argv[i] && used < (int)sizeof key; i++)
         used += snprintf(key + used, sizeof key - (size_t)used, "%s ", argv[i]);

@@ -125,8 +125,8 @@ static void test_container_profile(void **state)
     char err[512], path[512], buf[4096], *argv[PROFILE_MAX_ARGS];
     snprintf(path, sizeof path, "%s/guests", source_dir());
     assert_int_equal(profile_load_named(path, "container-runc", &p, err, sizeof err), 0);
-    struct profile_vars v = {.bindir = "/b", .disk = "/img/bundle", .name = "bs-R-7",
-                             .id = "bs-R-000007", .pid = 42};
+    struct profile_vars v = {
+        .bindir = "/b", .disk = "/img/bundle", .name = "bs-R-7", .id = "bs-R-000007", .pid = 42};
     int n = profile_render_process(&p, &v, argv, buf, sizeof buf);
     assert_int_equal(n, p.proc_argc);
     assert_string_equal(argv[n - 1], "bs-R-000007");
@@ -493,13 +493,13 @@ static void test_libvirt_xml(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_shipped_load), cmocka_unit_test(test_minkernel),
-        cmocka_unit_test(test_process_profile),  cmocka_unit_test(test_render_argv),
-        cmocka_unit_test(test_unknown_key),      cmocka_unit_test(test_bad_regex),
-        cmocka_unit_test(test_bad_placeholder),  cmocka_unit_test(test_missing_required),
-        cmocka_unit_test(test_bad_values),       cmocka_unit_test(test_load_named_and_free),
-        cmocka_unit_test(test_ready_forms),      cmocka_unit_test(test_ready_errors),
-        cmocka_unit_test(test_new_keys),         cmocka_unit_test(test_libvirt_xml),
+        cmocka_unit_test(test_all_shipped_load),  cmocka_unit_test(test_minkernel),
+        cmocka_unit_test(test_process_profile),   cmocka_unit_test(test_render_argv),
+        cmocka_unit_test(test_unknown_key),       cmocka_unit_test(test_bad_regex),
+        cmocka_unit_test(test_bad_placeholder),   cmocka_unit_test(test_missing_required),
+        cmocka_unit_test(test_bad_values),        cmocka_unit_test(test_load_named_and_free),
+        cmocka_unit_test(test_ready_forms),       cmocka_unit_test(test_ready_errors),
+        cmocka_unit_test(test_new_keys),          cmocka_unit_test(test_libvirt_xml),
         cmocka_unit_test(test_container_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
