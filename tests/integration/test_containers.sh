@@ -2,8 +2,8 @@
 # End to end with containers as guests (process backend): for each OCI runtime here
 # (crun, runc, runsc), 1 and 8 at once (64 for crun and runc) through collector,
 # launcher and `bootstorm run`: all ready, PSS per guest recorded, no container of ours
-# left; then a launcher killed with SIGKILL mid-run leaves containers that the next
-# launcher removes before its first run. A runtime that is missing is skipped, saying so.
+# left; a launcher stopped by SIGTERM mid-run leaves none; one killed with SIGKILL
+# leaves containers that the next launcher removes before its first run. A runtime that is missing is skipped, saying so.
 source "$BS_SOURCE/tests/integration/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "the OCI runtimes run root containers: needs root"
@@ -73,27 +73,51 @@ PY
     wait_for 30 none_left "$rt" "bs-$run-" || fail "$rt x$n: containers left: $(ours "$rt" "bs-$run-")"
 }
 
-# SIGKILL to the launcher with 4 containers held: they stay (the runtime's process died
-# with the launcher); a new launcher removes them before its first run.
-crash_and_clean() {
-    local rt=$1 name="ctr-$1-held"
+# Starts a run of 4 held containers of runtime $1 in the background (sets CLI_PID) and
+# waits until the runtime lists them.
+start_held() {
+    local rt=$1 name="ctr-$1-held-$2"
     printf 'name: %s\nguest: %s\nbackend: process\ncount: 4\nhold_s: 120\ntimeout_s: 60\n' \
         "$name" "${PROFILE[$rt]}" >"$T_DIR/$name.yaml"
     "$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/$name.yaml" --collector "$EP" \
         >"$T_DIR/$name.out" 2>&1 &
-    local cli=$!
-    T_PIDS+=("$cli")
+    CLI_PID=$!
+    T_PIDS+=("$CLI_PID")
     wait_for 30 count_is "$rt" "bs-" 4 || fail "$rt: 4 held containers not running: $(ours "$rt" bs-)"
+}
+
+# A new launcher in place of the one that left (sets LAUNCHER_PID), connected.
+restart_launcher() {
+    local log=$1
+    start_bg "$log" "$BIN/bootstorm-launcher" --connect "$EP" --host testhost "${LAUNCHER_ARGS[@]}"
+    LAUNCHER_PID=$LAST_PID
+    wait_for 20 grep -q 'host testhost connected' "$T_DIR/$log.log" ||
+        fail "the restarted launcher ($log) did not connect"
+}
+
+# SIGTERM to the launcher with 4 containers held: it stops them, none is left.
+sigterm_stops() {
+    local rt=$1
+    start_held "$rt" term
+    kill -TERM "$LAUNCHER_PID"
+    wait_for 20 bash -c "! kill -0 $LAUNCHER_PID 2>/dev/null" || fail "$rt: launcher ignored SIGTERM"
+    wait_for 30 none_left "$rt" bs- || fail "$rt: containers left after SIGTERM: $(ours "$rt" bs-)"
+    kill -TERM "$CLI_PID" 2>/dev/null || true
+    wait "$CLI_PID" 2>/dev/null || true
+    restart_launcher "launcher-$rt-term"
+}
+
+# SIGKILL to the launcher with 4 containers held: they stay (the runtime's process died
+# with the launcher); a new launcher removes them before its first run.
+crash_and_clean() {
+    local rt=$1
+    start_held "$rt" kill
     kill -KILL "$LAUNCHER_PID"
     wait "$LAUNCHER_PID" 2>/dev/null || true
-    kill -TERM "$cli" 2>/dev/null || true
-    wait "$cli" 2>/dev/null || true
+    kill -TERM "$CLI_PID" 2>/dev/null || true
+    wait "$CLI_PID" 2>/dev/null || true
     count_is "$rt" "bs-" 4 || fail "$rt: the launcher's SIGKILL should leave its containers"
-    start_bg "launcher-$rt" "$BIN/bootstorm-launcher" --connect "$EP" --host testhost \
-        "${LAUNCHER_ARGS[@]}"
-    LAUNCHER_PID=$LAST_PID
-    wait_for 20 grep -q 'host testhost connected' "$T_DIR/launcher-$rt.log" ||
-        fail "$rt: the restarted launcher did not connect"
+    restart_launcher "launcher-$rt"
     storm "$rt" 1 >/dev/null || exit 1
     wait_for 30 none_left "$rt" "bs-" || fail "$rt: stale containers left: $(ours "$rt" bs-)"
 }
@@ -109,8 +133,9 @@ for rt in ${BS_CONTAINERS_RUNTIMES:-crun runc runsc}; do
         line=$(storm "$rt" "$n") || exit 1 # fail in the subshell ends the test
         echo "MEASURED (runtime n p50_ms max_ms pss_kib_per_guest): $line"
     done
+    sigterm_stops "$rt"
     crash_and_clean "$rt"
-    pass "$rt: ${SIZES[$rt]} at once all ready, PSS recorded, none left, stale ones cleaned after SIGKILL"
+    pass "$rt: ${SIZES[$rt]} at once all ready, PSS recorded, none left; none after a launcher SIGTERM; stale ones cleaned after SIGKILL"
     ran=$((ran + 1))
 done
 [ "$ran" -gt 0 ] || skip "no OCI runtime (crun, runc, runsc) installed"
