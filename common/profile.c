@@ -17,13 +17,14 @@
 /* The placeholders, in the order profile_render's value table uses. */
 static const char *const vars[] = {"kernel",  "initrd",     "disk",       "accel",  "mem",
                                    "vcpus",   "cmdline",    "name",       "port",   "debugcon",
-                                   "console", "guest_addr", "guest_port", "bindir", "domain_type"};
+                                   "console", "guest_addr", "guest_port", "bindir", "domain_type",
+                                   "id",      "pid"};
 #define NVARS (int)(sizeof vars / sizeof *vars)
 #define VAR_INITRD 1
 #define VAR_DISK 2
 #define KNOWN_VARS                                                                                 \
     "{kernel} {initrd} {disk} {accel} {mem} {vcpus} {cmdline} {name} {port} {debugcon} "           \
-    "{console} {guest_addr} {guest_port} {bindir} {domain_type}"
+    "{console} {guest_addr} {guest_port} {bindir} {domain_type} {id} {pid}"
 
 /* What profile_load learns on the way and checks once the whole file is read: keys
  * may come in any order, so {initrd} may be used before `initrd:` is given. */
@@ -342,7 +343,9 @@ static int set_argv(const struct ycfg *c, const char *key, int line, struct fy_n
     return 0;
 }
 
-/* process: {argv: [...]}: the command the process backend runs as a guest. */
+/* process: {argv: [...], stop: [...], clean: [...]}: the command the process backend
+ * runs as a guest, the one it runs once the guest is stopped (removes a container),
+ * and the one that removes stale guests before a run. */
 static int set_process(const struct ycfg *c, int line, struct fy_node *v, struct profile *p,
                        struct pstate *st)
 {
@@ -355,10 +358,19 @@ static int set_process(const struct ycfg *c, int line, struct fy_node *v, struct
     while ((pair = fy_node_mapping_iterate(v, &it))) {
         const char *k = fy_node_get_scalar0(fy_node_pair_key(pair));
         int at = line_of(fy_node_pair_key(pair), line);
-        if (!k || strcmp(k, "argv"))
-            return ycfg_fail(c, at, "process", "unknown key '%s' (known: argv)", k ? k : "?");
-        if (set_argv(c, "process.argv", at, fy_node_pair_value(pair), p->proc_argv, &p->proc_argc,
-                     st) < 0)
+        struct fy_node *val = fy_node_pair_value(pair);
+        int rc = !k ? 1
+                 : !strcmp(k, "argv")
+                     ? set_argv(c, "process.argv", at, val, p->proc_argv, &p->proc_argc, st)
+                 : !strcmp(k, "stop")
+                     ? set_argv(c, "process.stop", at, val, p->proc_stop, &p->proc_stop_argc, st)
+                 : !strcmp(k, "clean")
+                     ? set_argv(c, "process.clean", at, val, p->proc_clean, &p->proc_clean_argc, st)
+                     : 1;
+        if (rc == 1)
+            return ycfg_fail(c, at, "process", "unknown key '%s' (known: argv, stop, clean)",
+                             k ? k : "?");
+        if (rc < 0)
             return -1;
     }
     if (p->proc_argc == 0)
@@ -621,6 +633,8 @@ void profile_free(struct profile *p)
     for (int i = 0; i < PROFILE_MAX_ARGS; i++) {
         free(p->argv[i]);
         free(p->proc_argv[i]);
+        free(p->proc_stop[i]);
+        free(p->proc_clean[i]);
     }
     free(p->libvirt_xml);
     pcre2_code_free(p->ready.re);
@@ -641,20 +655,25 @@ static int append(char **w, const char *end, const char *s, size_t n)
 
 /* The value of every placeholder, in vars[] order; nums holds the decimal ones. Unset
  * vars fall back to the profile's own values (relative image names, its name). */
-static void values(const struct profile *p, const struct profile_vars *v, char nums[4][16],
+static void values(const struct profile *p, const struct profile_vars *v, char nums[5][16],
                    const char *val[NVARS])
 {
     snprintf(nums[0], sizeof nums[0], "%d", p->mem_mib);
     snprintf(nums[1], sizeof nums[1], "%d", p->vcpus);
     snprintf(nums[2], sizeof nums[2], "%d", v->port);
     snprintf(nums[3], sizeof nums[3], "%d", p->http_port);
+    snprintf(nums[4], sizeof nums[4], "%d", (int)v->pid);
     const char *t[NVARS] = {v->kernel ? v->kernel : p->kernel, v->initrd ? v->initrd : p->initrd,
                             v->disk ? v->disk : p->disk, v->accel ? v->accel : p->accel, nums[0],
                             nums[1], p->cmdline, v->name ? v->name : p->name, nums[2],
                             v->debugcon ? v->debugcon : "", v->console ? v->console : "",
                             p->http_addr, nums[3], v->bindir ? v->bindir : "",
                             /* libvirt's <domain type=...>: kvm, or qemu for TCG */
-                            !strcmp(v->accel ? v->accel : p->accel, "kvm") ? "kvm" : "qemu"};
+                            !strcmp(v->accel ? v->accel : p->accel, "kvm") ? "kvm" : "qemu",
+                            v->id     ? v->id
+                            : v->name ? v->name
+                                      : p->name,
+                            nums[4]};
     memcpy(val, t, sizeof t);
 }
 
@@ -702,7 +721,7 @@ static int render(const struct profile *p, char *const *tmpl, int n, const struc
 {
     char *w = buf;
     const char *end = buf + buflen;
-    char nums[4][16];
+    char nums[5][16];
     const char *val[NVARS];
 
     if (n >= PROFILE_MAX_ARGS)
@@ -729,9 +748,21 @@ int profile_render_process(const struct profile *p, const struct profile_vars *v
     return render(p, p->proc_argv, p->proc_argc, v, argv, buf, buflen);
 }
 
+int profile_render_stop(const struct profile *p, const struct profile_vars *v, char **argv,
+                        char *buf, size_t buflen)
+{
+    return render(p, p->proc_stop, p->proc_stop_argc, v, argv, buf, buflen);
+}
+
+int profile_render_clean(const struct profile *p, const struct profile_vars *v, char **argv,
+                         char *buf, size_t buflen)
+{
+    return render(p, p->proc_clean, p->proc_clean_argc, v, argv, buf, buflen);
+}
+
 char *profile_render_xml(const struct profile *p, const struct profile_vars *v)
 {
-    char nums[4][16];
+    char nums[5][16];
     const char *val[NVARS];
     size_t cap;
 

@@ -46,6 +46,10 @@ struct profile {
     int argc;
     char *proc_argv[PROFILE_MAX_ARGS]; /* process.argv: the process backend's command; owned */
     int proc_argc;
+    char *proc_stop[PROFILE_MAX_ARGS]; /* process.stop: run once the guest is stopped; owned */
+    int proc_stop_argc;
+    char *proc_clean[PROFILE_MAX_ARGS]; /* process.clean: removes stale guests; owned */
+    int proc_clean_argc;
     char
         *libvirt_xml; /* libvirt.xml: domain XML template with {placeholders}; owned, may be NULL */
     enum ready_kind ready_kind;
@@ -84,12 +88,15 @@ struct profile_vars {
     const char *console;  /* {console}: console path for backends without stdio (libvirt) */
     int port;             /* {port}: a host port forwarded to the guest (0 if none) */
     const char *bindir;   /* {bindir}: the directory of bootstorm's own programs */
+    const char *id;       /* {id}: {name} with its instance number fixed-width, e.g.
+                             bs-RUN-000007: container ids never prefixes of each other */
+    int pid;              /* {pid}: the guest process's pid (process.stop), else 0 */
 };
 
 /* Renders the argv template into argv (NULL-terminated, at most PROFILE_MAX_ARGS
  * entries), the strings stored in buf. Known placeholders: {kernel} {initrd} {disk}
  * {accel} {mem} {vcpus} {cmdline} {name} {port} {debugcon} {console} {guest_addr}
- * {guest_port} {bindir} {domain_type} (libvirt's domain type: kvm, or qemu for TCG).
+ * {guest_port} {bindir} {domain_type} (libvirt's domain type: kvm, or qemu for TCG) {id} {pid}.
  * Returns argc, or -1 if buf is too small. */
 int profile_render_argv(const struct profile *p, const struct profile_vars *v, char **argv,
                         char *buf, size_t buflen);
@@ -97,6 +104,12 @@ int profile_render_argv(const struct profile *p, const struct profile_vars *v, c
 /* The same for the process backend's argv template (process.argv). */
 int profile_render_process(const struct profile *p, const struct profile_vars *v, char **argv,
                            char *buf, size_t buflen);
+
+/* The same for process.stop and process.clean; 0 (argv[0] NULL) when the profile has none. */
+int profile_render_stop(const struct profile *p, const struct profile_vars *v, char **argv,
+                        char *buf, size_t buflen);
+int profile_render_clean(const struct profile *p, const struct profile_vars *v, char **argv,
+                         char *buf, size_t buflen);
 
 /* Renders the libvirt XML template (same placeholders, values XML-escaped) into a
  * malloc'ed string the caller frees; NULL if the profile has none or on ENOMEM. */

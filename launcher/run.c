@@ -97,6 +97,8 @@ static int open_parts(struct run *r, const struct launcher_cfg *cfg, char *err, 
     if (r->vmm->open && r->vmm->open(cfg->libvirt_uri, err, errlen) < 0)
         return -1;
     r->vmm_opened = 1;
+    if (r->vmm->prepare)
+        r->vmm->prepare(&r->res.prof, r->bindir);
     if (r->vmm->event_fd &&
         watch_tag(r, r->vmm->event_fd(), RUN_TAG_VMM, r->vmm->name, err, errlen) < 0)
         return -1;

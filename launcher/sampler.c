@@ -1,9 +1,12 @@
 /* The sampling worker: a mutex and a condition variable hand it requests, an eventfd
  * tells the loop a result is ready. Double buffers are not needed: a request is
- * refused until the previous result is taken. */
+ * refused until the previous result is taken. PSS is summed over each guest's process
+ * tree: a container's processes are its runtime's descendants. */
 #include "sampler.h"
 
+#include <dirent.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -14,6 +17,12 @@
 #include "hostinfo.h"
 
 enum state { IDLE, ASKED, DONE };
+
+/* Every process's parent, read once per PSS sample. */
+struct proc_tree {
+    pid_t *pid, *ppid;
+    int n, cap;
+};
 
 struct sampler {
     pthread_t thread;
@@ -26,7 +35,84 @@ struct sampler {
     int n, cap, with_pss;
     int64_t mem_used_kib;
     mono_ns asked;
+    struct proc_tree tree;
 };
+
+/* The parent pid of pid from /proc/PID/stat, or -1. */
+static pid_t read_ppid(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
+    int ppid;
+    return paren && sscanf(paren + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : -1;
+}
+
+/* Fills t with every process and its parent. Returns 0, or -1 (t then empty). */
+static int tree_read(struct proc_tree *t)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    t->n = 0;
+    if (!d)
+        return -1;
+    while ((e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        if (t->n == t->cap) {
+            int ncap = t->cap ? t->cap * 2 : 1024;
+            pid_t *a = realloc(t->pid, (size_t)ncap * sizeof *a);
+            if (a)
+                t->pid = a;
+            pid_t *b = realloc(t->ppid, (size_t)ncap * sizeof *b);
+            if (b)
+                t->ppid = b;
+            if (!a || !b)
+                break;
+            t->cap = ncap;
+        }
+        pid_t ppid = read_ppid((pid_t)pid);
+        if (ppid >= 0) {
+            t->pid[t->n] = (pid_t)pid;
+            t->ppid[t->n++] = ppid;
+        }
+    }
+    closedir(d);
+    return 0;
+}
+
+/* PSS of root plus every descendant in t (a container's runtime and its processes;
+ * a QEMU alone), or -1 when root's own is unreadable. */
+static int64_t tree_pss_kib(const struct proc_tree *t, pid_t root)
+{
+    int64_t sum = hostinfo_pss_kib(root);
+    if (sum < 0)
+        return -1;
+    pid_t stack[256];
+    int top = 0;
+    stack[top++] = root;
+    while (top > 0) {
+        pid_t parent = stack[--top];
+        for (int i = 0; i < t->n; i++) {
+            if (t->ppid[i] != parent || t->pid[i] == root)
+                continue;
+            int64_t k = hostinfo_pss_kib(t->pid[i]);
+            if (k > 0)
+                sum += k;
+            if (top < (int)(sizeof stack / sizeof *stack))
+                stack[top++] = t->pid[i];
+        }
+    }
+    return sum;
+}
 
 static void *worker(void *arg)
 {
@@ -43,6 +129,8 @@ static void *worker(void *arg)
         int64_t total;
         if (hostinfo_mem(&total, &s->mem_used_kib) < 0)
             s->mem_used_kib = -1;
+        if (s->with_pss)
+            tree_read(&s->tree);
         for (int i = 0; i < s->n; i++) {
             const struct sample_req *q = &s->req[i];
             struct sample_res *r = &s->res[i];
@@ -54,7 +142,7 @@ static void *worker(void *arg)
                 continue;
             }
             if (s->with_pss)
-                r->pss_kib = hostinfo_pss_kib(q->pid);
+                r->pss_kib = tree_pss_kib(&s->tree, q->pid);
             if (q->ram_kib > 0)
                 r->ram_kib = hostinfo_guest_ram_kib(q->pid, q->ram_kib);
         }
@@ -99,6 +187,8 @@ void sampler_free(struct sampler *s)
     close(s->efd);
     free(s->req);
     free(s->res);
+    free(s->tree.pid);
+    free(s->tree.ppid);
     free(s);
 }
 

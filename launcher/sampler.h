@@ -21,7 +21,8 @@ struct sample_res {
     int idx;
     pid_t pid;
     int64_t rss_kib, cpu_ms; /* -1 when the process is gone */
-    int64_t pss_kib;         /* -1 when not asked for or unreadable */
+    int64_t pss_kib;         /* of the process and its descendants; -1 when not asked for or
+                                unreadable */
     int64_t ram_kib;         /* -1 when not asked for or not found */
 };
 
@@ -37,7 +38,8 @@ void sampler_free(struct sampler *s);
 int sampler_fd(const struct sampler *s);
 
 /* Asks for one sample of n processes (the list is copied) taken now; with_pss adds
- * their PSS. Returns 0, or -1 when the previous sample is not taken yet (skip one). */
+ * their PSS, each summed over the process and its descendants (a container runtime's
+ * container). Returns 0, or -1 when the previous sample is not taken yet (skip one). */
 int sampler_request(struct sampler *s, const struct sample_req *req, int n, int with_pss);
 
 /* The finished sample: its results (valid until the next request), the host's

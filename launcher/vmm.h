@@ -43,6 +43,9 @@ struct vmm_ops {
     /* Optional, once per run before any spawn: connects to uri (libvirt). Returns 0 or
      * -1 with the reason in err. */
     int (*open)(const char *uri, char *err, size_t errlen);
+    /* Optional, once per run after open and before any spawn: readies the backend for
+     * prof (the process backend removes stale containers once per launcher). */
+    void (*prepare)(const struct profile *prof, const char *bindir);
     /* Starts one guest. Synchronous backends fill g and return 0, or -1 with the reason
      * in err leaving nothing behind; they must be cheap (called back to back in a
      * burst) and their guests are children reaped through SIGCHLD. Asynchronous ones

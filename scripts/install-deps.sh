@@ -13,6 +13,9 @@ pkgs=(
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-daemon-system
     iproute2 procps gnuplot-nox
     ansible ansible-lint openssh-server openssh-client
+    # the container guests (guests/container-*.yaml, sandbox-gvisor.yaml): OCI runtimes
+    # and the bundle's root file system
+    crun runc runsc busybox-static util-linux
 )
 
 missing=()

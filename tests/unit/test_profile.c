@@ -116,6 +116,37 @@ static void test_process_profile(void **state)
     profile_free(&p);
 }
 
+/* A container profile: process.argv, .stop and .clean render with {id}, {pid}, {disk};
+ * {id} falls back to {name}; an unknown key under process is an error. */
+static void test_container_profile(void **state)
+{
+    (void)state;
+    struct profile p;
+    char err[512], path[512], buf[4096], *argv[PROFILE_MAX_ARGS];
+    snprintf(path, sizeof path, "%s/guests", source_dir());
+    assert_int_equal(profile_load_named(path, "container-runc", &p, err, sizeof err), 0);
+    struct profile_vars v = {
+        .bindir = "/b", .disk = "/img/bundle", .name = "bs-R-7", .id = "bs-R-000007", .pid = 42};
+    int n = profile_render_process(&p, &v, argv, buf, sizeof buf);
+    assert_int_equal(n, p.proc_argc);
+    assert_string_equal(argv[n - 1], "bs-R-000007");
+    assert_string_equal(argv[n - 2], "/img/bundle");
+    n = profile_render_stop(&p, &v, argv, buf, sizeof buf);
+    assert_int_equal(n, p.proc_stop_argc);
+    assert_string_equal(argv[0], "/b/bootstorm-oci");
+    assert_string_equal(argv[3], "42");
+    assert_string_equal(argv[4], "bs-R-000007");
+    assert_true(profile_render_clean(&p, &v, argv, buf, sizeof buf) > 0);
+    v.id = NULL; /* {id} is {name} when the backend gives none */
+    n = profile_render_process(&p, &v, argv, buf, sizeof buf);
+    assert_string_equal(argv[n - 1], "bs-R-7");
+    profile_free(&p);
+    expect_error("name: c\nprocess:\n  argv: [x]\n  kill: [y]\nready: R\n", 4,
+                 "key 'process': unknown key 'kill' (known: argv, stop, clean)");
+    expect_error("name: c\nprocess:\n  argv: [x]\n  stop: [y, '{ids}']\nready: R\n", 4,
+                 "key 'process.stop': unknown placeholder {ids}");
+}
+
 static void test_minkernel(void **state)
 {
     (void)state;
@@ -462,13 +493,14 @@ static void test_libvirt_xml(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_shipped_load), cmocka_unit_test(test_minkernel),
-        cmocka_unit_test(test_process_profile),  cmocka_unit_test(test_render_argv),
-        cmocka_unit_test(test_unknown_key),      cmocka_unit_test(test_bad_regex),
-        cmocka_unit_test(test_bad_placeholder),  cmocka_unit_test(test_missing_required),
-        cmocka_unit_test(test_bad_values),       cmocka_unit_test(test_load_named_and_free),
-        cmocka_unit_test(test_ready_forms),      cmocka_unit_test(test_ready_errors),
-        cmocka_unit_test(test_new_keys),         cmocka_unit_test(test_libvirt_xml),
+        cmocka_unit_test(test_all_shipped_load),  cmocka_unit_test(test_minkernel),
+        cmocka_unit_test(test_process_profile),   cmocka_unit_test(test_render_argv),
+        cmocka_unit_test(test_unknown_key),       cmocka_unit_test(test_bad_regex),
+        cmocka_unit_test(test_bad_placeholder),   cmocka_unit_test(test_missing_required),
+        cmocka_unit_test(test_bad_values),        cmocka_unit_test(test_load_named_and_free),
+        cmocka_unit_test(test_ready_forms),       cmocka_unit_test(test_ready_errors),
+        cmocka_unit_test(test_new_keys),          cmocka_unit_test(test_libvirt_xml),
+        cmocka_unit_test(test_container_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
