@@ -346,8 +346,8 @@ static int member_of(const redisReply *m, const char *host)
 static int host_dist(const redisReply *zs, const char *host, double sum_ms, struct agg_dist *d)
 {
     static const int pct[] = {0, 50, 90, 99, 100};
-    double *v = malloc((zs->elements / 2 + 1) * sizeof *v), *out[] = {&d->min, &d->p50, &d->p90,
-                                                                       &d->p99, &d->max};
+    double *out[] = {&d->min, &d->p50, &d->p90, &d->p99, &d->max};
+    double *v = malloc((zs->elements / 2 + 1) * sizeof *v);
     if (!v)
         return -1;
     d->n = 0;
@@ -454,7 +454,8 @@ static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *
     h->restarts = (v = hfield(ha, "restarts")) ? num_ll(v, 0) : 0;
     h->peak_mem_kib = (v = hfield(ha, "peak_mem_kib")) ? num_ll(v, -1) : -1;
     freeReplyObject(ha);
-    if (host_dist(zs[0], h->name, sum, &h->boot) < 0 || host_dist(zs[1], h->name, -1, &h->lag) < 0) {
+    if (host_dist(zs[0], h->name, sum, &h->boot) < 0 ||
+        host_dist(zs[1], h->name, -1, &h->lag) < 0) {
         snprintf(err, errlen, "out of memory for the distributions of %s", h->name);
         return -1;
     }
