@@ -178,18 +178,20 @@ static int memory(struct plot *p)
     return script(p, "memory", "host memory over time", plot);
 }
 
+/* The ready count over time from list upc, one "TM TR N ALL HOST" per change. */
 static int ready_count(struct plot *p)
 {
-    redisReply *x = cmd(p, "XRANGE bs:{%s}:upc - +", p->r->run, NULL);
+    redisReply *x = cmd(p, "LRANGE bs:{%s}:upc 0 -1", p->r->run, NULL);
     if (!x)
         return -1;
     FILE *f = open_in(p, "ready_count.dat");
     for (size_t i = 0; f && i < x->elements; i++) {
-        const char *tr = xfield(x->element[i], "tr"), *all = xfield(x->element[i], "all");
-        const char *host = xfield(x->element[i], "host");
-        if (tr && all && host)
-            fprintf(f, "%.6f %s\n",
-                    ((double)(atoll(tr) - p->t0) - host_offset_ns(p->r, host)) / 1e9, all);
+        long long tm, tr, n, all;
+        int at = 0;
+        const char *e = x->element[i]->type == REDIS_REPLY_STRING ? x->element[i]->str : "";
+        if (sscanf(e, "%lld %lld %lld %lld %n", &tm, &tr, &n, &all, &at) == 4 && at && e[at])
+            fprintf(f, "%.6f %lld\n", ((double)(tr - p->t0) - host_offset_ns(p->r, e + at)) / 1e9,
+                    all);
     }
     size_t n = x->elements;
     freeReplyObject(x);

@@ -10,7 +10,7 @@
 --      stored (0: none yet), CODEi 1 applied, 0 duplicate, -1 after a gap (not applied)
 --   FCALL_RO bs_version 0 -> BS_LIB_VERSION
 
-local BS_LIB_VERSION = 5
+local BS_LIB_VERSION = 6
 
 -- ---- key names: mirror common/keys.h (tests/unit/test_keys.c compares the two) ----
 local KEY = {
@@ -103,6 +103,15 @@ local function zadd(key, score, member)
     end
     z[#z + 1] = score
     z[#z + 1] = member
+end
+local function rpush(key, v)
+    local l = B.l[key]
+    if not l then
+        l = {}
+        B.l[key] = l
+        B.lk[#B.lk + 1] = key
+    end
+    l[#l + 1] = v
 end
 local function sadd(key, member)
     local s = B.s[key]
@@ -225,13 +234,15 @@ local function bucket(n)
     while b * 2 <= n do b = b * 2 end
     return b
 end
--- Ready guests alive now, per host and per run, with a timeline entry per change.
+-- Ready guests alive now, per host and per run, with a timeline entry per change
+-- ("TM TR N ALL HOST" in the list upc: one RPUSH per call, where a stream took an XADD
+-- per entry).
 local function up(k, gk, delta, f)
     hset(gk, 'up', delta > 0 and 1 or 0)
     local n = hincr(k.agg, k.f_up, delta)
     local all = hincr(k.agg, 'up', delta)
-    redis.call('XADD', k.upc, '*', 'host', k.host, 'tm', istr(f.tm),
-        'tr', istr(f.tr or 0), 'n', n, 'all', all)
+    rpush(k.upc, istr(f.tm) .. ' ' .. istr(f.tr or 0) .. ' ' .. istr(n) .. ' ' .. istr(all) ..
+        ' ' .. k.host)
 end
 local function down(k, gk, f)
     if tonumber(hget(gk, 'up')) == 1 then up(k, gk, -1, f) end
@@ -442,13 +453,7 @@ local function apply_run_event(host, f, raw)
     if k.last and f.seq <= k.last then return 0 end
     k.last = f.seq
     if f.type ~= 'line' then
-        local l = B.l[k.ev]
-        if not l then
-            l = {}
-            B.l[k.ev] = l
-            B.lk[#B.lk + 1] = k.ev
-        end
-        l[#l + 1] = raw
+        rpush(k.ev, raw)
     end
     local g, gk
     if f.guest then -- the guest's id and key, once per call
