@@ -323,6 +323,52 @@ int agg_dist_load(redisContext *c, const char *run, const char *which, double su
     return 0;
 }
 
+/* The whole of zset bs:{run}:which with scores, in score order (members HOST:IDX or
+ * HOST:IDX#GEN): per-host distributions are filtered from it (host_dist), so the
+ * Function keeps no per-host copy. NULL with err on a Redis error. */
+static redisReply *zset_all(redisContext *c, const char *run, const char *which, char *err,
+                            size_t errlen)
+{
+    return query(c, REDIS_REPLY_ARRAY, err, errlen, "ZRANGE bs:{%s}:%s 0 -1 WITHSCORES", run,
+                 which);
+}
+
+/* Does zset member m belong to host (the part before its first ':')? Host ids hold no
+ * ':' (the collector refuses them). */
+static int member_of(const redisReply *m, const char *host)
+{
+    size_t n = strlen(host);
+    return m->type == REDIS_REPLY_STRING && m->len > n && m->str[n] == ':' &&
+           !memcmp(m->str, host, n);
+}
+
+/* The distribution of host's members of zs (a zset_all reply), by nearest rank as
+ * agg_dist_load reads it from a zset of its own; sum_ms < 0: no mean. Returns 0, or -1
+ * when out of memory. */
+static int host_dist(const redisReply *zs, const char *host, double sum_ms, struct agg_dist *d)
+{
+    static const int pct[] = {0, 50, 90, 99, 100};
+    double *out[] = {&d->min, &d->p50, &d->p90, &d->p99, &d->max};
+    double *v = malloc((zs->elements / 2 + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    d->n = 0;
+    d->min = d->p50 = d->p90 = d->p99 = d->max = d->mean = -1;
+    for (size_t i = 0; i + 1 < zs->elements; i += 2)
+        if (member_of(zs->element[i], host))
+            v[d->n++] = zs->element[i + 1]->type == REDIS_REPLY_STRING
+                            ? num_d(zs->element[i + 1]->str, -1)
+                            : -1;
+    for (int i = 0; i < 5 && d->n; i++) {
+        long long rank = (pct[i] * d->n + 99) / 100;
+        *out[i] = v[(rank < 1 ? 1 : rank) - 1];
+    }
+    if (d->n)
+        d->mean = sum_ms >= 0 ? sum_ms / (double)d->n : -1;
+    free(v);
+    return 0;
+}
+
 static int cmp_host(const void *a, const void *b)
 {
     return strcmp(((const struct agg_host *)a)->name, ((const struct agg_host *)b)->name);
@@ -395,10 +441,9 @@ static void fleet(struct agg_run *r)
 
 /* One host's counters (bs:{RUN}:hagg:HOST), boot and lag distributions and clock
  * offset (the run's from meta, else bs:host:HOST now). Returns 0 or -1 with err. */
-static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *h, char *err,
-                     size_t errlen)
+static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *h,
+                     redisReply *const zs[2], char *err, size_t errlen)
 {
-    char key[512];
     redisReply *ha =
         query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:hagg:%s", r->run, h->name);
     if (!ha)
@@ -411,12 +456,11 @@ static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *
     h->restarts = (v = hfield(ha, "restarts")) ? num_ll(v, 0) : 0;
     h->peak_mem_kib = (v = hfield(ha, "peak_mem_kib")) ? num_ll(v, -1) : -1;
     freeReplyObject(ha);
-    snprintf(key, sizeof key, "h:%s:boot", h->name);
-    if (agg_dist_load(c, r->run, key, sum, &h->boot, err, errlen) < 0)
+    if (host_dist(zs[0], h->name, sum, &h->boot) < 0 ||
+        host_dist(zs[1], h->name, -1, &h->lag) < 0) {
+        snprintf(err, errlen, "out of memory for the distributions of %s", h->name);
         return -1;
-    snprintf(key, sizeof key, "h:%s:lag", h->name);
-    if (agg_dist_load(c, r->run, key, -1, &h->lag, err, errlen) < 0)
-        return -1;
+    }
     redisReply *hr = query(c, REDIS_REPLY_ARRAY, err, errlen,
                            "HMGET bs:host:%s offset_ns offset_err_ns", h->name);
     if (!hr)
@@ -435,12 +479,17 @@ static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg,
                       size_t errlen)
 {
     char key[512];
+    int rc = -1;
+    redisReply *zs[2] = {NULL, NULL}; /* the run's boot and lag zsets, read once */
     qsort(r->host, (size_t)r->nhosts, sizeof r->host[0], cmp_host);
     r->slowest = -1;
+    if (!(zs[0] = zset_all(c, r->run, "boot", err, errlen)) ||
+        !(zs[1] = zset_all(c, r->run, "lag", err, errlen)))
+        goto out;
     for (int i = 0; i < r->nhosts; i++) {
         struct agg_host *h = &r->host[i];
-        if (load_host(c, r, h, err, errlen) < 0)
-            return -1;
+        if (load_host(c, r, h, zs, err, errlen) < 0)
+            goto out;
         snprintf(key, sizeof key, "first_spawn_tm:%s", h->name);
         const char *t0 = hfield(agg, key);
         snprintf(key, sizeof key, "last_ready_tm:%s", h->name);
@@ -450,10 +499,15 @@ static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg,
         if (h->boot.n && (r->slowest < 0 || h->boot.p99 > r->host[r->slowest].boot.p99))
             r->slowest = i;
         if (t0 && t1 && fleet_times(c, r, h, num_ll(t0, -1), num_ll(t1, -1), err, errlen) < 0)
-            return -1;
+            goto out;
     }
     fleet(r);
-    return 0;
+    rc = 0;
+out:
+    for (int i = 0; i < 2; i++)
+        if (zs[i])
+            freeReplyObject(zs[i]);
+    return rc;
 }
 
 static const char *const fixed_phases[] = {"spawned", "first_output", "ready"};

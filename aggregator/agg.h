@@ -23,7 +23,7 @@ struct agg_dist {
     double min, p50, p90, p99, max, mean; /* mean -1 when no sum is kept */
 };
 
-/* One launcher's share of a run (bs:{RUN}:hagg:HOST and h:HOST:boot). */
+/* One launcher's share of a run (bs:{RUN}:hagg:HOST, its members of boot and lag). */
 struct agg_host {
     char name[AGG_ID_MAX];
     long long spawned, ready, failed, restarts;
@@ -117,7 +117,7 @@ struct agg_run {
  * A transport failure leaves c->err set: the caller frees c (hiredis rule). */
 int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, size_t errlen);
 
-/* Reads the distribution of zset bs:{RUN}:which (which e.g. "boot", "h:HOST:boot",
+/* Reads the distribution of zset bs:{RUN}:which (which e.g. "boot", "lag",
  * "ph:ready"); sum_ms < 0: no mean. Returns 0 or -1 with err. */
 int agg_dist_load(redisContext *c, const char *run, const char *which, double sum_ms,
                   struct agg_dist *d, char *err, size_t errlen);

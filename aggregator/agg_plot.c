@@ -178,19 +178,39 @@ static int memory(struct plot *p)
     return script(p, "memory", "host memory over time", plot);
 }
 
+/* One change of the ready count as a line of ready_count.dat: e is an element of list
+ * upc ("TM TR N ALL HOST", library version 6), or an entry of the stream upc that runs
+ * stored by older versions have. */
+static void upc_line(FILE *f, const struct plot *p, const redisReply *e)
+{
+    long long tm, tr, n, all;
+    int at = 0;
+    if (e->type == REDIS_REPLY_ARRAY && e->elements == 2) {
+        const char *t = xfield(e, "tr"), *a = xfield(e, "all"), *h = xfield(e, "host");
+        if (t && a && h)
+            fprintf(f, "%.6f %s\n", ((double)(atoll(t) - p->t0) - host_offset_ns(p->r, h)) / 1e9,
+                    a);
+    } else if (e->type == REDIS_REPLY_STRING &&
+               sscanf(e->str, "%lld %lld %lld %lld %n", &tm, &tr, &n, &all, &at) == 4 && at &&
+               e->str[at]) {
+        fprintf(f, "%.6f %lld\n", ((double)(tr - p->t0) - host_offset_ns(p->r, e->str + at)) / 1e9,
+                all);
+    }
+}
+
 static int ready_count(struct plot *p)
 {
-    redisReply *x = cmd(p, "XRANGE bs:{%s}:upc - +", p->r->run, NULL);
+    redisReply *t = redisCommand(p->c, "TYPE bs:{%s}:upc", p->r->run);
+    int stream = t && t->type == REDIS_REPLY_STATUS && !strcmp(t->str, "stream");
+    if (t)
+        freeReplyObject(t);
+    redisReply *x =
+        cmd(p, stream ? "XRANGE bs:{%s}:upc - +" : "LRANGE bs:{%s}:upc 0 -1", p->r->run, NULL);
     if (!x)
         return -1;
     FILE *f = open_in(p, "ready_count.dat");
-    for (size_t i = 0; f && i < x->elements; i++) {
-        const char *tr = xfield(x->element[i], "tr"), *all = xfield(x->element[i], "all");
-        const char *host = xfield(x->element[i], "host");
-        if (tr && all && host)
-            fprintf(f, "%.6f %s\n",
-                    ((double)(atoll(tr) - p->t0) - host_offset_ns(p->r, host)) / 1e9, all);
-    }
+    for (size_t i = 0; f && i < x->elements; i++)
+        upc_line(f, p, x->element[i]);
     size_t n = x->elements;
     freeReplyObject(x);
     if (!f || close_ok(p, f, "ready_count.dat") < 0)

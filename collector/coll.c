@@ -1,6 +1,7 @@
 /* The collector's loop: drain a batch of messages from the ROUTER, validate each once,
  * hand each launcher's events as received to bs_apply (one FCALL per host and up to
- * APPLY_BATCH_MAX events, pipelined), ack per host what the Function answered, then
+ * APPLY_BATCH_MAX events, pipelined; the next batch is sent while Redis applies this
+ * one), ack per host what the Function answered, then
  * dispatch what follows (clock notes, CLI commands) through a table of handlers;
  * reconnect to Redis with backoff when it fails. Not for the key layout (keys.h,
  * bootstorm.lua) nor for the sequence rules (bs_apply owns them). */
@@ -42,6 +43,23 @@ struct item {
     int code;       /* enum apply_code: bs_apply's answer */
 };
 
+/* One batch of messages taken off the socket, from receipt to its acks. While Redis
+ * applies one batch, the next is received, validated and sent behind it (two at most):
+ * Redis never waits for the collector between batches. */
+struct batch {
+    struct item *items;       /* BATCH_MAX */
+    struct apply_call *calls; /* BATCH_MAX: at most one per item */
+    int n, ncalls;
+    struct host **touched; /* hosts with messages in it (their acks) */
+    size_t ntouched;
+    int bit;         /* its bit in host.touched */
+    mono_ns now;     /* its receipt */
+    int64_t now_tr;  /* its realtime (also the pong receipt t4) */
+    uint64_t conn;   /* the Redis connection its calls went down (coll.conn) */
+    int broken;      /* Redis failed for it: nothing of it acked */
+    int redis_alone; /* a handler of one of its messages calls Redis itself */
+};
+
 struct counts {
     int64_t stored, dups, gaps, bad;
 };
@@ -54,14 +72,13 @@ struct coll {
     char *lua;
     size_t lua_len;
     struct registry reg;
-    struct item *items;       /* BATCH_MAX */
-    struct apply_call *calls; /* BATCH_MAX: at most one per item */
-    int ncalls;
-    mono_ns now;           /* of the batch in hand */
-    int64_t now_tr, t4;    /* its realtime (t4: pong receipt) */
-    int broken;            /* Redis failed in this batch */
-    struct host **touched; /* hosts with messages in the current batch */
-    size_t ntouched;
+    struct batch b[2];
+    struct batch *inflight; /* sent, answers not read yet; NULL: the pipeline is empty */
+    int cur;                /* the b[] to receive into next */
+    uint64_t conn;          /* counts connections: a batch of an older one is lost */
+    mono_ns now;            /* of the batch being dispatched */
+    int64_t t4;             /* its realtime (pong receipt) */
+    int broken;             /* Redis failed for it */
     mono_ns started, next_connect, next_liveness, next_stats, last_tick, next_ping;
     int64_t stored_at_tick;
     double peak_rate; /* highest events/s stored over one liveness tick (~1 s) */
@@ -191,6 +208,7 @@ static void redis_connect(struct coll *c, mono_ns now)
     freeReplyObject(rep);
     log_info("redis %s: connected, function library loaded from %s", shown, c->o->lua_path);
     c->redis = r;
+    c->conn++;
     c->backoff_ms = BACKOFF_MIN_MS;
     c->connect_failures = 0;
     if (!c->ready_written) {
@@ -335,58 +353,58 @@ static int recv_one(struct coll *c, struct item *it)
 
 /* ---- one batch: launcher events through bs_apply, one FCALL per host and 256 ---- */
 
-/* Marks h as heard from in this batch (acks go to the touched hosts). */
-static void touch(struct coll *c, struct host *h, const struct item *it, mono_ns now)
+/* Marks h as heard from in batch b (acks go to the touched hosts). */
+static void touch(struct batch *b, struct host *h, const struct item *it)
 {
-    if (!h->touched) {
-        h->touched = 1;
-        c->touched[c->ntouched++] = h;
+    if (!(h->touched & b->bit)) {
+        h->touched |= b->bit;
+        b->touched[b->ntouched++] = h;
     }
     if (h->missing)
         log_info("launcher %s is back", h->id);
     h->missing = h->gone = 0;
-    reg_heard(h, it->route, it->route_len, now);
+    reg_heard(h, it->route, it->route_len, b->now);
 }
 
-/* Appends the FCALL of call k (c->calls[k]) to the pipeline. */
-static int send_call(struct coll *c, int k)
+/* Appends the FCALL of call k of b to the pipeline. */
+static int send_call(struct coll *c, struct batch *b, int k)
 {
-    if (apply_send(c->redis, &c->calls[k]) < 0)
+    if (apply_send(c->redis, &b->calls[k]) < 0)
         return -1;
-    c->ncalls++;
+    b->ncalls++;
     return 0;
 }
 
-/* Queues every launcher event of h from items[i..n) (in order) into FCALLs. */
-static int queue_host(struct coll *c, struct host *h, int i, int n)
+/* Queues every launcher event of h from b's items[i..n) (in order) into FCALLs. */
+static int queue_host(struct coll *c, struct batch *b, struct host *h, int i)
 {
-    int k = c->ncalls;
-    apply_begin(&c->calls[k], h->id, c->now_tr);
-    for (; i < n; i++) {
-        struct item *it = &c->items[i];
+    int k = b->ncalls;
+    apply_begin(&b->calls[k], h->id, b->now_tr);
+    for (; i < b->n; i++) {
+        struct item *it = &b->items[i];
         if (it->h != h || it->call >= 0)
             continue;
         const char *run = it->e.type == EV_HELLO || it->e.type == EV_HEARTBEAT ? "" : it->e.run;
-        if (apply_add(&c->calls[k], run, zmq_msg_data(&it->msg), zmq_msg_size(&it->msg)) < 0) {
-            if (send_call(c, k++) < 0)
+        if (apply_add(&b->calls[k], run, zmq_msg_data(&it->msg), zmq_msg_size(&it->msg)) < 0) {
+            if (send_call(c, b, k++) < 0)
                 return -1;
-            apply_begin(&c->calls[k], h->id, c->now_tr);
-            apply_add(&c->calls[k], run, zmq_msg_data(&it->msg), zmq_msg_size(&it->msg));
+            apply_begin(&b->calls[k], h->id, b->now_tr);
+            apply_add(&b->calls[k], run, zmq_msg_data(&it->msg), zmq_msg_size(&it->msg));
         }
         it->call = k;
-        it->pos = c->calls[k].nev - 1;
+        it->pos = b->calls[k].nev - 1;
     }
-    return send_call(c, k);
+    return send_call(c, b, k);
 }
 
-/* Sends the launcher events of items[0..n) down the pipeline. Returns -1 when the
- * connection failed. */
-static int queue_batch(struct coll *c, int n, mono_ns now)
+/* Sends the launcher events of b down the pipeline and writes it out, without waiting
+ * for the answers. Returns -1 when the connection failed. */
+static int queue_batch(struct coll *c, struct batch *b)
 {
-    c->ntouched = 0;
-    c->ncalls = 0;
-    for (int i = 0; i < n; i++) {
-        struct item *it = &c->items[i];
+    b->ntouched = 0;
+    b->ncalls = 0;
+    for (int i = 0; i < b->n; i++) {
+        struct item *it = &b->items[i];
         it->h = NULL;
         it->call = -1;
         it->code = APPLY_GAP;
@@ -396,21 +414,23 @@ static int queue_batch(struct coll *c, int n, mono_ns now)
             log_err("out of memory for host %s", it->e.host);
             continue;
         }
-        touch(c, it->h, it, now);
+        touch(b, it->h, it);
     }
-    for (int i = 0; i < n && c->redis; i++) {
-        struct item *it = &c->items[i];
-        if (it->h && it->call < 0 && queue_host(c, it->h, i, n) < 0)
+    for (int i = 0; i < b->n && c->redis; i++) {
+        struct item *it = &b->items[i];
+        if (it->h && it->call < 0 && queue_host(c, b, it->h, i) < 0)
             return -1;
     }
+    for (int done = !c->redis || !b->ncalls; !done;)
+        if (redisBufferWrite(c->redis, &done) != REDIS_OK)
+            return -1;
     return 0;
 }
 
-/* Reads the answer of call k: its host's ack and every event's code. */
-static int read_call(struct coll *c, int k, int *codes)
+/* Reads the answer of call a: its host's ack and every event's code. */
+static int read_call(struct coll *c, const struct apply_call *a, int *codes)
 {
     redisReply *r = NULL;
-    const struct apply_call *a = &c->calls[k];
     if (redisGetReply(c->redis, (void **)&r) != REDIS_OK)
         return -1;
     char err[256];
@@ -427,16 +447,16 @@ static int read_call(struct coll *c, int k, int *codes)
     return 0;
 }
 
-/* Reads every answer due and hands each event its code. Returns -1 when the
+/* Reads every answer of b and hands each event its code. Returns -1 when the
  * connection must be renewed. */
-static int read_batch(struct coll *c, int n)
+static int read_batch(struct coll *c, struct batch *b)
 {
     static int codes[BATCH_MAX / APPLY_BATCH_MAX + 4][APPLY_BATCH_MAX];
-    for (int k = 0; k < c->ncalls; k++)
-        if (read_call(c, k, codes[k]) < 0)
+    for (int k = 0; k < b->ncalls; k++)
+        if (read_call(c, &b->calls[k], codes[k]) < 0)
             return -1;
-    for (int i = 0; i < n; i++) {
-        struct item *it = &c->items[i];
+    for (int i = 0; i < b->n; i++) {
+        struct item *it = &b->items[i];
         if (it->call < 0)
             continue;
         it->code = codes[it->call][it->pos];
@@ -449,11 +469,10 @@ static int read_batch(struct coll *c, int n)
 
 /* Sends each touched host the ack bs_apply reported: stored in Redis with everything
  * before it (the Function keeps it in bs:host:HOST, so a restarted collector agrees). */
-static void send_acks(struct coll *c)
+static void send_acks(struct coll *c, const struct batch *b)
 {
-    for (size_t i = 0; i < c->ntouched; i++) {
-        struct host *h = c->touched[i];
-        h->touched = 0;
+    for (size_t i = 0; i < b->ntouched; i++) {
+        struct host *h = b->touched[i];
         if (!h->acked)
             continue;
         struct ev a;
@@ -552,43 +571,96 @@ static void on_command(struct coll *c, const struct item *it)
                    it->route, it->route_len, &it->e);
 }
 
+/* redis: the handler sends commands of its own on c->redis, so its batch's answers are
+ * read with no other batch in the pipeline (their replies would come first). */
 static const struct handler {
     enum ev_type type;
     void (*fn)(struct coll *c, const struct item *it);
+    int redis;
 } handlers[] = {
-    {EV_HELLO, on_hello},     {EV_PONG, on_pong},     {EV_RUN_START, on_run_start},
-    {EV_RUN_END, on_run_end}, {EV_START, on_command}, {EV_ABORT, on_command},
+    {EV_HELLO, on_hello, 0},     {EV_PONG, on_pong, 1},     {EV_RUN_START, on_run_start, 1},
+    {EV_RUN_END, on_run_end, 1}, {EV_START, on_command, 1}, {EV_ABORT, on_command, 1},
 };
+
+static const struct handler *handler_of(enum ev_type type)
+{
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+        if (handlers[i].type == type)
+            return &handlers[i];
+    return NULL;
+}
 
 static void dispatch(struct coll *c, const struct item *it)
 {
-    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
-        if (handlers[i].type == it->e.type) {
-            handlers[i].fn(c, it);
-            return;
-        }
+    const struct handler *h = handler_of(it->e.type);
+    if (h)
+        h->fn(c, it);
 }
 
-static void run_batch(struct coll *c, int n)
+/* Takes up to BATCH_MAX messages off the socket into b, validates them, and sends its
+ * launcher events to bs_apply without waiting for the answers (finish_batch reads them). */
+static void begin_batch(struct coll *c, struct batch *b)
 {
-    c->now = clock_mono();
-    c->t4 = c->now_tr = clock_real().ns;
-    c->broken = !c->redis;
-    if (c->redis)
-        c->broken = queue_batch(c, n, c->now) < 0 || read_batch(c, n) < 0;
-    else
-        queue_batch(c, n, c->now); /* registry only: nothing stored, nothing acked */
-    if (!c->broken)
-        send_acks(c);
-    else
-        for (size_t i = 0; i < c->ntouched; i++)
-            c->touched[i]->touched = 0;
-    for (int i = 0; i < n; i++) {
-        dispatch(c, &c->items[i]);
-        zmq_msg_close(&c->items[i].msg);
+    int r;
+    b->n = 0;
+    b->redis_alone = 0;
+    for (int got = 0; got < BATCH_MAX && (r = recv_one(c, &b->items[b->n])); got++)
+        if (r == 1) {
+            const struct handler *h = handler_of(b->items[b->n++].e.type);
+            b->redis_alone |= h && h->redis;
+        }
+    b->now = clock_mono();
+    b->now_tr = clock_real().ns;
+    b->conn = c->conn;
+    b->broken = !c->redis;
+    if (queue_batch(c, b) < 0) /* without Redis: registry only, nothing stored or acked */
+        b->broken = 1;
+}
+
+/* Reads b's answers (b was the oldest batch in the pipeline), acks what they stored,
+ * dispatches its messages and frees them. */
+static void finish_batch(struct coll *c, struct batch *b)
+{
+    if (!b->broken && (!c->redis || c->redis->err || b->conn != c->conn))
+        b->broken = 1; /* its connection failed since: nothing of it is known stored */
+    if (!b->broken && read_batch(c, b) < 0)
+        b->broken = 1;
+    c->now = b->now;
+    c->t4 = b->now_tr;
+    c->broken = b->broken;
+    if (!b->broken)
+        send_acks(c, b);
+    for (size_t i = 0; i < b->ntouched; i++)
+        b->touched[i]->touched &= ~b->bit;
+    for (int i = 0; i < b->n; i++) {
+        dispatch(c, &b->items[i]);
+        zmq_msg_close(&b->items[i].msg);
     }
-    if (c->redis && (c->broken || c->redis->err))
+    b->n = 0;
+    if (c->redis && (b->broken || c->redis->err) && b->conn == c->conn)
         redis_drop(c, c->redis->err ? c->redis->errstr : "a command failed");
+}
+
+static void finish_inflight(struct coll *c)
+{
+    struct batch *b = c->inflight;
+    c->inflight = NULL;
+    if (b)
+        finish_batch(c, b);
+}
+
+/* One batch off the socket: sent behind the one in flight, which is then finished, so
+ * Redis goes from one batch to the next without waiting for the collector. A batch
+ * whose handlers call Redis themselves is finished before another is sent. */
+static void run_batch(struct coll *c)
+{
+    struct batch *b = &c->b[c->cur];
+    if (c->inflight && c->inflight->redis_alone)
+        finish_inflight(c);
+    begin_batch(c, b);
+    finish_inflight(c);
+    c->inflight = b;
+    c->cur ^= 1;
 }
 
 /* ---- periodic work ---- */
@@ -674,7 +746,62 @@ static void periodic(struct coll *c, mono_ns now)
     }
 }
 
+/* Is periodic work due (it calls Redis itself, so the pipeline is emptied first)? */
+static int periodic_due(const struct coll *c, mono_ns now)
+{
+    return now.ns >= c->next_liveness.ns ||
+           (c->o->stats_interval_s > 0 && now.ns >= c->next_stats.ns);
+}
+
 /* ---- the loop ---- */
+
+static int batches_alloc(struct coll *c)
+{
+    for (int i = 0; i < 2; i++) {
+        struct batch *b = &c->b[i];
+        b->bit = 1 << i;
+        b->items = calloc(BATCH_MAX, sizeof *b->items);
+        b->touched = calloc(BATCH_MAX, sizeof *b->touched);
+        b->calls = calloc(BATCH_MAX, sizeof *b->calls);
+        if (!b->items || !b->touched || !b->calls)
+            return -1;
+    }
+    return 0;
+}
+
+static void batches_free(struct coll *c)
+{
+    for (int i = 0; i < 2; i++) {
+        free(c->b[i].items);
+        free(c->b[i].touched);
+        free(c->b[i].calls);
+    }
+}
+
+/* One turn: (re)connect, periodic work with an empty pipeline, then a batch off the
+ * socket if one is waiting (not waiting while one is in flight), else finish that one. */
+static void step(struct coll *c)
+{
+    mono_ns now = clock_mono();
+    if (!c->redis && now.ns >= c->next_connect.ns)
+        redis_connect(c, now);
+    if (c->inflight && periodic_due(c, now))
+        finish_inflight(c);
+    if (!c->inflight) {
+        if (c->bad_unsaved)
+            flush_bad(c);
+        periodic(c, now);
+    }
+    zmq_pollitem_t pi[2] = {{c->sock, 0, ZMQ_POLLIN, 0}, {zap_socket(c->zap), 0, ZMQ_POLLIN, 0}};
+    if (zmq_poll(pi, 2, c->inflight ? 0 : 100) < 0)
+        pi[0].revents = pi[1].revents = 0;
+    if (pi[1].revents & ZMQ_POLLIN) /* handshakes wait on us: answer them first */
+        zap_serve(c->zap);
+    if (pi[0].revents & ZMQ_POLLIN)
+        run_batch(c);
+    else
+        finish_inflight(c);
+}
 
 int coll_run(const struct coll_opts *o, volatile sig_atomic_t *stop)
 {
@@ -682,10 +809,7 @@ int coll_run(const struct coll_opts *o, volatile sig_atomic_t *stop)
     char err[256];
     int rc = -1;
     c.started = clock_mono();
-    c.items = calloc(BATCH_MAX, sizeof *c.items);
-    c.touched = calloc(BATCH_MAX, sizeof *c.touched);
-    c.calls = calloc(BATCH_MAX, sizeof *c.calls);
-    if (!c.items || !c.touched || !c.calls) {
+    if (batches_alloc(&c) < 0) {
         log_err("out of memory");
         goto out;
     }
@@ -701,23 +825,9 @@ int coll_run(const struct coll_opts *o, volatile sig_atomic_t *stop)
         goto out;
     }
     log_info("listening on %s%s", o->bind, o->curve ? " (CURVE)" : "");
-    while (!*stop) {
-        mono_ns now = clock_mono();
-        if (!c.redis && now.ns >= c.next_connect.ns)
-            redis_connect(&c, now);
-        zmq_pollitem_t pi[2] = {{c.sock, 0, ZMQ_POLLIN, 0}, {zap_socket(c.zap), 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(pi, 2, 100) > 0 && (pi[1].revents & ZMQ_POLLIN))
-            zap_serve(c.zap);
-        if (pi[0].revents & ZMQ_POLLIN) {
-            int n = 0, r;
-            for (int got = 0; got < BATCH_MAX && (r = recv_one(&c, &c.items[n])); got++)
-                n += r == 1;
-            run_batch(&c, n);
-            if (c.bad_unsaved)
-                flush_bad(&c);
-        }
-        periodic(&c, clock_mono());
-    }
+    while (!*stop)
+        step(&c);
+    finish_inflight(&c);
     flush_bad(&c);
     log_stats(&c, clock_mono(), 1);
     rc = 0;
@@ -730,8 +840,6 @@ out:
         redisFree(c.redis);
     reg_free(&c.reg);
     free(c.lua);
-    free(c.items);
-    free(c.touched);
-    free(c.calls);
+    batches_free(&c);
     return rc;
 }

@@ -50,11 +50,6 @@ int keys_phase(char *buf, size_t cap, const char *run, const char *phase)
     return fit(snprintf(buf, cap, "bs:{%s}:ph:%s", run, phase), cap);
 }
 
-int keys_hrun(char *buf, size_t cap, const char *run, const char *host, const char *name)
-{
-    return fit(snprintf(buf, cap, "bs:{%s}:h:%s:%s", run, host, name), cap);
-}
-
 int keys_host(char *buf, size_t cap, const char *host)
 {
     return fit(snprintf(buf, cap, "bs:host:%s", host), cap);

@@ -40,7 +40,6 @@ int keys_guest(char *buf, size_t cap, const char *run, const char *host, long lo
 int keys_hagg(char *buf, size_t cap, const char *run, const char *host);   /* :hagg:HOST */
 int keys_mem(char *buf, size_t cap, const char *run, const char *host);    /* :mem:HOST */
 int keys_phase(char *buf, size_t cap, const char *run, const char *phase); /* :ph:NAME */
-int keys_hrun(char *buf, size_t cap, const char *run, const char *host, const char *name);
 int keys_host(char *buf, size_t cap, const char *host); /* bs:host:HOST */
 int keys_pool(char *buf, size_t cap, const char *pool); /* bs:pool:NAME */
 

@@ -10,7 +10,7 @@
 --      stored (0: none yet), CODEi 1 applied, 0 duplicate, -1 after a gap (not applied)
 --   FCALL_RO bs_version 0 -> BS_LIB_VERSION
 
-local BS_LIB_VERSION = 4
+local BS_LIB_VERSION = 6
 
 -- ---- key names: mirror common/keys.h (tests/unit/test_keys.c compares the two) ----
 local KEY = {
@@ -27,7 +27,6 @@ local KEY = {
     agg = function(run) return 'bs:{' .. run .. '}:agg' end,
     hagg = function(run, host) return 'bs:{' .. run .. '}:hagg:' .. host end,
     guest = function(run, host, idx) return 'bs:{' .. run .. '}:guest:' .. host .. ':' .. idx end,
-    hrun = function(run, host, name) return 'bs:{' .. run .. '}:h:' .. host .. ':' .. name end,
 }
 
 -- Integers arrive as Lua numbers (doubles): exact below 2^53; realtime ns (~1.8e18) are
@@ -104,6 +103,15 @@ local function zadd(key, score, member)
     end
     z[#z + 1] = score
     z[#z + 1] = member
+end
+local function rpush(key, v)
+    local l = B.l[key]
+    if not l then
+        l = {}
+        B.l[key] = l
+        B.lk[#B.lk + 1] = key
+    end
+    l[#l + 1] = v
 end
 local function sadd(key, member)
     local s = B.s[key]
@@ -192,7 +200,8 @@ local function acc_flush(k)
 end
 
 -- Counters and extremes go to the run's agg hash and to the host's hagg:HOST; sorted
--- sets of durations to the run's (NAME) and the host's (h:HOST:NAME) copy.
+-- sets of durations to the run's (NAME) alone: its members start with HOST:, so the
+-- aggregator filters a host's share from it (no per-host copy to write per event).
 local function incr(k, field, n)
     acc_add(k, k.agg, field, n)
     acc_add(k, k.hagg, field, n)
@@ -201,14 +210,13 @@ local function both_if(k, field, v, better)
     acc_best(k, k.agg, field, v, better)
     acc_best(k, k.hagg, field, v, better)
 end
-local function zadd2(k, name, score, member)
-    local z = k.zkeys[name] -- the two key names, once per call
+local function zadd_run(k, name, score, member)
+    local z = k.zkeys[name] -- the key name, once per call
     if not z then
-        z = {KEY.run(k.run, name), KEY.hrun(k.run, k.host, name)}
+        z = KEY.run(k.run, name)
         k.zkeys[name] = z
     end
-    zadd(z[1], score, member)
-    zadd(z[2], score, member)
+    zadd(z, score, member)
 end
 -- A phase duration (ms) between two tm of one guest; phases are listed in bs:{RUN}:phases.
 local function phase(k, m, name, t0, t1)
@@ -216,7 +224,7 @@ local function phase(k, m, name, t0, t1)
     local d = tonumber(t1) - tonumber(t0)
     if d < 0 then return end
     sadd(k.phases, name)
-    zadd2(k, 'ph:' .. name, d / 1e6, m)
+    zadd_run(k, 'ph:' .. name, d / 1e6, m)
 end
 -- Power-of-two bucket of the guests already running at spawn: 0, 1, 2, 4, 8, ...
 local function bucket(n)
@@ -226,13 +234,15 @@ local function bucket(n)
     while b * 2 <= n do b = b * 2 end
     return b
 end
--- Ready guests alive now, per host and per run, with a timeline entry per change.
+-- Ready guests alive now, per host and per run, with a timeline entry per change
+-- ("TM TR N ALL HOST" in the list upc: one RPUSH per call, where a stream took an XADD
+-- per entry).
 local function up(k, gk, delta, f)
     hset(gk, 'up', delta > 0 and 1 or 0)
     local n = hincr(k.agg, k.f_up, delta)
     local all = hincr(k.agg, 'up', delta)
-    redis.call('XADD', k.upc, '*', 'host', k.host, 'tm', istr(f.tm),
-        'tr', istr(f.tr or 0), 'n', n, 'all', all)
+    rpush(k.upc, istr(f.tm) .. ' ' .. istr(f.tr or 0) .. ' ' .. istr(n) .. ' ' .. istr(all) ..
+        ' ' .. k.host)
 end
 local function down(k, gk, f)
     if tonumber(hget(gk, 'up')) == 1 then up(k, gk, -1, f) end
@@ -285,7 +295,7 @@ function H.spawn(k, f, g, gk)
     acc_best(k, k.agg, 'first_spawn_tr', f.tr, num_lt)
     if f.lag_ns and hget(k.meta, 'pattern') == 'interval' then
         hset(gk, 'lag_ns', f.lag_ns)
-        zadd2(k, 'lag', ms(f.lag_ns), member(g, gk))
+        zadd_run(k, 'lag', ms(f.lag_ns), member(g, gk))
     end
 end
 
@@ -316,7 +326,7 @@ function H.ready(k, f, g, gk)
     hset(gk, 'state', 'ready')
     hset(gk, 'ready_tm', f.tm)
     hset(gk, 'boot_ns', f.boot_ns)
-    zadd2(k, 'boot', b, m)
+    zadd_run(k, 'boot', b, m)
     incr(k, 'ready', 1)
     both_if(k, 'boot_min_ms', b, num_lt)
     both_if(k, 'boot_max_ms', b, num_gt)
@@ -443,13 +453,7 @@ local function apply_run_event(host, f, raw)
     if k.last and f.seq <= k.last then return 0 end
     k.last = f.seq
     if f.type ~= 'line' then
-        local l = B.l[k.ev]
-        if not l then
-            l = {}
-            B.l[k.ev] = l
-            B.lk[#B.lk + 1] = k.ev
-        end
-        l[#l + 1] = raw
+        rpush(k.ev, raw)
     end
     local g, gk
     if f.guest then -- the guest's id and key, once per call

@@ -99,15 +99,14 @@ static void test_builders_agree(void **state)
     keys_run(c, sizeof c, "R-1", KEY_AGG), same("agg", c);
     keys_hagg(c, sizeof c, "R-1", "h1"), same("hagg", c);
     keys_guest(c, sizeof c, "R-1", "h1", 7), same("guest", c);
-    keys_hrun(c, sizeof c, "R-1", "h1", "NM"), same("hrun", c);
 }
 
-/* Every 'NAME' the Function passes to KEY.run or zadd2 is a per-run name of keys.h
+/* Every 'NAME' the Function passes to KEY.run or zadd_run is a per-run name of keys.h
  * (or the prefix of one with a part after it: mem:HOST, ph:NAME). */
 static void test_run_names_known(void **state)
 {
     (void)state;
-    static const char *const calls[] = {"KEY.run(k.run, '", "KEY.run(run, '", "zadd2(k, '"};
+    static const char *const calls[] = {"KEY.run(k.run, '", "KEY.run(run, '", "zadd_run(k, '"};
     int seen = 0;
     for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
         for (const char *p = lua; (p = strstr(p, calls[i])); seen++) {
