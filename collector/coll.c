@@ -291,12 +291,23 @@ static const char *unusable(const struct ev *e, char *err, size_t errlen)
 
 /* A peer speaks only as itself. With an allow-list, the id its key is listed for (the
  * ZAP handler's User-Id, zap.c) must be the host a launcher event claims, and only
- * "cli" keys send commands. Without one, a host live on one connection is not spoken
- * for from another until it has been silent REG_LIVE_NS: a launcher that reconnected
- * is heard again after that (nothing is acked meanwhile, so it resends). Routing ids
- * are the ROUTER's own (bzmq.c), so no peer can claim another's route. */
-static const char *impostor(const struct coll *c, const struct item *it, const char *user,
-                            mono_ns now)
+ * "cli" keys send commands. Without one, a host is not spoken for from another
+ * connection while the one it spoke from still exists and was heard within
+ * REG_LIVE_NS (a restarted launcher's old connection is gone at once; one cut off by
+ * the network is given up after that, and the launcher resends meanwhile). Routing
+ * ids are the ROUTER's own (bzmq.c), so no peer can claim another's route. */
+/* 1 while the connection h last spoke from still exists: the ROUTER is mandatory
+ * (bzmq.c), so a send to a route that is gone fails at once with EHOSTUNREACH. The
+ * probe is a ping (the launcher answers it as any other). */
+static int route_alive(struct coll *c, const struct host *h)
+{
+    struct ev p;
+    ev_init(&p, EV_PING);
+    p.t1 = clock_real().ns;
+    return bzmq_send_ev(c->sock, h->route, h->route_len, &p) == 0 || errno != EHOSTUNREACH;
+}
+
+static const char *impostor(struct coll *c, const struct item *it, const char *user, mono_ns now)
 {
     int from_launcher = ev_is_launcher_event(it->e.type) || it->e.type == EV_PONG;
     if (c->o->curve_allow)
@@ -304,7 +315,8 @@ static const char *impostor(const struct coll *c, const struct item *it, const c
                                                                  : NULL;
     const struct host *h = from_launcher ? reg_find(&c->reg, it->e.host) : NULL;
     if (h && reg_is_live(h, now) &&
-        (h->route_len != it->route_len || memcmp(h->route, it->route, it->route_len)))
+        (h->route_len != it->route_len || memcmp(h->route, it->route, it->route_len)) &&
+        route_alive(c, h))
         return "that host is live on another connection";
     return NULL;
 }
@@ -442,7 +454,7 @@ static int read_call(struct coll *c, const struct apply_call *a, int *codes)
         return -1;
     }
     struct host *h = reg_find(&c->reg, a->host);
-    if (h && acked > h->acked)
+    if (h) /* the Function owns the ack: it may go down (a hello with seq 1 starts over) */
         h->acked = acked;
     return 0;
 }

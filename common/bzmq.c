@@ -157,7 +157,13 @@ void *bzmq_socket_curve(int type, const char *endpoint, int bind, const char *id
     (void)identity; /* never sent: see below */
     /* The ROUTER names every connection itself: a client-chosen routing id would let
      * any peer take a launcher's route over (ROUTER_HANDOVER) or block it (without).
-     * Which host a connection speaks for is the collector's decision (coll.c). */
+     * Which host a connection speaks for is the collector's decision (coll.c). It is
+     * mandatory: a send to a connection that is gone fails (EHOSTUNREACH) instead of
+     * vanishing, which tells the collector a host's old connection has closed. */
+    if (type == ZMQ_ROUTER) {
+        int on = 1;
+        zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
+    }
     if (curve) {
         int on = 1, ok = 1;
         char pub[BZMQ_KEY_LEN], sec[BZMQ_KEY_LEN];
