@@ -144,10 +144,49 @@ static void test_defaults_and_name_from_file(void **state)
     scenario_to_start(&s, 30, &st);
     assert_string_equal(st.split, "by_cores");
 
-    /* anchors are resolved, a mapping value where a string belongs is refused */
+    /* aliases are refused (issue 11: alias bombs), with the alias's line */
     static const char anchored[] = "guest: &g minkernel\nname: *g\ncount: 1\n";
-    assert_int_equal(scenario_parse("a.yaml", anchored, strlen(anchored), &s, err, sizeof err), 0);
-    assert_string_equal(s.name, "minkernel");
+    assert_int_equal(scenario_parse("a.yaml", anchored, strlen(anchored), &s, err, sizeof err), -1);
+    assert_string_equal(err, "a.yaml:2: YAML aliases (*name) are not allowed in config files");
+}
+
+/* Billion laughs: 9 levels of 9 aliases; resolved, it took 1.5 GB. Refused in
+ * microseconds now, whatever the nesting. */
+static const char alias_bomb[] = "a: &a [x,x,x,x,x,x,x,x,x]\n"
+                                 "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                                 "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                                 "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                                 "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+                                 "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+                                 "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+                                 "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+                                 "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n"
+                                 "guest: minkernel\ncount: *i\n";
+
+static void test_alias_bomb(void **state)
+{
+    (void)state;
+    expect_error(alias_bomb, 2, "YAML aliases (*name) are not allowed in config files");
+    /* a merge key is an alias too */
+    expect_error("base: &b {guest: minkernel}\n<<: *b\ncount: 1\n", 2, "YAML aliases");
+}
+
+/* Over 1 MiB: refused before parsing, naming the file. */
+static void test_oversized_file(void **state)
+{
+    (void)state;
+    size_t n = (1u << 20) + 16;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, '#', n);
+    memcpy(big, "guest: osv\n", 11);
+    big[n] = '\0';
+    struct scenario s;
+    char err[512] = "", want[512];
+    assert_int_equal(load_text(big, &s, err, sizeof err), -1);
+    free(big);
+    snprintf(want, sizeof want, "%s: larger than 1048576 bytes", tmp_path);
+    assert_memory_equal(err, want, strlen(want));
 }
 
 static void test_to_start(void **state)
@@ -307,6 +346,8 @@ int main(void)
         cmocka_unit_test(test_bad_count),
         cmocka_unit_test(test_bad_pattern),
         cmocka_unit_test(test_restart_ramp_trace),
+        cmocka_unit_test(test_alias_bomb),
+        cmocka_unit_test(test_oversized_file),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_missing_and_malformed),
     };
