@@ -38,8 +38,10 @@ int ycfg_read_file(const struct ycfg *c, char **text, size_t *len)
         if (cap - n < 2) {
             char *nb = cap < MAX_FILE_BYTES ? realloc(buf, cap + 65536) : NULL;
             if (!nb) {
-                snprintf(c->err, c->errlen, "%s: larger than %d bytes (the limit for a config file)"
-                         " or out of memory", c->file, MAX_FILE_BYTES);
+                snprintf(c->err, c->errlen,
+                         "%s: larger than %d bytes (the limit for a config file)"
+                         " or out of memory",
+                         c->file, MAX_FILE_BYTES);
                 goto fail;
             }
             buf = nb;
@@ -61,6 +63,37 @@ fail:
     fclose(f);
     free(buf);
     return -1;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if there is none:
+ * no overlong forms, surrogates or code points above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+    if (len == 0 || len > n || s[0] > 0xf4)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return len;
+}
+
+/* 1-based line of the first byte that is not UTF-8, 0 if all of text is. YAML is
+ * UTF-8, and libfyaml 0.7.12 loops forever on some invalid bytes (a directive line
+ * "%\xaa" of two bytes hangs it: found by tests/fuzz/fuzz_profile). */
+static int bad_utf8_line(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    int line = 1;
+    for (size_t i = 0, n; i < len; i += n) {
+        if (!(n = utf8_seq(s + i, len - i)))
+            return line;
+        line += s[i] == '\n';
+    }
+    return 0;
 }
 
 /* Returns the first alias node under n (depth-first), or NULL. The document is not
@@ -111,6 +144,11 @@ struct fy_document *ycfg_parse(const struct ycfg *c, const char *text, size_t le
 {
     struct fy_document *doc = NULL;
     struct fy_diag_cfg dc;
+    int bad = bad_utf8_line(text, len);
+    if (bad) {
+        ycfg_fail(c, bad, NULL, "not valid UTF-8 (a config file must be UTF-8 text)");
+        return NULL;
+    }
     fy_diag_cfg_default(&dc);
     dc.fp = NULL;
     struct fy_diag *diag = fy_diag_create(&dc);
@@ -122,8 +160,7 @@ struct fy_document *ycfg_parse(const struct ycfg *c, const char *text, size_t le
      * user gets one message in our format rather than libfyaml's banner. */
     fy_diag_set_collect_errors(diag, true);
     struct fy_parse_cfg pc = {
-        .flags =
-            FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION_1_2, /* never resolved */
+        .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION_1_2, /* never resolved */
         .diag = diag,
     };
     doc = fy_document_build_from_string(&pc, text, len);

@@ -477,10 +477,18 @@ static void test_alias_bomb(void **state)
                  2, "YAML aliases (*name) are not allowed in config files");
 }
 
+/* Found by fuzz_profile: the 2-byte "%\xaa" hung libfyaml 0.7.12 (a directive with
+ * invalid UTF-8); refused before parsing now. */
+static void test_not_utf8(void **state)
+{
+    (void)state;
+    expect_error("%\xaa", 1, "not valid UTF-8 (a config file must be UTF-8 text)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_alias_bomb),
+        cmocka_unit_test(test_alias_bomb),       cmocka_unit_test(test_not_utf8),
         cmocka_unit_test(test_all_shipped_load), cmocka_unit_test(test_minkernel),
         cmocka_unit_test(test_process_profile),  cmocka_unit_test(test_render_argv),
         cmocka_unit_test(test_unknown_key),      cmocka_unit_test(test_bad_regex),

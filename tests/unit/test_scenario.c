@@ -171,6 +171,21 @@ static void test_alias_bomb(void **state)
     expect_error("base: &b {guest: minkernel}\n<<: *b\ncount: 1\n", 2, "YAML aliases");
 }
 
+/* Found by fuzz_scenario: libfyaml 0.7.12 loops forever on the 3-byte "%\xa1y" (a
+ * directive with invalid UTF-8). Text that is not UTF-8 is refused before parsing. */
+static void test_not_utf8(void **state)
+{
+    (void)state;
+    expect_error("%\xa1y", 1, "not valid UTF-8");
+    expect_error("guest: minkernel\ncount: 1\n# \xc3\x28\n", 3, "not valid UTF-8");
+    expect_error("# \xed\xa0\x80 a surrogate\nguest: minkernel\n", 1, "not valid UTF-8");
+    expect_error("# \xc0\xaf overlong\nguest: minkernel\n", 1, "not valid UTF-8");
+    struct scenario s;
+    char err[512];
+    assert_int_equal(
+        load_text("# caf\xc3\xa9 \xf0\x9f\x9a\x80\nguest: minkernel\ncount: 2\n", &s, err, sizeof err), 0);
+}
+
 /* Over 1 MiB: refused before parsing, naming the file. */
 static void test_oversized_file(void **state)
 {
@@ -347,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_bad_pattern),
         cmocka_unit_test(test_restart_ramp_trace),
         cmocka_unit_test(test_alias_bomb),
+        cmocka_unit_test(test_not_utf8),
         cmocka_unit_test(test_oversized_file),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_missing_and_malformed),
