@@ -13,6 +13,7 @@ pkgs=(
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-daemon-system
     iproute2 procps gnuplot-nox
     ansible ansible-lint openssh-server openssh-client
+    clang libclang-rt-14-dev
 )
 
 missing=()
