@@ -182,8 +182,48 @@ static void test_not_utf8(void **state)
     expect_error("# \xc0\xaf overlong\nguest: minkernel\n", 1, "not valid UTF-8");
     struct scenario s;
     char err[512];
-    assert_int_equal(
-        load_text("# caf\xc3\xa9 \xf0\x9f\x9a\x80\nguest: minkernel\ncount: 2\n", &s, err, sizeof err), 0);
+    assert_int_equal(load_text("# caf\xc3\xa9 \xf0\x9f\x9a\x80\nguest: minkernel\ncount: 2\n", &s,
+                               err, sizeof err),
+                     0);
+}
+
+static void write_ramp(const char *text)
+{
+    FILE *f = fopen("/tmp/bs-test-ramp.csv", "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Issue 11: a ramp path of /etc/shadow printed a line of it. Messages name the file
+ * and row only; devices and FIFOs are refused (/dev/zero hung the loader). */
+static void test_ramp_file_bounds(void **state)
+{
+    (void)state;
+    static const char yaml[] = "guest: minkernel\npattern: ramp\nramp: bs-test-ramp.csv\n";
+    struct scenario s;
+    char err[512];
+    write_ramp("root:$6$SECRET-HASH:19000:0:99999:7:::\ndaemon:SECRET-TWO:19000::::::\n");
+    assert_int_equal(load_text(yaml, &s, err, sizeof err), -1);
+    assert_null(strstr(err, "SECRET"));
+    expect_error(yaml, 3, "key 'ramp': /tmp/bs-test-ramp.csv:2: expected 't_s,count'");
+    write_ramp("t_s,count\n0,1\nnan,3\n");
+    expect_error(yaml, 3, "key 'ramp': /tmp/bs-test-ramp.csv:3: times must rise");
+    write_ramp("0,1\n1e300,3\n");
+    expect_error(yaml, 3, "key 'ramp': /tmp/bs-test-ramp.csv:2: times must rise");
+    write_ramp("0,1\n-inf,3\n");
+    expect_error(yaml, 3, "key 'ramp': /tmp/bs-test-ramp.csv:2: times must rise");
+    char longrow[400];
+    memset(longrow, ' ', sizeof longrow);
+    strcpy(longrow + sizeof longrow - 6, "0,1\n");
+    write_ramp(longrow);
+    expect_error(yaml, 3, "key 'ramp': /tmp/bs-test-ramp.csv:1: longer than 254 bytes");
+    write_ramp("0,1\r\n\r\n5,2\r\n"); /* CRLF rows and blank lines are fine */
+    assert_int_equal(load_text(yaml, &s, err, sizeof err), 0);
+    assert_string_equal(s.ramp, "0:1,5000:2");
+    unlink("/tmp/bs-test-ramp.csv");
+    expect_error("guest: minkernel\npattern: ramp\nramp: /dev/zero\n", 3,
+                 "key 'ramp': /dev/zero is not a regular file");
 }
 
 /* Over 1 MiB: refused before parsing, naming the file. */
@@ -363,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_restart_ramp_trace),
         cmocka_unit_test(test_alias_bomb),
         cmocka_unit_test(test_not_utf8),
+        cmocka_unit_test(test_ramp_file_bounds),
         cmocka_unit_test(test_oversized_file),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_missing_and_malformed),
