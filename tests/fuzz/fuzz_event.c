@@ -1,6 +1,8 @@
 /* libFuzzer target for the event codec (event.h): any bytes go to ev_decode; what it
- * accepts must encode, decode again to the same struct and re-encode to the same
- * bytes. Not a unit test: see tests/unit/test_event.c and test_mpcheck.c. */
+ * accepts must encode, decode again to the same type and re-encode to the same bytes.
+ * The encoding is canonical (every key of the type, in table order), so equal bytes
+ * mean equal fields; the structs themselves may differ after a NUL (a duplicate key's
+ * shorter value leaves the longer one's tail). Not a unit test: see test_event.c. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* a decoded event must encode */
     if (ev_decode(buf1, (size_t)n1, &b, err, sizeof err) < 0)
         abort(); /* and what we encode must decode */
-    if (memcmp(&a, &b, sizeof a) != 0)
-        abort(); /* to the same event (ev_init zeroes padding and unused bytes) */
+    if (a.type != b.type)
+        abort();
     int n2 = ev_encode(&b, buf2, sizeof buf2);
     if (n2 != n1 || memcmp(buf1, buf2, (size_t)n1) != 0)
         abort();
