@@ -483,6 +483,8 @@ static void test_not_utf8(void **state)
 {
     (void)state;
     expect_error("%\xaa", 1, "not valid UTF-8 (a config file must be UTF-8 text)");
+    /* found by fuzz_profile: a tab in a complex key crashed libfyaml 0.7.12 (SIGSEGV) */
+    expect_error("#e\nlibvirt:\n ? ml: \t", 3, "a tab character");
 }
 
 int main(void)

@@ -180,6 +180,10 @@ static void test_not_utf8(void **state)
     expect_error("guest: minkernel\ncount: 1\n# \xc3\x28\n", 3, "not valid UTF-8");
     expect_error("# \xed\xa0\x80 a surrogate\nguest: minkernel\n", 1, "not valid UTF-8");
     expect_error("# \xc0\xaf overlong\nguest: minkernel\n", 1, "not valid UTF-8");
+    /* found by fuzz_scenario: a tab in a complex key made libfyaml 0.7.12 write through
+     * NULL (SIGSEGV); the 6-byte "? a:\t:" is the minimal form */
+    expect_error("? . ? ? *tr*act:\t:", 1, "a tab character (indent with spaces");
+    expect_error("guest: minkernel\n? a:\t:\n", 2, "a tab character");
     struct scenario s;
     char err[512];
     assert_int_equal(load_text("# caf\xc3\xa9 \xf0\x9f\x9a\x80\nguest: minkernel\ncount: 2\n", &s,
