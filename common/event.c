@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bslimits.h"
+#include "mpcheck.h"
 
 #define B(t) (1u << (t))
 #define ALL_TYPES (B(EV_TYPE_COUNT) - 2u) /* every type but EV_NONE */
@@ -345,6 +346,9 @@ int ev_decode(const void *data, size_t len, struct ev *e, char *err, size_t errl
         snprintf(err, errlen, "message of %zu bytes (allowed 1..%d)", len, EV_MAX_BYTES);
         return -1;
     }
+    size_t used; /* msgpack-c allocates for declared sizes: check them against len first */
+    if (mp_check(data, len, &used, err, errlen) < 0)
+        return -1;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     size_t off = 0;

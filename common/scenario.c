@@ -3,10 +3,15 @@
  * Parsing and validation only; running a scenario is the CLI's and launcher's job. */
 #include "scenario.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bslimits.h"
 #include "yamlcfg.h"
@@ -209,11 +214,62 @@ static int set_restart(const struct ycfg *c, int line, struct fy_node *v, struct
     return 0;
 }
 
+/* Opens a ramp file for reading: a regular file of at most 1 MiB (a FIFO or /dev/zero
+ * would block or never end). Returns the stream, or NULL with the error written. */
+static FILE *open_ramp(const struct ycfg *c, int line, const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        ycfg_fail(c, line, "ramp", "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    FILE *f = NULL;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        ycfg_fail(c, line, "ramp", "%s is not a regular file", path);
+    else if (st.st_size > 1 << 20)
+        ycfg_fail(c, line, "ramp", "%s is larger than 1 MiB", path);
+    else if (!(f = fdopen(fd, "r")))
+        ycfg_fail(c, line, "ramp", "cannot read %s: %s", path, strerror(errno));
+    if (!f)
+        close(fd);
+    return f;
+}
+
+/* One data row "t_s,count" checked and appended to s->ramp as "T_MS:COUNT". Messages
+ * name the file and row, never the row's text: the file may be anything (/etc/shadow).
+ * Returns 1 for a row (its count in *cnt), 0 for a header, -1 on error. */
+static int ramp_row(const struct ycfg *c, int line, const char *path, int rowno, const char *p,
+                    double *last_t, size_t *used, struct scenario *s, long *cnt_out)
+{
+    double t;
+    long cnt;
+    if (sscanf(p, "%lf , %ld", &t, &cnt) != 2) {
+        if (rowno == 1)
+            return 0; /* header */
+        return ycfg_fail(c, line, "ramp", "%s:%d: expected 't_s,count'", path, rowno);
+    }
+    /* written as !(in range) so that NaN fails too; the bound keeps t * 1000 in int64 */
+    if (!(t >= *last_t && t >= 0 && t <= (double)(INT64_MAX / NS_PER_MS / 1000)) || cnt < 0 ||
+        cnt > MAX_COUNT)
+        return ycfg_fail(c, line, "ramp", "%s:%d: times must rise and counts be 0..%d", path, rowno,
+                         MAX_COUNT);
+    int n = snprintf(s->ramp + *used, sizeof s->ramp - *used, "%s%lld:%ld", *used ? "," : "",
+                     (long long)(t * 1000 + 0.5), cnt);
+    if (n < 0 || *used + (size_t)n >= sizeof s->ramp)
+        return ycfg_fail(c, line, "ramp", "%s: too many rows (the trace must fit %zu bytes)", path,
+                         sizeof s->ramp);
+    *used += (size_t)n;
+    *last_t = t;
+    *cnt_out = cnt;
+    return 1;
+}
+
 /* Reads the ramp CSV (t_s,count per row; a first row that is not numbers is a header;
  * # comments) relative to the scenario's directory, into "T_MS:COUNT,...". */
 static int set_ramp(const struct ycfg *c, int line, struct fy_node *v, struct scenario *s)
 {
-    char file[256], path[512];
+    char file[256], path[512], row[256];
     if (ycfg_text(c, "ramp", line, v, file, sizeof file) < 0)
         return -1;
     const char *slash = strrchr(c->file, '/');
@@ -221,47 +277,27 @@ static int set_ramp(const struct ycfg *c, int line, struct fy_node *v, struct sc
         snprintf(path, sizeof path, "%.*s/%s", (int)(slash - c->file), c->file, file);
     else
         snprintf(path, sizeof path, "%s", file);
-    FILE *f = fopen(path, "r");
+    FILE *f = open_ramp(c, line, path);
     if (!f)
-        return ycfg_fail(c, line, "ramp", "cannot read %s", path);
-    char row[256];
+        return -1;
     int rowno = 0, points = 0, peak = 0, rc = 0;
-    double last_t = -1;
+    double last_t = 0;
     size_t used = 0;
     s->ramp[0] = '\0';
-    while (fgets(row, sizeof row, f)) {
+    while (rc == 0 && fgets(row, sizeof row, f)) {
+        char *p = row + strspn(row, " \t");
+        long cnt = 0;
         rowno++;
-        double t;
-        long cnt;
-        char *p = row;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '#' || *p == '\n' || *p == '\0')
+        if (!strchr(row, '\n') && !feof(f)) {
+            rc = ycfg_fail(c, line, "ramp", "%s:%d: longer than %zu bytes", path, rowno,
+                           sizeof row - 2);
+        } else if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0') {
             continue;
-        if (sscanf(p, "%lf , %ld", &t, &cnt) != 2) {
-            if (points == 0 && rowno == 1)
-                continue; /* header */
-            rc = ycfg_fail(c, line, "ramp", "%s:%d: expected 't_s,count', got '%.40s'", path, rowno,
-                           p);
-            break;
+        } else if ((rc = ramp_row(c, line, path, rowno, p, &last_t, &used, s, &cnt)) > 0) {
+            points++;
+            peak = cnt > peak ? (int)cnt : peak;
+            rc = 0;
         }
-        if (t < last_t || t < 0 || cnt < 0 || cnt > MAX_COUNT) {
-            rc = ycfg_fail(c, line, "ramp", "%s:%d: times must rise and counts be 0..%d", path,
-                           rowno, MAX_COUNT);
-            break;
-        }
-        int n = snprintf(s->ramp + used, sizeof s->ramp - used, "%s%lld:%ld", used ? "," : "",
-                         (long long)(t * 1000 + 0.5), cnt);
-        if (n < 0 || used + (size_t)n >= sizeof s->ramp) {
-            rc = ycfg_fail(c, line, "ramp", "%s: too many rows (the trace must fit %zu bytes)",
-                           path, sizeof s->ramp);
-            break;
-        }
-        used += (size_t)n;
-        last_t = t;
-        points++;
-        if (cnt > peak)
-            peak = (int)cnt;
     }
     fclose(f);
     if (rc == 0 && points == 0)

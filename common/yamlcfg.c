@@ -34,12 +34,14 @@ int ycfg_read_file(const struct ycfg *c, char **text, size_t *len)
         snprintf(c->err, c->errlen, "%s: %s", c->file, strerror(errno));
         return -1;
     }
-    do {
+    do { /* read, not stat: a FIFO or /dev/zero has no useful size */
         if (cap - n < 2) {
             char *nb = cap < MAX_FILE_BYTES ? realloc(buf, cap + 65536) : NULL;
             if (!nb) {
-                snprintf(c->err, c->errlen, "%s: larger than %d bytes or out of memory", c->file,
-                         MAX_FILE_BYTES);
+                snprintf(c->err, c->errlen,
+                         "%s: larger than %d bytes (the limit for a config file)"
+                         " or out of memory",
+                         c->file, MAX_FILE_BYTES);
                 goto fail;
             }
             buf = nb;
@@ -63,10 +65,95 @@ fail:
     return -1;
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if there is none:
+ * no overlong forms, surrogates or code points above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+    if (len == 0 || len > n || s[0] > 0xf4)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return len;
+}
+
+/* What libfyaml must not see, or NULL, with its 1-based line in *line. YAML is UTF-8,
+ * and libfyaml 0.7.12 loops forever on some invalid bytes (the 2-byte directive
+ * "%\xaa") and dereferences NULL on a tab in a complex key ("? a:\t:", 6 bytes); both
+ * found by tests/fuzz. Tabs have no use in our files: YAML indents with spaces, and a
+ * tab inside a string can be written "\t". */
+static const char *text_problem(const char *text, size_t len, int *line)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    *line = 1;
+    for (size_t i = 0, n; i < len; i += n) {
+        if (!(n = utf8_seq(s + i, len - i)))
+            return "not valid UTF-8 (a config file must be UTF-8 text)";
+        if (s[i] == '\t')
+            return "a tab character (indent with spaces; write a tab in a string as \"\\t\")";
+        *line += s[i] == '\n';
+    }
+    return NULL;
+}
+
+/* Returns the first alias node under n (depth-first), or NULL. The document is not
+ * resolved, so this walk is linear in the file; libfyaml's depth limit (64) bounds
+ * the recursion. */
+static struct fy_node *find_alias(struct fy_node *n)
+{
+    void *it = NULL;
+    struct fy_node *hit = NULL;
+    if (!n)
+        return NULL;
+    if (fy_node_is_alias(n))
+        return n;
+    if (fy_node_is_sequence(n)) {
+        struct fy_node *v;
+        while (!hit && (v = fy_node_sequence_iterate(n, &it)))
+            hit = find_alias(v);
+    } else if (fy_node_is_mapping(n)) {
+        struct fy_node_pair *p;
+        while (!hit && (p = fy_node_mapping_iterate(n, &it))) {
+            hit = find_alias(fy_node_pair_key(p));
+            if (!hit)
+                hit = find_alias(fy_node_pair_value(p));
+        }
+    }
+    return hit;
+}
+
+/* Refuses what the key tables never need and an attacker can use: aliases (*name) expand
+ * to copies of their anchor's tree, so nested ones ("billion laughs") take gigabytes. */
+static int check_root(const struct ycfg *c, struct fy_node *root)
+{
+    struct fy_node *alias = find_alias(root);
+    if (alias) {
+        int line = ycfg_line(alias);
+        return ycfg_fail(c, line ? line : 1, NULL,
+                         "YAML aliases (*name) are not allowed in config files");
+    }
+    if (!root || !fy_node_is_mapping(root)) {
+        int line = ycfg_line(root);
+        return ycfg_fail(c, line ? line : 1, NULL, "expected a mapping of keys, got %s",
+                         root ? ycfg_kind(root) : "nothing");
+    }
+    return 0;
+}
+
 struct fy_document *ycfg_parse(const struct ycfg *c, const char *text, size_t len)
 {
     struct fy_document *doc = NULL;
     struct fy_diag_cfg dc;
+    int line;
+    const char *bad = text_problem(text, len, &line);
+    if (bad) {
+        ycfg_fail(c, line, NULL, "%s", bad);
+        return NULL;
+    }
     fy_diag_cfg_default(&dc);
     dc.fp = NULL;
     struct fy_diag *diag = fy_diag_create(&dc);
@@ -78,8 +165,7 @@ struct fy_document *ycfg_parse(const struct ycfg *c, const char *text, size_t le
      * user gets one message in our format rather than libfyaml's banner. */
     fy_diag_set_collect_errors(diag, true);
     struct fy_parse_cfg pc = {
-        .flags =
-            FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_RESOLVE_DOCUMENT | FYPCF_DEFAULT_VERSION_1_2,
+        .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION_1_2, /* never resolved */
         .diag = diag,
     };
     doc = fy_document_build_from_string(&pc, text, len);
@@ -92,13 +178,8 @@ struct fy_document *ycfg_parse(const struct ycfg *c, const char *text, size_t le
             ycfg_fail(c, 1, NULL, "empty, expected a mapping of keys");
         goto fail;
     }
-    struct fy_node *root = fy_document_root(doc);
-    if (!root || !fy_node_is_mapping(root)) {
-        int line = ycfg_line(root);
-        ycfg_fail(c, line ? line : 1, NULL, "expected a mapping of keys, got %s",
-                  root ? ycfg_kind(root) : "nothing");
+    if (check_root(c, fy_document_root(doc)) < 0)
         goto fail;
-    }
     /* destroy, not unref: only destroy frees the collected errors; the document
      * keeps its own reference */
     fy_diag_destroy(diag);

@@ -23,7 +23,11 @@ int ycfg_fail(const struct ycfg *c, int line, const char *key, const char *fmt, 
  * and the caller frees it. Returns 0 or -1 ("FILE: reason"). */
 int ycfg_read_file(const struct ycfg *c, char **text, size_t *len);
 
-/* Parses YAML 1.2 text (anchors resolved) into a document whose root is a mapping.
+/* Parses YAML 1.2 text into a document whose root is a mapping. Aliases (*name) are
+ * refused ("FILE:LINE: YAML aliases ... not allowed"), never expanded: nested ones
+ * would take gigabytes. Anchors alone are harmless and ignored. Text that is not UTF-8
+ * or holds a tab is refused before libfyaml sees it (libfyaml 0.7.12 hangs or crashes
+ * on some such inputs).
  * Returns the document (fy_document_destroy() it), or NULL with the parser's first
  * error and its line in the buffer. text must outlive the document. */
 struct fy_document *ycfg_parse(const struct ycfg *c, const char *text, size_t len);

@@ -43,19 +43,33 @@ static int resolve_accel(const struct ev *start, const struct launcher_cfg *cfg,
     return 0;
 }
 
+/* v * unit into *ns, refusing a product that does not fit (issue 11: decoded integers
+ * are range-checked before arithmetic, whatever the decoder's table allows). */
+static int to_ns(int64_t v, int64_t unit, const char *key, int64_t *ns, char *err, size_t errlen)
+{
+    if (v < 0 || __builtin_mul_overflow(v, unit, ns)) {
+        snprintf(err, errlen, "start: %s = %lld is out of range", key, (long long)v);
+        return -1;
+    }
+    return 0;
+}
+
 /* The pattern's numbers in the scheduler's units. */
 static int resolve_pattern(const struct ev *start, struct sched_cfg *c, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->count = start->count;
-    c->interval_ns = !strcmp(start->pattern, "interval") ? start->interval_ms * NS_PER_MS : 0;
     c->concurrency = (int)start->concurrency;
-    c->hold_ns = start->hold_s * NS_PER_S;
     c->restart_permille = (int)start->restart_permille;
-    c->restart_after_ns = start->restart_after_ms * NS_PER_MS;
-    if (!strcmp(start->pattern, "ramp"))
-        return sched_parse_ramp(c, start->ramp, err, errlen);
-    return 0;
+    if ((!strcmp(start->pattern, "interval") &&
+         to_ns(start->interval_ms, NS_PER_MS, "interval_ms", &c->interval_ns, err, errlen) < 0) ||
+        to_ns(start->hold_s, NS_PER_S, "hold_s", &c->hold_ns, err, errlen) < 0 ||
+        to_ns(start->restart_after_ms, NS_PER_MS, "restart_after_ms", &c->restart_after_ns, err,
+              errlen) < 0)
+        return -1;
+    if (!strcmp(start->pattern, "ramp") && sched_parse_ramp(c, start->ramp, err, errlen) < 0)
+        return -1;
+    return sched_check_cfg(c, err, errlen);
 }
 
 int resolve_run(const struct ev *start, const struct launcher_cfg *cfg, struct resolved *r,

@@ -2,6 +2,7 @@
  * O(1) per spawn and per report; the ramp counts live instances once per tick. */
 #include "sched.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@ int sched_parse_ramp(struct sched_cfg *c, const char *s, char *err, size_t errle
         if (end == p || *end != ':')
             goto bad;
         long long n = strtoll(end + 1, &end, 10);
-        if (n < 0 || n > 1 << 20 || t < 0 || t > INT64_MAX / NS_PER_MS ||
+        if (n < 0 || n > 1 << 20 || t < 0 || t > SCHED_MAX_SPAN_NS / NS_PER_MS ||
             c->nramp == SCHED_MAX_RAMP || (c->nramp && t * NS_PER_MS < c->ramp[c->nramp - 1].at_ns))
             goto bad;
         c->ramp[c->nramp++] = (struct sched_ramp_point){t * NS_PER_MS, (int)n};
@@ -34,6 +35,35 @@ bad:
              "bad ramp trace '%.60s' (want T_MS:COUNT,... with T rising, at most %d points)", s,
              SCHED_MAX_RAMP);
     return -1;
+}
+
+int sched_check_cfg(const struct sched_cfg *c, char *err, size_t errlen)
+{
+    const int64_t span = SCHED_MAX_SPAN_NS;
+    if (c->count < 0 || c->count > INT_MAX || c->nramp < 0 || c->nramp > SCHED_MAX_RAMP) {
+        snprintf(err, errlen, "count %lld or ramp points %d out of range", (long long)c->count,
+                 c->nramp);
+        return -1;
+    }
+    /* instance i is due at i * interval_ns: the last one must stay within the span */
+    if (c->interval_ns < 0 || (c->count > 1 && c->interval_ns > span / (c->count - 1))) {
+        snprintf(err, errlen, "interval of %lld ns times %lld instances is beyond %lld s",
+                 (long long)c->interval_ns, (long long)c->count, (long long)(span / NS_PER_S));
+        return -1;
+    }
+    if (c->hold_ns < 0 || c->hold_ns > span || c->restart_after_ns < 0 ||
+        c->restart_after_ns > span) {
+        snprintf(err, errlen, "hold or restart wait out of range [0, %lld s]",
+                 (long long)(span / NS_PER_S));
+        return -1;
+    }
+    for (int i = 0; i < c->nramp; i++)
+        if (c->ramp[i].at_ns < 0 || c->ramp[i].at_ns > span) {
+            snprintf(err, errlen, "ramp point %d out of range [0, %lld s]", i + 1,
+                     (long long)(span / NS_PER_S));
+            return -1;
+        }
+    return 0;
 }
 
 /* Creates instance s->n, due at due. Returns its index or -1. */
@@ -61,6 +91,9 @@ int sched_init(struct sched *s, const struct sched_cfg *cfg, mono_ns t0,
     s->ops = ops;
     s->ctx = ctx;
     s->t0 = t0;
+    char err[128];
+    if (sched_check_cfg(cfg, err, sizeof err) < 0) /* the caller checked: no overflow here */
+        return -1;
     s->initial = cfg->nramp ? 0 : (int)cfg->count;
     for (int i = 0; i < s->initial; i++)
         if (new_instance(s, mono_add(t0, cfg->interval_ns * i)) < 0)

@@ -11,6 +11,9 @@
 #include "clock.h"
 
 #define SCHED_MAX_RAMP 256
+/* The furthest after t0 the scheduler plans anything (about 73 years): every due time
+ * t0 + offset then stays far from INT64_MAX, so no sum or product can overflow. */
+#define SCHED_MAX_SPAN_NS (INT64_MAX / 4)
 
 enum sched_state { SCHED_PENDING, SCHED_BOOTING, SCHED_READY, SCHED_FAILED };
 
@@ -63,8 +66,14 @@ struct sched {
  * Returns 0, or -1 with the reason in err. */
 int sched_parse_ramp(struct sched_cfg *c, const char *s, char *err, size_t errlen);
 
+/* Checks that every time in c (the last interval instance, hold, restart wait, ramp
+ * points) is in [0, SCHED_MAX_SPAN_NS] and count in [0, INT_MAX], before any
+ * arithmetic. Returns 0, or -1 with the reason in err. */
+int sched_check_cfg(const struct sched_cfg *c, char *err, size_t errlen);
+
 /* Sets s up and creates the burst / interval instances (none for a ramp), due from t0.
- * s keeps cfg (copied), ops and ctx. Returns 0, or -1 when out of memory. */
+ * s keeps cfg (copied), ops and ctx. Returns 0, or -1 when out of memory or when
+ * sched_check_cfg refuses cfg. */
 int sched_init(struct sched *s, const struct sched_cfg *cfg, mono_ns t0,
                const struct sched_ops *ops, void *ctx);
 void sched_free(struct sched *s);

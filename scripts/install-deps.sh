@@ -16,6 +16,8 @@ pkgs=(
     # the container guests (guests/container-*.yaml, sandbox-gvisor.yaml): OCI runtimes
     # and the bundle's root file system
     crun runc runsc busybox-static util-linux
+    # fuzzing (tests/fuzz, scripts/fuzz.sh): clang with libFuzzer
+    clang libclang-rt-14-dev
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12: install dependencies, build (plain and
-# with ASan/UBSan), run unit and integration tests through ctest. Tests start and
+# with ASan/UBSan), run unit and integration tests through ctest, then a bounded run of
+# each libFuzzer target (scripts/fuzz.sh, 30 s each, build-fuzz/). Tests start and
 # stop their own redis-server, collector, launchers and QEMU guests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +11,6 @@ BS_BUILD_DIR=build-asan scripts/build.sh -DBS_SANITIZE=ON
 echo "== unit tests under ASan/UBSan"
 (cd build-asan && ctest -L unit --output-on-failure)
 echo "== all tests"
-cd build && ctest --output-on-failure
+(cd build && ctest -LE fuzz --output-on-failure)
+echo "== fuzzing (ctest -L fuzz: scripts/fuzz.sh per target)"
+cd build && ctest -L fuzz --output-on-failure

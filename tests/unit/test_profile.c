@@ -490,9 +490,38 @@ static void test_libvirt_xml(void **state)
                  "key 'libvirt': unknown key 'uri'");
 }
 
+/* Billion laughs through a guest profile (issue 11): refused at the first alias, in
+ * microseconds and without expanding anything. */
+static void test_alias_bomb(void **state)
+{
+    (void)state;
+    expect_error("a: &a [x,x,x,x,x,x,x,x,x]\n"
+                 "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                 "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                 "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                 "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+                 "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+                 "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+                 "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+                 "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n"
+                 "name: bomb\nargs: *i\n",
+                 2, "YAML aliases (*name) are not allowed in config files");
+}
+
+/* Found by fuzz_profile: the 2-byte "%\xaa" hung libfyaml 0.7.12 (a directive with
+ * invalid UTF-8); refused before parsing now. */
+static void test_not_utf8(void **state)
+{
+    (void)state;
+    expect_error("%\xaa", 1, "not valid UTF-8 (a config file must be UTF-8 text)");
+    /* found by fuzz_profile: a tab in a complex key crashed libfyaml 0.7.12 (SIGSEGV) */
+    expect_error("#e\nlibvirt:\n ? ml: \t", 3, "a tab character");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_alias_bomb),       cmocka_unit_test(test_not_utf8),
         cmocka_unit_test(test_all_shipped_load),  cmocka_unit_test(test_minkernel),
         cmocka_unit_test(test_process_profile),   cmocka_unit_test(test_render_argv),
         cmocka_unit_test(test_unknown_key),       cmocka_unit_test(test_bad_regex),

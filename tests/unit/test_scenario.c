@@ -144,10 +144,108 @@ static void test_defaults_and_name_from_file(void **state)
     scenario_to_start(&s, 30, &st);
     assert_string_equal(st.split, "by_cores");
 
-    /* anchors are resolved, a mapping value where a string belongs is refused */
+    /* aliases are refused (issue 11: alias bombs), with the alias's line */
     static const char anchored[] = "guest: &g minkernel\nname: *g\ncount: 1\n";
-    assert_int_equal(scenario_parse("a.yaml", anchored, strlen(anchored), &s, err, sizeof err), 0);
-    assert_string_equal(s.name, "minkernel");
+    assert_int_equal(scenario_parse("a.yaml", anchored, strlen(anchored), &s, err, sizeof err), -1);
+    assert_string_equal(err, "a.yaml:2: YAML aliases (*name) are not allowed in config files");
+}
+
+/* Billion laughs: 9 levels of 9 aliases; resolved, it took 1.5 GB. Refused in
+ * microseconds now, whatever the nesting. */
+static const char alias_bomb[] = "a: &a [x,x,x,x,x,x,x,x,x]\n"
+                                 "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                                 "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                                 "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                                 "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+                                 "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+                                 "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+                                 "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+                                 "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n"
+                                 "guest: minkernel\ncount: *i\n";
+
+static void test_alias_bomb(void **state)
+{
+    (void)state;
+    expect_error(alias_bomb, 2, "YAML aliases (*name) are not allowed in config files");
+    /* a merge key is an alias too */
+    expect_error("base: &b {guest: minkernel}\n<<: *b\ncount: 1\n", 2, "YAML aliases");
+}
+
+/* Found by fuzz_scenario: libfyaml 0.7.12 loops forever on the 3-byte "%\xa1y" (a
+ * directive with invalid UTF-8). Text that is not UTF-8 is refused before parsing. */
+static void test_not_utf8(void **state)
+{
+    (void)state;
+    expect_error("%\xa1y", 1, "not valid UTF-8");
+    expect_error("guest: minkernel\ncount: 1\n# \xc3\x28\n", 3, "not valid UTF-8");
+    expect_error("# \xed\xa0\x80 a surrogate\nguest: minkernel\n", 1, "not valid UTF-8");
+    expect_error("# \xc0\xaf overlong\nguest: minkernel\n", 1, "not valid UTF-8");
+    /* found by fuzz_scenario: a tab in a complex key made libfyaml 0.7.12 write through
+     * NULL (SIGSEGV); the 6-byte "? a:\t:" is the minimal form */
+    expect_error("? . ? ? *tr*act:\t:", 1, "a tab character (indent with spaces");
+    expect_error("guest: minkernel\n? a:\t:\n", 2, "a tab character");
+    struct scenario s;
+    char err[512];
+    assert_int_equal(load_text("# caf\xc3\xa9 \xf0\x9f\x9a\x80\nguest: minkernel\ncount: 2\n", &s,
+                               err, sizeof err),
+                     0);
+}
+
+static void write_ramp(const char *text)
+{
+    FILE *f = fopen("/tmp/bs-test-ramp.csv", "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Issue 11: a ramp path of /etc/shadow printed a line of it. Messages name the file
+ * and row only; devices and FIFOs are refused (/dev/zero hung the loader). */
+static void test_ramp_file_bounds(void **state)
+{
+    (void)state;
+    static const char yaml[] = "guest: minkernel\npattern: ramp\nramp: bs-test-ramp.csv\n";
+    struct scenario s;
+    char err[512];
+    write_ramp("root:$6$SECRET-HASH:19000:0:99999:7:::\ndaemon:SECRET-TWO:19000::::::\n");
+    assert_int_equal(load_text(yaml, &s, err, sizeof err), -1);
+    assert_null(strstr(err, "SECRET"));
+    expect_error(yaml, 3, "key 'ramp': /tmp/bs-test-ramp.csv:2: expected 't_s,count'");
+    write_ramp("t_s,count\n0,1\nnan,3\n");
+    expect_error(yaml, 3, "key 'ramp': /tmp/bs-test-ramp.csv:3: times must rise");
+    write_ramp("0,1\n1e300,3\n");
+    expect_error(yaml, 3, "key 'ramp': /tmp/bs-test-ramp.csv:2: times must rise");
+    write_ramp("0,1\n-inf,3\n");
+    expect_error(yaml, 3, "key 'ramp': /tmp/bs-test-ramp.csv:2: times must rise");
+    char longrow[400];
+    memset(longrow, ' ', sizeof longrow);
+    strcpy(longrow + sizeof longrow - 6, "0,1\n");
+    write_ramp(longrow);
+    expect_error(yaml, 3, "key 'ramp': /tmp/bs-test-ramp.csv:1: longer than 254 bytes");
+    write_ramp("0,1\r\n\r\n5,2\r\n"); /* CRLF rows and blank lines are fine */
+    assert_int_equal(load_text(yaml, &s, err, sizeof err), 0);
+    assert_string_equal(s.ramp, "0:1,5000:2");
+    unlink("/tmp/bs-test-ramp.csv");
+    expect_error("guest: minkernel\npattern: ramp\nramp: /dev/zero\n", 3,
+                 "key 'ramp': /dev/zero is not a regular file");
+}
+
+/* Over 1 MiB: refused before parsing, naming the file. */
+static void test_oversized_file(void **state)
+{
+    (void)state;
+    size_t n = (1u << 20) + 16;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, '#', n);
+    memcpy(big, "guest: osv\n", 11);
+    big[n] = '\0';
+    struct scenario s;
+    char err[512] = "", want[512];
+    assert_int_equal(load_text(big, &s, err, sizeof err), -1);
+    free(big);
+    snprintf(want, sizeof want, "%s: larger than 1048576 bytes", tmp_path);
+    assert_memory_equal(err, want, strlen(want));
 }
 
 static void test_to_start(void **state)
@@ -315,6 +413,10 @@ int main(void)
         cmocka_unit_test(test_bad_count),
         cmocka_unit_test(test_bad_pattern),
         cmocka_unit_test(test_restart_ramp_trace),
+        cmocka_unit_test(test_alias_bomb),
+        cmocka_unit_test(test_not_utf8),
+        cmocka_unit_test(test_ramp_file_bounds),
+        cmocka_unit_test(test_oversized_file),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_missing_and_malformed),
     };

@@ -231,6 +231,34 @@ static void abort_run(void **state)
     sched_free(&s);
 }
 
+/* Issue 11: interval_ns * i overflowed for the largest interval and count the event
+ * table allows (3600000 ms x 2^24); times past the span are refused before arithmetic. */
+static void overflow_refused(void **state)
+{
+    (void)state;
+    struct sched_cfg c = {.count = 1 << 24, .interval_ns = MS(3600000)};
+    struct sched s;
+    char err[128] = "";
+    assert_int_equal(sched_check_cfg(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "interval of 3600000000000 ns times 16777216 instances"));
+    assert_int_equal(sched_init(&s, &c, at(0), NULL, NULL), -1);
+    c.count = 2; /* the last instance exactly at the span is fine, one ns more is not */
+    c.interval_ns = SCHED_MAX_SPAN_NS;
+    assert_int_equal(sched_check_cfg(&c, err, sizeof err), 0);
+    c.interval_ns++;
+    assert_int_equal(sched_check_cfg(&c, err, sizeof err), -1);
+    c = (struct sched_cfg){.count = 1, .hold_ns = -1};
+    assert_int_equal(sched_check_cfg(&c, err, sizeof err), -1);
+    c = (struct sched_cfg){.count = 1, .restart_after_ns = SCHED_MAX_SPAN_NS + 1};
+    assert_int_equal(sched_check_cfg(&c, err, sizeof err), -1);
+    char ramp[64];
+    snprintf(ramp, sizeof ramp, "0:1,%lld:2", (long long)(SCHED_MAX_SPAN_NS / NS_PER_MS));
+    assert_int_equal(sched_parse_ramp(&c, ramp, err, sizeof err), 0);
+    snprintf(ramp, sizeof ramp, "0:1,%lld:2", (long long)(SCHED_MAX_SPAN_NS / NS_PER_MS + 1));
+    assert_int_equal(sched_parse_ramp(&c, ramp, err, sizeof err), -1);
+    assert_int_equal(sched_parse_ramp(&c, "0:1,99999999999999999999:2", err, sizeof err), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +268,7 @@ int main(void)
         cmocka_unit_test(ramp),
         cmocka_unit_test(mass_restart),
         cmocka_unit_test(abort_run),
+        cmocka_unit_test(overflow_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
