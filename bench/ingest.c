@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     }
     int64_t n = atoll(argv[3]), rate = argc > 4 ? atoll(argv[4]) : 0;
     char err[256];
-    void *s = bzmq_socket(ZMQ_DEALER, argv[1], 0, argv[2], err, sizeof err);
+    void *s = bzmq_socket(ZMQ_DEALER, argv[1], 0, err, sizeof err);
     if (!s) {
         fprintf(stderr, "%s\n", err);
         return 1;

@@ -337,7 +337,7 @@ static int check_guest(const struct run_opts *o, const struct scenario *sc)
 static int connect_all(struct run_opts *o, const struct bzmq_curve *curve, const char **redis_url,
                        const char *data_dir, struct embedded *em, redisContext **c, void **sock)
 {
-    char err[512], id[32];
+    char err[512];
     if (!*redis_url) {
         if (embedded_start_redis(em, data_dir, err, sizeof err) < 0 ||
             embedded_start_daemons(em, o->largs, err, sizeof err) < 0) {
@@ -357,8 +357,7 @@ static int connect_all(struct run_opts *o, const struct bzmq_curve *curve, const
         fprintf(stderr, "bootstorm run: embedded set-up: %s\n", err);
         return -1; /* its hello, not a refused start, tells it is there (KVM probe first) */
     }
-    snprintf(id, sizeof id, "cli-%d", (int)getpid());
-    if (!(*sock = bzmq_socket_curve(ZMQ_DEALER, o->collector, 0, id, o->server_key ? curve : NULL,
+    if (!(*sock = bzmq_socket_curve(ZMQ_DEALER, o->collector, 0, o->server_key ? curve : NULL,
                                     err, sizeof err))) {
         fprintf(stderr, "bootstorm run: collector: %s\n", err);
         return -1;

@@ -831,7 +831,7 @@ int coll_run(const struct coll_opts *o, volatile sig_atomic_t *stop)
         log_err("%s", err);
         goto out;
     }
-    c.sock = bzmq_socket_curve(ZMQ_ROUTER, o->bind, 1, NULL, o->curve, err, sizeof err);
+    c.sock = bzmq_socket_curve(ZMQ_ROUTER, o->bind, 1, o->curve, err, sizeof err);
     if (!c.sock) {
         log_err("%s", err);
         goto out;

@@ -26,10 +26,10 @@ void bzmq_term(void)
     ctx = NULL;
 }
 
-void *bzmq_socket(int type, const char *endpoint, int bind, const char *identity, char *err,
+void *bzmq_socket(int type, const char *endpoint, int bind, char *err,
                   size_t errlen)
 {
-    return bzmq_socket_curve(type, endpoint, bind, identity, NULL, err, errlen);
+    return bzmq_socket_curve(type, endpoint, bind, NULL, err, errlen);
 }
 
 int bzmq_has_curve(void)
@@ -140,7 +140,7 @@ int bzmq_endpoint_is_loopback(const char *ep)
            c < 256 && d < 256;
 }
 
-void *bzmq_socket_curve(int type, const char *endpoint, int bind, const char *identity,
+void *bzmq_socket_curve(int type, const char *endpoint, int bind,
                         const struct bzmq_curve *curve, char *err, size_t errlen)
 {
     void *s = zmq_socket(bzmq_ctx(), type);
@@ -154,7 +154,6 @@ void *bzmq_socket_curve(int type, const char *endpoint, int bind, const char *id
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof maxmsg64);
-    (void)identity; /* never sent: see below */
     /* The ROUTER names every connection itself: a client-chosen routing id would let
      * any peer take a launcher's route over (ROUTER_HANDOVER) or block it (without).
      * Which host a connection speaks for is the collector's decision (coll.c). It is

@@ -13,13 +13,11 @@ void *bzmq_ctx(void);
 /* Terminates the context; every socket must be closed first. */
 void bzmq_term(void);
 
-/* Creates a socket of type (ZMQ_DEALER, ZMQ_ROUTER), linger 0, large HWMs. identity
- * is no longer sent (the collector's ROUTER names connections itself; coll.c decides
- * which host a connection speaks for); callers still pass it until they drop it.
- * Binds if bind else connects to endpoint. Returns the socket or NULL with the reason
- * in err. */
-void *bzmq_socket(int type, const char *endpoint, int bind, const char *identity, char *err,
-                  size_t errlen);
+/* Creates a socket of type (ZMQ_DEALER, ZMQ_ROUTER), linger 0, large HWMs. No
+ * routing id is chosen: the collector's ROUTER names connections itself, and which
+ * host a connection speaks for is its decision (collector/coll.c). Binds if bind else
+ * connects to endpoint. Returns the socket or NULL with the reason in err. */
+void *bzmq_socket(int type, const char *endpoint, int bind, char *err, size_t errlen);
 
 /* CURVE (libzmq's built-in): keys are Z85 text, 40 characters. A server socket needs
  * its own pair; a client needs the server's public key and a pair of its own (any pair:
@@ -58,7 +56,7 @@ int bzmq_endpoint_is_loopback(const char *endpoint);
 
 /* bzmq_socket with CURVE set up before the bind/connect when curve is non-NULL (a
  * client without its own pair gets a fresh one). */
-void *bzmq_socket_curve(int type, const char *endpoint, int bind, const char *identity,
+void *bzmq_socket_curve(int type, const char *endpoint, int bind,
                         const struct bzmq_curve *curve, char *err, size_t errlen);
 
 /* Encodes and sends e (non-blocking). With a non-NULL route (a ROUTER's peer id),

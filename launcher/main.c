@@ -388,7 +388,7 @@ static int set_up_loop(struct launcher *l, const struct bzmq_curve *curve)
     l->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     l->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (!(l->sock = bzmq_socket_curve(ZMQ_DEALER, l->opt.endpoint, 0, l->cfg.host,
+    if (!(l->sock = bzmq_socket_curve(ZMQ_DEALER, l->opt.endpoint, 0,
                                       l->opt.server_key ? curve : NULL, err, sizeof err))) {
         log_err("%s", err);
         return -1;

@@ -194,7 +194,7 @@ struct launcher {
 static void l_open(struct launcher *l, const char *host)
 {
     char err[256];
-    l->sock = bzmq_socket(ZMQ_DEALER, endpoint, 0, host, err, sizeof err);
+    l->sock = bzmq_socket(ZMQ_DEALER, endpoint, 0, err, sizeof err);
     CHECK(l->sock, "%s", err);
     snprintf(l->host, sizeof l->host, "%s", host);
 }
@@ -423,7 +423,7 @@ static void test_malformed(struct launcher *l)
     long long bad0 = num("HGET bs:collector bad_messages");
     bad0 = bad0 < 0 ? 0 : bad0;
     char err[256], buf[EV_MAX_BYTES + 2048];
-    void *s = bzmq_socket(ZMQ_DEALER, endpoint, 0, NULL, err, sizeof err);
+    void *s = bzmq_socket(ZMQ_DEALER, endpoint, 0, err, sizeof err);
     CHECK(s, "%s", err);
     int sent = 0;
 
@@ -494,7 +494,7 @@ static void test_malformed(struct launcher *l)
     msgpack_sbuffer_destroy(&sb);
 
     /* beyond ZMQ_MAXMSGSIZE: libzmq drops the connection, nothing reaches the collector */
-    void *huge = bzmq_socket(ZMQ_DEALER, endpoint, 0, NULL, err, sizeof err);
+    void *huge = bzmq_socket(ZMQ_DEALER, endpoint, 0, err, sizeof err);
     CHECK(huge, "%s", err);
     char *big = calloc(1, 200000);
     send_raw(huge, big, 200000, 0);
@@ -625,7 +625,7 @@ static struct ev cli_call(void *cli, struct ev *req)
 static void test_control(struct launcher *l)
 {
     char err[256];
-    void *cli = bzmq_socket(ZMQ_DEALER, endpoint, 0, NULL, err, sizeof err);
+    void *cli = bzmq_socket(ZMQ_DEALER, endpoint, 0, err, sizeof err);
     CHECK(cli, "%s", err);
     struct ev hb = mk(EV_HEARTBEAT, "", -1);
     l_send(l, &hb);
@@ -747,7 +747,6 @@ static void test_outbox_drops(void)
     void *s = zmq_socket(bzmq_ctx(), ZMQ_DEALER);
     int linger = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(s, ZMQ_ROUTING_ID, "h5", 2);
     struct outbox *ob = outbox_open(s, "h5", NULL, 4, err, sizeof err);
     CHECK(ob, "%s", err);
     /* not connected: everything stays in the outbox, which keeps only 4 */
