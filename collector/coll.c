@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "log.h"
 #include "registry.h"
+#include "yamlcfg.h"
 #include "zap.h"
 
 #define BATCH_MAX 1024                      /* messages taken off the socket per pipeline */
@@ -247,8 +248,8 @@ static void flush_bad(struct coll *c)
 /* Checks what the codec cannot: ids that become parts of Redis keys. */
 static const char *insane(const struct ev *e)
 {
-    if (!e->host[0] || strchr(e->host, ':'))
-        return "host id empty or holding ':'";
+    if (!ycfg_valid_id(e->host, NULL)) /* it names keys and log lines: no ':' or newline */
+        return "host id empty or not [A-Za-z0-9._-]";
     if (e->type != EV_HELLO && e->type != EV_HEARTBEAT && e->type != EV_PONG &&
         e->type != EV_LOST && (!e->run[0] || strpbrk(e->run, "{}")))
         return "run id empty or holding '{' or '}'";
@@ -260,16 +261,35 @@ static const char *insane(const struct ev *e)
 /* A launcher whose major version differs from ours speaks another protocol
  * generation: refused with the reason in a reply (it logs it and stops), never stored.
  * Returns 1 when refused. */
+/* The major of a strict "MAJOR.MINOR.PATCH" version, or -1 when v is not one ("x"
+ * and "" once passed as major 0). */
+static long version_major(const char *v)
+{
+    long major = -1;
+    for (int i = 0; i < 3; i++) {
+        char *end;
+        if (*v < '0' || *v > '9' || v[strspn(v, "0123456789")] != (i < 2 ? '.' : '\0'))
+            return -1;
+        long n = strtol(v, &end, 10);
+        if (i == 0)
+            major = n > 1000000 ? -1 : n;
+        v = end + (i < 2);
+    }
+    return major;
+}
+
 static int refuse_version(struct coll *c, const struct item *it)
 {
-    if (atoi(it->e.version) == atoi(BS_VERSION))
+    long theirs = version_major(it->e.version);
+    if (theirs >= 0 && theirs == version_major(BS_VERSION))
         return 0;
     struct ev r;
     ev_init(&r, EV_REPLY);
     r.ok = 0;
     snprintf(
         r.error, sizeof r.error,
-        "launcher %s version %s refused: this collector is version %s (major versions must match)",
+        "launcher %s version '%s' refused: this collector is version %s (a version is "
+        "MAJOR.MINOR.PATCH, and major versions must match)",
         it->e.host, it->e.version, BS_VERSION);
     log_err("%s", r.error);
     c->tot.bad++;

@@ -8,7 +8,9 @@
 #include <zmq.h>
 
 #include "bzmq.h"
+#include "event.h"
 #include "log.h"
+#include "yamlcfg.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01" /* fixed by RFC 27 */
 #define ZAP_FRAMES 7 /* version, request id, domain, address, identity, mechanism, key */
@@ -22,8 +24,7 @@ struct zap {
 /* Ids as the collector allows them in keys: [A-Za-z0-9._-], 1..63 characters. */
 static int id_ok(const char *s)
 {
-    size_t n = strlen(s);
-    return n > 0 && n < 64 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+    return ycfg_valid_id(s, NULL) && strlen(s) < BS_ID_MAX;
 }
 
 static int parse_line(char *line, struct zap_entry *e)

@@ -27,6 +27,7 @@
 #include "paths.h"
 #include "run.h"
 #include "vmm.h"
+#include "yamlcfg.h"
 
 #define TAG_SIGNAL 1
 #define TAG_TIMER 2
@@ -340,8 +341,7 @@ static int parse_args(struct launcher *l, int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (strspn(l->cfg.host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
-        strlen(l->cfg.host)) {
+    if (!ycfg_valid_id(l->cfg.host, NULL)) {
         fprintf(stderr, "bootstorm-launcher: --host '%s': only letters, digits, '-', '_' and '.'\n",
                 l->cfg.host);
         return 2;

@@ -92,20 +92,21 @@ struct spool *spool_open(const char *dir, const char *host, spool_load_fn fn, vo
         return NULL;
     }
     s->fd = s->lock_fd = s->tmp_fd = -1;
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+    /* ours alone: 0700, and no file in it is followed through a symlink */
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         snprintf(err, errlen, "spool dir %s: %s", dir, strerror(errno));
         goto fail;
     }
     snprintf(lock, sizeof lock, "%s/%s.lock", dir, host);
     snprintf(s->path, sizeof s->path, "%s/%s.spool", dir, host);
     snprintf(s->tmp, sizeof s->tmp, "%s.tmp", s->path);
-    s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
         snprintf(err, errlen, "spool %s: %s", lock,
                  errno == EWOULDBLOCK ? "held by another launcher" : strerror(errno));
         goto fail;
     }
-    s->fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    s->fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (s->fd < 0) {
         snprintf(err, errlen, "spool %s: %s", s->path, strerror(errno));
         goto fail;
@@ -150,7 +151,7 @@ int spool_rewrite_begin(struct spool *s, int64_t forgot)
 {
     if (s->tmp_fd >= 0)
         close(s->tmp_fd);
-    s->tmp_fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    s->tmp_fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     s->tmp_bytes = 8;
     if (s->tmp_fd < 0 || write(s->tmp_fd, MAGIC, 8) != 8)
         return -1;

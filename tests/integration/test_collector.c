@@ -291,7 +291,7 @@ static int events_a(struct ev *out, const char *run)
     out[n].mem_total_kib = 8 << 20;
     out[n].kvm = 1;
     snprintf(out[n].backends, sizeof out[n].backends, "qemu,process");
-    snprintf(out[n++].version, sizeof out[0].version, "test");
+    snprintf(out[n++].version, sizeof out[0].version, "%s", BS_VERSION);
     out[n++] = mk_run_start(run, 3, "burst");
     for (int g = 0; g < 3; g++) {
         out[n] = mk(EV_SPAWN, run, g);
@@ -802,7 +802,22 @@ static void test_version_refused(void)
           "expected a refusal naming the version, got %s '%s'", ev_type_name(r.type), r.error);
     CHECK(num("SISMEMBER bs:hosts hv") == 0, "a refused launcher was registered");
     zmq_close(l.sock);
-    printf("PASS (i) a launcher of another major version is refused: %s\n", r.error);
+    /* not MAJOR.MINOR.PATCH: "x" and "" once passed as major 0 */
+    static const char *const bad[] = {"x", "", "0", "0.1", "0.1.x", "0x0.1.0", "0.1.0.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct launcher b = {0};
+        char id[16];
+        snprintf(id, sizeof id, "hv%zu", i);
+        l_open(&b, id);
+        snprintf(hello.host, sizeof hello.host, "%s", id);
+        snprintf(hello.version, sizeof hello.version, "%s", bad[i]);
+        l_send(&b, &hello);
+        CHECK(l_recv(&b, &r, 3000) == 0 && r.type == EV_REPLY && !r.ok,
+              "version '%s' was not refused", bad[i]);
+        zmq_close(b.sock);
+    }
+    printf("PASS (i) a launcher of another major version, or of no strict version, is refused: %s\n",
+           r.error);
 }
 
 /* ---- (h) Redis down at start and in the middle ---- */

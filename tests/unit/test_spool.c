@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "spool.h"
@@ -115,6 +116,46 @@ static void test_rewrite_keeps_live(void **state)
     spool_close(sp);
 }
 
+/* Reproduction (issue "Trust", 11): a symlink in the spool directory was followed and
+ * its target overwritten. A new spool dir is 0700 and no spool file is followed. */
+static void test_no_symlink_followed(void **state)
+{
+    (void)state;
+    char d2[] = "/tmp/bs-spool-sym-XXXXXX", sub[64], target[64], link[128], err[256] = "";
+    assert_non_null(mkdtemp(d2));
+    snprintf(sub, sizeof sub, "%s/spool", d2);
+    snprintf(target, sizeof target, "%s/precious", d2);
+    struct seen s;
+    struct spool *sp = spool_open(sub, "h1", load, &s, err, sizeof err);
+    assert_non_null(sp);
+    spool_close(sp);
+    struct stat st;
+    assert_int_equal(stat(sub, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    FILE *f = fopen(target, "w");
+    fputs("keep me\n", f);
+    fclose(f);
+    snprintf(link, sizeof link, "%s/h2.spool", sub);
+    assert_int_equal(symlink(target, link), 0);
+    assert_null(spool_open(sub, "h2", load, &s, err, sizeof err));
+    assert_non_null(strstr(err, "h2.spool"));
+    char buf[32] = "";
+    f = fopen(target, "r");
+    assert_non_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    assert_string_equal(buf, "keep me\n");
+    unlink(link);
+    snprintf(link, sizeof link, "%s/h1.spool", sub);
+    unlink(link);
+    snprintf(link, sizeof link, "%s/h1.lock", sub);
+    unlink(link);
+    snprintf(link, sizeof link, "%s/h2.lock", sub);
+    unlink(link);
+    rmdir(sub);
+    unlink(target);
+    assert_int_equal(rmdir(d2), 0);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -123,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_and_forget),
         cmocka_unit_test(test_torn_tail_cut),
         cmocka_unit_test(test_rewrite_keeps_live),
+        cmocka_unit_test(test_no_symlink_followed),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[300];
