@@ -81,6 +81,7 @@ struct coll {
     int64_t t4;             /* its realtime (pong receipt) */
     int broken;             /* Redis failed for it */
     mono_ns started, next_connect, next_liveness, next_stats, last_tick, next_ping;
+    mono_ns last_step; /* when the loop last turned (step): a long gap is our own stall */
     int64_t stored_at_tick;
     double peak_rate; /* highest events/s stored over one liveness tick (~1 s) */
     int backoff_ms, connect_failures, ready_written;
@@ -812,9 +813,20 @@ static void batches_free(struct coll *c)
 
 /* One turn: (re)connect, periodic work with an empty pipeline, then a batch off the
  * socket if one is waiting (not waiting while one is in flight), else finish that one. */
+/* The loop turns at least every 100 ms; a longer gap means we were not listening
+ * (SIGSTOP, a starved machine, a blocking Redis call). */
+#define STALL_NS (2 * NS_PER_S)
+
 static void step(struct coll *c)
 {
     mono_ns now = clock_mono();
+    int64_t gap = c->last_step.ns ? mono_diff(c->last_step, now) : 0;
+    if (gap > STALL_NS) { /* launchers were not silent: we were deaf */
+        log_warn("the collector's loop stalled %.1f s: launchers' silence meanwhile not counted",
+                 (double)gap / 1e9);
+        reg_excuse_stall(&c->reg, gap);
+    }
+    c->last_step = now;
     if (!c->redis && now.ns >= c->next_connect.ns)
         redis_connect(c, now);
     if (c->inflight && periodic_due(c, now))

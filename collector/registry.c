@@ -44,6 +44,13 @@ void reg_heard(struct host *h, const void *route, size_t route_len, mono_ns now)
     h->last_heard = now;
 }
 
+void reg_excuse_stall(struct registry *r, int64_t ns)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->hosts[i]->last_heard.ns)
+            r->hosts[i]->last_heard = mono_add(r->hosts[i]->last_heard, ns);
+}
+
 int reg_is_live(const struct host *h, mono_ns now)
 {
     return h->route_len > 0 && mono_diff(h->last_heard, now) < REG_LIVE_NS;

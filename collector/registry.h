@@ -68,6 +68,10 @@ struct host *reg_find(const struct registry *r, const char *id);
 /* Records that h sent a message from route at now. */
 void reg_heard(struct host *h, const void *route, size_t route_len, mono_ns now);
 
+/* The collector could not listen for `ns` (stopped, starved, blocked on Redis): no
+ * host's silence during that time counts against it (every last_heard moves on). */
+void reg_excuse_stall(struct registry *r, int64_t ns);
+
 /* 1 when h was heard from within REG_LIVE_NS before now. */
 int reg_is_live(const struct host *h, mono_ns now);
 

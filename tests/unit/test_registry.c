@@ -32,6 +32,11 @@ static void test_hosts_and_liveness(void **state)
     assert_memory_equal(a->route, "route-a", 7);
     assert_true(reg_is_live(a, mono_add(t0, REG_LIVE_NS - 1)));
     assert_false(reg_is_live(a, mono_add(t0, REG_LIVE_NS)));
+    /* the collector stalled 10 s: that silence is not the host's */
+    struct host *quiet = reg_get(&r, "h0");
+    reg_excuse_stall(&r, 10 * NS_PER_S);
+    assert_true(reg_is_live(a, mono_add(t0, 10 * NS_PER_S + REG_LIVE_NS - 1)));
+    assert_int_equal(quiet->last_heard.ns, 0); /* never heard stays never heard */
     reg_free(&r);
     assert_int_equal(r.n, 0);
 }
