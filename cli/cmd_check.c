@@ -9,6 +9,7 @@
 #include "agg.h"
 #include "args.h"
 #include "cmd.h"
+#include "runmeta.h"
 
 static const char usage[] =
     "usage: bootstorm check RUN|last [--p99-max MS] [--max-failed-pct P]\n"
@@ -54,11 +55,9 @@ static void mark_invalid(redisContext *c, const char *run, double failed_pct, do
 {
     char why[128];
     snprintf(why, sizeof why, "%.2f%% of guests not ready > %.2f%%", failed_pct, limit);
-    redisReply *x = redisCommand(c, "HSET bs:{%s}:meta invalid %s", run, why);
-    if (!x || x->type == REDIS_REPLY_ERROR)
-        fprintf(stderr, "bootstorm check: could not mark %s invalid\n", run);
-    if (x)
-        freeReplyObject(x);
+    char err[256];
+    if (runmeta_note(c, run, RUNMETA_SET, "invalid", why, err, sizeof err) < 0)
+        fprintf(stderr, "bootstorm check: could not mark %s invalid: %s\n", run, err);
 }
 
 /* Prints one line per verdict; returns 1 when any is broken. */

@@ -15,7 +15,9 @@
 #define APPLY_RUNS_MAX 8    /* distinct runs declared as keys per FCALL */
 
 /* Per-event answers of bs_apply. */
-enum apply_code { APPLY_GAP = -1, APPLY_DUP = 0, APPLY_STORED = 1 };
+/* What bs_apply did with one event (redis/bootstorm.lua). APPLY_NO_RUN: in order, but
+ * its run does not exist: not stored, counted, and the sequence goes on past it. */
+enum apply_code { APPLY_GAP = -1, APPLY_DUP = 0, APPLY_STORED = 1, APPLY_NO_RUN = 2 };
 
 struct apply_call {
     char host[BS_ID_MAX];

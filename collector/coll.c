@@ -62,7 +62,7 @@ struct batch {
 };
 
 struct counts {
-    int64_t stored, dups, gaps, bad;
+    int64_t stored, dups, gaps, bad, no_run;
 };
 
 struct coll {
@@ -496,6 +496,10 @@ static int read_batch(struct coll *c, struct batch *b)
         c->tot.stored += it->code == APPLY_STORED;
         c->tot.dups += it->code == APPLY_DUP;
         c->tot.gaps += it->code == APPLY_GAP;
+        int64_t n = it->code == APPLY_NO_RUN ? ++c->tot.no_run : 0;
+        if (n && !(n & (n - 1))) /* the 1st, 2nd, 4th, ...: a flood is not a log flood */
+            log_warn("launcher %s: %s of run '%s' refused: no such run (%lld so far)", it->e.host,
+                     ev_type_name(it->e.type), it->e.run, (long long)c->tot.no_run);
     }
     return 0;
 }
@@ -742,18 +746,19 @@ static void log_stats(struct coll *c, mono_ns now, int final)
     if (!final) {
         double dt = (double)c->o->stats_interval_s;
         log_info("stats: %.0f events/s, stored %lld, duplicates %lld, out of order %lld, bad "
-                 "messages %lld, launchers %d live of %zu, redis %s",
+                 "messages %lld, for no run %lld, launchers %d live of %zu, redis %s",
                  (double)(c->tot.stored - c->at_stats.stored) / dt, (long long)c->tot.stored,
-                 (long long)c->tot.dups, (long long)c->tot.gaps, (long long)c->tot.bad, live,
-                 c->reg.n, c->redis ? "up" : "down");
+                 (long long)c->tot.dups, (long long)c->tot.gaps, (long long)c->tot.bad,
+                 (long long)c->tot.no_run, live, c->reg.n, c->redis ? "up" : "down");
         c->at_stats = c->tot;
         return;
     }
     double up = (double)mono_diff(c->started, now) / 1e9;
     log_info("exit: stored %lld events in %.1f s (%.0f events/s, peak %.0f events/s), "
-             "duplicates %lld, out of order %lld, bad messages %lld, launchers %zu",
+             "duplicates %lld, out of order %lld, bad messages %lld, for no run %lld, launchers %zu",
              (long long)c->tot.stored, up, up > 0 ? (double)c->tot.stored / up : 0.0, c->peak_rate,
-             (long long)c->tot.dups, (long long)c->tot.gaps, (long long)c->tot.bad, c->reg.n);
+             (long long)c->tot.dups, (long long)c->tot.gaps, (long long)c->tot.bad,
+             (long long)c->tot.no_run, c->reg.n);
 }
 
 static void periodic(struct coll *c, mono_ns now)

@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "keys.h"
 #include "log.h"
+#include "runmeta.h"
 
 static void reply(void *sock, const void *route, size_t route_len, const struct ev *req, int n,
                   const char *hosts, const char *error)
@@ -192,7 +193,9 @@ static void run_name(const char *run, char *out, size_t cap)
     snprintf(out, cap, "%s", run);
 }
 
-/* Writes the run's meta and its bs:runs entry; returns 0 or -1 with err set. */
+/* Creates the run: its meta and its bs:runs entry, through FCALL bs_run_create (the
+ * Function is the one writer of meta), refused when the run exists. Returns 0 or -1
+ * with err set. */
 static int write_meta(redisContext *redis, const struct ev *e, const char *hosts, int n,
                       int64_t at_tr, int64_t total, char *err, size_t errlen)
 {
@@ -202,26 +205,14 @@ static int write_meta(redisContext *redis, const struct ev *e, const char *hosts
     real_ns created = clock_real();
     struct cmd c;
     cmd_init(&c);
-    cmd_str(&c, "EXISTS");
-    cmd_str(&c, meta);
-    redisReply *r = cmd_run(redis, &c);
-    int exists = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
-    int ok = r && r->type == REDIS_REPLY_INTEGER;
-    if (r)
-        freeReplyObject(r);
-    if (exists)
-        snprintf(err, errlen, "run %s exists already", e->run);
-    else if (!ok)
-        snprintf(err, errlen, "redis: %s", redis->err ? redis->errstr : "EXISTS failed");
-    if (!ok || exists)
-        return -1;
-    cmd_init(&c);
-    cmd_str(&c, "HSET");
-    cmd_str(&c, meta);
-    const char *sv[][2] = {{"run", e->run},     {"name", name},
-                           {"kind", e->kind},   {"backend", e->backend},
-                           {"accel", e->accel}, {"pattern", e->pattern},
-                           {"hosts", hosts},    {"split", e->split[0] ? e->split : "per_host"}};
+    const char *fixed[] = {"FCALL", "bs_run_create", "2", meta, KEY_RUNS, e->run};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        cmd_str(&c, fixed[i]);
+    cmd_int(&c, created.ns / NS_PER_MS);
+    const char *sv[][2] = {{"name", name},       {"kind", e->kind},
+                           {"backend", e->backend}, {"accel", e->accel},
+                           {"pattern", e->pattern}, {"hosts", hosts},
+                           {"split", e->split[0] ? e->split : "per_host"}};
     for (size_t i = 0; i < sizeof sv / sizeof sv[0]; i++) {
         cmd_str(&c, sv[i][0]);
         cmd_str(&c, sv[i][1]);
@@ -236,47 +227,28 @@ static int write_meta(redisContext *redis, const struct ev *e, const char *hosts
         cmd_str(&c, iv[i].k);
         cmd_int(&c, iv[i].v);
     }
-    int sent = cmd_append(redis, &c) == 0;
-    cmd_init(&c);
-    cmd_str(&c, "ZADD");
-    cmd_str(&c, KEY_RUNS);
-    cmd_int(&c, created.ns / NS_PER_MS);
-    cmd_str(&c, e->run);
-    sent += sent && cmd_append(redis, &c) == 0;
-    int rc = sent == 2 ? 0 : -1;
+    redisReply *r = cmd_run(redis, &c);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
     if (rc < 0)
-        snprintf(err, errlen, "redis: could not send the meta");
-    for (int i = 0; i < sent; i++) { /* read every reply to keep the pipeline in step */
-        redisReply *p = NULL;
-        if (redisGetReply(redis, (void **)&p) != REDIS_OK) {
-            snprintf(err, errlen, "redis: %s", redis->errstr);
-            return -1;
-        }
-        if (p->type == REDIS_REPLY_ERROR && rc == 0) {
-            snprintf(err, errlen, "redis: %s", p->str);
-            rc = -1;
-        }
-        freeReplyObject(p);
-    }
+        snprintf(err, errlen, "%s%s", r ? "" : "redis: ",
+                 r && r->type == REDIS_REPLY_ERROR ? r->str : redis->errstr);
+    if (r)
+        freeReplyObject(r);
     return rc;
 }
 
-/* One command on the run's meta: verb KEY field [value] (value NULL: none), best effort. */
-static void meta_call(redisContext *redis, const char *verb, const char *run, const char *field,
+/* One note on the run's meta (runmeta.h), best effort: a failure is logged. */
+static void meta_call(redisContext *redis, enum runmeta_op op, const char *run, const char *field,
                       const char *value)
 {
-    char key[KEY_MAX];
-    if (keys_run(key, sizeof key, run, KEY_META) < 0)
-        return;
-    const char *argv[] = {verb, key, field, value};
-    redisReply *r = redisCommandArgv(redis, value ? 4 : 3, argv, NULL);
-    if (r)
-        freeReplyObject(r);
+    char err[256];
+    if (redis && runmeta_note(redis, run, op, field, value, err, sizeof err) < 0)
+        log_warn("run %s: could not note %s: %s", run, field, err);
 }
 
 void control_meta_note(redisContext *redis, const char *run, const char *field, const char *value)
 {
-    meta_call(redis, "HSET", run, field, value);
+    meta_call(redis, RUNMETA_SET, run, field, value);
 }
 
 static void start(void *sock, redisContext *redis, struct registry *reg, mono_ns now,
@@ -356,7 +328,7 @@ static void lose(redisContext *redis, struct reg_run *run, struct reg_target *g,
     snprintf(field, sizeof field, "lost_tr:%s", g->h->id);
     snprintf(val, sizeof val, "%lld", (long long)clock_real().ns);
     control_meta_note(redis, run->id, field, val);
-    meta_call(redis, "HINCRBY", run->id, "hosts_lost", "1");
+    meta_call(redis, RUNMETA_INCR, run->id, "hosts_lost", "1");
 }
 
 /* A lost target came back after all: it is waited for again. */
@@ -364,8 +336,8 @@ static void unlose(redisContext *redis, struct reg_run *run, struct reg_target *
 {
     char field[BS_ID_MAX + 16];
     snprintf(field, sizeof field, "lost_tr:%s", g->h->id);
-    meta_call(redis, "HDEL", run->id, field, NULL);
-    meta_call(redis, "HINCRBY", run->id, "hosts_lost", "-1");
+    meta_call(redis, RUNMETA_DEL, run->id, field, NULL);
+    meta_call(redis, RUNMETA_INCR, run->id, "hosts_lost", "-1");
 }
 
 void control_on_event(redisContext *redis, struct registry *reg, const struct ev *e)

@@ -7,10 +7,18 @@
 --
 --   FCALL bs_apply N bs:host:HOST [bs:{RUN}:meta ...] HOST NOW_TR MSG1 MSG2 ...
 --   -> {ACKED, CODE1, CODE2, ...}: ACKED the host's last seq with everything before it
---      stored (0: none yet), CODEi 1 applied, 0 duplicate, -1 after a gap (not applied)
+--      stored (0: none yet), CODEi 1 applied, 0 duplicate, -1 after a gap (not applied),
+--      2 refused: its run does not exist (counted in bs:host:HOST refused_no_run; the
+--      sequence goes on past it, so the launcher is never stuck on it)
+--   FCALL bs_run_create 2 bs:{RUN}:meta bs:runs RUN CREATED_MS FIELD VALUE ...
+--   -> 1, or an error when the run exists (nothing written)
+--   FCALL bs_run_note 1 bs:{RUN}:meta RUN set|del|incr FIELD [VALUE] -> 1, or an error
+--      when the run does not exist or the field is not one the collector or CLI may note
 --   FCALL_RO bs_version 0 -> BS_LIB_VERSION
+-- This library is the one writer of bs:{RUN}:meta: the collector creates runs and notes
+-- hosts' fates through it, `bootstorm check` marks runs invalid through it.
 
-local BS_LIB_VERSION = 6
+local BS_LIB_VERSION = 7
 
 -- ---- key names: mirror common/keys.h (tests/unit/test_keys.c compares the two) ----
 local KEY = {
@@ -46,9 +54,15 @@ end
 local function ms(ns) return ns / 1e6 end
 
 -- How a cached hash value is written: integers in full, other numbers (ms) as fmt_ms.
+-- An integer below 2^53 goes to redis.call as a number: Redis writes it with '%.17g',
+-- which is its exact decimal, at no string.format here (the hot spot of a batch).
+local EXACT = 2 ^ 53
 local function fmt_val(v)
     if type(v) ~= 'number' then return v end
-    if v == math.floor(v) and v > -9.2e18 and v < 9.2e18 then return string.format('%d', v) end
+    if v == math.floor(v) then
+        if v > -EXACT and v < EXACT then return v end
+        if v > -9.2e18 and v < 9.2e18 then return string.format('%d', v) end
+    end
     return fmt_ms(v)
 end
 
@@ -164,7 +178,7 @@ local function hset_opt(key, field, v)
     if v and v ~= '' and v ~= 0 then hset(key, field, v) end
 end
 
--- Sums and extremes of a call are gathered in plain tables (k.add, k.best: key ->
+-- Sums and extremes of a call are gathered in plain tables (k.add, k.lo, k.hi: key ->
 -- field -> value) and go to the cache once per field at the end of the call (acc_flush).
 local function acc_add(k, key, field, n)
     local t = k.add[key]
@@ -174,28 +188,42 @@ local function acc_add(k, key, field, n)
     end
     t[field] = (t[field] or 0) + n
 end
-local function acc_best(k, key, field, v, better)
-    local t = k.best[key]
+-- Extremes: k.lo (smallest wins) and k.hi (largest wins), key -> field -> number.
+local function acc_tab(set, key)
+    local t = set[key]
     if not t then
         t = {}
-        k.best[key] = t
+        set[key] = t
     end
-    local cur = t[field]
-    if not cur or better(v, cur[1]) then t[field] = {v, better} end
+    return t
 end
--- The value of a best-of field as it will be after the call.
-local function best_now(k, key, field)
-    local v, t = hget(key, field), k.best[key]
+local function acc_min(k, key, field, v)
+    local t = k.lo[key] or acc_tab(k.lo, key)
+    local cur = t[field]
+    if not cur or v < cur then t[field] = v end
+end
+local function acc_max(k, key, field, v)
+    local t = k.hi[key] or acc_tab(k.hi, key)
+    local cur = t[field]
+    if not cur or v > cur then t[field] = v end
+end
+-- The smallest value of a field as it will be after the call.
+local function min_now(k, key, field)
+    local v, t = tonumber(hget(key, field)), k.lo[key]
     local p = t and t[field]
-    if p and (not v or p[2](p[1], v)) then return p[1] end
+    if p and (not v or p < v) then return p end
     return v
 end
 local function acc_flush(k)
-    if k.last then hset(k.seq, k.host, k.last) end    for key, t in pairs(k.add) do
+    if k.last then hset(k.seq, k.host, k.last) end
+    for key, t in pairs(k.add) do
         for field, n in pairs(t) do hset(key, field, (tonumber(hget(key, field)) or 0) + n) end
     end
-    for key, t in pairs(k.best) do
-        for field, p in pairs(t) do hset_if(key, field, p[1], p[2]) end
+    for key, t in pairs(k.lo) do
+        for field, v in pairs(t) do hset_if(key, field, v, num_lt) end
+    end
+    for key, t in pairs(k.hi) do
+        for field, v in pairs(t) do hset_if(key, field, v, num_gt) end
     end
 end
 
@@ -206,9 +234,13 @@ local function incr(k, field, n)
     acc_add(k, k.agg, field, n)
     acc_add(k, k.hagg, field, n)
 end
-local function both_if(k, field, v, better)
-    acc_best(k, k.agg, field, v, better)
-    acc_best(k, k.hagg, field, v, better)
+local function both_min(k, field, v)
+    acc_min(k, k.agg, field, v)
+    acc_min(k, k.hagg, field, v)
+end
+local function both_max(k, field, v)
+    acc_max(k, k.agg, field, v)
+    acc_max(k, k.hagg, field, v)
 end
 local function zadd_run(k, name, score, member)
     local z = k.zkeys[name] -- the key name, once per call
@@ -265,8 +297,7 @@ function H.run_start(k, f)
     if f.prio then hset(k.meta, 'prio:' .. host, f.prio) end
     hset_opt(k.meta, 'mem_base_kib:' .. host, f.mem_used_kib)
     hincr(k.meta, 'hosts_started', 1)
-    -- a run not started through the collector still gets its scenario described
-    hsetnx(k.meta, 'run', k.run)
+    -- what the start did not say (concurrency, restarts, trace) the launcher tells
     for _, n in ipairs({'kind', 'backend', 'pattern', 'count', 'interval_ms', 'hold_s', 'timeout_s',
             'concurrency', 'restart_after_ms', 'restart_permille', 'trace'}) do
         if f[n] then hsetnx(k.meta, n, istr(f[n])) end
@@ -291,8 +322,8 @@ function H.spawn(k, f, g, gk)
     hset(gk, 'spawn_tr', f.tr)
     hset(gk, 'running', f.running)
     incr(k, 'spawned', 1)
-    acc_best(k, k.agg, k.f_first_spawn, f.tm, num_lt)
-    acc_best(k, k.agg, 'first_spawn_tr', f.tr, num_lt)
+    acc_min(k, k.agg, k.f_first_spawn, f.tm)
+    acc_min(k, k.agg, 'first_spawn_tr', f.tr)
     if f.lag_ns and hget(k.meta, 'pattern') == 'interval' then
         hset(gk, 'lag_ns', f.lag_ns)
         zadd_run(k, 'lag', ms(f.lag_ns), member(g, gk))
@@ -328,21 +359,21 @@ function H.ready(k, f, g, gk)
     hset(gk, 'boot_ns', f.boot_ns)
     zadd_run(k, 'boot', b, m)
     incr(k, 'ready', 1)
-    both_if(k, 'boot_min_ms', b, num_lt)
-    both_if(k, 'boot_max_ms', b, num_gt)
+    both_min(k, 'boot_min_ms', b)
+    both_max(k, 'boot_max_ms', b)
     -- summed in decimal ms rounded to 6 places: exact for inputs of whole ns
     incr(k, 'boot_sum_ms', b)
-    acc_best(k, k.agg, k.f_last_ready, f.tm, num_gt)
-    acc_best(k, k.agg, 'last_ready_tr', f.tr, num_gt)
+    acc_max(k, k.agg, k.f_last_ready, f.tm)
+    acc_max(k, k.agg, 'last_ready_tr', f.tr)
     phase(k, m, 'ready', hget(gk, 'first_output_tm'), f.tm)
     -- boot time against guests already running at spawn
     local bk, byrun = bucket(hget(gk, 'running')), k.byrun
     acc_add(k, byrun, bk .. ':n', 1)
     acc_add(k, byrun, bk .. ':sum_ms', b)
-    acc_best(k, byrun, bk .. ':max_ms', b, num_gt)
+    acc_max(k, byrun, bk .. ':max_ms', b)
     -- ready per second since the host's first spawn
-    local t0 = best_now(k, k.agg, k.f_first_spawn)
-    if t0 then acc_add(k, k.rps, istr(math.floor((f.tm - tonumber(t0)) / 1e9)), 1) end
+    local t0 = min_now(k, k.agg, k.f_first_spawn)
+    if t0 then acc_add(k, k.rps, istr(math.floor((f.tm - t0) / 1e9)), 1) end
     up(k, gk, 1, f)
 end
 
@@ -376,11 +407,11 @@ function H.mem(k, f)
     redis.call('XADD', KEY.run(k.run, 'mem:' .. host), '*', 'tm', istr(f.tm), 'tr', istr(f.tr),
         'used_kib', istr(f.mem_used_kib), 'rss_kib', istr(f.rss_kib), 'running', istr(f.running),
         'pss_kib', istr(f.pss_kib or 0), 'guest_cpu_ms', istr(f.guest_cpu_ms or 0))
-    both_if(k, 'peak_mem_kib', f.mem_used_kib, num_gt)
-    acc_best(k, k.agg, 'peak_mem_kib:' .. host, f.mem_used_kib, num_gt)
-    acc_best(k, k.agg, 'peak_rss_kib:' .. host, f.rss_kib, num_gt)
+    both_max(k, 'peak_mem_kib', f.mem_used_kib)
+    acc_max(k, k.agg, 'peak_mem_kib:' .. host, f.mem_used_kib)
+    acc_max(k, k.agg, 'peak_rss_kib:' .. host, f.rss_kib)
     if f.pss_kib and f.pss_kib ~= 0 then
-        acc_best(k, k.agg, 'peak_pss_kib:' .. host, f.pss_kib, num_gt)
+        acc_max(k, k.agg, 'peak_pss_kib:' .. host, f.pss_kib)
     end
 end
 
@@ -437,7 +468,7 @@ local function run_keys(run, host)
             hagg = KEY.hagg(run, host), seq = KEY.seq(run), ev = KEY.ev(run), guests = {},
             byrun = KEY.run(run, 'byrun'), rps = KEY.run(run, 'rps'), upc = KEY.run(run, 'upc'),
             f_first_spawn = 'first_spawn_tm:' .. host, f_last_ready = 'last_ready_tm:' .. host,
-            f_up = 'up:' .. host, add = {}, best = {}, zkeys = {},
+            f_up = 'up:' .. host, add = {}, lo = {}, hi = {}, zkeys = {},
             phases = KEY.run(run, 'phases')}
         B.runs[run] = k
     end
@@ -447,6 +478,9 @@ end
 local function apply_run_event(host, f, raw)
     local run = f.run
     local k = run_keys(run, host)
+    -- only runs created through bs_run_create take events: no launcher makes up a run
+    if k.exists == nil then k.exists = hget(k.meta, 'run') ~= nil end
+    if not k.exists then return 2 end
     -- per (run, host) too: a launcher without a spool restarts its seq at 1 with a hello,
     -- and a resend of an old run's events must then change nothing
     if k.last == nil then k.last = tonumber(hget(k.seq, host)) or false end
@@ -512,6 +546,7 @@ local function bs_apply(keys, args)
         if out[#out] ~= -1 then code, acked = judge(f, acked) end
         if code == 1 and f.run and f.run ~= '' and f.type ~= 'hello' and f.type ~= 'heartbeat' then
             code = apply_run_event(host, f, raw)
+            if code == 2 then hincr(hk, 'refused_no_run', 1) end
         elseif code == 1 and f.type == 'hello' then
             on_hello(hk, f)
             sadd(KEY.hosts(), host)
@@ -528,7 +563,66 @@ local function bs_apply(keys, args)
     return out
 end
 
+-- ---- the run's meta: created and noted here only ----
+
+-- What the collector writes at a start (collector/control.c write_meta).
+local CREATE_FIELDS = {run = true, name = true, kind = true, backend = true, accel = true,
+    pattern = true, hosts = true, split = true, count = true, interval_ms = true, hold_s = true,
+    timeout_s = true, created_tr = true, hosts_expected = true, start_at_tr = true,
+    count_total = true}
+-- What may be noted on a run later: by the collector (hosts' fates, clocks) and by
+-- `bootstorm check` (invalid). A field is NAME or NAME:HOST.
+local NOTE_FIELDS = {count = true, missing = true, lost_tr = true, hosts_lost = true,
+    clock_offset_ns = true, clock_err_ns = true, clock_flag = true, invalid = true}
+
+local function bs_run_create(keys, args)
+    local meta, runs, run, created = keys[1], keys[2], args[1], tonumber(args[2])
+    if not run or meta ~= KEY.meta(run) or runs ~= KEY.runs() or not created or #args % 2 ~= 0 then
+        return redis.error_reply('bs_run_create: usage 2 bs:{RUN}:meta bs:runs RUN CREATED_MS F V ...')
+    end
+    if redis.call('EXISTS', meta) == 1 then return redis.error_reply('run ' .. run .. ' exists already') end
+    local set = {'run', run}
+    for i = 3, #args, 2 do
+        if not CREATE_FIELDS[args[i]] then
+            return redis.error_reply('bs_run_create: ' .. args[i] .. ' is not a field of a new run')
+        end
+        if args[i] ~= 'run' then
+            set[#set + 1] = args[i]
+            set[#set + 1] = args[i + 1]
+        end
+    end
+    redis.call('HSET', meta, unpack(set))
+    redis.call('ZADD', runs, created, run)
+    return 1
+end
+
+local function bs_run_note(keys, args)
+    local meta, run, op, field, value = keys[1], args[1], args[2], args[3], args[4]
+    if not run or meta ~= KEY.meta(run) or not field or (op ~= 'del' and not value) then
+        return redis.error_reply('bs_run_note: usage 1 bs:{RUN}:meta RUN set|del|incr FIELD [VALUE]')
+    end
+    if not NOTE_FIELDS[field:match('^[^:]+')] then
+        return redis.error_reply('bs_run_note: ' .. field .. ' is not a field to note on a run')
+    end
+    if redis.call('HEXISTS', meta, 'run') == 0 then
+        return redis.error_reply('run ' .. run .. ' does not exist')
+    end
+    if op == 'set' then
+        redis.call('HSET', meta, field, value)
+    elseif op == 'del' then
+        redis.call('HDEL', meta, field)
+    elseif op == 'incr' and tonumber(value) then
+        redis.call('HINCRBY', meta, field, value)
+    else
+        return redis.error_reply('bs_run_note: ' .. op .. ' ' .. tostring(value) ..
+            ' is not set, del or incr N')
+    end
+    return 1
+end
+
 redis.register_function('bs_apply', bs_apply)
+redis.register_function('bs_run_create', bs_run_create)
+redis.register_function('bs_run_note', bs_run_note)
 redis.register_function{
     function_name = 'bs_version',
     callback = function() return BS_LIB_VERSION end,

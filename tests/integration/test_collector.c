@@ -22,6 +22,7 @@
 #include "bredis.h"
 #include "bzmq.h"
 #include "event.h"
+#include "keys.h"
 #include "outbox.h"
 
 #define CHECK(cond, ...)                                                                           \
@@ -153,6 +154,19 @@ static void expect_str(const char *want, const char *fmt, ...)
     CHECK(r && r->type == REDIS_REPLY_STRING && !strcmp(r->str, want), "%s: want '%s', got '%s'",
           fmt, want, r && r->type == REDIS_REPLY_STRING ? r->str : "(not a string)");
     freeReplyObject(r);
+}
+
+/* Creates run in the Redis behind r as the collector's start does (FCALL bs_run_create):
+ * events of a run that does not exist are refused. */
+static void create_run(redisContext *r, const char *run)
+{
+    char meta[KEY_MAX];
+    keys_run(meta, sizeof meta, run, KEY_META);
+    const char *argv[] = {"FCALL", "bs_run_create", "2", meta, KEY_RUNS, run, "1", "kind", "test"};
+    redisReply *x = redisCommandArgv(r, 9, argv, NULL);
+    CHECK(x && x->type == REDIS_REPLY_INTEGER, "bs_run_create %s: %s", run,
+          x && x->type == REDIS_REPLY_ERROR ? x->str : r->errstr);
+    freeReplyObject(x);
 }
 
 /* FCALL bs_apply with n events of host (encoded as a launcher does) in run. */
@@ -315,6 +329,8 @@ static int events_a(struct ev *out, const char *run)
 #define RUN_C "20250101-000200-c-4-cccc"
 #define RUN_D "20250101-000300-ctl-two-2-dddd"
 #define RUN_E "20250101-000400-e-10000-eeee"
+#define RUN_F "20250101-000500-f-6-ffff"
+#define RUN_G "20261122-000000-gap-1-abcd"
 
 static void test_basic_and_idempotence(struct launcher *l)
 {
@@ -370,7 +386,7 @@ static void test_basic_and_idempotence(struct launcher *l)
     /* One sequence check, in the Function: an event after a hole is answered -1 (gap)
      * and changes nothing, as does everything after it in the call; once the hole is
      * filled it applies. */
-    const char *run_g = "20261122-000000-gap-1-abcd";
+    const char *run_g = RUN_G;
     struct ev ch[3] = {mk(EV_SPAWN, run_g, 0), mk(EV_SPAWNED, run_g, 0), mk(EV_READY, run_g, 0)};
     ch[1].pid = 9;
     ch[2].boot_ns = 2;
@@ -397,6 +413,26 @@ static void test_basic_and_idempotence(struct launcher *l)
 }
 
 /* ---- (c) malformed messages ---- */
+
+/* ---- (b2) events of a run that was never started: refused, counted, never stored ---- */
+
+static void test_no_such_run(struct launcher *l)
+{
+    const char *ghost = "20250101-009900-ghost-1-0000";
+    long long before = num("HGET bs:host:%s refused_no_run", l->host);
+    before = before < 0 ? 0 : before; /* -1: none yet */
+    struct ev e[3] = {mk_run_start(ghost, 1, "burst"), mk(EV_SPAWN, ghost, 0), mk(EV_SPAWN, RUN_A, 9)};
+    for (int i = 0; i < 3; i++)
+        l_send(l, &e[i]);
+    l_wait_ack(l, e[2].seq); /* the sequence goes on past the refused ones: no stall */
+    CHECK(num("HGET bs:host:%s refused_no_run", l->host) - before == 2, "refused_no_run counted");
+    redisReply *k = cmd("KEYS bs:{%s}:*", ghost);
+    CHECK(k->type == REDIS_REPLY_ARRAY && k->elements == 0, "%zu keys stored for a run that does "
+          "not exist", k->elements);
+    freeReplyObject(k);
+    CHECK(num("EXISTS bs:{%s}:guest:%s:9", RUN_A, l->host) == 1, "the next event of a real run");
+    printf("PASS (b2) events of a run that does not exist: refused, counted, the chain goes on\n");
+}
 
 static void send_raw(void *sock, const void *p, size_t n, int flags)
 {
@@ -742,7 +778,7 @@ static void outbox_drain_acks(void *s, struct outbox *ob)
 
 static void test_outbox_drops(void)
 {
-    const char *run = "20250101-000500-f-6-ffff";
+    const char *run = RUN_F;
     char err[256];
     void *s = zmq_socket(bzmq_ctx(), ZMQ_DEALER);
     int linger = 0;
@@ -861,6 +897,7 @@ static void test_redis_outage(void)
     for (int i = 0; i < 100 && !r2; i++, sleep_ms(50))
         r2 = bredis_connect(url, 2000, err, sizeof err);
     CHECK(r2, "%s", err);
+    create_run(r2, RUN_B);
     struct launcher l = {0};
     l_open(&l, "h3");
     struct ev evs[8];
@@ -921,9 +958,13 @@ int main(void)
     CHECK(rc, "%s", err);
 
     start_collector();
+    const char *runs[] = {RUN_A, RUN_B, RUN_C, RUN_E, RUN_G, RUN_F};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
+        create_run(rc, runs[i]);
     struct launcher l = {0};
     l_open(&l, "h1");
     test_basic_and_idempotence(&l);
+    test_no_such_run(&l);
     test_malformed(&l);
     test_gap(&l);
     test_restart(&l);
