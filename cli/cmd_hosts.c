@@ -277,10 +277,10 @@ int cmd_pool(int argc, char **argv, const char *redis_url)
     int add = !strcmp(op, "add"), rm = !strcmp(op, "rm"), list = !strcmp(op, "list");
     if (!(add || rm || list) || ((add || rm) && !name) || (add && argc < 4) || (list && argc > 3))
         return pool_usage(stderr);
+    char err[256];
     for (int i = 2; i < argc; i++)
-        if (!ycfg_valid_id(argv[i], NULL) || strlen(argv[i]) >= 64) {
-            fprintf(stderr, "bootstorm pool: bad name '%s' (letters, digits, '_', '.', '-')\n",
-                    argv[i]);
+        if (ycfg_id_check(i == 2 ? "pool name" : "host id", argv[i], err, sizeof err) < 0) {
+            fprintf(stderr, "bootstorm pool: %s\n", err);
             return ARGS_USAGE;
         }
     if (name && !strcmp(name, "all")) {

@@ -107,13 +107,15 @@ int cmd_watch(int argc, char **argv, const char *redis_url)
     if (argc - optind > 1)
         return args_bad("watch", usage, "unexpected argument", argv[optind + 1]);
     const char *run = optind < argc ? argv[optind] : "last";
+    if (args_run_id("watch", run) < 0)
+        return ARGS_USAGE;
     redisContext *rc_redis = cmd_connect("watch", redis_url);
     if (!rc_redis)
         return ARGS_USAGE;
     static struct agg_run r;
     char err[512];
     int rc;
-    if (agg_load(rc_redis, run, &r, err, sizeof err) < 0) { /* resolves "last", checks the id */
+    if (agg_load(rc_redis, run, &r, err, sizeof err) < 0) { /* resolves "last" */
         fprintf(stderr, "bootstorm watch: %s\n", err);
         rc = ARGS_FAIL;
     } else {

@@ -19,10 +19,12 @@
 
 #include "bredis.h"
 #include "clock.h"
+#include "keys.h"
 #include "log.h"
 #include "paths.h"
 #include "ports.h"
 #include "procspawn.h"
+#include "yamlcfg.h"
 
 /* Spawns argv in its own process group (a terminal's ^C goes to the CLI, which
  * stops the daemons in order), output appended to log. Returns the pid or -1. */
@@ -191,7 +193,8 @@ int embedded_start_daemons(struct embedded *em, char *const *launcher_args, char
         }
         nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
     }
-    if (gethostname(host, sizeof host) < 0 || !host[0])
+    /* the host id by the one rule: a host name the launcher would refuse is not used */
+    if (gethostname(host, sizeof host) < 0 || ycfg_id_why(host))
         snprintf(host, sizeof host, "localhost");
     return start_launcher(em, host, launcher_args, err, errlen);
 }
