@@ -440,6 +440,17 @@ static void pack_kv_int(msgpack_packer *pk, const char *k, int64_t v)
     msgpack_pack_int64(pk, v);
 }
 
+/* bs:collector bad_messages once it reaches want (or after 5 s, whatever it is then). */
+static long long bad_count_at_least(long long want)
+{
+    long long got = num("HGET bs:collector bad_messages");
+    for (int i = 0; i < 100 && got < want; i++) {
+        sleep_ms(50);
+        got = num("HGET bs:collector bad_messages");
+    }
+    return got;
+}
+
 static void test_malformed(struct launcher *l)
 {
     long long bad0 = num("HGET bs:collector bad_messages");
@@ -522,19 +533,12 @@ static void test_malformed(struct launcher *l)
     send_raw(huge, big, 200000, 0);
     free(big);
 
-    long long got = 0;
-    for (int i = 0; i < 100 && got != bad0 + sent; i++) {
-        sleep_ms(50);
-        got = num("HGET bs:collector bad_messages");
-    }
+    long long got = bad_count_at_least(bad0 + sent);
     CHECK(got == bad0 + sent, "bad_messages %lld, want %lld", got, bad0 + sent);
     /* One more bad message on the same connection, after the others: once it is
      * counted, every earlier one has been read, so the count holds no late extra. */
     send_raw(s, "\xc1", 1, 0), sent++;
-    for (int i = 0; i < 100 && got < bad0 + sent; i++) {
-        sleep_ms(50);
-        got = num("HGET bs:collector bad_messages");
-    }
+    got = bad_count_at_least(bad0 + sent);
     assert_alive();
     CHECK(got == bad0 + sent, "bad_messages %lld after the last one, want %lld", got, bad0 + sent);
     zmq_close(s);
@@ -879,7 +883,7 @@ static void test_redis_outage(void)
     snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
     int failed0 = log_count("retrying every");
     start_collector_on(url);
-    wait_log_more("retrying every", failed0); /* it tried Redis and found none */
+    wait_log_more("retrying every", failed0); /* it tried Redis, found none */
     assert_alive();
     CHECK(access(ready_path, F_OK) != 0, "ready before Redis was up");
     start_redis2(port);
