@@ -224,7 +224,9 @@ static int start_launcher(struct embedded *em, const char *host, char *const *ex
 /* 1 when bs:host:HOST says up and was seen after the launcher started. */
 static int launcher_up(struct embedded *em, redisContext *c)
 {
-    redisReply *r = redisCommand(c, "HMGET bs:host:%s state last_seen_tr", em->host);
+    char key[KEY_MAX];
+    keys_host(key, sizeof key, em->host); /* fits: a valid id (embedded_start_daemons) */
+    redisReply *r = redisCommand(c, "HMGET %s state last_seen_tr", key);
     int up = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
              r->element[0]->type == REDIS_REPLY_STRING && !strcmp(r->element[0]->str, "up") &&
              r->element[1]->type == REDIS_REPLY_STRING &&

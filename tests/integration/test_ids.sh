@@ -51,6 +51,14 @@ refused "bad pool name '$LONG" pool rm "$LONG"
 refused "bad pool name 'x*'" pool list 'x*'
 pass "bad pool and host names refused with exit 2 by pool"
 
+# Valid names go through (the keys from common/keys.h): add, list, hosts, rm.
+"${BS[@]}" pool add fleet.1 idhost || fail "pool add"
+[ "$("${BS[@]}" pool list fleet.1)" = "fleet.1: idhost" ] || fail "pool list: $("${BS[@]}" pool list fleet.1)"
+"${BS[@]}" hosts | grep -qE '^idhost +up .* fleet\.1$' || fail "hosts: $("${BS[@]}" hosts)"
+"${BS[@]}" pool rm fleet.1 idhost || fail "pool rm"
+[ "$(rcli SCARD bs:pools)" = 0 ] && [ "$(rcli EXISTS bs:pool:fleet.1)" = 0 ] || fail "emptied pool left behind"
+pass "pool add/list/rm and hosts with valid names"
+
 # Nothing above reached Redis as a key: no command in MONITOR names any bad id.
 rcli PING >/dev/null
 wait_for 10 grep -q '"PING"' "$T_DIR/monitor.log" || fail "MONITOR saw nothing"

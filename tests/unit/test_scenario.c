@@ -166,7 +166,8 @@ static void test_id_rule(void **state)
     assert_non_null(ycfg_id_why("a:b"));
     assert_non_null(ycfg_id_why("{x}"));
     assert_int_equal(ycfg_id_check("run id", "a b\n", err, sizeof err), -1);
-    assert_string_equal(err, "bad run id 'a b?': only letters, digits, '_', '.' and '-' are allowed");
+    assert_string_equal(err,
+                        "bad run id 'a b?': only letters, digits, '_', '.' and '-' are allowed");
 }
 
 static void test_defaults_and_name_from_file(void **state)
