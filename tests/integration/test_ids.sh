@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Host, run and pool ids at the CLI's entries (issue #11 item 3): one rule
 # (common/yamlcfg.c ycfg_id_why: [A-Za-z0-9._-], at most 63 characters). A bad run id
-# given to report, export, plot, compare or watch, and a bad pool or host name given to
+# given to report, export, plot, compare, watch or check, and a bad pool or host name given to
 # pool, is refused with an error naming it and exit 2, and no Redis key is built from
 # it (MONITOR sees no command naming it). A scenario file with an odd name still runs
 # under a valid name (simulated guests on the process backend, no QEMU).
@@ -34,10 +34,11 @@ for bad in 'a:b' 'x}' 'a b' '*' "$LONG"; do
     refused "bad run id '$shown" plot --out "$T_DIR/p" "$bad"
     refused "bad run id '$shown" compare last "$bad"
     refused "bad run id '$shown" watch "$bad"
+    refused "bad run id '$shown" check "$bad" --max-failed-pct 5
 done
 refused "longer than 63 characters" report "$LONG"
 refused "bad run id '?x'" report $'\nx'
-pass "bad run ids refused with exit 2 by report, export, plot, compare, watch"
+pass "bad run ids refused with exit 2 by report, export, plot, compare, watch, check"
 
 # A valid id of 63 characters is no usage error: the run is just not there (exit 1).
 rc=0
@@ -50,6 +51,12 @@ refused "bad host id 'h 1'" pool add fleet 'h 1'
 refused "bad pool name '$LONG" pool rm "$LONG"
 refused "bad pool name 'x*'" pool list 'x*'
 pass "bad pool and host names refused with exit 2 by pool"
+
+# The launcher's --host (launcher/main.c): a bad id is refused at start, exit 2.
+rc=0
+timeout 10 "$BIN/bootstorm-launcher" --connect "$EP" --host 'a:b' >/dev/null 2>"$T_DIR/err" || rc=$?
+[ "$rc" = 2 ] && grep -qF "'a:b'" "$T_DIR/err" || fail "launcher --host a:b: rc $rc, $(cat "$T_DIR/err")"
+pass "launcher --host 'a:b' refused with exit 2"
 
 # Valid names go through (the keys from common/keys.h): add, list, hosts, rm.
 "${BS[@]}" pool add fleet.1 idhost || fail "pool add"
