@@ -116,6 +116,9 @@ int cmd_compare(int argc, char **argv, const char *redis_url)
     int n = argc - optind;
     if (n < 1 || n > MAX_RUNS)
         return args_bad("compare", usage, n ? "too many runs" : "no run given", NULL);
+    for (int i = 0; i < n; i++)
+        if (args_run_id("compare", argv[optind + i]) < 0)
+            return ARGS_USAGE;
     redisContext *rc_redis = cmd_connect("compare", redis_url);
     if (!rc_redis)
         return ARGS_USAGE;

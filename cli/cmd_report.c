@@ -33,6 +33,8 @@ int cmd_report(int argc, char **argv, const char *redis_url)
         return args_bad("report", report_usage, "unexpected argument", argv[optind + 1]);
     const char *run = optind < argc ? argv[optind] : "last";
     char err[512];
+    if (args_run_id("report", run) < 0)
+        return ARGS_USAGE;
     redisContext *rc_redis = cmd_connect("report", redis_url);
     if (!rc_redis)
         return ARGS_USAGE;

@@ -11,6 +11,7 @@
 #include "args.h"
 #include "clock.h"
 #include "cmd.h"
+#include "keys.h"
 
 static const char usage[] =
     "usage: bootstorm watch RUN|last [--interval-ms N] [--timeout-s S]\n"
@@ -27,8 +28,11 @@ static long long field(const redisReply *r, size_t i)
  * a Redis error (printed). */
 static int progress(redisContext *c, const struct agg_run *r, char *line, size_t len)
 {
-    redisAppendCommand(c, "HMGET bs:{%s}:agg spawned ready failed up", r->run);
-    redisAppendCommand(c, "HMGET bs:{%s}:meta hosts_done hosts_expected", r->run);
+    char agg[KEY_MAX], meta[KEY_MAX];
+    keys_run(agg, sizeof agg, r->run, KEY_AGG); /* fit: agg_load checked the id */
+    keys_run(meta, sizeof meta, r->run, KEY_META);
+    redisAppendCommand(c, "HMGET %s spawned ready failed up", agg);
+    redisAppendCommand(c, "HMGET %s hosts_done hosts_expected", meta);
     redisReply *a = NULL, *m = NULL;
     int rc = -1;
     if (redisGetReply(c, (void **)&a) != REDIS_OK || redisGetReply(c, (void **)&m) != REDIS_OK ||
@@ -107,13 +111,15 @@ int cmd_watch(int argc, char **argv, const char *redis_url)
     if (argc - optind > 1)
         return args_bad("watch", usage, "unexpected argument", argv[optind + 1]);
     const char *run = optind < argc ? argv[optind] : "last";
+    if (args_run_id("watch", run) < 0)
+        return ARGS_USAGE;
     redisContext *rc_redis = cmd_connect("watch", redis_url);
     if (!rc_redis)
         return ARGS_USAGE;
     static struct agg_run r;
     char err[512];
     int rc;
-    if (agg_load(rc_redis, run, &r, err, sizeof err) < 0) { /* resolves "last", checks the id */
+    if (agg_load(rc_redis, run, &r, err, sizeof err) < 0) { /* resolves "last" */
         fprintf(stderr, "bootstorm watch: %s\n", err);
         rc = ARGS_FAIL;
     } else {

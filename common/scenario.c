@@ -365,20 +365,30 @@ static int unknown_key(const struct ycfg *c, int line, const char *key)
     return ycfg_fail(c, line, key, "unknown key (known: %s)", known);
 }
 
-/* The base name without directories and a .yaml/.yml suffix, cut to fit. */
+/* The base name without directories and a .yaml/.yml suffix, made an id by the one rule
+ * (ycfg_id_why): each run of other bytes ("my storm!" -> "my-storm-", UTF-8 too) becomes
+ * one '-', cut to BS_ID_MAX - 1 bytes, "scenario" when nothing is left. A name derived
+ * this way is never refused: the file's name is not the user's choice of a run name
+ * (`name:` is, and a bad one is refused). */
 static void default_name(const char *path, char *dst, size_t cap)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    size_t n = strlen(base);
+    size_t n = strlen(base), o = 0;
     if (n > 5 && !strcmp(base + n - 5, ".yaml"))
         n -= 5;
     else if (n > 4 && !strcmp(base + n - 4, ".yml"))
         n -= 4;
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, base, n);
-    dst[n] = '\0';
+    char id[BS_ID_MAX];
+    for (size_t i = 0; i < n && o < sizeof id - 1; i++) {
+        char ch[2] = {base[i], '\0'};
+        if (ycfg_valid_id(ch, NULL))
+            id[o++] = base[i];
+        else if (!o || id[o - 1] != '-')
+            id[o++] = '-';
+    }
+    id[o] = '\0';
+    ycfg_copy(dst, cap, o ? id : "scenario");
 }
 
 int scenario_parse(const char *name, const char *text, size_t len, struct scenario *s, char *err,
