@@ -94,6 +94,8 @@ int cmd_check(int argc, char **argv, const char *redis_url)
     int rc = parse(argc, argv, &lim);
     if (rc >= 0)
         return rc;
+    if (args_run_id("check", argv[optind]) < 0)
+        return ARGS_USAGE;
     redisContext *c = cmd_connect("check", redis_url);
     if (!c)
         return ARGS_USAGE;

@@ -733,6 +733,13 @@ static void test_control(struct launcher *l)
     r = cli_call(cli, &st);
     CHECK(!r.ok && strstr(r.error, "nosuch"), "start on an unknown host: '%s'", r.error);
     CHECK(num("EXISTS bs:{%s}:meta", st.run) == 0, "meta of a refused run");
+    snprintf(st.hosts, sizeof st.hosts, "pool:po:ol");
+    r = cli_call(cli, &st);
+    CHECK(!r.ok && strstr(r.error, "bad pool name 'po:ol'"), "a bad pool name: '%s'", r.error);
+    snprintf(st.hosts, sizeof st.hosts, "h1");
+    snprintf(st.run, sizeof st.run, "%s", "20250101-000302-x\n-1-ffff");
+    r = cli_call(cli, &st);
+    CHECK(!r.ok && strstr(r.error, "bad run id"), "a raw start with a bad run id: '%s'", r.error);
 
     struct ev ab = mk(EV_ABORT, RUN_D, -1);
     r = cli_call(cli, &ab);

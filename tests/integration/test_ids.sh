@@ -56,7 +56,10 @@ pass "bad pool and host names refused with exit 2 by pool"
 rc=0
 timeout 10 "$BIN/bootstorm-launcher" --connect "$EP" --host 'a:b' >/dev/null 2>"$T_DIR/err" || rc=$?
 [ "$rc" = 2 ] && grep -qF "'a:b'" "$T_DIR/err" || fail "launcher --host a:b: rc $rc, $(cat "$T_DIR/err")"
-pass "launcher --host 'a:b' refused with exit 2"
+rc=0
+timeout 10 "$BIN/bootstorm-launcher" --connect "$EP" --host "h$LONG" >/dev/null 2>"$T_DIR/err" || rc=$?
+[ "$rc" = 2 ] && grep -qF "longer than 63" "$T_DIR/err" || fail "launcher --host of 65: rc $rc, $(cat "$T_DIR/err")"
+pass "launcher --host 'a:b' and a 65-character --host refused with exit 2"
 
 # Valid names go through (the keys from common/keys.h): add, list, hosts, rm.
 "${BS[@]}" pool add fleet.1 idhost || fail "pool add"
