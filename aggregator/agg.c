@@ -6,35 +6,13 @@
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bredis.h"
 #include "clock.h"
-
-/* Runs one command; returns the reply if it has the wanted type, else NULL with the
- * reason in err (error reply, wrong type, or transport failure left in c->err). */
-static redisReply *query(redisContext *c, int type, char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    if (!r) {
-        snprintf(err, errlen, "redis: %s", c->err ? c->errstr : "no reply");
-        return NULL;
-    }
-    if (r->type != type) {
-        if (r->type == REDIS_REPLY_ERROR)
-            snprintf(err, errlen, "redis: %s", r->str);
-        else
-            snprintf(err, errlen, "redis: unexpected reply type %d to '%s'", r->type, fmt);
-        freeReplyObject(r);
-        return NULL;
-    }
-    return r;
-}
+#include "runstore.h"
 
 /* Integer field value; falls back to strtod for values a Lua writer rendered as
  * floats ("1.5e+06"). def when empty or not a number. */
@@ -298,7 +276,7 @@ static int zset_pct(redisContext *c, const char *run, const char *which, long lo
 static long long zcard(redisContext *c, const char *run, const char *which, char *err,
                        size_t errlen)
 {
-    redisReply *rep = query(c, REDIS_REPLY_INTEGER, err, errlen, "ZCARD bs:{%s}:%s", run, which);
+    redisReply *rep = bredis_query(c, REDIS_REPLY_INTEGER, err, errlen, "ZCARD bs:{%s}:%s", run, which);
     if (!rep)
         return -1;
     long long n = rep->integer;
@@ -329,7 +307,7 @@ int agg_dist_load(redisContext *c, const char *run, const char *which, double su
 static redisReply *zset_all(redisContext *c, const char *run, const char *which, char *err,
                             size_t errlen)
 {
-    return query(c, REDIS_REPLY_ARRAY, err, errlen, "ZRANGE bs:{%s}:%s 0 -1 WITHSCORES", run,
+    return bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZRANGE bs:{%s}:%s 0 -1 WITHSCORES", run,
                  which);
 }
 
@@ -387,7 +365,7 @@ static int cmp_bucket(const void *a, const void *b)
 static int fleet_times(redisContext *c, struct agg_run *r, struct agg_host *h, long long t0,
                        long long t1, char *err, size_t errlen)
 {
-    redisReply *a = query(c, REDIS_REPLY_ARRAY, err, errlen,
+    redisReply *a = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen,
                           "HMGET bs:{%s}:guest:%s:0 spawn_tm spawn_tr", r->run, h->name);
     if (!a)
         return -1;
@@ -445,7 +423,7 @@ static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *
                      redisReply *const zs[2], char *err, size_t errlen)
 {
     redisReply *ha =
-        query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:hagg:%s", r->run, h->name);
+        bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:hagg:%s", r->run, h->name);
     if (!ha)
         return -1;
     const char *v;
@@ -461,7 +439,7 @@ static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *
         snprintf(err, errlen, "out of memory for the distributions of %s", h->name);
         return -1;
     }
-    redisReply *hr = query(c, REDIS_REPLY_ARRAY, err, errlen,
+    redisReply *hr = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen,
                            "HMGET bs:host:%s offset_ns offset_err_ns", h->name);
     if (!hr)
         return -1;
@@ -524,7 +502,7 @@ static int phase_rank(const char *name)
 /* Phases (bs:{RUN}:phases): the fixed ones in boot order, then markers by name. */
 static int load_phases(redisContext *c, struct agg_run *r, char *err, size_t errlen)
 {
-    redisReply *ph = query(c, REDIS_REPLY_ARRAY, err, errlen, "SORT bs:{%s}:phases ALPHA", r->run);
+    redisReply *ph = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "SORT bs:{%s}:phases ALPHA", r->run);
     if (!ph)
         return -1;
     char key[AGG_ID_MAX + 8];
@@ -553,7 +531,7 @@ static int load_phases(redisContext *c, struct agg_run *r, char *err, size_t err
 /* Boot time by guests running at spawn (bs:{RUN}:byrun), power-of-two buckets. */
 static int load_buckets(redisContext *c, struct agg_run *r, char *err, size_t errlen)
 {
-    redisReply *br = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:byrun", r->run);
+    redisReply *br = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:byrun", r->run);
     if (!br)
         return -1;
     for (size_t i = 0; i + 1 < br->elements; i += 2) {
@@ -580,7 +558,7 @@ static int load_detail(redisContext *c, struct agg_run *r, char *err, size_t err
 {
     if (load_phases(c, r, err, errlen) < 0 || load_buckets(c, r, err, errlen) < 0)
         return -1;
-    redisReply *rp = query(c, REDIS_REPLY_ARRAY, err, errlen, "HVALS bs:{%s}:rps", r->run);
+    redisReply *rp = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HVALS bs:{%s}:rps", r->run);
     if (!rp)
         return -1;
     for (size_t i = 0; i < rp->elements; i++)
@@ -670,7 +648,7 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
     int rc = -1;
     init_run(out);
     if (!strcmp(run, "last")) {
-        if (!(last = query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 0")))
+        if (!(last = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 0")))
             goto fail;
         if (last->elements == 0 || last->element[0]->type != REDIS_REPLY_STRING) {
             snprintf(err, errlen, "no run 'last' in Redis (bs:runs is empty)");
@@ -680,13 +658,13 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
     }
     if (check_id(run, err, errlen) < 0)
         goto fail;
-    if (!(meta = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:meta", run)))
+    if (!(meta = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:meta", run)))
         goto fail;
     if (meta->elements == 0) {
         snprintf(err, errlen, "no run '%s' in Redis", run);
         goto fail;
     }
-    if (!(agg = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:agg", run)))
+    if (!(agg = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:agg", run)))
         goto fail;
     COPY(out->run, run);
     read_meta(meta, out);
@@ -711,7 +689,7 @@ fail:
 /* The newest `limit` run ids (all if limit <= 0), newest first; NULL with err. */
 static redisReply *run_ids(redisContext *c, int limit, char *err, size_t errlen)
 {
-    return query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 %d",
+    return bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 %d",
                  limit > 0 ? limit - 1 : -1);
 }
 
@@ -799,51 +777,18 @@ fail:
     return NULL;
 }
 
-/* 1 when every host of the run's `hosts` has end_tr:HOST or lost_tr:HOST in its meta,
- * 0 if not, -1 on a Redis error. */
-static int all_ended_or_lost(redisContext *c, const char *run, char *err, size_t errlen)
-{
-    redisReply *m = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:meta", run);
-    if (!m)
-        return -1;
-    const char *hosts = hfield(m, "hosts");
-    char list[1024], key[AGG_ID_MAX + 16], *save = NULL;
-    int all = hosts && *hosts;
-    COPY(list, hosts ? hosts : "");
-    for (char *h = strtok_r(list, ",", &save); h && all; h = strtok_r(NULL, ",", &save)) {
-        snprintf(key, sizeof key, "end_tr:%s", h);
-        int ended = hfield(m, key) != NULL;
-        snprintf(key, sizeof key, "lost_tr:%s", h);
-        all = ended || hfield(m, key) != NULL;
-    }
-    freeReplyObject(m);
-    return all;
-}
-
 int agg_wait_done(redisContext *c, const char *run, int timeout_ms, char *err, size_t errlen)
 {
     if (check_id(run, err, errlen) < 0)
         return -1;
     mono_ns end = mono_add(clock_mono(), (int64_t)timeout_ms * NS_PER_MS);
-    long long done = 0, expected = -1;
+    struct runstore_state st = {0, -1, 0};
     for (;;) {
-        redisReply *r = query(c, REDIS_REPLY_ARRAY, err, errlen,
-                              "HMGET bs:{%s}:meta hosts_done hosts_expected hosts_lost", run);
-        if (!r)
+        int over = runstore_over(c, run, &st, err, errlen); /* the one rule of "over" */
+        if (over < 0)
             return -1;
-        long long lost = 0;
-        if (r->elements == 3) {
-            done = r->element[0]->type == REDIS_REPLY_STRING ? num_ll(r->element[0]->str, 0) : 0;
-            expected =
-                r->element[1]->type == REDIS_REPLY_STRING ? num_ll(r->element[1]->str, -1) : -1;
-            lost = r->element[2]->type == REDIS_REPLY_STRING ? num_ll(r->element[2]->str, 0) : 0;
-        }
-        freeReplyObject(r);
-        if (expected > 0 && done >= expected)
+        if (over && st.expected > 0) /* no meta yet, or no host expected: keep waiting */
             return 0;
-        int over = lost > 0 ? all_ended_or_lost(c, run, err, errlen) : 0;
-        if (over)
-            return over > 0 ? 0 : -1;
         int64_t left = mono_diff(clock_mono(), end);
         if (left <= 0)
             break;
@@ -852,6 +797,7 @@ int agg_wait_done(redisContext *c, const char *run, int timeout_ms, char *err, s
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
             ;
     }
+    long long done = st.done, expected = st.expected;
     if (expected < 0)
         snprintf(err, errlen, "no run '%s' in Redis after waiting %d ms", run, timeout_ms);
     else
