@@ -276,7 +276,8 @@ static int zset_pct(redisContext *c, const char *run, const char *which, long lo
 static long long zcard(redisContext *c, const char *run, const char *which, char *err,
                        size_t errlen)
 {
-    redisReply *rep = bredis_query(c, REDIS_REPLY_INTEGER, err, errlen, "ZCARD bs:{%s}:%s", run, which);
+    redisReply *rep =
+        bredis_query(c, REDIS_REPLY_INTEGER, err, errlen, "ZCARD bs:{%s}:%s", run, which);
     if (!rep)
         return -1;
     long long n = rep->integer;
@@ -308,7 +309,7 @@ static redisReply *zset_all(redisContext *c, const char *run, const char *which,
                             size_t errlen)
 {
     return bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZRANGE bs:{%s}:%s 0 -1 WITHSCORES", run,
-                 which);
+                        which);
 }
 
 /* Does zset member m belong to host (the part before its first ':')? Host ids hold no
@@ -366,7 +367,7 @@ static int fleet_times(redisContext *c, struct agg_run *r, struct agg_host *h, l
                        long long t1, char *err, size_t errlen)
 {
     redisReply *a = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen,
-                          "HMGET bs:{%s}:guest:%s:0 spawn_tm spawn_tr", r->run, h->name);
+                                 "HMGET bs:{%s}:guest:%s:0 spawn_tm spawn_tr", r->run, h->name);
     if (!a)
         return -1;
     if (a->elements == 2 && a->element[0]->type == REDIS_REPLY_STRING &&
@@ -440,7 +441,7 @@ static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *
         return -1;
     }
     redisReply *hr = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen,
-                           "HMGET bs:host:%s offset_ns offset_err_ns", h->name);
+                                  "HMGET bs:host:%s offset_ns offset_err_ns", h->name);
     if (!hr)
         return -1;
     if (!h->clock_from_meta && hr->elements == 2 && hr->element[0]->type == REDIS_REPLY_STRING &&
@@ -502,7 +503,8 @@ static int phase_rank(const char *name)
 /* Phases (bs:{RUN}:phases): the fixed ones in boot order, then markers by name. */
 static int load_phases(redisContext *c, struct agg_run *r, char *err, size_t errlen)
 {
-    redisReply *ph = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "SORT bs:{%s}:phases ALPHA", r->run);
+    redisReply *ph =
+        bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "SORT bs:{%s}:phases ALPHA", r->run);
     if (!ph)
         return -1;
     char key[AGG_ID_MAX + 8];
@@ -531,7 +533,8 @@ static int load_phases(redisContext *c, struct agg_run *r, char *err, size_t err
 /* Boot time by guests running at spawn (bs:{RUN}:byrun), power-of-two buckets. */
 static int load_buckets(redisContext *c, struct agg_run *r, char *err, size_t errlen)
 {
-    redisReply *br = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:byrun", r->run);
+    redisReply *br =
+        bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:byrun", r->run);
     if (!br)
         return -1;
     for (size_t i = 0; i + 1 < br->elements; i += 2) {
@@ -690,7 +693,7 @@ fail:
 static redisReply *run_ids(redisContext *c, int limit, char *err, size_t errlen)
 {
     return bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 %d",
-                 limit > 0 ? limit - 1 : -1);
+                        limit > 0 ? limit - 1 : -1);
 }
 
 int agg_list_runs(redisContext *c, FILE *out, int limit, char *err, size_t errlen)

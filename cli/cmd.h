@@ -58,6 +58,16 @@ int cmd_hosts(int argc, char **argv, const char *redis_url);
  * (bs:pool:NAME, names in bs:pools) that `run --hosts pool:NAME` targets. */
 int cmd_pool(int argc, char **argv, const char *redis_url);
 
+/* rm RUN... [--force]: deletes every key of each run and its bs:runs entry
+ * (common/runstore.c); nothing when one id is invalid (2), not stored or still running
+ * without --force (1). */
+int cmd_rm(int argc, char **argv, const char *redis_url);
+
+/* prune [--keep N] [--older-than D] [--dry-run] [--force]: removes the runs beyond the
+ * newest N and/or created before now - D, keeping those still running unless --force;
+ * one line per run chosen, then the count. */
+int cmd_prune(int argc, char **argv, const char *redis_url);
+
 /* keys gen DIR: a CURVE pair for the collector (server.key, server.pub) and one for
  * clients (client.key). No Redis. */
 int cmd_keys(int argc, char **argv);

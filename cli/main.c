@@ -34,6 +34,8 @@ static void usage(FILE *f)
         "  check RUN [--p99-max MS] [--max-failed-pct P]  exit 1 when a limit is broken\n"
         "  hosts [--json]                          launchers in the registry: state, cores, ...\n"
         "  pool add|rm|list NAME [HOST...]         named groups of hosts (run --hosts pool:NAME)\n"
+        "  rm RUN [RUN...] [--force]               delete runs (every bs:{RUN}:* key)\n"
+        "  prune [--keep N] [--older-than D] [--dry-run]  delete old runs (docs/RETENTION.md)\n"
         "  keys gen DIR                            CURVE keys for the collector and clients\n"
         "  version                                 the version (also --version)\n"
         "\n"
@@ -115,7 +117,8 @@ static query_fn find_query(const char *cmd)
         query_fn fn;
     } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},   {"compare", cmd_compare},
                    {"export", cmd_export}, {"plot", cmd_plot},   {"watch", cmd_watch},
-                   {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool}};
+                   {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool},
+                   {"rm", cmd_rm},         {"prune", cmd_prune}};
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
         if (!strcmp(cmd, queries[i].name))
             return queries[i].fn;

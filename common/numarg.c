@@ -65,14 +65,14 @@ int numarg_duration(const char *name, const char *s, int64_t lo_s, int64_t hi_s,
             numarg_int(name, digits, 0, INT64_MAX / 86400, &n, err, errlen) < 0)
             break;
         if (n * units[i].s < lo_s || n * units[i].s > hi_s) {
-            snprintf(err, errlen, "%s: '%s' is out of range %llds..%llds", name, s,
-                     (long long)lo_s, (long long)hi_s);
+            snprintf(err, errlen, "%s: '%s' is out of range %llds..%llds", name, s, (long long)lo_s,
+                     (long long)hi_s);
             return -1;
         }
         *out_s = n * units[i].s;
         return 0;
     }
-    snprintf(err, errlen, "%s: '%s' is not a duration (N followed by s, m, h or d, e.g. 12h)",
-             name, s ? s : "");
+    snprintf(err, errlen, "%s: '%s' is not a duration (N followed by s, m, h or d, e.g. 12h)", name,
+             s ? s : "");
     return -1;
 }

@@ -143,7 +143,9 @@ static long long unlink_page(redisContext *c, const redisReply *keys, char *err,
         redisReply *r = redisCommandArgv(c, n, argv, lens);
         if (!r || r->type != REDIS_REPLY_INTEGER) {
             snprintf(err, errlen, "redis: UNLINK: %s",
-                     !r ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "not an integer");
+                     !r                             ? c->errstr
+                     : r->type == REDIS_REPLY_ERROR ? r->str
+                                                    : "not an integer");
             if (r)
                 freeReplyObject(r);
             return -1;
@@ -203,7 +205,7 @@ static int prune_one(redisContext *c, const struct runstore_rule *rule, const ch
     if (over < 0)
         return -1;
     long long nkeys = 0;
-    enum runstore_fate fate = !over          ? RUNSTORE_KEPT_RUNNING
+    enum runstore_fate fate = !over           ? RUNSTORE_KEPT_RUNNING
                               : rule->dry_run ? RUNSTORE_WOULD_REMOVE
                                               : RUNSTORE_REMOVED;
     if (fate == RUNSTORE_REMOVED && (nkeys = runstore_remove(c, run, err, errlen)) < 0)
@@ -216,8 +218,8 @@ static int prune_one(redisContext *c, const struct runstore_rule *rule, const ch
 int runstore_prune(redisContext *c, const struct runstore_rule *rule, runstore_each_fn each,
                    void *arg, char *err, size_t errlen)
 {
-    redisReply *z = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZRANGE %s 0 -1 WITHSCORES",
-                                 KEY_RUNS);
+    redisReply *z =
+        bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZRANGE %s 0 -1 WITHSCORES", KEY_RUNS);
     if (!z)
         return -1;
     size_t n = z->elements / 2;

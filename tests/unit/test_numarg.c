@@ -60,7 +60,8 @@ static void durations(void **state)
     assert_int_equal(numarg_duration("--older-than", "45s", 1, year, &v, err, sizeof err), 0);
     assert_int_equal(v, 45);
     v = 7;
-    static const char *const bad[] = {"", "d", "12", "7w", "-1d", "+1d", "1.5h", "h12", "1dd", " 1d"};
+    static const char *const bad[] = {"",    "d",    "12",  "7w",  "-1d",
+                                      "+1d", "1.5h", "h12", "1dd", " 1d"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(numarg_duration("--older-than", bad[i], 1, year, &v, err, sizeof err), -1);
         assert_non_null(strstr(err, "--older-than: '"));
@@ -69,8 +70,8 @@ static void durations(void **state)
     }
     assert_int_equal(numarg_duration("--older-than", "0d", 1, year, &v, err, sizeof err), -1);
     assert_non_null(strstr(err, "out of range"));
-    assert_int_equal(numarg_duration("--older-than", "99999999999999d", 1, year, &v, err, sizeof err),
-                     -1);
+    assert_int_equal(
+        numarg_duration("--older-than", "99999999999999d", 1, year, &v, err, sizeof err), -1);
     assert_int_equal(v, 7);
 }
 
