@@ -252,10 +252,13 @@ static int wait_run(void *sock, struct rlink *r, const char *id, int64_t budget_
             aborted = 1;
             end = mono_add(clock_mono(), 20 * NS_PER_S);
         }
+        mono_ns asked = clock_mono();
         if (agg_wait_done(r->c, id, 250, err, sizeof err) == 0)
             return 1;
         if (r->c->err && redis_back(r) < 0)
             return 0;
+        if (mono_diff(asked, clock_mono()) < 200 * NS_PER_MS) /* an error reply: do not spin */
+            nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);
         if (mono_diff(clock_mono(), end) <= 0) {
             fprintf(stderr, "bootstorm run: run %s did not finish in %lld s\n", id,
                     (long long)(budget_ms / 1000));
