@@ -33,7 +33,8 @@ int cmd_export(int argc, char **argv, const char *redis_url);
 int cmd_plot(int argc, char **argv, const char *redis_url);
 
 /* watch [RUN|last] [--interval-ms N] [--timeout-s S]: spawned/ready/failed counts refreshed
- * until every launcher is done; 0 when done, 1 on timeout. */
+ * until the run is over (runstore_over), reconnecting to a Redis that restarted; 0 when
+ * over, 1 on timeout, 2 when Redis fails for good. */
 int cmd_watch(int argc, char **argv, const char *redis_url);
 
 /* check RUN [--p99-max MS] [--max-failed-pct P]: exit 1 when the boot p99 exceeds MS,
@@ -45,6 +46,13 @@ int cmd_check(int argc, char **argv, const char *redis_url);
  * data dir, started now and stopped by main when the command returns (cli/main.c).
  * NULL after printing why on stderr. */
 struct redisContext *cmd_connect(const char *sub, const char *redis_url);
+
+/* Remakes *c after a transport failure (c->err set: Redis restarted, say), saying
+ * once on stderr "bootstorm SUB: lost Redis URL (why); reconnecting"; retries for up to
+ * CMD_REDIS_RETRY_MS (bredis_reconnect). redis_url NULL: the embedded Redis of the
+ * query (cmd_connect). Returns 0 with *c the new context, or -1 with *c NULL (printed). */
+#define CMD_REDIS_RETRY_MS 60000
+int cmd_reconnect(const char *sub, const char *redis_url, struct redisContext **c);
 
 /* guests list | guests check NAME [--image KEY=PATH] [--accel A] [--timeout-s S]: the
  * profiles in <bin>/../guests and their images; one guest booted with its phase

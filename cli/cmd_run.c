@@ -203,29 +203,12 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
 }
 
 #define REDIS_TIMEOUT_MS 5000
-#define REDIS_RETRY_MS 60000 /* how long a lost Redis is waited for (a restart, AOF load) */
 
 /* The Redis connection of the run, remade when it fails (Redis restarted mid-run). */
 struct rlink {
     redisContext *c;
     const char *url;
 };
-
-/* Remakes r->c after a transport failure, saying so once on stderr. Returns 0, or -1
- * when Redis did not come back within REDIS_RETRY_MS (printed). */
-static int redis_back(struct rlink *r)
-{
-    char err[512], shown[512];
-    bredis_redact(r->url, shown, sizeof shown);
-    fprintf(stderr, "bootstorm run: lost Redis %s (%s); reconnecting for up to %d s\n", shown,
-            r->c->errstr, REDIS_RETRY_MS / 1000);
-    if (bredis_reconnect(&r->c, r->url, REDIS_TIMEOUT_MS, REDIS_RETRY_MS, err, sizeof err) < 0) {
-        fprintf(stderr, "bootstorm run: Redis did not come back: %s\n", err);
-        return -1;
-    }
-    log_info("reconnected to Redis %s", shown);
-    return 0;
-}
 
 /* Sends an abort of run `id` to the collector after Ctrl-C. */
 static void abort_run(void *sock, const char *id)
@@ -255,7 +238,7 @@ static int wait_run(void *sock, struct rlink *r, const char *id, int64_t budget_
         mono_ns asked = clock_mono();
         if (agg_wait_done(r->c, id, 250, err, sizeof err) == 0)
             return 1;
-        if (r->c->err && redis_back(r) < 0)
+        if (r->c->err && cmd_reconnect("run", r->url, &r->c) < 0)
             return 0;
         if (mono_diff(asked, clock_mono()) < 200 * NS_PER_MS) /* an error reply: do not spin */
             nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);
@@ -276,7 +259,8 @@ static int report_run(struct rlink *r, const char *id, int done, int json)
     if (!r->c) /* Redis did not come back (wait_run said so) */
         return 0;
     int rc = agg_load(r->c, id, &ar, err, sizeof err);
-    if (rc < 0 && r->c->err && redis_back(r) == 0) /* lost between the wait and the report */
+    /* Redis may go away between the wait and the report */
+    if (rc < 0 && r->c->err && cmd_reconnect("run", r->url, &r->c) == 0)
         rc = agg_load(r->c, id, &ar, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "bootstorm run: %s\n", err);

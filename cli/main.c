@@ -77,6 +77,22 @@ redisContext *cmd_connect(const char *sub, const char *redis_url)
     return c;
 }
 
+int cmd_reconnect(const char *sub, const char *redis_url, redisContext **c)
+{
+    char err[512], shown[512];
+    if (!redis_url)
+        redis_url = query_em.redis_url;
+    bredis_redact(redis_url, shown, sizeof shown);
+    fprintf(stderr, "bootstorm %s: lost Redis %s (%s); reconnecting for up to %d s\n", sub, shown,
+            *c && (*c)->err ? (*c)->errstr : "no connection", CMD_REDIS_RETRY_MS / 1000);
+    if (bredis_reconnect(c, redis_url, REDIS_TIMEOUT_MS, CMD_REDIS_RETRY_MS, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm %s: Redis did not come back: %s\n", sub, err);
+        return -1;
+    }
+    log_info("reconnected to Redis %s", shown);
+    return 0;
+}
+
 /* Global options into *redis_url and *data_dir; returns -1 to go on with the command
  * at argv[optind], else the exit code (--help, --version, bad usage). */
 static int parse_global(int argc, char **argv, const char **redis_url, const char **data_dir)

@@ -2,7 +2,7 @@
 # Redis restarted mid-run. Reproduction: `bootstorm run` lost its connection when
 # redis-server was restarted while the run went on, and ended with "did not finish in
 # 96 s", exit 1, although the run had finished. It now says once that it lost Redis,
-# reconnects, and reports the real result. Real redis-server (AOF, fsync always, so
+# reconnects, and reports the real result; `bootstorm watch` of the run does the same. Real redis-server (AOF, fsync always, so
 # the data survives the restart), collector, launcher, simulated guests (process
 # backend); the restart is a kill -9 by pid and a start on the same port and dir.
 source "$BS_SOURCE/tests/integration/lib.sh"
@@ -46,6 +46,9 @@ RUN=$(rcli ZREVRANGE bs:runs 0 0)
 wait_for 20 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET 'bs:{$RUN}:agg' ready)\" = $N ]" ||
     fail "guests not ready before the restart"
 [ -z "$(rcli HGET "bs:{$RUN}:meta" hosts_done)" ] || fail "the run ended before the restart"
+start_bg watch "$BIN/bootstorm" --redis "$REDIS_URL" watch "$RUN" --interval-ms 100 --timeout-s 60
+WATCH_PID=$LAST_PID
+wait_for 10 grep -q "launchers done" "$T_DIR/watch.log" || fail "watch shows no progress"
 
 # ---- the restart, by pid, while the guests are held
 kill -KILL "$REDIS_PID"
@@ -66,6 +69,15 @@ cat "$T_DIR/cli.log" >&2
 [ "$(grep -c "lost Redis" "$T_DIR/cli.log")" -eq 1 ] || fail "the CLI did not say once that it lost Redis"
 grep -q "did not finish" "$T_DIR/cli.log" && fail "the CLI says the run did not finish"
 grep '^{' "$T_DIR/cli.log" >"$T_DIR/report.json" || fail "no JSON report"
+wait_for 10 bash -c "! kill -0 $WATCH_PID 2>/dev/null" || fail "watch did not end with the run"
+set +e
+wait "$WATCH_PID"
+wrc=$?
+set -e
+[ "$wrc" -eq 0 ] || fail "watch exited $wrc after the Redis restart: $(cat "$T_DIR/watch.log")"
+[ "$(grep -c "bootstorm watch: lost Redis" "$T_DIR/watch.log")" -eq 1 ] ||
+    fail "watch did not say once that it lost Redis: $(cat "$T_DIR/watch.log")"
+grep -q "launchers done 1/1" "$T_DIR/watch.log" || fail "watch never saw the run done"
 python3 - "$T_DIR/report.json" "$N" "$RUN" <<'PY' || fail "report: $(cat "$T_DIR/report.json")"
 import json, sys
 d = json.load(open(sys.argv[1])); n = int(sys.argv[2])
@@ -87,4 +99,4 @@ wait_for 20 grep -q "bye:" "$T_DIR/launcher.log" || fail "launcher did not say b
 EMITTED=$(sed -n 's/.*bye: \([0-9]*\) events sent.*/\1/p' "$T_DIR/launcher.log")
 wait_for 10 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:rrhost acked)\" = $EMITTED ]" ||
     fail "launcher emitted $EMITTED events, Redis acked $(rcli HGET bs:host:rrhost acked)"
-pass "Redis restarted mid-run (down $DOWN_MS ms): CLI exit 0 $((T_EXIT - T_RESTART)) s after the restart, $LAG_MS ms after the run ended ($((T_EXIT - T0)) s in all, hold 6 s), $N/$N ready; launcher emitted $EMITTED events, all stored (acked $EMITTED); the run's ev list holds $STORED of them (hello, heartbeats and pongs are not run events)"
+pass "Redis restarted mid-run (down $DOWN_MS ms): watch exit 0, run exit 0 $((T_EXIT - T_RESTART)) s after the restart, $LAG_MS ms after the run ended ($((T_EXIT - T0)) s in all, hold 6 s), $N/$N ready; launcher emitted $EMITTED events, all stored (acked $EMITTED); the run's ev list holds $STORED of them (hello, heartbeats and pongs are not run events)"
