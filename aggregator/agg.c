@@ -6,37 +6,16 @@
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bredis.h"
 #include "clock.h"
 #include "keys.h"
+#include "runstore.h"
 #include "yamlcfg.h"
 
-/* Runs one command; returns the reply if it has the wanted type, else NULL with the
- * reason in err (error reply, wrong type, or transport failure left in c->err). */
-static redisReply *query(redisContext *c, int type, char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    if (!r) {
-        snprintf(err, errlen, "redis: %s", c->err ? c->errstr : "no reply");
-        return NULL;
-    }
-    if (r->type != type) {
-        if (r->type == REDIS_REPLY_ERROR)
-            snprintf(err, errlen, "redis: %s", r->str);
-        else
-            snprintf(err, errlen, "redis: unexpected reply type %d to '%s'", r->type, fmt);
-        freeReplyObject(r);
-        return NULL;
-    }
-    return r;
-}
 
 /* Integer field value; falls back to strtod for values a Lua writer rendered as
  * floats ("1.5e+06"). def when empty or not a number. */
@@ -305,7 +284,7 @@ static int zset_pct(redisContext *c, const char *key, long long n, const int *pc
 
 static long long zcard(redisContext *c, const char *key, char *err, size_t errlen)
 {
-    redisReply *rep = query(c, REDIS_REPLY_INTEGER, err, errlen, "ZCARD %s", key);
+    redisReply *rep = bredis_query(c, REDIS_REPLY_INTEGER, err, errlen, "ZCARD %s", key);
     if (!rep)
         return -1;
     long long n = rep->integer;
@@ -352,7 +331,7 @@ static redisReply *zset_all(redisContext *c, const char *run, enum key_run which
 {
     char key[KEY_MAX];
     keys_run(key, sizeof key, run, which); /* fits: the id was checked (< BS_ID_MAX) */
-    return query(c, REDIS_REPLY_ARRAY, err, errlen, "ZRANGE %s 0 -1 WITHSCORES", key);
+    return bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZRANGE %s 0 -1 WITHSCORES", key);
 }
 
 /* Does zset member m belong to host (the part before its first ':')? Host ids hold no
@@ -411,7 +390,7 @@ static int fleet_times(redisContext *c, struct agg_run *r, struct agg_host *h, l
 {
     char key[KEY_MAX];
     keys_guest(key, sizeof key, r->run, h->name, 0); /* fits: ids < AGG_ID_MAX */
-    redisReply *a = query(c, REDIS_REPLY_ARRAY, err, errlen, "HMGET %s spawn_tm spawn_tr", key);
+    redisReply *a = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HMGET %s spawn_tm spawn_tr", key);
     if (!a)
         return -1;
     if (a->elements == 2 && a->element[0]->type == REDIS_REPLY_STRING &&
@@ -469,7 +448,7 @@ static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *
 {
     char key[KEY_MAX];
     keys_hagg(key, sizeof key, r->run, h->name); /* fits: ids < AGG_ID_MAX */
-    redisReply *ha = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", key);
+    redisReply *ha = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", key);
     if (!ha)
         return -1;
     const char *v;
@@ -487,7 +466,7 @@ static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *
     }
     keys_host(key, sizeof key, h->name);
     redisReply *hr =
-        query(c, REDIS_REPLY_ARRAY, err, errlen, "HMGET %s offset_ns offset_err_ns", key);
+        bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HMGET %s offset_ns offset_err_ns", key);
     if (!hr)
         return -1;
     if (!h->clock_from_meta && hr->elements == 2 && hr->element[0]->type == REDIS_REPLY_STRING &&
@@ -551,7 +530,7 @@ static int load_phases(redisContext *c, struct agg_run *r, char *err, size_t err
 {
     char key[KEY_MAX];
     keys_run(key, sizeof key, r->run, KEY_PHASES);
-    redisReply *ph = query(c, REDIS_REPLY_ARRAY, err, errlen, "SORT %s ALPHA", key);
+    redisReply *ph = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "SORT %s ALPHA", key);
     if (!ph)
         return -1;
     int rc = 0;
@@ -581,7 +560,7 @@ static int load_buckets(redisContext *c, struct agg_run *r, char *err, size_t er
 {
     char key[KEY_MAX];
     keys_run(key, sizeof key, r->run, KEY_BYRUN);
-    redisReply *br = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", key);
+    redisReply *br = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", key);
     if (!br)
         return -1;
     for (size_t i = 0; i + 1 < br->elements; i += 2) {
@@ -610,7 +589,7 @@ static int load_detail(redisContext *c, struct agg_run *r, char *err, size_t err
         return -1;
     char key[KEY_MAX];
     keys_run(key, sizeof key, r->run, KEY_RPS);
-    redisReply *rp = query(c, REDIS_REPLY_ARRAY, err, errlen, "HVALS %s", key);
+    redisReply *rp = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HVALS %s", key);
     if (!rp)
         return -1;
     for (size_t i = 0; i < rp->elements; i++)
@@ -694,7 +673,7 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
     int rc = -1;
     init_run(out);
     if (!strcmp(run, "last")) {
-        if (!(last = query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE %s 0 0", KEY_RUNS)))
+        if (!(last = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE %s 0 0", KEY_RUNS)))
             goto fail;
         if (last->elements == 0 || last->element[0]->type != REDIS_REPLY_STRING) {
             snprintf(err, errlen, "no run 'last' in Redis (%s is empty)", KEY_RUNS);
@@ -706,14 +685,14 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
         goto fail;
     char key[KEY_MAX];
     keys_run(key, sizeof key, run, KEY_META); /* fits: the id was checked */
-    if (!(meta = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", key)))
+    if (!(meta = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", key)))
         goto fail;
     if (meta->elements == 0) {
         snprintf(err, errlen, "no run '%s' in Redis", run);
         goto fail;
     }
     keys_run(key, sizeof key, run, KEY_AGG);
-    if (!(agg = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", key)))
+    if (!(agg = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", key)))
         goto fail;
     COPY(out->run, run);
     read_meta(meta, out);
@@ -738,7 +717,7 @@ fail:
 /* The newest `limit` run ids (all if limit <= 0), newest first; NULL with err. */
 static redisReply *run_ids(redisContext *c, int limit, char *err, size_t errlen)
 {
-    return query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE %s 0 %d", KEY_RUNS,
+    return bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE %s 0 %d", KEY_RUNS,
                  limit > 0 ? limit - 1 : -1);
 }
 
@@ -826,55 +805,18 @@ fail:
     return NULL;
 }
 
-/* 1 when every host of the run's `hosts` has end_tr:HOST or lost_tr:HOST in its meta,
- * 0 if not, -1 on a Redis error. */
-static int all_ended_or_lost(redisContext *c, const char *run, char *err, size_t errlen)
-{
-    char mkey[KEY_MAX];
-    keys_run(mkey, sizeof mkey, run, KEY_META); /* fits: the caller checked the id */
-    redisReply *m = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", mkey);
-    if (!m)
-        return -1;
-    const char *hosts = hfield(m, "hosts");
-    char list[1024], key[AGG_ID_MAX + 16], *save = NULL;
-    int all = hosts && *hosts;
-    COPY(list, hosts ? hosts : "");
-    for (char *h = strtok_r(list, ",", &save); h && all; h = strtok_r(NULL, ",", &save)) {
-        snprintf(key, sizeof key, "end_tr:%s", h);
-        int ended = hfield(m, key) != NULL;
-        snprintf(key, sizeof key, "lost_tr:%s", h);
-        all = ended || hfield(m, key) != NULL;
-    }
-    freeReplyObject(m);
-    return all;
-}
-
 int agg_wait_done(redisContext *c, const char *run, int timeout_ms, char *err, size_t errlen)
 {
     if (check_id(run, err, errlen) < 0)
         return -1;
     mono_ns end = mono_add(clock_mono(), (int64_t)timeout_ms * NS_PER_MS);
-    long long done = 0, expected = -1;
-    char key[KEY_MAX];
-    keys_run(key, sizeof key, run, KEY_META); /* fits: the id was checked */
+    struct runstore_state st = {0, -1, 0};
     for (;;) {
-        redisReply *r = query(c, REDIS_REPLY_ARRAY, err, errlen,
-                              "HMGET %s hosts_done hosts_expected hosts_lost", key);
-        if (!r)
+        int over = runstore_over(c, run, &st, err, errlen); /* the one rule of "over" */
+        if (over < 0)
             return -1;
-        long long lost = 0;
-        if (r->elements == 3) {
-            done = r->element[0]->type == REDIS_REPLY_STRING ? num_ll(r->element[0]->str, 0) : 0;
-            expected =
-                r->element[1]->type == REDIS_REPLY_STRING ? num_ll(r->element[1]->str, -1) : -1;
-            lost = r->element[2]->type == REDIS_REPLY_STRING ? num_ll(r->element[2]->str, 0) : 0;
-        }
-        freeReplyObject(r);
-        if (expected > 0 && done >= expected)
+        if (over && st.expected > 0) /* no meta yet, or no host expected: keep waiting */
             return 0;
-        int over = lost > 0 ? all_ended_or_lost(c, run, err, errlen) : 0;
-        if (over)
-            return over > 0 ? 0 : -1;
         int64_t left = mono_diff(clock_mono(), end);
         if (left <= 0)
             break;
@@ -883,6 +825,7 @@ int agg_wait_done(redisContext *c, const char *run, int timeout_ms, char *err, s
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
             ;
     }
+    long long done = st.done, expected = st.expected;
     if (expected < 0)
         snprintf(err, errlen, "no run '%s' in Redis after waiting %d ms", run, timeout_ms);
     else

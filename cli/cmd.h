@@ -33,7 +33,8 @@ int cmd_export(int argc, char **argv, const char *redis_url);
 int cmd_plot(int argc, char **argv, const char *redis_url);
 
 /* watch [RUN|last] [--interval-ms N] [--timeout-s S]: spawned/ready/failed counts refreshed
- * until every launcher is done; 0 when done, 1 on timeout. */
+ * until the run is over (runstore_over), reconnecting to a Redis that restarted; 0 when
+ * over, 1 on timeout, 2 when Redis fails for good. */
 int cmd_watch(int argc, char **argv, const char *redis_url);
 
 /* check RUN [--p99-max MS] [--max-failed-pct P]: exit 1 when the boot p99 exceeds MS,
@@ -46,6 +47,13 @@ int cmd_check(int argc, char **argv, const char *redis_url);
  * NULL after printing why on stderr. */
 struct redisContext *cmd_connect(const char *sub, const char *redis_url);
 
+/* Remakes *c after a transport failure (c->err set: Redis restarted, say), saying
+ * once on stderr "bootstorm SUB: lost Redis URL (why); reconnecting"; retries for up to
+ * CMD_REDIS_RETRY_MS (bredis_reconnect). redis_url NULL: the embedded Redis of the
+ * query (cmd_connect). Returns 0 with *c the new context, or -1 with *c NULL (printed). */
+#define CMD_REDIS_RETRY_MS 60000
+int cmd_reconnect(const char *sub, const char *redis_url, struct redisContext **c);
+
 /* guests list | guests check NAME [--image KEY=PATH] [--accel A] [--timeout-s S]: the
  * profiles in <bin>/../guests and their images; one guest booted with its phase
  * timeline on stdout. check returns 0 if the guest became ready, 1 if not. */
@@ -57,6 +65,16 @@ int cmd_hosts(int argc, char **argv, const char *redis_url);
 /* pool add NAME HOST... | rm NAME [HOST...] | list [NAME]: named host groups
  * (bs:pool:NAME, names in bs:pools) that `run --hosts pool:NAME` targets. */
 int cmd_pool(int argc, char **argv, const char *redis_url);
+
+/* rm RUN... [--force]: deletes every key of each run and its bs:runs entry
+ * (common/runstore.c); nothing when one id is invalid (2), not stored or still running
+ * without --force (1). */
+int cmd_rm(int argc, char **argv, const char *redis_url);
+
+/* prune [--keep N] [--older-than D] [--dry-run] [--force]: removes the runs beyond the
+ * newest N and/or created before now - D, keeping those still running unless --force;
+ * one line per run chosen, then the count. */
+int cmd_prune(int argc, char **argv, const char *redis_url);
 
 /* keys gen DIR: a CURVE pair for the collector (server.key, server.pub) and one for
  * clients (client.key). No Redis. */

@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "log.h"
 #include "registry.h"
+#include "retain.h"
 #include "yamlcfg.h"
 #include "zap.h"
 
@@ -599,8 +600,10 @@ static void on_run_start(struct coll *c, const struct item *it)
 
 static void on_run_end(struct coll *c, const struct item *it)
 {
-    if (it->code == APPLY_STORED && !c->broken)
-        control_on_event(c->redis, &c->reg, &it->e);
+    if (it->code != APPLY_STORED || c->broken)
+        return;
+    control_on_event(c->redis, &c->reg, &it->e);
+    retain_after_end(c->redis, it->e.run, c->o->keep_runs);
 }
 
 static void on_command(struct coll *c, const struct item *it)
