@@ -154,6 +154,10 @@ double agg_mem_per_guest_mib(const struct agg_run *r);
 /* The accel to show: the one the hosts used, else the one asked for (agg_print.c). */
 const char *agg_accel_shown(const struct agg_run *r);
 
+/* What phase name (struct agg_phase) means, for tables: "spawn -> spawned",
+ * "spawned -> 1st output", "1st output -> ready", "spawn -> MARKER" (agg_print.c). */
+void agg_phase_label(const char *name, char *buf, size_t len);
+
 /* ---- JSON (agg_json.c, through jansson) ---- */
 
 /* r as one JSON object (keys listed in agg_json.c); missing values are null, invalid

@@ -19,6 +19,18 @@ const char *agg_accel_shown(const struct agg_run *r)
     return r->accel_used[0] ? r->accel_used : r->accel;
 }
 
+void agg_phase_label(const char *name, char *buf, size_t len)
+{
+    if (!strcmp(name, "spawned"))
+        snprintf(buf, len, "spawn -> spawned");
+    else if (!strcmp(name, "first_output"))
+        snprintf(buf, len, "spawned -> 1st output");
+    else if (!strcmp(name, "ready"))
+        snprintf(buf, len, "1st output -> ready");
+    else
+        snprintf(buf, len, "spawn -> %s", strncmp(name, "m:", 2) ? name : name + 2);
+}
+
 int agg_delta(double v, double base, double *delta, double *pct)
 {
     if (v < 0 || base < 0)
@@ -143,14 +155,7 @@ static void print_phases(const struct agg_run *r, FILE *out)
     for (int i = 0; i < r->nphases; i++) {
         const struct agg_phase *p = &r->phase[i];
         char label[AGG_ID_MAX + 32];
-        if (!strcmp(p->name, "spawned"))
-            snprintf(label, sizeof label, "spawn -> spawned");
-        else if (!strcmp(p->name, "first_output"))
-            snprintf(label, sizeof label, "spawned -> 1st output");
-        else if (!strcmp(p->name, "ready"))
-            snprintf(label, sizeof label, "1st output -> ready");
-        else
-            snprintf(label, sizeof label, "spawn -> %s", p->name + 2);
+        agg_phase_label(p->name, label, sizeof label);
         fprintf(out, "%-24.24s  %6lld  %8.1f  %8.1f  %8.1f  %8.1f\n", label, p->d.n, p->d.p50,
                 p->d.p90, p->d.p99, p->d.max);
     }
