@@ -305,7 +305,8 @@ static void host_row(const struct agg_run *r, int i, FILE *out)
         num(b[1], "%.1f", h->boot.p50, hk), num(b[2], "%.1f", h->boot.p99, hk),
         num(b[3], "%.1f", h->boot.max, hk), num(b[4], "%.1f", h->all_ready_ms, 1),
         num(b[5], "%.1f", (double)h->peak_mem_kib / 1024.0, h->peak_mem_kib >= 0),
-        when ? b[10] : "-", when ? b[11] : "-", off, i == r->slowest ? "slowest" : "");
+        when ? b[10] : "-", when ? b[11] : "-", off,
+        i == r->slowest && r->nhosts > 1 ? "slowest" : "");
 }
 
 /* One row per host (every run), then the fleet line when there was more than one. */
