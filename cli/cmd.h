@@ -7,8 +7,9 @@
 #ifndef BS_CMD_H
 #define BS_CMD_H
 
-/* report [RUN|last] [--json]: one run's aggregates as a text table or one JSON object
- * on stdout. RUN defaults to "last", the newest run. */
+/* report [RUN|last] [--json | --html FILE]: one run's aggregates as a text table, one
+ * JSON object on stdout, or one self-contained HTML page in FILE. RUN defaults to
+ * "last", the newest run. */
 int cmd_report(int argc, char **argv, const char *redis_url);
 
 /* runs [--limit N] [--json]: the newest N runs (default 20) as a table or one JSON
@@ -37,9 +38,11 @@ int cmd_plot(int argc, char **argv, const char *redis_url);
  * over, 1 on timeout, 2 when Redis fails for good. */
 int cmd_watch(int argc, char **argv, const char *redis_url);
 
-/* check RUN [--p99-max MS] [--max-failed-pct P]: exit 1 when the boot p99 exceeds MS,
- * the failed share exceeds P percent (the run is then marked invalid in its meta) or
- * the run is incomplete; prints one line per verdict. No limit given: exit 2. */
+/* check RUN [--p99-max MS] [--max-failed-pct P] [--baseline RUN2 --max-regress PCT]:
+ * exit 1 when the boot p99 exceeds MS, the failed share exceeds P percent (the run is
+ * then marked invalid in its meta), p50, p99 or all-ready is more than PCT percent
+ * worse than RUN2's, or the run is incomplete; prints one line per verdict. Neither a
+ * limit nor a baseline given: exit 2. */
 int cmd_check(int argc, char **argv, const char *redis_url);
 
 /* Connects to redis_url for subcommand sub; redis_url NULL: the embedded Redis of the

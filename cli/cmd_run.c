@@ -180,6 +180,11 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
             o->collector = optarg;
             break;
         case 'H':
+            if (scenario_hosts_why(optarg)) {
+                char why[160];
+                snprintf(why, sizeof why, "--hosts: %s, got", scenario_hosts_why(optarg));
+                return args_bad("run", usage, why, optarg);
+            }
             o->hosts = optarg;
             break;
         case 'j':

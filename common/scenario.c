@@ -109,6 +109,15 @@ static int set_counts(const struct ycfg *c, int line, struct fy_node *v, struct 
     return 0;
 }
 
+const char *scenario_hosts_why(const char *list)
+{
+    if (!ycfg_valid_id(list, ",:"))
+        return "expected \"all\" or host/pool names (pool:NAME) separated by commas";
+    if (strlen(list) >= sizeof ((struct scenario *)0)->hosts)
+        return "longer than 255 bytes";
+    return NULL;
+}
+
 /* The header stores hosts comma-separated; a YAML list is accepted and joined. */
 static int set_hosts(const struct ycfg *c, int line, struct fy_node *v, struct scenario *s)
 {
@@ -119,11 +128,9 @@ static int set_hosts(const struct ycfg *c, int line, struct fy_node *v, struct s
     if (!v || !fy_node_is_sequence(v)) {
         if (ycfg_text(c, "hosts", line, v, s->hosts, sizeof s->hosts) < 0)
             return -1;
-        if (!ycfg_valid_id(s->hosts, ",:"))
-            return ycfg_fail(
-                c, line, "hosts",
-                "expected \"all\" or host/pool names (pool:NAME) separated by commas, got '%s'",
-                s->hosts);
+        const char *why = scenario_hosts_why(s->hosts);
+        if (why)
+            return ycfg_fail(c, line, "hosts", "%s, got '%s'", why, s->hosts);
         return 0;
     }
     s->hosts[0] = '\0';

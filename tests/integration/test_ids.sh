@@ -50,7 +50,9 @@ refused "bad pool name 'po:ol'" pool add 'po:ol' h1
 refused "bad host id 'h 1'" pool add fleet 'h 1'
 refused "bad pool name '$LONG" pool rm "$LONG"
 refused "bad pool name 'x*'" pool list 'x*'
-pass "bad pool and host names refused with exit 2 by pool"
+refused "--hosts: expected" run --hosts 'h 1'
+refused "--hosts: expected" run --hosts 'pool:{x}'
+pass "bad pool and host names refused with exit 2 by pool and run --hosts"
 
 # The launcher's --host (launcher/main.c): a bad id is refused at start, exit 2.
 rc=0
