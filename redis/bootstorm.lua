@@ -39,9 +39,16 @@ local KEY = {
 
 -- Integers arrive as Lua numbers (doubles): exact below 2^53; realtime ns (~1.8e18) are
 -- kept to within 256 ns. '%d' prints the value as a 64-bit integer.
+-- Small whole numbers (guest indexes, counts, seconds) are formatted once and kept:
+-- a string.format costs thousands of instructions in Redis's Lua (callgrind).
+local SMALL = {}
 local function istr(n)
-    if type(n) == 'number' then return string.format('%d', n) end
-    return n
+    if type(n) ~= 'number' then return n end
+    local s = SMALL[n]
+    if s then return s end
+    s = string.format('%d', n)
+    if n >= 0 and n < 4096 and n % 1 == 0 then SMALL[n] = s end
+    return s
 end
 
 -- Milliseconds with up to 6 decimals and no trailing zeros ("1234.5").
@@ -58,7 +65,7 @@ local function ms(ns) return ns / 1e6 end
 -- conversion several times the cost of '%d' (measured: callgrind on bench/ingest.sh).
 local function fmt_val(v)
     if type(v) ~= 'number' then return v end
-    if v == math.floor(v) and v > -9.2e18 and v < 9.2e18 then return string.format('%d', v) end
+    if v == math.floor(v) and v > -9.2e18 and v < 9.2e18 then return istr(v) end
     return fmt_ms(v)
 end
 
@@ -288,14 +295,14 @@ end
 -- ("TM TR N ALL HOST" in the list upc: one RPUSH per call, where a stream took an XADD
 -- per entry).
 local function up(k, gf, delta, f)
-    gf.up = delta > 0 and 1 or 0
+    gf.up = delta > 0 and '1' or '0'
     local n = hincr(k.agg, k.f_up, delta)
     local all = hincr(k.agg, 'up', delta)
     rpush(k.upc, istr(f.tm) .. ' ' .. istr(f.tr or 0) .. ' ' .. istr(n) .. ' ' .. istr(all) ..
         ' ' .. k.host)
 end
 local function down(k, gf, f)
-    if tonumber(gf.up) == 1 then up(k, gf, -1, f) end
+    if gf.up == '1' then up(k, gf, -1, f) end
 end
 -- Member of a guest's boot in the zsets: HOST:IDX, and HOST:IDX#GEN once restarted.
 local function member(g, gf)
@@ -343,7 +350,7 @@ function H.spawn(k, f, g, ge)
         incr(k, 'respawned', 1)
     end
     gf.host = k.host
-    gf.idx = f.guest
+    gf.idx = istr(f.guest)
     gf.state = 'spawning'
     gf.spawn_tm = f.tm
     gf.spawn_tr = f.tr
