@@ -13,6 +13,7 @@
 #include "agg.h"
 #include "args.h"
 #include "bredis.h"
+#include "bslimits.h"
 #include "bzmq.h"
 #include "clock.h"
 #include "cmd.h"
@@ -173,7 +174,7 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
                 return ARGS_USAGE;
             break;
         case 'n':
-            if (args_int("run", "--count", optarg, 1, 100000, &o->count) < 0)
+            if (args_int("run", "--count", optarg, 1, LIM_COUNT_MAX, &o->count) < 0)
                 return ARGS_USAGE;
             break;
         case 'c':

@@ -16,7 +16,6 @@
 #include "bslimits.h"
 #include "yamlcfg.h"
 
-#define MAX_COUNT 100000
 
 enum key_kind {
     K_ID,      /* a name: [A-Za-z0-9_.-] */
@@ -100,8 +99,8 @@ static int set_counts(const struct ycfg *c, int line, struct fy_node *v, struct 
             return ycfg_fail(c, at, "count",
                              "expected a positive integer or a list of them, got %s",
                              ycfg_shown(item, shown, sizeof shown));
-        if (n < 1 || n > MAX_COUNT)
-            return ycfg_fail(c, at, "count", "%lld is out of range 1..%d", n, MAX_COUNT);
+        if (n < 1 || n > LIM_COUNT_MAX)
+            return ycfg_fail(c, at, "count", "%lld is out of range 1..%d", n, LIM_COUNT_MAX);
         if (s->ncounts == SCENARIO_MAX_COUNTS)
             return ycfg_fail(c, at, "count", "at most %d values in a sweep", SCENARIO_MAX_COUNTS);
         s->counts[s->ncounts++] = (int)n;
@@ -258,9 +257,9 @@ static int ramp_row(const struct ycfg *c, int line, const char *path, int rowno,
     }
     /* written as !(in range) so that NaN fails too; the bound keeps t * 1000 in int64 */
     if (!(t >= *last_t && t >= 0 && t <= (double)(INT64_MAX / NS_PER_MS / 1000)) || cnt < 0 ||
-        cnt > MAX_COUNT)
+        cnt > LIM_COUNT_MAX)
         return ycfg_fail(c, line, "ramp", "%s:%d: times must rise and counts be 0..%d", path, rowno,
-                         MAX_COUNT);
+                         LIM_COUNT_MAX);
     int n = snprintf(s->ramp + *used, sizeof s->ramp - *used, "%s%lld:%ld", *used ? "," : "",
                      (long long)(t * 1000 + 0.5), cnt);
     if (n < 0 || *used + (size_t)n >= sizeof s->ramp)

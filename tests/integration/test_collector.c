@@ -741,6 +741,27 @@ static void test_control(struct launcher *l)
     r = cli_call(cli, &st);
     CHECK(!r.ok && strstr(r.error, "bad run id"), "a raw start with a bad run id: '%s'", r.error);
 
+    /* A raw start beyond the limits the CLI applies (bslimits.h): refused by the codec,
+     * logged with its reason, never forwarded or stored. */
+    int bad_before = log_count("bad message from peer");
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 7);
+    pack_kv_int(&pk, "v", 1);
+    pack_kv_str(&pk, "type", "start");
+    pack_kv_str(&pk, "run", "20250101-000303-huge-1-ffff");
+    pack_kv_str(&pk, "hosts", "h1");
+    pack_kv_str(&pk, "kind", "minkernel");
+    pack_kv_int(&pk, "count", 16777216);
+    pack_kv_int(&pk, "timeout_s", 30);
+    send_raw(cli, sb.data, sb.size, 0);
+    msgpack_sbuffer_destroy(&sb);
+    wait_log_more("bad message from peer", bad_before);
+    CHECK(log_count("count") > 0, "the refusal does not name count");
+    CHECK(num("EXISTS bs:{20250101-000303-huge-1-ffff}:meta") == 0, "a start beyond the limits");
+
     struct ev ab = mk(EV_ABORT, RUN_D, -1);
     r = cli_call(cli, &ab);
     CHECK(r.ok == 1 && r.count == 1, "abort reply");
