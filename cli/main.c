@@ -10,6 +10,7 @@
 #include "bredis.h"
 #include "cmd.h"
 #include "embedded.h"
+#include "envopt.h"
 #include "log.h"
 
 #define REDIS_TIMEOUT_MS 5000
@@ -35,6 +36,8 @@ static void usage(FILE *f)
         "  hosts [--json]                          launchers in the registry: state, cores, ...\n"
         "  pool add|rm|list NAME [HOST...]         named groups of hosts (run --hosts pool:NAME)\n"
         "  keys gen DIR                            CURVE keys for the collector and clients\n"
+        "  redis-cli [ARGS...]                     redis-cli on the Redis in use (password\n"
+        "                                          in REDISCLI_AUTH, never on its argv)\n"
         "  version                                 the version (also --version)\n"
         "\n"
         "COMMAND --help prints its own usage. Exit codes: 0 ok, 1 a verdict against the\n"
@@ -43,32 +46,39 @@ static void usage(FILE *f)
         "(default ./bootstorm-data), starting it (and for `run` a collector and a\n"
         "launcher) itself and stopping them when done. Your own guests: run and guests\n"
         "take --guests DIR, --images DIR, --image NAME=PATH (also BOOTSTORM_GUESTS,\n"
-        "BOOTSTORM_IMAGES); see docs/GUESTS.md.\n");
+        "BOOTSTORM_IMAGES); see docs/GUESTS.md. Shared daemons: BOOTSTORM_REDIS (--redis),\n"
+        "BOOTSTORM_COLLECTOR (run --collector), BOOTSTORM_CURVE_SERVER_KEY (run\n"
+        "--curve-server-key); an option given wins (man bootstorm).\n");
 }
 
 /* The embedded Redis a query command started (cmd_connect), stopped when it ends. */
 static struct embedded query_em;
 static const char *query_data_dir;
 
+const char *cmd_redis_url(const char *sub, const char *redis_url)
+{
+    char err[512];
+    if (redis_url || query_em.redis)
+        return redis_url ? redis_url : query_em.redis_url;
+    char probe[600];
+    snprintf(probe, sizeof probe, "%s/redis", query_data_dir);
+    if (access(probe, F_OK) < 0) {
+        fprintf(stderr, "bootstorm %s: no local data in %s: run a scenario first or give --redis URL\n",
+                sub, query_data_dir);
+        return NULL;
+    }
+    if (embedded_start_redis(&query_em, query_data_dir, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm %s: %s\n", sub, err);
+        return NULL;
+    }
+    return query_em.redis_url;
+}
+
 redisContext *cmd_connect(const char *sub, const char *redis_url)
 {
     char err[512];
-    if (!redis_url && !query_em.redis) {
-        char probe[600];
-        snprintf(probe, sizeof probe, "%s/redis", query_data_dir);
-        if (access(probe, F_OK) < 0) {
-            fprintf(stderr,
-                    "bootstorm %s: no local data in %s: run a scenario first or give --redis URL\n",
-                    sub, query_data_dir);
-            return NULL;
-        }
-        if (embedded_start_redis(&query_em, query_data_dir, err, sizeof err) < 0) {
-            fprintf(stderr, "bootstorm %s: %s\n", sub, err);
-            return NULL;
-        }
-    }
-    if (!redis_url)
-        redis_url = query_em.redis_url;
+    if (!(redis_url = cmd_redis_url(sub, redis_url)))
+        return NULL;
     redisContext *c = bredis_connect(redis_url, REDIS_TIMEOUT_MS, err, sizeof err);
     if (!c)
         fprintf(stderr, "bootstorm %s: %s\n", sub, err);
@@ -105,6 +115,20 @@ static int parse_global(int argc, char **argv, const char **redis_url, const cha
     return -1;
 }
 
+/* BOOTSTORM_COLLECTOR and BOOTSTORM_CURVE_SERVER_KEY name the shared collector: `run`
+ * takes them as its first options when it talks to a shared Redis; the embedded set-up
+ * has its own collector, and its launcher must not see them. */
+static int run_env(const char *redis_url, int *argc, char ***argv)
+{
+    if (!redis_url) {
+        envopt_unset(ENVOPT_COLLECTOR);
+        envopt_unset(ENVOPT_CURVE_SERVER_KEY);
+        return 0;
+    }
+    return envopt_prepend(ENVOPT_COLLECTOR, "--collector", argc, argv) |
+           envopt_prepend(ENVOPT_CURVE_SERVER_KEY, "--curve-server-key", argc, argv);
+}
+
 typedef int (*query_fn)(int, char **, const char *);
 
 /* The commands that only read or change Redis, so may use the embedded one. */
@@ -115,7 +139,8 @@ static query_fn find_query(const char *cmd)
         query_fn fn;
     } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},   {"compare", cmd_compare},
                    {"export", cmd_export}, {"plot", cmd_plot},   {"watch", cmd_watch},
-                   {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool}};
+                   {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool},
+                   {"redis-cli", cmd_rediscli}};
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
         if (!strcmp(cmd, queries[i].name))
             return queries[i].fn;
@@ -124,7 +149,7 @@ static query_fn find_query(const char *cmd)
 
 int main(int argc, char **argv)
 {
-    const char *redis_url = NULL, *data_dir = getenv("BOOTSTORM_DATA");
+    const char *redis_url = envopt_get(ENVOPT_REDIS), *data_dir = getenv("BOOTSTORM_DATA");
     if (!data_dir)
         data_dir = "bootstorm-data";
     log_init("bootstorm", LOG_WARN);
@@ -136,6 +161,8 @@ int main(int argc, char **argv)
     char **sub_argv = argv + optind;
     if (!strcmp(cmd, "run")) {
         log_init("bootstorm", LOG_INFO);
+        if (run_env(redis_url, &sub_argc, &sub_argv) < 0)
+            return 2;
         return cmd_run(sub_argc, sub_argv, redis_url, data_dir);
     }
     if (!strcmp(cmd, "guests"))
