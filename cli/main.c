@@ -57,28 +57,34 @@ static const char *query_data_dir;
 
 const char *cmd_redis_url(const char *sub, const char *redis_url)
 {
-    char err[512];
     if (redis_url || query_em.redis)
         return redis_url ? redis_url : query_em.redis_url;
-    char probe[600];
-    snprintf(probe, sizeof probe, "%s/redis", query_data_dir);
-    if (access(probe, F_OK) < 0) {
-        fprintf(stderr, "bootstorm %s: no local data in %s: run a scenario first or give --redis URL\n",
-                sub, query_data_dir);
+    redisContext *c = cmd_connect(sub, NULL); /* starts it, and tells it answers */
+    if (!c)
         return NULL;
-    }
-    if (embedded_start_redis(&query_em, query_data_dir, err, sizeof err) < 0) {
-        fprintf(stderr, "bootstorm %s: %s\n", sub, err);
-        return NULL;
-    }
+    redisFree(c);
     return query_em.redis_url;
 }
 
 redisContext *cmd_connect(const char *sub, const char *redis_url)
 {
     char err[512];
-    if (!(redis_url = cmd_redis_url(sub, redis_url)))
-        return NULL;
+    if (!redis_url && !query_em.redis) {
+        char probe[600];
+        snprintf(probe, sizeof probe, "%s/redis", query_data_dir);
+        if (access(probe, F_OK) < 0) {
+            fprintf(stderr,
+                    "bootstorm %s: no local data in %s: run a scenario first or give --redis URL\n",
+                    sub, query_data_dir);
+            return NULL;
+        }
+        if (embedded_start_redis(&query_em, query_data_dir, err, sizeof err) < 0) {
+            fprintf(stderr, "bootstorm %s: %s\n", sub, err);
+            return NULL;
+        }
+    }
+    if (!redis_url)
+        redis_url = query_em.redis_url;
     redisContext *c = bredis_connect(redis_url, REDIS_TIMEOUT_MS, err, sizeof err);
     if (!c)
         fprintf(stderr, "bootstorm %s: %s\n", sub, err);
@@ -139,8 +145,7 @@ static query_fn find_query(const char *cmd)
         query_fn fn;
     } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},   {"compare", cmd_compare},
                    {"export", cmd_export}, {"plot", cmd_plot},   {"watch", cmd_watch},
-                   {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool},
-                   {"redis-cli", cmd_rediscli}};
+                   {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool}};
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
         if (!strcmp(cmd, queries[i].name))
             return queries[i].fn;
@@ -177,7 +182,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    query_fn fn = find_query(cmd);
+    query_fn fn = !strcmp(cmd, "redis-cli") ? cmd_rediscli : find_query(cmd);
     if (!fn) {
         fprintf(stderr, "bootstorm: unknown command '%s'\n", cmd);
         usage(stderr);
