@@ -17,6 +17,9 @@ const char *envopt_get(enum envopt which)
     return v && *v ? v : NULL;
 }
 
+/* The last copy made: freed when the next one replaces it, reachable until exit. */
+static char **owned;
+
 int envopt_prepend(enum envopt which, const char *option, int *argc, char ***argv)
 {
     const char *v = envopt_get(which);
@@ -29,7 +32,9 @@ int envopt_prepend(enum envopt which, const char *option, int *argc, char ***arg
     nv[1] = (char *)option;
     nv[2] = (char *)v;
     memcpy(nv + 3, *argv + 1, (size_t)(*argc - 1) * sizeof *nv);
-    *argv = nv; /* nv[*argc + 2] is NULL, as argv[argc] must be */
+    if (*argv == owned)
+        free(owned);
+    *argv = owned = nv; /* nv[*argc + 2] is NULL, as argv[argc] must be */
     *argc += 2;
     return 0;
 }

@@ -15,7 +15,8 @@ const char *envopt_get(enum envopt which);
 /* When which's variable is set, replaces *argv by a copy with "OPTION VALUE" inserted
  * after (*argv)[0] and adds 2 to *argc; getopt then reads the explicit options after
  * it, so they win (the caller's parser must keep the last value of an option). The
- * copy lives until the process ends. Returns 0, or -1 when out of memory. */
+ * copy lives until the process ends, or until envopt_prepend replaces it by the next
+ * one (pass the *argv it gave). Returns 0, or -1 when out of memory. */
 int envopt_prepend(enum envopt which, const char *option, int *argc, char ***argv);
 
 /* Removes which's variable from the environment (children started later do not see
