@@ -6,35 +6,16 @@
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bredis.h"
 #include "clock.h"
+#include "keys.h"
+#include "runstore.h"
+#include "yamlcfg.h"
 
-/* Runs one command; returns the reply if it has the wanted type, else NULL with the
- * reason in err (error reply, wrong type, or transport failure left in c->err). */
-static redisReply *query(redisContext *c, int type, char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    if (!r) {
-        snprintf(err, errlen, "redis: %s", c->err ? c->errstr : "no reply");
-        return NULL;
-    }
-    if (r->type != type) {
-        if (r->type == REDIS_REPLY_ERROR)
-            snprintf(err, errlen, "redis: %s", r->str);
-        else
-            snprintf(err, errlen, "redis: unexpected reply type %d to '%s'", r->type, fmt);
-        freeReplyObject(r);
-        return NULL;
-    }
-    return r;
-}
 
 /* Integer field value; falls back to strtod for values a Lua writer rendered as
  * floats ("1.5e+06"). def when empty or not a number. */
@@ -54,6 +35,12 @@ static double num_d(const char *s, double def)
     char *end;
     double d = strtod(s, &end);
     return end != s && !*end && isfinite(d) ? d : def;
+}
+
+/* A run id by the one rule (ycfg_id_check): checked before any key is built from it. */
+static int check_id(const char *run, char *err, size_t errlen)
+{
+    return ycfg_id_check("run id", run, err, errlen);
 }
 
 /* Value of field in an HGETALL reply (field/value pairs), NULL if absent. */
@@ -259,17 +246,17 @@ static double read_agg(const redisReply *agg, const redisReply *meta, struct agg
     return boot_sum;
 }
 
-/* Reads the scores at percentiles pct[0..k) of zset bs:{run}:which (n members) in
- * one pipeline. Nearest rank: rank = ceil(p/100 * n), at least 1; p = 0 gives the
- * minimum, p = 100 the maximum. Returns 0 or -1 with err. */
-static int zset_pct(redisContext *c, const char *run, const char *which, long long n,
-                    const int *pct, int k, double *out, char *err, size_t errlen)
+/* Reads the scores at percentiles pct[0..k) of zset key (n members) in one pipeline.
+ * Nearest rank: rank = ceil(p/100 * n), at least 1; p = 0 gives the minimum, p = 100
+ * the maximum. Returns 0 or -1 with err. */
+static int zset_pct(redisContext *c, const char *key, long long n, const int *pct, int k,
+                    double *out, char *err, size_t errlen)
 {
     for (int i = 0; i < k; i++) {
         long long rank = (pct[i] * n + 99) / 100;
         rank = rank < 1 ? 1 : rank;
-        if (redisAppendCommand(c, "ZRANGE bs:{%s}:%s %lld %lld WITHSCORES", run, which, rank - 1,
-                               rank - 1) != REDIS_OK) {
+        if (redisAppendCommand(c, "ZRANGE %s %lld %lld WITHSCORES", key, rank - 1, rank - 1) !=
+            REDIS_OK) {
             snprintf(err, errlen, "redis: %s", c->errstr);
             return -1;
         }
@@ -285,7 +272,7 @@ static int zset_pct(redisContext *c, const char *run, const char *which, long lo
             rep->element[1]->type == REDIS_REPLY_STRING)
             out[i] = num_d(rep->element[1]->str, -1);
         else if (!rc) {
-            snprintf(err, errlen, "redis: bad ZRANGE reply on bs:{%s}:%s%s%s", run, which,
+            snprintf(err, errlen, "redis: bad ZRANGE reply on %s%s%s", key,
                      rep->type == REDIS_REPLY_ERROR ? ": " : "",
                      rep->type == REDIS_REPLY_ERROR ? rep->str : "");
             rc = -1;
@@ -295,10 +282,9 @@ static int zset_pct(redisContext *c, const char *run, const char *which, long lo
     return rc;
 }
 
-static long long zcard(redisContext *c, const char *run, const char *which, char *err,
-                       size_t errlen)
+static long long zcard(redisContext *c, const char *key, char *err, size_t errlen)
 {
-    redisReply *rep = query(c, REDIS_REPLY_INTEGER, err, errlen, "ZCARD bs:{%s}:%s", run, which);
+    redisReply *rep = bredis_query(c, REDIS_REPLY_INTEGER, err, errlen, "ZCARD %s", key);
     if (!rep)
         return -1;
     long long n = rep->integer;
@@ -306,31 +292,46 @@ static long long zcard(redisContext *c, const char *run, const char *which, char
     return n;
 }
 
-int agg_dist_load(redisContext *c, const char *run, const char *which, double sum_ms,
-                  struct agg_dist *d, char *err, size_t errlen)
+/* agg_dist_load on a zset given by its whole key. */
+static int dist_load(redisContext *c, const char *key, double sum_ms, struct agg_dist *d, char *err,
+                     size_t errlen)
 {
     static const int pct[] = {0, 50, 90, 99, 100};
     double v[5];
     d->min = d->p50 = d->p90 = d->p99 = d->max = d->mean = -1;
-    if ((d->n = zcard(c, run, which, err, errlen)) < 0)
+    if ((d->n = zcard(c, key, err, errlen)) < 0)
         return -1;
     if (d->n == 0)
         return 0;
-    if (zset_pct(c, run, which, d->n, pct, 5, v, err, errlen) < 0)
+    if (zset_pct(c, key, d->n, pct, 5, v, err, errlen) < 0)
         return -1;
     d->min = v[0], d->p50 = v[1], d->p90 = v[2], d->p99 = v[3], d->max = v[4];
     d->mean = sum_ms >= 0 ? sum_ms / (double)d->n : -1;
     return 0;
 }
 
+int agg_dist_load(redisContext *c, const char *run, const char *which, double sum_ms,
+                  struct agg_dist *d, char *err, size_t errlen)
+{
+    char key[KEY_MAX];
+    if (check_id(run, err, errlen) < 0)
+        return -1;
+    if (keys_run_named(key, sizeof key, run, which) < 0) {
+        snprintf(err, errlen, "zset name '%.64s' too long", which);
+        return -1;
+    }
+    return dist_load(c, key, sum_ms, d, err, errlen);
+}
+
 /* The whole of zset bs:{run}:which with scores, in score order (members HOST:IDX or
  * HOST:IDX#GEN): per-host distributions are filtered from it (host_dist), so the
  * Function keeps no per-host copy. NULL with err on a Redis error. */
-static redisReply *zset_all(redisContext *c, const char *run, const char *which, char *err,
+static redisReply *zset_all(redisContext *c, const char *run, enum key_run which, char *err,
                             size_t errlen)
 {
-    return query(c, REDIS_REPLY_ARRAY, err, errlen, "ZRANGE bs:{%s}:%s 0 -1 WITHSCORES", run,
-                 which);
+    char key[KEY_MAX];
+    keys_run(key, sizeof key, run, which); /* fits: the id was checked (< BS_ID_MAX) */
+    return bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZRANGE %s 0 -1 WITHSCORES", key);
 }
 
 /* Does zset member m belong to host (the part before its first ':')? Host ids hold no
@@ -387,8 +388,9 @@ static int cmp_bucket(const void *a, const void *b)
 static int fleet_times(redisContext *c, struct agg_run *r, struct agg_host *h, long long t0,
                        long long t1, char *err, size_t errlen)
 {
-    redisReply *a = query(c, REDIS_REPLY_ARRAY, err, errlen,
-                          "HMGET bs:{%s}:guest:%s:0 spawn_tm spawn_tr", r->run, h->name);
+    char key[KEY_MAX];
+    keys_guest(key, sizeof key, r->run, h->name, 0); /* fits: ids < AGG_ID_MAX */
+    redisReply *a = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HMGET %s spawn_tm spawn_tr", key);
     if (!a)
         return -1;
     if (a->elements == 2 && a->element[0]->type == REDIS_REPLY_STRING &&
@@ -444,8 +446,9 @@ static void fleet(struct agg_run *r)
 static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *h,
                      redisReply *const zs[2], char *err, size_t errlen)
 {
-    redisReply *ha =
-        query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:hagg:%s", r->run, h->name);
+    char key[KEY_MAX];
+    keys_hagg(key, sizeof key, r->run, h->name); /* fits: ids < AGG_ID_MAX */
+    redisReply *ha = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", key);
     if (!ha)
         return -1;
     const char *v;
@@ -461,8 +464,9 @@ static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *
         snprintf(err, errlen, "out of memory for the distributions of %s", h->name);
         return -1;
     }
-    redisReply *hr = query(c, REDIS_REPLY_ARRAY, err, errlen,
-                           "HMGET bs:host:%s offset_ns offset_err_ns", h->name);
+    keys_host(key, sizeof key, h->name);
+    redisReply *hr =
+        bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HMGET %s offset_ns offset_err_ns", key);
     if (!hr)
         return -1;
     if (!h->clock_from_meta && hr->elements == 2 && hr->element[0]->type == REDIS_REPLY_STRING &&
@@ -483,8 +487,8 @@ static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg,
     redisReply *zs[2] = {NULL, NULL}; /* the run's boot and lag zsets, read once */
     qsort(r->host, (size_t)r->nhosts, sizeof r->host[0], cmp_host);
     r->slowest = -1;
-    if (!(zs[0] = zset_all(c, r->run, "boot", err, errlen)) ||
-        !(zs[1] = zset_all(c, r->run, "lag", err, errlen)))
+    if (!(zs[0] = zset_all(c, r->run, KEY_BOOT, err, errlen)) ||
+        !(zs[1] = zset_all(c, r->run, KEY_LAG, err, errlen)))
         goto out;
     for (int i = 0; i < r->nhosts; i++) {
         struct agg_host *h = &r->host[i];
@@ -524,10 +528,11 @@ static int phase_rank(const char *name)
 /* Phases (bs:{RUN}:phases): the fixed ones in boot order, then markers by name. */
 static int load_phases(redisContext *c, struct agg_run *r, char *err, size_t errlen)
 {
-    redisReply *ph = query(c, REDIS_REPLY_ARRAY, err, errlen, "SORT bs:{%s}:phases ALPHA", r->run);
+    char key[KEY_MAX];
+    keys_run(key, sizeof key, r->run, KEY_PHASES);
+    redisReply *ph = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "SORT %s ALPHA", key);
     if (!ph)
         return -1;
-    char key[AGG_ID_MAX + 8];
     int rc = 0;
     for (int pass = 0; pass < 2 && !rc; pass++) /* fixed phases first, then markers */
         for (size_t i = 0; i < ph->elements && r->nphases < AGG_PHASES_MAX && !rc; i++) {
@@ -536,8 +541,8 @@ static int load_phases(redisContext *c, struct agg_run *r, char *err, size_t err
                 continue;
             struct agg_phase *p = &r->phase[r->nphases++];
             COPY(p->name, n);
-            snprintf(key, sizeof key, "ph:%s", n);
-            rc = agg_dist_load(c, r->run, key, -1, &p->d, err, errlen);
+            keys_phase(key, sizeof key, r->run, n); /* fits: n < AGG_ID_MAX */
+            rc = dist_load(c, key, -1, &p->d, err, errlen);
         }
     freeReplyObject(ph);
     for (int a = 0; a < r->nphases; a++) /* order the fixed phases as a boot goes */
@@ -553,7 +558,9 @@ static int load_phases(redisContext *c, struct agg_run *r, char *err, size_t err
 /* Boot time by guests running at spawn (bs:{RUN}:byrun), power-of-two buckets. */
 static int load_buckets(redisContext *c, struct agg_run *r, char *err, size_t errlen)
 {
-    redisReply *br = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:byrun", r->run);
+    char key[KEY_MAX];
+    keys_run(key, sizeof key, r->run, KEY_BYRUN);
+    redisReply *br = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", key);
     if (!br)
         return -1;
     for (size_t i = 0; i + 1 < br->elements; i += 2) {
@@ -580,7 +587,9 @@ static int load_detail(redisContext *c, struct agg_run *r, char *err, size_t err
 {
     if (load_phases(c, r, err, errlen) < 0 || load_buckets(c, r, err, errlen) < 0)
         return -1;
-    redisReply *rp = query(c, REDIS_REPLY_ARRAY, err, errlen, "HVALS bs:{%s}:rps", r->run);
+    char key[KEY_MAX];
+    keys_run(key, sizeof key, r->run, KEY_RPS);
+    redisReply *rp = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HVALS %s", key);
     if (!rp)
         return -1;
     for (size_t i = 0; i < rp->elements; i++)
@@ -590,15 +599,6 @@ static int load_detail(redisContext *c, struct agg_run *r, char *err, size_t err
     freeReplyObject(rp);
     if (r->all_ready_ms > 0 && r->ready > 0)
         r->ready_per_s = (double)r->ready / (r->all_ready_ms / 1000.0);
-    return 0;
-}
-
-static int check_id(const char *run, char *err, size_t errlen)
-{
-    if (!*run || strlen(run) >= AGG_ID_MAX || strpbrk(run, "{} \t\r\n")) {
-        snprintf(err, errlen, "bad run id '%s'", run);
-        return -1;
-    }
     return 0;
 }
 
@@ -621,20 +621,23 @@ static int load_run_dists(redisContext *c, struct agg_run *out, double boot_sum,
 {
     static const int boot_pct[] = {0, 50, 90, 99, 100}, lag_pct[] = {50, 99};
     double v[5];
-    if ((out->boot_n = zcard(c, out->run, "boot", err, errlen)) < 0)
+    char boot[KEY_MAX], lag[KEY_MAX];
+    keys_run(boot, sizeof boot, out->run, KEY_BOOT); /* fit: the id was checked */
+    keys_run(lag, sizeof lag, out->run, KEY_LAG);
+    if ((out->boot_n = zcard(c, boot, err, errlen)) < 0)
         return -1;
     if (out->boot_n > 0) {
-        if (zset_pct(c, out->run, "boot", out->boot_n, boot_pct, 5, v, err, errlen) < 0)
+        if (zset_pct(c, boot, out->boot_n, boot_pct, 5, v, err, errlen) < 0)
             return -1;
         out->boot_min_ms = v[0], out->boot_p50_ms = v[1], out->boot_p90_ms = v[2];
         out->boot_p99_ms = v[3], out->boot_max_ms = v[4];
         if (out->ready > 0 && boot_sum >= 0)
             out->boot_mean_ms = boot_sum / (double)out->ready;
     }
-    if ((out->lag_n = zcard(c, out->run, "lag", err, errlen)) < 0)
+    if ((out->lag_n = zcard(c, lag, err, errlen)) < 0)
         return -1;
     if (out->lag_n > 0) {
-        if (zset_pct(c, out->run, "lag", out->lag_n, lag_pct, 2, v, err, errlen) < 0)
+        if (zset_pct(c, lag, out->lag_n, lag_pct, 2, v, err, errlen) < 0)
             return -1;
         out->lag_p50_ms = v[0], out->lag_p99_ms = v[1];
     }
@@ -670,23 +673,26 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
     int rc = -1;
     init_run(out);
     if (!strcmp(run, "last")) {
-        if (!(last = query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 0")))
+        if (!(last = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE %s 0 0", KEY_RUNS)))
             goto fail;
         if (last->elements == 0 || last->element[0]->type != REDIS_REPLY_STRING) {
-            snprintf(err, errlen, "no run 'last' in Redis (bs:runs is empty)");
+            snprintf(err, errlen, "no run 'last' in Redis (%s is empty)", KEY_RUNS);
             goto fail;
         }
         run = last->element[0]->str;
     }
     if (check_id(run, err, errlen) < 0)
         goto fail;
-    if (!(meta = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:meta", run)))
+    char key[KEY_MAX];
+    keys_run(key, sizeof key, run, KEY_META); /* fits: the id was checked */
+    if (!(meta = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", key)))
         goto fail;
     if (meta->elements == 0) {
         snprintf(err, errlen, "no run '%s' in Redis", run);
         goto fail;
     }
-    if (!(agg = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:agg", run)))
+    keys_run(key, sizeof key, run, KEY_AGG);
+    if (!(agg = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", key)))
         goto fail;
     COPY(out->run, run);
     read_meta(meta, out);
@@ -711,7 +717,7 @@ fail:
 /* The newest `limit` run ids (all if limit <= 0), newest first; NULL with err. */
 static redisReply *run_ids(redisContext *c, int limit, char *err, size_t errlen)
 {
-    return query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE bs:runs 0 %d",
+    return bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE %s 0 %d", KEY_RUNS,
                  limit > 0 ? limit - 1 : -1);
 }
 
@@ -799,51 +805,18 @@ fail:
     return NULL;
 }
 
-/* 1 when every host of the run's `hosts` has end_tr:HOST or lost_tr:HOST in its meta,
- * 0 if not, -1 on a Redis error. */
-static int all_ended_or_lost(redisContext *c, const char *run, char *err, size_t errlen)
-{
-    redisReply *m = query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL bs:{%s}:meta", run);
-    if (!m)
-        return -1;
-    const char *hosts = hfield(m, "hosts");
-    char list[1024], key[AGG_ID_MAX + 16], *save = NULL;
-    int all = hosts && *hosts;
-    COPY(list, hosts ? hosts : "");
-    for (char *h = strtok_r(list, ",", &save); h && all; h = strtok_r(NULL, ",", &save)) {
-        snprintf(key, sizeof key, "end_tr:%s", h);
-        int ended = hfield(m, key) != NULL;
-        snprintf(key, sizeof key, "lost_tr:%s", h);
-        all = ended || hfield(m, key) != NULL;
-    }
-    freeReplyObject(m);
-    return all;
-}
-
 int agg_wait_done(redisContext *c, const char *run, int timeout_ms, char *err, size_t errlen)
 {
     if (check_id(run, err, errlen) < 0)
         return -1;
     mono_ns end = mono_add(clock_mono(), (int64_t)timeout_ms * NS_PER_MS);
-    long long done = 0, expected = -1;
+    struct runstore_state st = {0, -1, 0};
     for (;;) {
-        redisReply *r = query(c, REDIS_REPLY_ARRAY, err, errlen,
-                              "HMGET bs:{%s}:meta hosts_done hosts_expected hosts_lost", run);
-        if (!r)
+        int over = runstore_over(c, run, &st, err, errlen); /* the one rule of "over" */
+        if (over < 0)
             return -1;
-        long long lost = 0;
-        if (r->elements == 3) {
-            done = r->element[0]->type == REDIS_REPLY_STRING ? num_ll(r->element[0]->str, 0) : 0;
-            expected =
-                r->element[1]->type == REDIS_REPLY_STRING ? num_ll(r->element[1]->str, -1) : -1;
-            lost = r->element[2]->type == REDIS_REPLY_STRING ? num_ll(r->element[2]->str, 0) : 0;
-        }
-        freeReplyObject(r);
-        if (expected > 0 && done >= expected)
+        if (over && st.expected > 0) /* no meta yet, or no host expected: keep waiting */
             return 0;
-        int over = lost > 0 ? all_ended_or_lost(c, run, err, errlen) : 0;
-        if (over)
-            return over > 0 ? 0 : -1;
         int64_t left = mono_diff(clock_mono(), end);
         if (left <= 0)
             break;
@@ -852,6 +825,7 @@ int agg_wait_done(redisContext *c, const char *run, int timeout_ms, char *err, s
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
             ;
     }
+    long long done = st.done, expected = st.expected;
     if (expected < 0)
         snprintf(err, errlen, "no run '%s' in Redis after waiting %d ms", run, timeout_ms);
     else

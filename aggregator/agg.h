@@ -33,7 +33,7 @@ struct agg_host {
     double clock_offset_ms, clock_err_ms; /* the run's estimate (meta clock_offset_ns:HOST,
                                            * else bs:host:HOST now); err -1 when unknown */
     int clock_from_meta;
-    long long count; /* guests asked of it: count:HOST (split by_cores), else the run's count */
+    long long count;   /* guests asked of it: count:HOST (split by_cores), else the run's count */
     int started, lost; /* meta start_tr:HOST / lost_tr:HOST (given up on by the collector) */
     /* fleet timeline, realtime corrected by its offset, ms after the agreed start
      * (start_at_tr; else after the fleet's first spawn); -1 when unknown */
@@ -75,7 +75,7 @@ struct agg_run {
     long long failed_timeout, failed_crash, failed_spawn, failed_other;
     long long failed_not_started;   /* guests that never got a verdict, their host never started */
     long long failed_launcher_lost; /* the same on a host lost mid-run (its launcher died) */
-    long long boot_n; /* members of bs:{RUN}:boot */
+    long long boot_n;               /* members of bs:{RUN}:boot */
     double boot_min_ms, boot_p50_ms, boot_p90_ms, boot_p99_ms, boot_max_ms, boot_mean_ms;
     double all_ready_ms; /* max over hosts of last_ready_tm - first_spawn_tm; -1 if none */
     /* Peak host memory is the run's peak_mem_kib (max over hosts); mem_base_kib is the
@@ -141,6 +141,22 @@ int agg_wait_done(redisContext *c, const char *run, int timeout_ms, char *err, s
 /* Renders r as a header, one table row (the published studies' columns) and notes on
  * failures, lag, launcher cost and errors. "-" marks a missing value. */
 void agg_print_text(const struct agg_run *r, FILE *out);
+
+/* How v compares with base, both >= 0 with < 0 meaning unknown: *delta = v - base and
+ * *pct = 100 * delta / base (0 when both are 0, +inf when only base is). Returns 0, or
+ * -1 (outputs left alone) when either is unknown. The one rule of `check --baseline`
+ * and `compare` (agg_print.c). */
+int agg_delta(double v, double base, double *delta, double *pct);
+
+/* Memory one guest costs on the host that peaked (MiB), or -1 when unknown (agg_print.c). */
+double agg_mem_per_guest_mib(const struct agg_run *r);
+
+/* The accel to show: the one the hosts used, else the one asked for (agg_print.c). */
+const char *agg_accel_shown(const struct agg_run *r);
+
+/* What phase name (struct agg_phase) means, for tables: "spawn -> spawned",
+ * "spawned -> 1st output", "1st output -> ready", "spawn -> MARKER" (agg_print.c). */
+void agg_phase_label(const char *name, char *buf, size_t len);
 
 /* ---- JSON (agg_json.c, through jansson) ---- */
 

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "agg.h"
+#include "keys.h"
+#include "yamlcfg.h"
 
 #define COPY(dst, v) snprintf(dst, sizeof dst, "%s", v)
 
@@ -44,11 +46,12 @@ static int marker_index(struct agg_guests *gs, const char *name)
     return gs->nmarkers++;
 }
 
-static void fill(struct agg_guests *gs, struct agg_guest *g, const char *key, const redisReply *h)
+/* One guest from its hash h; id is its key's part after bs:{RUN}:guest: (HOST:IDX). */
+static void fill(struct agg_guests *gs, struct agg_guest *g, const char *id, const redisReply *h)
 {
-    const char *id = strstr(key, "}:guest:"), *v;
+    const char *v;
     memset(g, 0, sizeof *g);
-    COPY(g->id, id ? id + 8 : key);
+    COPY(g->id, id);
     COPY(g->host, (v = hget(h, "host")) ? v : "");
     COPY(g->state, (v = hget(h, "state")) ? v : "");
     COPY(g->reason, (v = hget(h, "reason")) ? v : "");
@@ -87,9 +90,13 @@ int agg_guests_load(redisContext *c, const char *run, struct agg_guests *out, ch
 {
     memset(out, 0, sizeof *out);
     size_t cap = 0;
-    char cursor[32] = "0";
+    char cursor[32] = "0", match[KEY_MAX];
+    if (ycfg_id_check("run id", run, err, errlen) < 0) /* no glob or key part from outside */
+        return -1;
+    keys_guest_match(match, sizeof match, run); /* fits: the id was checked */
+    size_t pre = strlen(match) - 1;             /* bs:{RUN}:guest: without the '*' */
     do {
-        redisReply *r = redisCommand(c, "SCAN %s MATCH bs:{%s}:guest:* COUNT 1000", cursor, run);
+        redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, match);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
             snprintf(err, errlen, "redis: SCAN: %s",
                      r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
@@ -120,7 +127,8 @@ int agg_guests_load(redisContext *c, const char *run, struct agg_guests *out, ch
                     }
                     out->g = p;
                 }
-                fill(out, &out->g[out->n++], keys->element[i]->str, h);
+                const char *k = keys->element[i]->str; /* MATCH gave it the prefix */
+                fill(out, &out->g[out->n++], strlen(k) > pre ? k + pre : k, h);
             }
             freeReplyObject(h);
         }

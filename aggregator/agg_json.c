@@ -156,14 +156,6 @@ static json_t *mib(long long kib)
     return NUM((double)kib / 1024.0, kib >= 0);
 }
 
-/* Memory one guest costs on the host that peaked, or -1 when unknown. */
-static double mem_per_guest_mib(const struct agg_run *r)
-{
-    if (r->peak_mem_kib < 0 || r->mem_base_kib < 0 || r->count <= 0)
-        return -1;
-    return (double)(r->peak_mem_kib - r->mem_base_kib) / (double)r->count / 1024.0;
-}
-
 static json_t *boot(const struct agg_run *r, int *bad)
 {
     if (r->boot_n <= 0)
@@ -234,7 +226,7 @@ static void put_summary(json_t *o, const struct agg_run *r, int *bad)
 /* Boot, memory, lag, launcher cost and rates. */
 static void put_measures(json_t *o, const struct agg_run *r, int *bad)
 {
-    double per_guest = mem_per_guest_mib(r);
+    double per_guest = agg_mem_per_guest_mib(r);
     put(o, "boot_ms", boot(r, bad), bad);
     put(o, "all_ready_ms", NUM(r->all_ready_ms, r->all_ready_ms >= 0), bad);
     put(o, "peak_mem_mib", mib(r->peak_mem_kib), bad);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agg.h"
+#include "keys.h"
 #include "procspawn.h"
 
 struct plot {
@@ -75,9 +76,10 @@ static int script(struct plot *p, const char *name, const char *title, const cha
     return close_ok(p, f, file) < 0 || gnuplot(p, name) < 0 ? -1 : 1; /* 1 chart */
 }
 
-static redisReply *cmd(struct plot *p, const char *fmt, const char *a, const char *b)
+/* Runs the command fmt (its one %s: key) and wants an array reply; NULL with err. */
+static redisReply *cmd(struct plot *p, const char *fmt, const char *key)
 {
-    redisReply *r = redisCommand(p->c, fmt, a, b);
+    redisReply *r = redisCommand(p->c, fmt, key);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         snprintf(p->err, p->errlen, "redis: %s",
                  r && r->type == REDIS_REPLY_ERROR ? r->str : p->c->errstr);
@@ -108,7 +110,9 @@ static double host_offset_ns(const struct agg_run *r, const char *host)
 
 static int boot_cdf(struct plot *p)
 {
-    redisReply *z = cmd(p, "ZRANGE bs:{%s}:boot 0 -1 WITHSCORES", p->r->run, NULL);
+    char key[KEY_MAX];
+    keys_run(key, sizeof key, p->r->run, KEY_BOOT); /* fits: agg_load checked the id */
+    redisReply *z = cmd(p, "ZRANGE %s 0 -1 WITHSCORES", key);
     if (!z)
         return -1;
     FILE *f = open_in(p, "boot_cdf.dat");
@@ -147,7 +151,9 @@ static int memory(struct plot *p)
     int blocks = 0;
     for (int h = 0; f && h < p->r->nhosts; h++) {
         const char *name = p->r->host[h].name;
-        redisReply *x = cmd(p, "XRANGE bs:{%s}:mem:%s - +", p->r->run, name);
+        char key[KEY_MAX];
+        keys_mem(key, sizeof key, p->r->run, name); /* fits: ids < AGG_ID_MAX */
+        redisReply *x = cmd(p, "XRANGE %s - +", key);
         if (!x) {
             fclose(f);
             return -1;
@@ -200,12 +206,13 @@ static void upc_line(FILE *f, const struct plot *p, const redisReply *e)
 
 static int ready_count(struct plot *p)
 {
-    redisReply *t = redisCommand(p->c, "TYPE bs:{%s}:upc", p->r->run);
+    char key[KEY_MAX];
+    keys_run(key, sizeof key, p->r->run, KEY_UPC);
+    redisReply *t = redisCommand(p->c, "TYPE %s", key);
     int stream = t && t->type == REDIS_REPLY_STATUS && !strcmp(t->str, "stream");
     if (t)
         freeReplyObject(t);
-    redisReply *x =
-        cmd(p, stream ? "XRANGE bs:{%s}:upc - +" : "LRANGE bs:{%s}:upc 0 -1", p->r->run, NULL);
+    redisReply *x = cmd(p, stream ? "XRANGE %s - +" : "LRANGE %s 0 -1", key);
     if (!x)
         return -1;
     FILE *f = open_in(p, "ready_count.dat");
@@ -249,7 +256,12 @@ int agg_plot(redisContext *c, const struct agg_run *r, const struct agg_guests *
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         return -1;
     }
-    redisReply *t = redisCommand(c, "HGET bs:{%s}:agg first_spawn_tr", r->run);
+    char key[KEY_MAX];
+    if (keys_run(key, sizeof key, r->run, KEY_AGG) < 0) {
+        snprintf(err, errlen, "run id '%.64s' too long for a key", r->run);
+        return -1;
+    }
+    redisReply *t = redisCommand(c, "HGET %s first_spawn_tr", key);
     if (t && t->type == REDIS_REPLY_STRING)
         p.t0 = atoll(t->str);
     if (t)

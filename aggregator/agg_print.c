@@ -2,21 +2,42 @@
  * section per function. Not for queries (agg.c) nor for JSON (agg_json.c). */
 #include "agg.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "clock.h"
 
-/* Memory one guest costs on the host that peaked, or -1 when unknown. */
-static double mem_per_guest_mib(const struct agg_run *r)
+double agg_mem_per_guest_mib(const struct agg_run *r)
 {
     if (r->peak_mem_kib < 0 || r->mem_base_kib < 0 || r->count <= 0)
         return -1;
     return (double)(r->peak_mem_kib - r->mem_base_kib) / (double)r->count / 1024.0;
 }
 
-static const char *accel_of(const struct agg_run *r)
+const char *agg_accel_shown(const struct agg_run *r)
 {
     return r->accel_used[0] ? r->accel_used : r->accel;
+}
+
+void agg_phase_label(const char *name, char *buf, size_t len)
+{
+    if (!strcmp(name, "spawned"))
+        snprintf(buf, len, "spawn -> spawned");
+    else if (!strcmp(name, "first_output"))
+        snprintf(buf, len, "spawned -> 1st output");
+    else if (!strcmp(name, "ready"))
+        snprintf(buf, len, "1st output -> ready");
+    else
+        snprintf(buf, len, "spawn -> %s", strncmp(name, "m:", 2) ? name : name + 2);
+}
+
+int agg_delta(double v, double base, double *delta, double *pct)
+{
+    if (v < 0 || base < 0)
+        return -1;
+    *delta = v - base;
+    *pct = base > 0 ? 100.0 * *delta / base : *delta == 0 ? 0 : INFINITY;
+    return 0;
 }
 
 #define CELL 32
@@ -61,19 +82,19 @@ static void print_header(const struct agg_run *r, FILE *out)
             r->complete ? "" : ": INCOMPLETE");
 
     int wk = max_i(5, (int)strlen(r->kind)), wb = max_i(7, (int)strlen(r->backend));
-    int wa = max_i(5, (int)strlen(accel_of(r)));
+    int wa = max_i(5, (int)strlen(agg_accel_shown(r)));
     fprintf(out, "%-*s  %-*s  %-*s  %6s  %6s  %6s  %8s  %8s  %8s  %8s  %8s  %8s  %12s  %9s  %9s\n",
             wk, "guest", wb, "backend", wa, "accel", "count", "ready", "failed", "min ms", "p50 ms",
             "p90 ms", "p99 ms", "max ms", "mean ms", "all ready ms", "peak MiB", "MiB/guest");
     fprintf(out,
             "%-*s  %-*s  %-*s  %6lld  %6lld  %6lld  %8s  %8s  %8s  %8s  %8s  %8s  %12s  %9s  %9s\n",
-            wk, or_dash(r->kind), wb, or_dash(r->backend), wa, or_dash(accel_of(r)), r->total,
-            r->ready, r->failed, cell(b[0], "%.1f", r->boot_min_ms, ok),
+            wk, or_dash(r->kind), wb, or_dash(r->backend), wa, or_dash(agg_accel_shown(r)),
+            r->total, r->ready, r->failed, cell(b[0], "%.1f", r->boot_min_ms, ok),
             cell(b[1], "%.1f", r->boot_p50_ms, ok), cell(b[2], "%.1f", r->boot_p90_ms, ok),
             cell(b[3], "%.1f", r->boot_p99_ms, ok), cell(b[4], "%.1f", r->boot_max_ms, ok),
             cell(b[5], "%.1f", r->boot_mean_ms, ok), cell(b[6], "%.1f", r->all_ready_ms, 1),
             cell(b[7], "%.1f", (double)r->peak_mem_kib / 1024.0, r->peak_mem_kib >= 0),
-            cell(b[8], "%.2f", mem_per_guest_mib(r), 1));
+            cell(b[8], "%.2f", agg_mem_per_guest_mib(r), 1));
 }
 
 static void print_host_row(const struct agg_run *r, int i, int wh, FILE *out)
@@ -134,14 +155,7 @@ static void print_phases(const struct agg_run *r, FILE *out)
     for (int i = 0; i < r->nphases; i++) {
         const struct agg_phase *p = &r->phase[i];
         char label[AGG_ID_MAX + 32];
-        if (!strcmp(p->name, "spawned"))
-            snprintf(label, sizeof label, "spawn -> spawned");
-        else if (!strcmp(p->name, "first_output"))
-            snprintf(label, sizeof label, "spawned -> 1st output");
-        else if (!strcmp(p->name, "ready"))
-            snprintf(label, sizeof label, "1st output -> ready");
-        else
-            snprintf(label, sizeof label, "spawn -> %s", p->name + 2);
+        agg_phase_label(p->name, label, sizeof label);
         fprintf(out, "%-24.24s  %6lld  %8.1f  %8.1f  %8.1f  %8.1f\n", label, p->d.n, p->d.p50,
                 p->d.p90, p->d.p99, p->d.max);
     }

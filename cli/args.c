@@ -3,6 +3,7 @@
 #include "args.h"
 
 #include "numarg.h"
+#include "yamlcfg.h"
 
 int args_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
@@ -35,4 +36,13 @@ int args_bad(const char *cmd, const char *usage, const char *why, const char *ar
     else
         fprintf(stderr, "bootstorm %s: %s\n", cmd, why);
     return args_usage(usage, 0);
+}
+
+int args_run_id(const char *cmd, const char *run)
+{
+    char err[256];
+    if (ycfg_id_check("run id", run, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "bootstorm %s: %s\n", cmd, err);
+    return -1;
 }

@@ -28,4 +28,9 @@ int args_usage(const char *usage, int asked);
  * stderr; returns ARGS_USAGE. */
 int args_bad(const char *cmd, const char *usage, const char *why, const char *arg);
 
+/* Checks a run id given on the command line by the one rule (ycfg_id_why) before any
+ * key is built from it. On failure prints "bootstorm CMD: bad run id 'ID': why" on
+ * stderr and returns -1 (the caller exits ARGS_USAGE); 0 for a valid id or "last". */
+int args_run_id(const char *cmd, const char *run);
+
 #endif

@@ -7,8 +7,9 @@
 #ifndef BS_CMD_H
 #define BS_CMD_H
 
-/* report [RUN|last] [--json]: one run's aggregates as a text table or one JSON object
- * on stdout. RUN defaults to "last", the newest run. */
+/* report [RUN|last] [--json | --html FILE]: one run's aggregates as a text table, one
+ * JSON object on stdout, or one self-contained HTML page in FILE. RUN defaults to
+ * "last", the newest run. */
 int cmd_report(int argc, char **argv, const char *redis_url);
 
 /* runs [--limit N] [--json]: the newest N runs (default 20) as a table or one JSON
@@ -33,18 +34,28 @@ int cmd_export(int argc, char **argv, const char *redis_url);
 int cmd_plot(int argc, char **argv, const char *redis_url);
 
 /* watch [RUN|last] [--interval-ms N] [--timeout-s S]: spawned/ready/failed counts refreshed
- * until every launcher is done; 0 when done, 1 on timeout. */
+ * until the run is over (runstore_over), reconnecting to a Redis that restarted; 0 when
+ * over, 1 on timeout, 2 when Redis fails for good. */
 int cmd_watch(int argc, char **argv, const char *redis_url);
 
-/* check RUN [--p99-max MS] [--max-failed-pct P]: exit 1 when the boot p99 exceeds MS,
- * the failed share exceeds P percent (the run is then marked invalid in its meta) or
- * the run is incomplete; prints one line per verdict. No limit given: exit 2. */
+/* check RUN [--p99-max MS] [--max-failed-pct P] [--baseline RUN2 --max-regress PCT]:
+ * exit 1 when the boot p99 exceeds MS, the failed share exceeds P percent (the run is
+ * then marked invalid in its meta), p50, p99 or all-ready is more than PCT percent
+ * worse than RUN2's, or the run is incomplete; prints one line per verdict. Neither a
+ * limit nor a baseline given: exit 2. */
 int cmd_check(int argc, char **argv, const char *redis_url);
 
 /* Connects to redis_url for subcommand sub; redis_url NULL: the embedded Redis of the
  * data dir, started now and stopped by main when the command returns (cli/main.c).
  * NULL after printing why on stderr. */
 struct redisContext *cmd_connect(const char *sub, const char *redis_url);
+
+/* Remakes *c after a transport failure (c->err set: Redis restarted, say), saying
+ * once on stderr "bootstorm SUB: lost Redis URL (why); reconnecting"; retries for up to
+ * CMD_REDIS_RETRY_MS (bredis_reconnect). redis_url NULL: the embedded Redis of the
+ * query (cmd_connect). Returns 0 with *c the new context, or -1 with *c NULL (printed). */
+#define CMD_REDIS_RETRY_MS 60000
+int cmd_reconnect(const char *sub, const char *redis_url, struct redisContext **c);
 
 /* redis_url, or the embedded Redis of the data dir (started now, as cmd_connect does);
  * NULL after printing why on stderr. */
@@ -65,6 +76,16 @@ int cmd_hosts(int argc, char **argv, const char *redis_url);
 /* pool add NAME HOST... | rm NAME [HOST...] | list [NAME]: named host groups
  * (bs:pool:NAME, names in bs:pools) that `run --hosts pool:NAME` targets. */
 int cmd_pool(int argc, char **argv, const char *redis_url);
+
+/* rm RUN... [--force]: deletes every key of each run and its bs:runs entry
+ * (common/runstore.c); nothing when one id is invalid (2), not stored or still running
+ * without --force (1). */
+int cmd_rm(int argc, char **argv, const char *redis_url);
+
+/* prune [--keep N] [--older-than D] [--dry-run] [--force]: removes the runs beyond the
+ * newest N and/or created before now - D, keeping those still running unless --force;
+ * one line per run chosen, then the count. */
+int cmd_prune(int argc, char **argv, const char *redis_url);
 
 /* keys gen DIR: a CURVE pair for the collector (server.key, server.pub) and one for
  * clients (client.key). No Redis. */

@@ -1,6 +1,8 @@
-/* `bootstorm compare RUN...`: several runs side by side, one column per run, and the
- * mean over the valid ones. Not for one run's detail (cmd_report). */
+/* `bootstorm compare RUN...`: several runs side by side, one column per run (full ids),
+ * each after the first with its deltas against the first, and the mean over the valid
+ * ones. Not for one run's detail (cmd_report) nor for a verdict (cmd_check --baseline). */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,29 +12,46 @@
 #include "cmd.h"
 
 #define MAX_RUNS 16
+#define MAX_ROWS 16
+#define CELL_MAX (AGG_ID_MAX + 32)
 
-static void row(const char *label, struct agg_run *const *r, int n, const char *fmt, int ok_mean,
-                double (*get)(const struct agg_run *))
+/* The table as text before it is printed, so each column is as wide as its widest cell
+ * (full run ids, values with their deltas). Column n is the mean over the valid runs. */
+struct table {
+    int nrows;
+    const char *label[MAX_ROWS];
+    char cell[MAX_ROWS][MAX_RUNS + 1][CELL_MAX];
+};
+
+static char *next_row(struct table *t, const char *label)
 {
-    double sum = 0;
-    int valid = 0;
-    printf("%-18s", label);
+    t->label[t->nrows] = label;
+    return t->cell[t->nrows++][0];
+}
+
+/* One metric: its value per run, from the second run on with the delta and percentage
+ * against the first ("612.4 (+409.3, +201.5%)"), then the mean of the valid runs. */
+static void metric(struct table *t, const char *label, struct agg_run *const *r, int n, int prec,
+                   double (*get)(const struct agg_run *))
+{
+    double sum = 0, base = get(r[0]), d, pct;
+    int valid = 0, row = t->nrows;
+    next_row(t, label);
     for (int i = 0; i < n; i++) {
         double v = get(r[i]);
-        char b[32] = "-";
-        if (v >= 0)
-            snprintf(b, sizeof b, fmt, v);
-        printf("  %14s", b);
+        char *c = t->cell[row][i];
+        snprintf(c, CELL_MAX, v < 0 ? "-" : "%.*f", prec, v);
+        if (i > 0 && agg_delta(v, base, &d, &pct) == 0) {
+            size_t len = strlen(c);
+            if (isinf(pct))
+                snprintf(c + len, CELL_MAX - len, " (%+.*f)", prec, d);
+            else
+                snprintf(c + len, CELL_MAX - len, " (%+.*f, %+.1f%%)", prec, d, pct);
+        }
         if (!r[i]->invalid[0] && v >= 0)
             sum += v, valid++;
     }
-    if (n > 1) {
-        char b[32] = "-";
-        if (ok_mean && valid)
-            snprintf(b, sizeof b, fmt, sum / valid);
-        printf("  %14s", b);
-    }
-    putchar('\n');
+    snprintf(t->cell[row][n], CELL_MAX, valid ? "%.*f" : "-", prec, valid ? sum / valid : 0);
 }
 
 #define GET(name, expr)                                                                            \
@@ -43,12 +62,12 @@ static void row(const char *label, struct agg_run *const *r, int n, const char *
 GET(g_total, (double)r->total)
 GET(g_ready, (double)r->ready)
 GET(g_failed, (double)r->failed)
-GET(g_min, r->boot_min_ms)
-GET(g_p50, r->boot_p50_ms)
-GET(g_p90, r->boot_p90_ms)
-GET(g_p99, r->boot_p99_ms)
-GET(g_max, r->boot_max_ms)
-GET(g_mean, r->boot_mean_ms)
+GET(g_min, r->boot_n > 0 ? r->boot_min_ms : -1)
+GET(g_p50, r->boot_n > 0 ? r->boot_p50_ms : -1)
+GET(g_p90, r->boot_n > 0 ? r->boot_p90_ms : -1)
+GET(g_p99, r->boot_n > 0 ? r->boot_p99_ms : -1)
+GET(g_max, r->boot_n > 0 ? r->boot_max_ms : -1)
+GET(g_mean, r->boot_n > 0 ? r->boot_mean_ms : -1)
 GET(g_all, r->all_ready_ms)
 GET(g_rps, r->ready_per_s)
 GET(g_peak, r->peak_mem_kib >= 0 ? (double)r->peak_mem_kib / 1024.0 : -1)
@@ -72,32 +91,51 @@ static int print_json(struct agg_run *const *r, int n)
     return agg_json_dump(a, stdout);
 }
 
+static void print_rows(const struct table *t, int ncols)
+{
+    int w[MAX_RUNS + 1];
+    for (int j = 0; j < ncols; j++) {
+        w[j] = 0;
+        for (int i = 0; i < t->nrows; i++)
+            w[j] = (int)strlen(t->cell[i][j]) > w[j] ? (int)strlen(t->cell[i][j]) : w[j];
+    }
+    for (int i = 0; i < t->nrows; i++) {
+        printf("%-14s", t->label[i]);
+        for (int j = 0; j < ncols; j++)
+            printf("  %*s", w[j], t->cell[i][j]);
+        putchar('\n');
+    }
+}
+
+/* One column per run (its full id), deltas against the first, the mean when n > 1. */
 static void print_table(struct agg_run *const *r, int n)
 {
-    printf("%-18s", "run");
-    for (int i = 0; i < n; i++) /* the tail of the id: its count and random suffix */
-        printf("  %14s", strlen(r[i]->run) > 14 ? r[i]->run + strlen(r[i]->run) - 14 : r[i]->run);
-    printf(n > 1 ? "  %14s\n" : "\n", "mean of valid");
-    printf("%-18s", "guest");
-    for (int i = 0; i < n; i++)
-        printf("  %14.14s", r[i]->kind);
-    printf("\n%-18s", "valid");
-    for (int i = 0; i < n; i++)
-        printf("  %14s", r[i]->invalid[0] ? "INVALID" : r[i]->complete ? "yes" : "incomplete");
-    putchar('\n');
-    row("guests", r, n, "%.0f", 1, g_total);
-    row("ready", r, n, "%.0f", 1, g_ready);
-    row("failed", r, n, "%.0f", 1, g_failed);
-    row("boot min ms", r, n, "%.1f", 1, g_min);
-    row("boot p50 ms", r, n, "%.1f", 1, g_p50);
-    row("boot p90 ms", r, n, "%.1f", 1, g_p90);
-    row("boot p99 ms", r, n, "%.1f", 1, g_p99);
-    row("boot max ms", r, n, "%.1f", 1, g_max);
-    row("boot mean ms", r, n, "%.1f", 1, g_mean);
-    row("all ready ms", r, n, "%.1f", 1, g_all);
-    row("ready/s", r, n, "%.1f", 1, g_rps);
-    row("peak MiB", r, n, "%.1f", 1, g_peak);
-    row("lag p99 ms", r, n, "%.2f", 1, g_lag);
+    static struct table t;
+    memset(&t, 0, sizeof t);
+    char *run = next_row(&t, "run"), *guest = next_row(&t, "guest"), *ok = next_row(&t, "valid");
+    for (int i = 0; i < n; i++) {
+        snprintf(run + i * CELL_MAX, CELL_MAX, "%s", r[i]->run);
+        snprintf(guest + i * CELL_MAX, CELL_MAX, "%s", r[i]->kind[0] ? r[i]->kind : "-");
+        snprintf(ok + i * CELL_MAX, CELL_MAX, "%s",
+                 r[i]->invalid[0] ? "INVALID"
+                 : r[i]->complete ? "yes"
+                                  : "incomplete");
+    }
+    snprintf(run + n * CELL_MAX, CELL_MAX, "mean of valid");
+    metric(&t, "guests", r, n, 0, g_total);
+    metric(&t, "ready", r, n, 0, g_ready);
+    metric(&t, "failed", r, n, 0, g_failed);
+    metric(&t, "boot min ms", r, n, 1, g_min);
+    metric(&t, "boot p50 ms", r, n, 1, g_p50);
+    metric(&t, "boot p90 ms", r, n, 1, g_p90);
+    metric(&t, "boot p99 ms", r, n, 1, g_p99);
+    metric(&t, "boot max ms", r, n, 1, g_max);
+    metric(&t, "boot mean ms", r, n, 1, g_mean);
+    metric(&t, "all ready ms", r, n, 1, g_all);
+    metric(&t, "ready/s", r, n, 1, g_rps);
+    metric(&t, "peak MiB", r, n, 1, g_peak);
+    metric(&t, "lag p99 ms", r, n, 2, g_lag);
+    print_rows(&t, n > 1 ? n + 1 : n);
 }
 
 static const struct option opts[] = {
@@ -116,6 +154,9 @@ int cmd_compare(int argc, char **argv, const char *redis_url)
     int n = argc - optind;
     if (n < 1 || n > MAX_RUNS)
         return args_bad("compare", usage, n ? "too many runs" : "no run given", NULL);
+    for (int i = 0; i < n; i++)
+        if (args_run_id("compare", argv[optind + i]) < 0)
+            return ARGS_USAGE;
     redisContext *rc_redis = cmd_connect("compare", redis_url);
     if (!rc_redis)
         return ARGS_USAGE;

@@ -70,6 +70,8 @@ int cmd_export(int argc, char **argv, const char *redis_url)
         return args_bad("export", usage, "missing --csv or --json", NULL);
     if (argc - optind != 1)
         return args_bad("export", usage, optind < argc ? "one run only" : "no run given", NULL);
+    if (args_run_id("export", argv[optind]) < 0)
+        return ARGS_USAGE;
     redisContext *rc_redis = cmd_connect("export", redis_url);
     if (!rc_redis)
         return ARGS_USAGE;

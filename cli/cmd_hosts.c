@@ -14,6 +14,7 @@
 #include "bzmq.h"
 #include "clock.h"
 #include "cmd.h"
+#include "keys.h"
 #include "yamlcfg.h"
 
 #include <hiredis/hiredis.h>
@@ -30,7 +31,10 @@ static void pools_of(redisContext *c, const redisReply *pools, const char *host,
     out[0] = '\0';
     for (size_t i = 0; pools && i < pools->elements; i++) {
         const char *p = field(pools, i);
-        redisReply *m = p ? redisCommand(c, "SISMEMBER bs:pool:%s %s", p, host) : NULL;
+        char key[KEY_MAX];
+        redisReply *m = p && keys_pool(key, sizeof key, p) >= 0
+                            ? redisCommand(c, "SISMEMBER %s %s", key, host)
+                            : NULL;
         if (m && m->type == REDIS_REPLY_INTEGER && m->integer == 1) {
             size_t n = strlen(out);
             snprintf(out + n, cap - n, "%s%s", n ? "," : "", p);
@@ -50,10 +54,13 @@ enum { HF_STATE, HF_CORES, HF_MEM, HF_KVM, HF_OFF, HF_ERR, HF_SEEN, HF_N };
 
 static redisReply *host_fields(redisContext *c, const char *h)
 {
+    char key[KEY_MAX];
+    if (keys_host(key, sizeof key, h) < 0)
+        return NULL;
     redisReply *r = redisCommand(c,
-                                 "HMGET bs:host:%s state cores mem_total_kib kvm offset_ns "
+                                 "HMGET %s state cores mem_total_kib kvm offset_ns "
                                  "offset_err_ns last_seen_tr",
-                                 h);
+                                 key);
     if (r && (r->type != REDIS_REPLY_ARRAY || r->elements != HF_N)) {
         freeReplyObject(r);
         r = NULL;
@@ -145,8 +152,8 @@ int cmd_hosts(int argc, char **argv, const char *redis_url)
     redisContext *c = cmd_connect("hosts", redis_url);
     if (!c)
         return ARGS_USAGE;
-    redisReply *hs = redisCommand(c, "SORT bs:hosts ALPHA");
-    redisReply *pools = redisCommand(c, "SORT bs:pools ALPHA");
+    redisReply *hs = redisCommand(c, "SORT %s ALPHA", KEY_HOSTS);
+    redisReply *pools = redisCommand(c, "SORT %s ALPHA", KEY_POOLS);
     json_t *all = json ? json_array() : NULL;
     int rc = ARGS_USAGE;
     if (!hs || hs->type != REDIS_REPLY_ARRAY)
@@ -191,14 +198,16 @@ static int ok_cmd(redisContext *c, redisReply *r)
 
 static int pool_list(redisContext *c, const char *only)
 {
-    redisReply *ps = only ? NULL : redisCommand(c, "SORT bs:pools ALPHA");
+    redisReply *ps = only ? NULL : redisCommand(c, "SORT %s ALPHA", KEY_POOLS);
     if (!only && (!ps || ps->type != REDIS_REPLY_ARRAY))
         return ok_cmd(c, ps) < 0 ? 2 : 2;
     size_t n = only ? 1 : ps->elements;
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         const char *p = only ? only : field(ps, i);
-        redisReply *m = p ? redisCommand(c, "SORT bs:pool:%s ALPHA", p) : NULL;
+        char key[KEY_MAX];
+        redisReply *m =
+            p && keys_pool(key, sizeof key, p) >= 0 ? redisCommand(c, "SORT %s ALPHA", key) : NULL;
         if (!m || m->type != REDIS_REPLY_ARRAY) {
             rc = 2;
         } else if (only && m->elements == 0) {
@@ -222,16 +231,18 @@ static int pool_list(redisContext *c, const char *only)
 static int pool_add(redisContext *c, const char *name, char **hosts, int n)
 {
     int rc = ARGS_OK;
+    char key[KEY_MAX];
+    keys_pool(key, sizeof key, name); /* fits: cmd_pool checked the name */
     for (int i = 0; i < n && !rc; i++) {
-        redisReply *k = redisCommand(c, "SISMEMBER bs:hosts %s", hosts[i]);
+        redisReply *k = redisCommand(c, "SISMEMBER %s %s", KEY_HOSTS, hosts[i]);
         if (k && k->type == REDIS_REPLY_INTEGER && k->integer == 0)
             fprintf(stderr, "bootstorm pool: note: host '%s' has not said hello yet\n", hosts[i]);
         if (k)
             freeReplyObject(k);
-        rc = ok_cmd(c, redisCommand(c, "SADD bs:pool:%s %s", name, hosts[i])) < 0 ? ARGS_USAGE : 0;
+        rc = ok_cmd(c, redisCommand(c, "SADD %s %s", key, hosts[i])) < 0 ? ARGS_USAGE : 0;
     }
     if (!rc)
-        rc = ok_cmd(c, redisCommand(c, "SADD bs:pools %s", name)) < 0 ? ARGS_USAGE : 0;
+        rc = ok_cmd(c, redisCommand(c, "SADD %s %s", KEY_POOLS, name)) < 0 ? ARGS_USAGE : 0;
     return rc;
 }
 
@@ -239,16 +250,18 @@ static int pool_add(redisContext *c, const char *name, char **hosts, int n)
 static int pool_rm(redisContext *c, const char *name, char **hosts, int n)
 {
     int rc = ARGS_OK;
+    char key[KEY_MAX];
+    keys_pool(key, sizeof key, name); /* fits: cmd_pool checked the name */
     if (!n)
-        return ok_cmd(c, redisCommand(c, "DEL bs:pool:%s", name)) < 0 ||
-                       ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name)) < 0
+        return ok_cmd(c, redisCommand(c, "DEL %s", key)) < 0 ||
+                       ok_cmd(c, redisCommand(c, "SREM %s %s", KEY_POOLS, name)) < 0
                    ? ARGS_USAGE
                    : ARGS_OK;
     for (int i = 0; i < n && !rc; i++)
-        rc = ok_cmd(c, redisCommand(c, "SREM bs:pool:%s %s", name, hosts[i])) < 0 ? ARGS_USAGE : 0;
-    redisReply *k = redisCommand(c, "SCARD bs:pool:%s", name); /* empty: gone with its set */
+        rc = ok_cmd(c, redisCommand(c, "SREM %s %s", key, hosts[i])) < 0 ? ARGS_USAGE : 0;
+    redisReply *k = redisCommand(c, "SCARD %s", key); /* empty: gone with its set */
     if (k && k->type == REDIS_REPLY_INTEGER && k->integer == 0)
-        ok_cmd(c, redisCommand(c, "SREM bs:pools %s", name));
+        ok_cmd(c, redisCommand(c, "SREM %s %s", KEY_POOLS, name));
     if (k)
         freeReplyObject(k);
     return rc;
@@ -277,10 +290,10 @@ int cmd_pool(int argc, char **argv, const char *redis_url)
     int add = !strcmp(op, "add"), rm = !strcmp(op, "rm"), list = !strcmp(op, "list");
     if (!(add || rm || list) || ((add || rm) && !name) || (add && argc < 4) || (list && argc > 3))
         return pool_usage(stderr);
+    char err[256];
     for (int i = 2; i < argc; i++)
-        if (!ycfg_valid_id(argv[i], NULL) || strlen(argv[i]) >= 64) {
-            fprintf(stderr, "bootstorm pool: bad name '%s' (letters, digits, '_', '.', '-')\n",
-                    argv[i]);
+        if (ycfg_id_check(i == 2 ? "pool name" : "host id", argv[i], err, sizeof err) < 0) {
+            fprintf(stderr, "bootstorm pool: %s\n", err);
             return ARGS_USAGE;
         }
     if (name && !strcmp(name, "all")) {

@@ -29,6 +29,8 @@ int cmd_plot(int argc, char **argv, const char *redis_url)
         return args_bad("plot", usage, "missing --out DIR", NULL);
     if (argc - optind != 1)
         return args_bad("plot", usage, optind < argc ? "one run only" : "no run given", NULL);
+    if (args_run_id("plot", argv[optind]) < 0)
+        return ARGS_USAGE;
     redisContext *rc_redis = cmd_connect("plot", redis_url);
     if (!rc_redis)
         return ARGS_USAGE;

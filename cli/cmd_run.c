@@ -180,6 +180,11 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
             o->collector = optarg;
             break;
         case 'H':
+            if (scenario_hosts_why(optarg)) {
+                char why[160];
+                snprintf(why, sizeof why, "--hosts: %s, got", scenario_hosts_why(optarg));
+                return args_bad("run", usage, why, optarg);
+            }
             o->hosts = optarg;
             break;
         case 'j':
@@ -202,26 +207,46 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
     return -1;
 }
 
-/* Waits until run `id` is done, aborting it on Ctrl-C; 1 when done in its budget. */
-static int wait_run(void *sock, redisContext *c, const char *id, int64_t budget_ms)
+#define REDIS_TIMEOUT_MS 5000
+
+/* The Redis connection of the run, remade when it fails (Redis restarted mid-run). */
+struct rlink {
+    redisContext *c;
+    const char *url;
+};
+
+/* Sends an abort of run `id` to the collector after Ctrl-C. */
+static void abort_run(void *sock, const char *id)
+{
+    struct ev ab, reply;
+    ev_init(&ab, EV_ABORT);
+    snprintf(ab.run, sizeof ab.run, "%s", id);
+    interrupted = 0; /* let the abort's reply through, then stop after this run */
+    request(sock, &ab, &reply, 3000);
+    interrupted = 1;
+    fprintf(stderr, "bootstorm run: interrupted: run %s aborted\n", id);
+}
+
+/* Waits until run `id` is done, aborting it on Ctrl-C and reconnecting to a Redis that
+ * went away; 1 when done in its budget, 0 if not (or Redis did not come back). */
+static int wait_run(void *sock, struct rlink *r, const char *id, int64_t budget_ms)
 {
     char err[512];
     mono_ns end = mono_add(clock_mono(), budget_ms * NS_PER_MS);
     int aborted = 0;
     for (;;) {
         if (interrupted && !aborted) {
-            struct ev ab, reply;
-            ev_init(&ab, EV_ABORT);
-            snprintf(ab.run, sizeof ab.run, "%s", id);
-            interrupted = 0; /* let the abort's reply through, then stop after this run */
-            request(sock, &ab, &reply, 3000);
-            interrupted = 1;
+            abort_run(sock, id);
             aborted = 1;
-            fprintf(stderr, "bootstorm run: interrupted: run %s aborted\n", id);
             end = mono_add(clock_mono(), 20 * NS_PER_S);
         }
-        if (agg_wait_done(c, id, 250, err, sizeof err) == 0)
+        mono_ns asked = clock_mono();
+        if (agg_wait_done(r->c, id, 250, err, sizeof err) == 0)
             return 1;
+        if (r->c->err && cmd_reconnect("run", r->url, &r->c) < 0)
+            return 0;
+        if (mono_diff(asked, clock_mono()) < 200 * NS_PER_MS) /* an error reply: do not spin */
+            nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);
         if (mono_diff(clock_mono(), end) <= 0) {
             fprintf(stderr, "bootstorm run: run %s did not finish in %lld s\n", id,
                     (long long)(budget_ms / 1000));
@@ -232,11 +257,17 @@ static int wait_run(void *sock, redisContext *c, const char *id, int64_t budget_
 
 /* Reports run `id`; returns 1 when every instance the pattern created became ready
  * (restarts and ramps create more than the count). */
-static int report_run(redisContext *c, const char *id, int done, int json)
+static int report_run(struct rlink *r, const char *id, int done, int json)
 {
     static struct agg_run ar;
     char err[512];
-    if (agg_load(c, id, &ar, err, sizeof err) < 0) {
+    if (!r->c) /* Redis did not come back (wait_run said so) */
+        return 0;
+    int rc = agg_load(r->c, id, &ar, err, sizeof err);
+    /* Redis may go away between the wait and the report */
+    if (rc < 0 && r->c->err && cmd_reconnect("run", r->url, &r->c) == 0)
+        rc = agg_load(r->c, id, &ar, err, sizeof err);
+    if (rc < 0) {
         fprintf(stderr, "bootstorm run: %s\n", err);
         return 0;
     }
@@ -253,7 +284,7 @@ static int report_run(redisContext *c, const char *id, int done, int json)
 
 /* One run of count guests: start, wait, report. Returns 1 if all became ready, 0 if
  * not, -1 when it could not start. */
-static int run_one(void *sock, redisContext *c, const struct scenario *sc, int count,
+static int run_one(void *sock, struct rlink *r, const struct scenario *sc, int count,
                    int wait_hosts_ms, int json)
 {
     struct ev start;
@@ -265,20 +296,20 @@ static int run_one(void *sock, redisContext *c, const struct scenario *sc, int c
     log_info("run %s started on %d host(s): %d x %s", start.run, nhosts, count, sc->guest);
     int64_t budget_ms =
         (int64_t)count * (sc->interval_ms) + (sc->timeout_s + sc->hold_s) * 1000LL + 30000;
-    int done = wait_run(sock, c, start.run, budget_ms);
-    return report_run(c, start.run, done, json);
+    int done = wait_run(sock, r, start.run, budget_ms);
+    return report_run(r, start.run, done, json);
 }
 
 /* Every count of the scenario, repeat times each. Returns 1 if all became ready. */
-static int run_all(void *sock, redisContext *c, const struct scenario *sc, int wait_hosts_ms,
+static int run_all(void *sock, struct rlink *r, const struct scenario *sc, int wait_hosts_ms,
                    int json)
 {
     int all_ready = 1;
     for (int i = 0; i < sc->ncounts && !interrupted; i++)
-        for (int rep = 0; rep < sc->repeat && !interrupted; rep++) {
+        for (int rep = 0; rep < sc->repeat && !interrupted && r->c; rep++) {
             if ((i || rep) && sc->cooldown_s > 0)
                 sleep((unsigned)sc->cooldown_s);
-            int ok = run_one(sock, c, sc, sc->counts[i], wait_hosts_ms, json);
+            int ok = run_one(sock, r, sc, sc->counts[i], wait_hosts_ms, json);
             if (ok < 0)
                 return 0;
             all_ready &= ok;
@@ -349,7 +380,7 @@ static int connect_all(struct run_opts *o, const struct bzmq_curve *curve, const
         log_info("embedded Redis %s, collector %s, data in %s", em->redis_url, em->collector,
                  data_dir);
     }
-    if (!(*c = bredis_connect(*redis_url, 5000, err, sizeof err))) {
+    if (!(*c = bredis_connect(*redis_url, REDIS_TIMEOUT_MS, err, sizeof err))) {
         fprintf(stderr, "bootstorm run: %s\n", err);
         return -1;
     }
@@ -396,7 +427,9 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
     sigaction(SIGTERM, &sa, NULL);
     rc = ARGS_USAGE;
     if (connect_all(&o, &curve, &redis_url, data_dir, &em, &c, &sock) == 0) {
-        int all_ready = run_all(sock, c, &sc, redis_url == em.redis_url ? 30000 : 5000, o.json);
+        struct rlink r = {c, redis_url};
+        int all_ready = run_all(sock, &r, &sc, redis_url == em.redis_url ? 30000 : 5000, o.json);
+        c = r.c; /* remade if Redis went away */
         rc = all_ready && !interrupted ? ARGS_OK : ARGS_FAIL;
     }
     if (sock)

@@ -11,6 +11,8 @@
 #include "args.h"
 #include "clock.h"
 #include "cmd.h"
+#include "keys.h"
+#include "runstore.h"
 
 static const char usage[] =
     "usage: bootstorm watch RUN|last [--interval-ms N] [--timeout-s S]\n"
@@ -23,25 +25,31 @@ static long long field(const redisReply *r, size_t i)
                                                                         : 0;
 }
 
-/* Reads the run's counters into line; 1 when every launcher is done, 0 if not, -1 on
- * a Redis error (printed). */
+/* Reads the run's counters into line; 1 when the run is over (runstore_over: every
+ * launcher done, or those not done given up on by the collector), 0 if not, -1 on a
+ * Redis error (printed unless the connection failed: the caller reconnects). */
 static int progress(redisContext *c, const struct agg_run *r, char *line, size_t len)
 {
-    redisAppendCommand(c, "HMGET bs:{%s}:agg spawned ready failed up", r->run);
-    redisAppendCommand(c, "HMGET bs:{%s}:meta hosts_done hosts_expected", r->run);
+    char agg[KEY_MAX], meta[KEY_MAX];
+    keys_run(agg, sizeof agg, r->run, KEY_AGG); /* fit: agg_load checked the id */
+    keys_run(meta, sizeof meta, r->run, KEY_META);
+    redisAppendCommand(c, "HMGET %s spawned ready failed up", agg);
+    redisAppendCommand(c, "HMGET %s hosts_done hosts_expected", meta);
     redisReply *a = NULL, *m = NULL;
+    char err[512] = "bad reply";
+    struct runstore_state st;
     int rc = -1;
-    if (redisGetReply(c, (void **)&a) != REDIS_OK || redisGetReply(c, (void **)&m) != REDIS_OK ||
-        a->type != REDIS_REPLY_ARRAY || m->type != REDIS_REPLY_ARRAY) {
-        fprintf(stderr, "bootstorm watch: redis: %s\n", c->err ? c->errstr : "bad reply");
-    } else {
-        long long done = field(m, 0), expected = field(m, 1);
+    if (redisGetReply(c, (void **)&a) == REDIS_OK && redisGetReply(c, (void **)&m) == REDIS_OK &&
+        a->type == REDIS_REPLY_ARRAY && m->type == REDIS_REPLY_ARRAY &&
+        (rc = runstore_over(c, r->run, &st, err, sizeof err)) >= 0) {
         snprintf(line, len,
                  "%s: %lld/%lld spawned, %lld ready, %lld failed, %lld up; launchers done "
                  "%lld/%lld",
-                 r->run, field(a, 0), r->total, field(a, 1), field(a, 2), field(a, 3), done,
-                 expected);
-        rc = expected > 0 && done >= expected;
+                 r->run, field(a, 0), r->total, field(a, 1), field(a, 2), field(a, 3), field(m, 0),
+                 field(m, 1));
+        rc = rc && st.expected > 0;
+    } else if (!c->err) {
+        fprintf(stderr, "bootstorm watch: redis: %s\n", err);
     }
     if (a)
         freeReplyObject(a);
@@ -50,14 +58,18 @@ static int progress(redisContext *c, const struct agg_run *r, char *line, size_t
     return rc;
 }
 
-/* Shows progress until done (0), timeout (1) or a Redis error (2). */
-static int follow(redisContext *c, const struct agg_run *r, int64_t interval_ms, int64_t timeout_s)
+/* Shows progress until done (0), timeout (1) or a Redis error (2); a Redis that went
+ * away is reconnected to (redis_url NULL: the embedded one). */
+static int follow(redisContext **c, const char *redis_url, const struct agg_run *r,
+                  int64_t interval_ms, int64_t timeout_s)
 {
     int tty = isatty(1), rc = ARGS_FAIL;
     mono_ns end = mono_add(clock_mono(), timeout_s * NS_PER_S), t0 = clock_mono();
     char last[256] = "", line[256];
     while (mono_diff(clock_mono(), end) > 0) {
-        int done = progress(c, r, line, sizeof line);
+        int done = progress(*c, r, line, sizeof line);
+        if (done < 0 && (*c)->err && cmd_reconnect("watch", redis_url, c) == 0)
+            continue;
         if (done < 0) {
             rc = ARGS_USAGE;
             break;
@@ -107,18 +119,21 @@ int cmd_watch(int argc, char **argv, const char *redis_url)
     if (argc - optind > 1)
         return args_bad("watch", usage, "unexpected argument", argv[optind + 1]);
     const char *run = optind < argc ? argv[optind] : "last";
+    if (args_run_id("watch", run) < 0)
+        return ARGS_USAGE;
     redisContext *rc_redis = cmd_connect("watch", redis_url);
     if (!rc_redis)
         return ARGS_USAGE;
     static struct agg_run r;
     char err[512];
     int rc;
-    if (agg_load(rc_redis, run, &r, err, sizeof err) < 0) { /* resolves "last", checks the id */
+    if (agg_load(rc_redis, run, &r, err, sizeof err) < 0) { /* resolves "last" */
         fprintf(stderr, "bootstorm watch: %s\n", err);
         rc = ARGS_FAIL;
     } else {
-        rc = follow(rc_redis, &r, interval_ms, timeout_s);
+        rc = follow(&rc_redis, redis_url, &r, interval_ms, timeout_s);
     }
-    redisFree(rc_redis);
+    if (rc_redis)
+        redisFree(rc_redis);
     return rc;
 }

@@ -19,10 +19,12 @@
 
 #include "bredis.h"
 #include "clock.h"
+#include "keys.h"
 #include "log.h"
 #include "paths.h"
 #include "ports.h"
 #include "procspawn.h"
+#include "yamlcfg.h"
 
 /* Spawns argv in its own process group (a terminal's ^C goes to the CLI, which
  * stops the daemons in order), output appended to log. Returns the pid or -1. */
@@ -191,7 +193,8 @@ int embedded_start_daemons(struct embedded *em, char *const *launcher_args, char
         }
         nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
     }
-    if (gethostname(host, sizeof host) < 0 || !host[0])
+    /* the host id by the one rule: a host name the launcher would refuse is not used */
+    if (gethostname(host, sizeof host) < 0 || ycfg_id_why(host))
         snprintf(host, sizeof host, "localhost");
     return start_launcher(em, host, launcher_args, err, errlen);
 }
@@ -221,7 +224,9 @@ static int start_launcher(struct embedded *em, const char *host, char *const *ex
 /* 1 when bs:host:HOST says up and was seen after the launcher started. */
 static int launcher_up(struct embedded *em, redisContext *c)
 {
-    redisReply *r = redisCommand(c, "HMGET bs:host:%s state last_seen_tr", em->host);
+    char key[KEY_MAX];
+    keys_host(key, sizeof key, em->host); /* fits: a valid id (embedded_start_daemons) */
+    redisReply *r = redisCommand(c, "HMGET %s state last_seen_tr", key);
     int up = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
              r->element[0]->type == REDIS_REPLY_STRING && !strcmp(r->element[0]->str, "up") &&
              r->element[1]->type == REDIS_REPLY_STRING &&

@@ -35,6 +35,8 @@ static void usage(FILE *f)
         "  check RUN [--p99-max MS] [--max-failed-pct P]  exit 1 when a limit is broken\n"
         "  hosts [--json]                          launchers in the registry: state, cores, ...\n"
         "  pool add|rm|list NAME [HOST...]         named groups of hosts (run --hosts pool:NAME)\n"
+        "  rm RUN [RUN...] [--force]               delete runs (every key of each)\n"
+        "  prune [--keep N] [--older-than D] [--dry-run]  delete old runs (docs/RETENTION.md)\n"
         "  keys gen DIR                            CURVE keys for the collector and clients\n"
         "  redis-cli [ARGS...]                     redis-cli on the Redis in use (password\n"
         "                                          in REDISCLI_AUTH, never on its argv)\n"
@@ -91,6 +93,22 @@ redisContext *cmd_connect(const char *sub, const char *redis_url)
     return c;
 }
 
+int cmd_reconnect(const char *sub, const char *redis_url, redisContext **c)
+{
+    char err[512], shown[512];
+    if (!redis_url)
+        redis_url = query_em.redis_url;
+    bredis_redact(redis_url, shown, sizeof shown);
+    fprintf(stderr, "bootstorm %s: lost Redis %s (%s); reconnecting for up to %d s\n", sub, shown,
+            *c && (*c)->err ? (*c)->errstr : "no connection", CMD_REDIS_RETRY_MS / 1000);
+    if (bredis_reconnect(c, redis_url, REDIS_TIMEOUT_MS, CMD_REDIS_RETRY_MS, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm %s: Redis did not come back: %s\n", sub, err);
+        return -1;
+    }
+    log_info("reconnected to Redis %s", shown);
+    return 0;
+}
+
 /* Global options into *redis_url and *data_dir; returns -1 to go on with the command
  * at argv[optind], else the exit code (--help, --version, bad usage). */
 static int parse_global(int argc, char **argv, const char **redis_url, const char **data_dir)
@@ -145,7 +163,8 @@ static query_fn find_query(const char *cmd)
         query_fn fn;
     } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},   {"compare", cmd_compare},
                    {"export", cmd_export}, {"plot", cmd_plot},   {"watch", cmd_watch},
-                   {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool}};
+                   {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool},
+                   {"rm", cmd_rm},         {"prune", cmd_prune}};
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
         if (!strcmp(cmd, queries[i].name))
             return queries[i].fn;

@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "log.h"
 #include "registry.h"
+#include "retain.h"
 #include "yamlcfg.h"
 #include "zap.h"
 
@@ -251,11 +252,12 @@ static const char *insane(const struct ev *e)
 {
     if (!ycfg_valid_id(e->host, NULL)) /* it names keys and log lines: no ':' or newline */
         return "host id empty or not [A-Za-z0-9._-]";
-    if (e->type != EV_HELLO && e->type != EV_HEARTBEAT && e->type != EV_PONG &&
-        e->type != EV_LOST && (!e->run[0] || strpbrk(e->run, "{}")))
-        return "run id empty or holding '{' or '}'";
-    if (e->type == EV_LOST && (strpbrk(e->run, "{}") || e->from > e->seq))
-        return "run id holding '{' or '}', or from > seq";
+    int runless = e->type == EV_HELLO || e->type == EV_HEARTBEAT || e->type == EV_PONG ||
+                  e->type == EV_LOST; /* a lost range may span runs: its run may be empty */
+    if ((!runless || e->run[0]) && ycfg_id_why(e->run))
+        return "run id empty or not [A-Za-z0-9._-], 1..63 characters";
+    if (e->type == EV_LOST && e->from > e->seq)
+        return "lost range with from > seq";
     return NULL;
 }
 
@@ -598,8 +600,10 @@ static void on_run_start(struct coll *c, const struct item *it)
 
 static void on_run_end(struct coll *c, const struct item *it)
 {
-    if (it->code == APPLY_STORED && !c->broken)
-        control_on_event(c->redis, &c->reg, &it->e);
+    if (it->code != APPLY_STORED || c->broken)
+        return;
+    control_on_event(c->redis, &c->reg, &it->e);
+    retain_after_end(c->redis, it->e.run, c->o->keep_runs);
 }
 
 static void on_command(struct coll *c, const struct item *it)

@@ -18,6 +18,7 @@ struct coll_opts {
     const struct bzmq_curve *curve; /* NULL: plain TCP (main.c allows loopback only) */
     const char *curve_allow;        /* NULL, or the allow-list of client keys (zap.h) */
     int64_t start_lead_ns;          /* a start's agreed realtime is now + this (control.c) */
+    int64_t keep_runs;              /* > 0: keep the newest N runs once one ends (retain.c) */
 };
 
 /* Runs until *stop becomes nonzero (set from a signal handler), then finishes the

@@ -10,6 +10,7 @@
 #include "keys.h"
 #include "log.h"
 #include "runmeta.h"
+#include "yamlcfg.h"
 
 static void reply(void *sock, const void *route, size_t route_len, const struct ev *req, int n,
                   const char *hosts, const char *error)
@@ -100,6 +101,8 @@ static int pick_targets(redisContext *redis, struct registry *reg, mono_ns now, 
             add_target(t, &n, h);
             continue;
         }
+        if (ycfg_id_check(is_pool ? "pool name" : "host or pool name", pool, err, errlen) < 0)
+            return -1;
         int m = add_pool(redis, reg, now, pool, t, &n, tcap, absent, acap);
         if (m < 0) {
             snprintf(err, errlen, "redis: %s", redis->err ? redis->errstr : "SMEMBERS failed");
@@ -261,8 +264,8 @@ static void start(void *sock, redisContext *redis, struct registry *reg, mono_ns
     int n = -1;
     if (!t || !hosts || !share)
         snprintf(err, sizeof err, "out of memory");
-    else if (!e->run[0] || strpbrk(e->run, "{}"))
-        snprintf(err, sizeof err, "bad run id '%s'", e->run);
+    else if (ycfg_id_check("run id", e->run, err, sizeof err) < 0)
+        n = -1; /* err says why */
     else if (!redis)
         snprintf(err, sizeof err, "redis is not reachable");
     else if ((n = pick_targets(redis, reg, now, e->hosts, t, absent, sizeof absent, err,

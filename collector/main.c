@@ -41,6 +41,9 @@ static void usage(FILE *f)
             "                        'cli'); a key speaks only as its own id\n"
             "  --start-lead-ms MS    a start begins this long after the collector got it, on\n"
             "                        every host at once (default 1000)\n"
+            "  --keep-runs N         once a run ends, remove the runs beyond the newest N\n"
+            "                        (0 = keep all, the default; also BOOTSTORM_KEEP_RUNS);\n"
+            "                        runs still running are kept (docs/RETENTION.md)\n"
             "  --version, --help\n");
 }
 
@@ -61,6 +64,18 @@ static int num_opt(const char *name, int64_t lo, int64_t hi, int64_t *out)
     return -1;
 }
 
+/* BOOTSTORM_KEEP_RUNS, the default of --keep-runs. Returns 0, or -1 (printed). */
+static int keep_runs_env(struct cli *a)
+{
+    const char *v = getenv("BOOTSTORM_KEEP_RUNS");
+    char err[256];
+    if (!v || !*v ||
+        numarg_int("BOOTSTORM_KEEP_RUNS", v, 0, 1000000, &a->o.keep_runs, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "bootstorm-collector: %s\n", err);
+    return -1;
+}
+
 /* Parses argv into a. Returns -1 to go on, else the exit status (0 for --help/--version). */
 static int parse(int argc, char **argv, struct cli *a)
 {
@@ -72,6 +87,7 @@ static int parse(int argc, char **argv, struct cli *a)
                                              {"curve-secret", required_argument, 0, 'C'},
                                              {"curve-allow", required_argument, 0, 'A'},
                                              {"start-lead-ms", required_argument, 0, 'L'},
+                                             {"keep-runs", required_argument, 0, 'K'},
                                              {"version", no_argument, 0, 'V'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
@@ -105,6 +121,10 @@ static int parse(int argc, char **argv, struct cli *a)
             if (num_opt("--start-lead-ms", 0, 600000, &n) < 0)
                 return 2;
             a->o.start_lead_ns = n * NS_PER_MS;
+            break;
+        case 'K':
+            if (num_opt("--keep-runs", 0, 1000000, &a->o.keep_runs) < 0)
+                return 2;
             break;
         case 'V':
             printf("bootstorm-collector %s\n", BS_VERSION);
@@ -171,6 +191,8 @@ int main(int argc, char **argv)
         .curve = {.server = 1},
     };
     log_init("collector", LOG_INFO);
+    if (keep_runs_env(&a) < 0)
+        return 2;
     int rc = parse(argc, argv, &a);
     if (rc >= 0)
         return rc;

@@ -21,10 +21,10 @@ struct zap {
     int nallow; /* -1: no allow-list */
 };
 
-/* Ids as the collector allows them in keys: [A-Za-z0-9._-], 1..63 characters. */
+/* Ids as the collector allows them in keys (the one rule: ycfg_id_why). */
 static int id_ok(const char *s)
 {
-    return ycfg_valid_id(s, NULL) && strlen(s) < BS_ID_MAX;
+    return ycfg_id_why(s) == NULL;
 }
 
 static int parse_line(char *line, struct zap_entry *e)

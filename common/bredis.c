@@ -1,9 +1,15 @@
-/* Redis URL parsing (with credentials), and connecting with timeouts, AUTH and SELECT. */
+/* Redis URL parsing (with credentials), and connecting with timeouts, AUTH and SELECT;
+ * reconnecting after a failure; one checked command. */
 #include "bredis.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "clock.h"
 
 void bredis_redact(const char *url, char *out, size_t cap)
 {
@@ -152,4 +158,56 @@ fail:
     if (c)
         redisFree(c);
     return NULL;
+}
+
+redisReply *bredis_query(redisContext *c, int type, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    if (!r) {
+        snprintf(err, errlen, "redis: %s", c->err ? c->errstr : "no reply");
+        return NULL;
+    }
+    if (r->type != type) {
+        if (r->type == REDIS_REPLY_ERROR)
+            snprintf(err, errlen, "redis: %s", r->str);
+        else
+            snprintf(err, errlen, "redis: unexpected reply type %d to '%s'", r->type, fmt);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* 1 when c answers PING with PONG; 0 with the reason in err (e.g. LOADING). */
+static int answers(redisContext *c, char *err, size_t errlen)
+{
+    redisReply *r = bredis_query(c, REDIS_REPLY_STATUS, err, errlen, "PING");
+    int ok = r && !strcmp(r->str, "PONG");
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
+int bredis_reconnect(redisContext **c, const char *url, int timeout_ms, int budget_ms, char *err,
+                     size_t errlen)
+{
+    if (*c)
+        redisFree(*c);
+    *c = NULL;
+    mono_ns end = mono_add(clock_mono(), (int64_t)budget_ms * NS_PER_MS);
+    for (;;) {
+        if ((*c = bredis_connect(url, timeout_ms, err, errlen)) && answers(*c, err, errlen))
+            return 0;
+        if (*c)
+            redisFree(*c);
+        *c = NULL;
+        if (mono_diff(clock_mono(), end) <= 0)
+            return -1;
+        struct timespec ts = {0, 200 * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
 }

@@ -30,4 +30,18 @@ void bredis_redact(const char *url, char *out, size_t cap);
  * err (the URL in it redacted). */
 redisContext *bredis_connect(const char *url, int timeout_ms, char *err, size_t errlen);
 
+/* Replaces *c, a context that failed (c->err set; hiredis contexts are never reused
+ * after that), by a new one to url: bredis_connect, then PING until Redis answers PONG
+ * (not LOADING while it reads its AOF back), every 200 ms for up to budget_ms. Frees
+ * the old context. Returns 0 with *c the new context, or -1 with *c NULL and the last
+ * reason in err. Prints nothing: the caller says once that it is reconnecting. */
+int bredis_reconnect(redisContext **c, const char *url, int timeout_ms, int budget_ms, char *err,
+                     size_t errlen);
+
+/* Runs one command; returns the reply when it has type `type` (REDIS_REPLY_*), else
+ * NULL with the reason in err: Redis's error, an unexpected type, or a transport failure
+ * (then c->err is set and c must be remade: bredis_reconnect). */
+redisReply *bredis_query(redisContext *c, int type, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 #endif

@@ -35,6 +35,11 @@ int keys_guest(char *buf, size_t cap, const char *run, const char *host, long lo
     return fit(snprintf(buf, cap, "bs:{%s}:guest:%s:%lld", run, host, idx), cap);
 }
 
+int keys_guest_match(char *buf, size_t cap, const char *run)
+{
+    return fit(snprintf(buf, cap, "bs:{%s}:guest:*", run), cap);
+}
+
 int keys_hagg(char *buf, size_t cap, const char *run, const char *host)
 {
     return fit(snprintf(buf, cap, "bs:{%s}:hagg:%s", run, host), cap);

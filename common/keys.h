@@ -41,6 +41,9 @@ int keys_hagg(char *buf, size_t cap, const char *run, const char *host);   /* :h
 int keys_mem(char *buf, size_t cap, const char *run, const char *host);    /* :mem:HOST */
 int keys_phase(char *buf, size_t cap, const char *run, const char *phase); /* :ph:NAME */
 int keys_host(char *buf, size_t cap, const char *host); /* bs:host:HOST */
+/* A SCAN MATCH pattern for every guest hash of run: bs:{RUN}:guest:*. The run id must
+ * be a valid id (ycfg_id_why): the glob characters * ? [ ] \ are outside that rule. */
+int keys_guest_match(char *buf, size_t cap, const char *run);
 int keys_pool(char *buf, size_t cap, const char *pool); /* bs:pool:NAME */
 
 #endif

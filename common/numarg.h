@@ -17,4 +17,10 @@ int numarg_int(const char *name, const char *s, int64_t lo, int64_t hi, int64_t 
 int numarg_double(const char *name, const char *s, double lo, double hi, double *out, char *err,
                   size_t errlen);
 
+/* A duration "N" followed by one unit: s, m, h or d (30m, 12h, 7d), N a decimal integer;
+ * into *out_s in seconds, within [lo_s, hi_s]. Errors as numarg_int's, naming the
+ * option ("--older-than: '7w' is not a duration (N followed by s, m, h or d)"). */
+int numarg_duration(const char *name, const char *s, int64_t lo_s, int64_t hi_s, int64_t *out_s,
+                    char *err, size_t errlen);
+
 #endif

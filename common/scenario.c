@@ -109,6 +109,15 @@ static int set_counts(const struct ycfg *c, int line, struct fy_node *v, struct 
     return 0;
 }
 
+const char *scenario_hosts_why(const char *list)
+{
+    if (!ycfg_valid_id(list, ",:"))
+        return "expected \"all\" or host/pool names (pool:NAME) separated by commas";
+    if (strlen(list) >= sizeof ((struct scenario *)0)->hosts)
+        return "longer than 255 bytes";
+    return NULL;
+}
+
 /* The header stores hosts comma-separated; a YAML list is accepted and joined. */
 static int set_hosts(const struct ycfg *c, int line, struct fy_node *v, struct scenario *s)
 {
@@ -119,11 +128,9 @@ static int set_hosts(const struct ycfg *c, int line, struct fy_node *v, struct s
     if (!v || !fy_node_is_sequence(v)) {
         if (ycfg_text(c, "hosts", line, v, s->hosts, sizeof s->hosts) < 0)
             return -1;
-        if (!ycfg_valid_id(s->hosts, ",:"))
-            return ycfg_fail(
-                c, line, "hosts",
-                "expected \"all\" or host/pool names (pool:NAME) separated by commas, got '%s'",
-                s->hosts);
+        const char *why = scenario_hosts_why(s->hosts);
+        if (why)
+            return ycfg_fail(c, line, "hosts", "%s, got '%s'", why, s->hosts);
         return 0;
     }
     s->hosts[0] = '\0';
@@ -365,20 +372,30 @@ static int unknown_key(const struct ycfg *c, int line, const char *key)
     return ycfg_fail(c, line, key, "unknown key (known: %s)", known);
 }
 
-/* The base name without directories and a .yaml/.yml suffix, cut to fit. */
+/* The base name without directories and a .yaml/.yml suffix, made an id by the one rule
+ * (ycfg_id_why): each run of other bytes ("my storm!" -> "my-storm-", UTF-8 too) becomes
+ * one '-', cut to BS_ID_MAX - 1 bytes, "scenario" when nothing is left. A name derived
+ * this way is never refused: the file's name is not the user's choice of a run name
+ * (`name:` is, and a bad one is refused). */
 static void default_name(const char *path, char *dst, size_t cap)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    size_t n = strlen(base);
+    size_t n = strlen(base), o = 0;
     if (n > 5 && !strcmp(base + n - 5, ".yaml"))
         n -= 5;
     else if (n > 4 && !strcmp(base + n - 4, ".yml"))
         n -= 4;
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, base, n);
-    dst[n] = '\0';
+    char id[BS_ID_MAX];
+    for (size_t i = 0; i < n && o < sizeof id - 1; i++) {
+        char ch[2] = {base[i], '\0'};
+        if (ycfg_valid_id(ch, NULL))
+            id[o++] = base[i];
+        else if (!o || id[o - 1] != '-')
+            id[o++] = '-';
+    }
+    id[o] = '\0';
+    ycfg_copy(dst, cap, o ? id : "scenario");
 }
 
 int scenario_parse(const char *name, const char *text, size_t len, struct scenario *s, char *err,

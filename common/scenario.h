@@ -46,4 +46,8 @@ int scenario_parse(const char *name, const char *text, size_t len, struct scenar
 /* Fills a start command for one run of s with count guests (run id not set). */
 void scenario_to_start(const struct scenario *s, int count, struct ev *start);
 
+/* Why a hosts list ("all", or host/pool names and pool:NAME separated by commas) is
+ * not one, or NULL when it is: the rule for the scenario's `hosts:` and `run --hosts`. */
+const char *scenario_hosts_why(const char *list);
+
 #endif

@@ -2,6 +2,7 @@
  * quiet, node lines and scalar conversion, all reporting as "FILE:LINE: key 'K': ...".
  * Key tables and validation belong to the parsers (scenario.c, profile.c). */
 #include "yamlcfg.h"
+#include "event.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -275,6 +276,32 @@ int ycfg_valid_id(const char *s, const char *extra)
               strchr("_.-", *s) || (extra && strchr(extra, *s))))
             return 0;
     return 1;
+}
+
+const char *ycfg_id_why(const char *s)
+{
+    static const char *const why[] = {"empty", "longer than 63 characters",
+                                      "only letters, digits, '_', '.' and '-' are allowed"};
+    _Static_assert(BS_ID_MAX == 64, "the message above says 63");
+    if (!*s)
+        return why[0];
+    if (strlen(s) >= BS_ID_MAX)
+        return why[1];
+    return ycfg_valid_id(s, NULL) ? NULL : why[2];
+}
+
+int ycfg_id_check(const char *what, const char *s, char *err, size_t errlen)
+{
+    const char *why = ycfg_id_why(s);
+    char shown[BS_ID_MAX + 1];
+    size_t i;
+    if (!why)
+        return 0;
+    for (i = 0; s[i] && i < sizeof shown - 1; i++)
+        shown[i] = s[i] >= ' ' && s[i] < 127 ? s[i] : '?';
+    shown[i] = '\0';
+    snprintf(err, errlen, "bad %s '%s%s': %s", what, shown, s[i] ? "..." : "", why);
+    return -1;
 }
 
 void ycfg_copy(char *dst, size_t cap, const char *src)

@@ -53,6 +53,15 @@ const char *ycfg_shown(struct fy_node *v, char *buf, size_t cap);
 /* True if s is non-empty and only [A-Za-z0-9_.-] plus the characters in extra. */
 int ycfg_valid_id(const char *s, const char *extra);
 
+/* The one rule for a host, run or pool id (they become parts of Redis keys and log
+ * lines): non-empty, only [A-Za-z0-9_.-], shorter than BS_ID_MAX (event.h). Returns
+ * NULL for a valid id, else why not ("empty", "longer than 63 characters", ...). */
+const char *ycfg_id_why(const char *s);
+
+/* ycfg_id_why as an error: 0 for a valid id, else -1 with "bad WHAT 'ID': WHY" in err
+ * (the id shown cut at 64 bytes, bytes outside printable ASCII as '?'). */
+int ycfg_id_check(const char *what, const char *s, char *err, size_t errlen);
+
 /* strncpy that always terminates: copies at most cap - 1 bytes. */
 void ycfg_copy(char *dst, size_t cap, const char *src);
 

@@ -247,8 +247,8 @@ static void set_defaults(struct launcher *l)
     l->cfg.memo = &l->memo;
     l->opt = (struct options){
         .endpoint = "tcp://127.0.0.1:5555", .probe = 1, .heartbeat_ms = 1000, .flush_s = 5};
-    if (gethostname(l->cfg.host, sizeof l->cfg.host) < 0)
-        snprintf(l->cfg.host, sizeof l->cfg.host, "localhost");
+    if (gethostname(l->cfg.host, sizeof l->cfg.host) < 0 || ycfg_id_why(l->cfg.host))
+        snprintf(l->cfg.host, sizeof l->cfg.host, "localhost"); /* not a valid id: --host */
     path_in_prefix(l->cfg.bindir, sizeof l->cfg.bindir, "bin");
     snprintf(l->cfg.libvirt_uri, sizeof l->cfg.libvirt_uri, "qemu:///system");
 }
@@ -279,6 +279,8 @@ static int set_option(struct launcher *l, int c, const char *arg, char *err, siz
         l->opt.endpoint = arg;
         return 0;
     case 'H':
+        if (ycfg_id_check("--host", arg, err, errlen) < 0)
+            return -1;
         snprintf(cfg->host, sizeof cfg->host, "%s", arg);
         return 0;
     case 'g':

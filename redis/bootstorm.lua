@@ -54,15 +54,11 @@ end
 local function ms(ns) return ns / 1e6 end
 
 -- How a cached hash value is written: integers in full, other numbers (ms) as fmt_ms.
--- An integer below 2^53 goes to redis.call as a number: Redis writes it with '%.17g',
--- which is its exact decimal, at no string.format here (the hot spot of a batch).
-local EXACT = 2 ^ 53
+-- Never a number to redis.call: Redis would print it with '%.17g', a floating-point
+-- conversion several times the cost of '%d' (measured: callgrind on bench/ingest.sh).
 local function fmt_val(v)
     if type(v) ~= 'number' then return v end
-    if v == math.floor(v) then
-        if v > -EXACT and v < EXACT then return v end
-        if v > -9.2e18 and v < 9.2e18 then return string.format('%d', v) end
-    end
+    if v == math.floor(v) and v > -9.2e18 and v < 9.2e18 then return string.format('%d', v) end
     return fmt_ms(v)
 end
 
@@ -141,16 +137,19 @@ local function batch_flush()
     for _, key in ipairs(B.hk) do
         local e, set, del, n, nd = B.h[key], {}, nil, 0, 0
         local vals = e.f
-        for f in pairs(e.dirty) do
+        for f in pairs(e.all and vals or e.dirty) do -- e.all: every field (a guest's hash)
             local v = vals[f]
-            if v == nil then
-                del = del or {}
-                nd = nd + 1
-                del[nd] = f
-            else
+            if v ~= nil then
                 set[n + 1] = f
                 set[n + 2] = type(v) == 'number' and fmt_val(v) or v
                 n = n + 2
+            end
+        end
+        for f in pairs(e.dirty) do
+            if vals[f] == nil then
+                del = del or {}
+                nd = nd + 1
+                del[nd] = f
             end
         end
         if n > 0 then redis.call('HSET', key, unpack(set, 1, n)) end
@@ -230,17 +229,22 @@ end
 -- Counters and extremes go to the run's agg hash and to the host's hagg:HOST; sorted
 -- sets of durations to the run's (NAME) alone: its members start with HOST:, so the
 -- aggregator filters a host's share from it (no per-host copy to write per event).
+-- incr, both_min and both_max write the two tables directly (k.add_a/k.add_h, ...):
+-- a guest's events call them a dozen times, and every call and lookup counts here.
 local function incr(k, field, n)
-    acc_add(k, k.agg, field, n)
-    acc_add(k, k.hagg, field, n)
+    local a, h = k.add_a, k.add_h
+    a[field] = (a[field] or 0) + n
+    h[field] = (h[field] or 0) + n
 end
 local function both_min(k, field, v)
-    acc_min(k, k.agg, field, v)
-    acc_min(k, k.hagg, field, v)
+    local a, h = k.lo_a, k.lo_h
+    if not a[field] or v < a[field] then a[field] = v end
+    if not h[field] or v < h[field] then h[field] = v end
 end
 local function both_max(k, field, v)
-    acc_max(k, k.agg, field, v)
-    acc_max(k, k.hagg, field, v)
+    local a, h = k.hi_a, k.hi_h
+    if not a[field] or v > a[field] then a[field] = v end
+    if not h[field] or v > h[field] then h[field] = v end
 end
 local function zadd_run(k, name, score, member)
     local z = k.zkeys[name] -- the key name, once per call
@@ -251,12 +255,14 @@ local function zadd_run(k, name, score, member)
     zadd(z, score, member)
 end
 -- A phase duration (ms) between two tm of one guest; phases are listed in bs:{RUN}:phases.
+local PHASE_KEY = {spawned = 'ph:spawned', first_output = 'ph:first_output', ready = 'ph:ready'}
 local function phase(k, m, name, t0, t1)
     if not t0 or not t1 then return end
-    local d = tonumber(t1) - tonumber(t0)
+    local d = t1 - t0 -- a string read back becomes a number here
     if d < 0 then return end
-    sadd(k.phases, name)
-    zadd_run(k, 'ph:' .. name, d / 1e6, m)
+    local s = B.s[k.phases]
+    if not (s and s[name]) then sadd(k.phases, name) end
+    zadd_run(k, PHASE_KEY[name] or ('ph:' .. name), d / 1e6, m)
 end
 -- Power-of-two bucket of the guests already running at spawn: 0, 1, 2, 4, 8, ...
 local function bucket(n)
@@ -266,29 +272,46 @@ local function bucket(n)
     while b * 2 <= n do b = b * 2 end
     return b
 end
+-- The byrun fields of the bucket of n ("B:n", "B:sum_ms", "B:max_ms"), built once.
+local BUCKET_FIELDS = {}
+local function bucket_fields(n)
+    local b = bucket(n)
+    local t = BUCKET_FIELDS[b]
+    if not t then
+        local s = istr(b)
+        t = {s .. ':n', s .. ':sum_ms', s .. ':max_ms'}
+        BUCKET_FIELDS[b] = t
+    end
+    return t
+end
 -- Ready guests alive now, per host and per run, with a timeline entry per change
 -- ("TM TR N ALL HOST" in the list upc: one RPUSH per call, where a stream took an XADD
 -- per entry).
-local function up(k, gk, delta, f)
-    hset(gk, 'up', delta > 0 and 1 or 0)
+local function up(k, gf, delta, f)
+    gf.up = delta > 0 and 1 or 0
     local n = hincr(k.agg, k.f_up, delta)
     local all = hincr(k.agg, 'up', delta)
     rpush(k.upc, istr(f.tm) .. ' ' .. istr(f.tr or 0) .. ' ' .. istr(n) .. ' ' .. istr(all) ..
         ' ' .. k.host)
 end
-local function down(k, gk, f)
-    if tonumber(hget(gk, 'up')) == 1 then up(k, gk, -1, f) end
+local function down(k, gf, f)
+    if tonumber(gf.up) == 1 then up(k, gf, -1, f) end
 end
 -- Member of a guest's boot in the zsets: HOST:IDX, and HOST:IDX#GEN once restarted.
-local function member(g, gk)
-    local gen = tonumber(hget(gk, 'gen'))
-    return (gen and gen ~= 0) and (g .. '#' .. istr(gen)) or g
+local function member(g, gf)
+    local gen = gf.gen
+    if not gen or gen == 0 or gen == '0' then return g end
+    return g .. '#' .. istr(tonumber(gen))
+end
+-- Optional fields are always sent; empty strings and zeros mean "not known".
+local function gset_opt(gf, field, v)
+    if v and v ~= '' and v ~= 0 then gf[field] = v end
 end
 
 -- ---- one handler per run event type: k holds run, host and the run's hash keys,
--- g the guest id, gk its hash, f the decoded event ----
+-- g the guest id, ge its hash entry in the cache (ge.f the fields, written directly:
+-- a guest's hash is written whole at the end of the call), f the decoded event ----
 local H = {}
-
 function H.run_start(k, f)
     local host = k.host
     hset(k.meta, 'accel:' .. host, f.accel)
@@ -304,102 +327,113 @@ function H.run_start(k, f)
     end
 end
 
-function H.spawn(k, f, g, gk)
-    if hget(gk, 'spawn_tm') then
+function H.spawn(k, f, g, ge)
+    local gf = ge.f
+    if gf.spawn_tm then
         -- a restart of this guest: a new generation; the old one is down now
-        down(k, gk, f)
-        hincr(gk, 'gen', 1)
+        down(k, gf, f)
+        gf.gen = (tonumber(gf.gen) or 0) + 1
         for _, n in ipairs({'spawned_tm', 'first_output_tm', 'ready_tm', 'boot_ns', 'reason',
                 'failed_tm', 'exit_status', 'exit_tm', 'pid', 'detail'}) do
-            if hget(gk, n) then hdel(gk, n) end
+            if gf[n] then
+                gf[n] = nil
+                ge.dirty[n] = true
+            end
         end
         incr(k, 'respawned', 1)
     end
-    hset(gk, 'host', k.host)
-    hset(gk, 'idx', f.guest)
-    hset(gk, 'state', 'spawning')
-    hset(gk, 'spawn_tm', f.tm)
-    hset(gk, 'spawn_tr', f.tr)
-    hset(gk, 'running', f.running)
+    gf.host = k.host
+    gf.idx = f.guest
+    gf.state = 'spawning'
+    gf.spawn_tm = f.tm
+    gf.spawn_tr = f.tr
+    gf.running = f.running
     incr(k, 'spawned', 1)
-    acc_min(k, k.agg, k.f_first_spawn, f.tm)
-    acc_min(k, k.agg, 'first_spawn_tr', f.tr)
-    if f.lag_ns and hget(k.meta, 'pattern') == 'interval' then
-        hset(gk, 'lag_ns', f.lag_ns)
-        zadd_run(k, 'lag', ms(f.lag_ns), member(g, gk))
+    local lo = k.lo_a
+    if not lo[k.f_first_spawn] or f.tm < lo[k.f_first_spawn] then lo[k.f_first_spawn] = f.tm end
+    if not lo.first_spawn_tr or f.tr < lo.first_spawn_tr then lo.first_spawn_tr = f.tr end
+    if f.lag_ns and k.interval then
+        gf.lag_ns = f.lag_ns
+        zadd_run(k, 'lag', ms(f.lag_ns), member(g, gf))
     end
 end
 
-function H.spawned(k, f, g, gk)
-    hset(gk, 'pid', f.pid)
-    hset(gk, 'spawned_tm', f.tm)
-    hset_opt(gk, 'spawn_ns', f.spawn_ns)
-    local st = hget(gk, 'state')
-    if not st or st == 'spawning' then hset(gk, 'state', 'running') end
-    phase(k, member(g, gk), 'spawned', hget(gk, 'spawn_tm'), f.tm)
+function H.spawned(k, f, g, ge)
+    local gf = ge.f
+    gf.pid = f.pid
+    gf.spawned_tm = f.tm
+    gset_opt(gf, 'spawn_ns', f.spawn_ns)
+    local st = gf.state
+    if not st or st == 'spawning' then gf.state = 'running' end
+    phase(k, member(g, gf), 'spawned', gf.spawn_tm, f.tm)
 end
 
-function H.first_output(k, f, g, gk)
-    if hsetnx(gk, 'first_output_tm', f.tm) then
-        local t0 = hget(gk, 'spawned_tm') or hget(gk, 'spawn_tm')
-        phase(k, member(g, gk), 'first_output', t0, f.tm)
-    end
+function H.first_output(k, f, g, ge)
+    local gf = ge.f
+    if gf.first_output_tm then return end
+    gf.first_output_tm = f.tm
+    phase(k, member(g, gf), 'first_output', gf.spawned_tm or gf.spawn_tm, f.tm)
 end
 
-function H.marker(k, f, g, gk)
-    if hsetnx(gk, 'm:' .. f.name, f.tm) then
-        phase(k, member(g, gk), 'm:' .. f.name, hget(gk, 'spawn_tm'), f.tm)
-    end
+function H.marker(k, f, g, ge)
+    local gf, name = ge.f, 'm:' .. f.name
+    if gf[name] then return end
+    gf[name] = f.tm
+    phase(k, member(g, gf), name, gf.spawn_tm, f.tm)
 end
 
-function H.ready(k, f, g, gk)
-    local b, m = ms(f.boot_ns), member(g, gk)
-    hset(gk, 'state', 'ready')
-    hset(gk, 'ready_tm', f.tm)
-    hset(gk, 'boot_ns', f.boot_ns)
+function H.ready(k, f, g, ge)
+    local gf = ge.f
+    local b, m = ms(f.boot_ns), member(g, gf)
+    gf.state = 'ready'
+    gf.ready_tm = f.tm
+    gf.boot_ns = f.boot_ns
     zadd_run(k, 'boot', b, m)
     incr(k, 'ready', 1)
     both_min(k, 'boot_min_ms', b)
     both_max(k, 'boot_max_ms', b)
     -- summed in decimal ms rounded to 6 places: exact for inputs of whole ns
     incr(k, 'boot_sum_ms', b)
-    acc_max(k, k.agg, k.f_last_ready, f.tm)
-    acc_max(k, k.agg, 'last_ready_tr', f.tr)
-    phase(k, m, 'ready', hget(gk, 'first_output_tm'), f.tm)
+    local hi = k.hi_a
+    if not hi[k.f_last_ready] or f.tm > hi[k.f_last_ready] then hi[k.f_last_ready] = f.tm end
+    if not hi.last_ready_tr or f.tr > hi.last_ready_tr then hi.last_ready_tr = f.tr end
+    phase(k, m, 'ready', gf.first_output_tm, f.tm)
     -- boot time against guests already running at spawn
-    local bk, byrun = bucket(hget(gk, 'running')), k.byrun
-    acc_add(k, byrun, bk .. ':n', 1)
-    acc_add(k, byrun, bk .. ':sum_ms', b)
-    acc_max(k, byrun, bk .. ':max_ms', b)
+    local bk, byrun = bucket_fields(gf.running), k.byrun
+    acc_add(k, byrun, bk[1], 1)
+    acc_add(k, byrun, bk[2], b)
+    acc_max(k, byrun, bk[3], b)
     -- ready per second since the host's first spawn
     local t0 = min_now(k, k.agg, k.f_first_spawn)
     if t0 then acc_add(k, k.rps, istr(math.floor((f.tm - t0) / 1e9)), 1) end
-    up(k, gk, 1, f)
+    up(k, gf, 1, f)
 end
 
-local function guest_end(k, f, gk, counter)
-    hset_opt(gk, 'rss_kib', f.rss_kib)
-    hset_opt(gk, 'cpu_ms', f.cpu_ms)
-    hset_opt(gk, 'detail', f.detail)
+local function guest_end(k, f, gf, counter)
+    gset_opt(gf, 'rss_kib', f.rss_kib)
+    gset_opt(gf, 'cpu_ms', f.cpu_ms)
+    gset_opt(gf, 'detail', f.detail)
     incr(k, counter, 1)
-    down(k, gk, f)
+    down(k, gf, f)
 end
 
-function H.exit(k, f, g, gk)
-    hset(gk, 'exit_status', f.status)
-    hset(gk, 'exit_tm', f.tm)
-    hset_opt(gk, 'ram_kib', f.ram_kib)
-    local st = hget(gk, 'state')
-    if st ~= 'ready' and st ~= 'failed' then hset(gk, 'state', 'exited') end
-    guest_end(k, f, gk, 'exited')
+function H.exit(k, f, g, ge)
+    local gf = ge.f
+    gf.exit_status = f.status
+    gf.exit_tm = f.tm
+    gset_opt(gf, 'ram_kib', f.ram_kib)
+    local st = gf.state
+    if st ~= 'ready' and st ~= 'failed' then gf.state = 'exited' end
+    guest_end(k, f, gf, 'exited')
 end
 
-function H.failed(k, f, g, gk)
-    hset(gk, 'state', 'failed')
-    hset(gk, 'reason', f.reason)
-    hset(gk, 'failed_tm', f.tm)
+function H.failed(k, f, g, ge)
+    local gf = ge.f
+    gf.state = 'failed'
+    gf.reason = f.reason
+    gf.failed_tm = f.tm
     incr(k, 'failed:' .. f.reason, 1)
-    guest_end(k, f, gk, 'failed')
+    guest_end(k, f, gf, 'failed')
 end
 
 function H.mem(k, f)
@@ -468,8 +502,11 @@ local function run_keys(run, host)
             hagg = KEY.hagg(run, host), seq = KEY.seq(run), ev = KEY.ev(run), guests = {},
             byrun = KEY.run(run, 'byrun'), rps = KEY.run(run, 'rps'), upc = KEY.run(run, 'upc'),
             f_first_spawn = 'first_spawn_tm:' .. host, f_last_ready = 'last_ready_tm:' .. host,
-            f_up = 'up:' .. host, add = {}, lo = {}, hi = {}, zkeys = {},
-            phases = KEY.run(run, 'phases')}
+            f_up = 'up:' .. host, add_a = {}, add_h = {}, lo_a = {}, lo_h = {}, hi_a = {},
+            hi_h = {}, zkeys = {}, phases = KEY.run(run, 'phases')}
+        k.add = {[k.agg] = k.add_a, [k.hagg] = k.add_h}
+        k.lo = {[k.agg] = k.lo_a, [k.hagg] = k.lo_h}
+        k.hi = {[k.agg] = k.hi_a, [k.hagg] = k.hi_h}
         B.runs[run] = k
     end
     return k
@@ -479,7 +516,10 @@ local function apply_run_event(host, f, raw)
     local run = f.run
     local k = run_keys(run, host)
     -- only runs created through bs_run_create take events: no launcher makes up a run
-    if k.exists == nil then k.exists = hget(k.meta, 'run') ~= nil end
+    if k.exists == nil then
+        k.exists = hget(k.meta, 'run') ~= nil
+        k.interval = hget(k.meta, 'pattern') == 'interval'
+    end
     if not k.exists then return 2 end
     -- per (run, host) too: a launcher without a spool restarts its seq at 1 with a hello,
     -- and a resend of an old run's events must then change nothing
@@ -489,18 +529,20 @@ local function apply_run_event(host, f, raw)
     if f.type ~= 'line' then
         rpush(k.ev, raw)
     end
-    local g, gk
-    if f.guest then -- the guest's id and key, once per call
+    local g, ge
+    if f.guest then -- the guest's id and hash, once per call; the hash is written whole
         local c = k.guests[f.guest]
         if not c then
             local idx = istr(f.guest)
-            c = {host .. ':' .. idx, KEY.guest(run, host, idx)}
+            local gk = KEY.guest(run, host, idx)
+            c = {host .. ':' .. idx, B.h[gk] or hload(gk)}
+            c[2].all = true
             k.guests[f.guest] = c
         end
-        g, gk = c[1], c[2]
+        g, ge = c[1], c[2]
     end
     local h = H[f.type] or unknown
-    h(k, f, g, gk)
+    h(k, f, g, ge)
     return 1
 end
 

@@ -12,6 +12,8 @@ pkgs=(
     python3 lz4 xz-utils zstd dpkg apt
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-daemon-system
     iproute2 procps gnuplot-nox
+    # renders `bootstorm report --html` in tests/integration/test_report_html.sh
+    chromium
     ansible ansible-lint openssh-server openssh-client
     # the container guests (guests/container-*.yaml, sandbox-gvisor.yaml): OCI runtimes
     # and the bundle's root file system

@@ -111,3 +111,20 @@ alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1
 
 # Succeeds when the process $1 has exactly $2 qemu children (for wait_for).
 qemu_count_is() { [ "$(qemu_children "$1" | wc -l)" -eq "$2" ]; }
+
+# Succeeds when no process of the pids given runs any more (for wait_for).
+all_dead() {
+    local p
+    for p in "$@"; do alive "$p" && return 1; done
+    return 0
+}
+
+# Prints how many lines of file $1 contain the fixed string $2 (0 when none, or no file).
+log_count() { grep -cF -- "$2" "$1" 2>/dev/null || true; }
+
+# Succeeds when file $1 has more than $3 lines containing $2 (for wait_for): count the
+# lines before an action, then wait for a new one, so an earlier line never answers.
+log_grew() { [ "$(log_count "$1" "$2")" -gt "$3" ]; }
+
+# Succeeds when the redis-server on port $1 answers PING with PONG (not LOADING).
+redis_pong() { [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ]; }

@@ -344,19 +344,39 @@ static void test_list(redisContext *c)
     free(buf);
 }
 
+/* The child of test_wait: once the waiter (client id `waiter`) has polled the run's meta
+ * at least once (its last command is the poll, no longer CLIENT ID), B is finished.
+ * Returns the exit status: 0 when written, 1 on error or after 10 s of no poll. */
+static int finish_mid_wait(const char *url, long long waiter)
+{
+    char err[256];
+    redisContext *w = bredis_connect(url, 2000, err, sizeof err);
+    int polled = 0;
+    for (int i = 0; w && i < 1000 && !polled; i++) {
+        redisReply *l = redisCommand(w, "CLIENT LIST ID %lld", waiter);
+        polled = l && l->type == REDIS_REPLY_STRING && strstr(l->str, "cmd=hmget");
+        if (l)
+            freeReplyObject(l);
+        if (!polled)
+            usleep(10 * 1000);
+    }
+    redisReply *rep = polled ? redisCommand(w, "HSET bs:{%s}:meta hosts_done 2", B) : NULL;
+    return rep && rep->type == REDIS_REPLY_INTEGER ? 0 : 1;
+}
+
 /* B has 1 of 2 launchers done: waiting times out; a writer finishing it mid-wait ends it. */
 static void test_wait(redisContext *c, const char *url)
 {
     char err[256] = "";
     CHECK(agg_wait_done(c, B, 120, err, sizeof err) == -1, "wait on unfinished run succeeded");
     CHECK(strstr(err, "1 of 2 hosts done"), "err '%s'", err);
+    redisReply *id = redisCommand(c, "CLIENT ID");
+    CHECK(id && id->type == REDIS_REPLY_INTEGER, "CLIENT ID");
+    long long me = id->integer;
+    freeReplyObject(id);
     pid_t pid = fork();
-    if (pid == 0) {
-        usleep(150 * 1000);
-        redisContext *w = bredis_connect(url, 2000, err, sizeof err);
-        redisReply *rep = w ? redisCommand(w, "HSET bs:{%s}:meta hosts_done 2", B) : NULL;
-        _exit(rep && rep->type == REDIS_REPLY_INTEGER ? 0 : 1);
-    }
+    if (pid == 0)
+        _exit(finish_mid_wait(url, me));
     CHECK(agg_wait_done(c, B, 5000, err, sizeof err) == 0, "wait: %s", err);
     int st;
     waitpid(pid, &st, 0);

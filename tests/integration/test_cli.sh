@@ -70,7 +70,7 @@ grep -q 'ready rate: 4 ready in' "$T_DIR/report.txt" || fail "ready rate: $(cat 
 pass "missing hosts and lost events in JSON and text"
 
 # --- --help, --version, bad numbers, check without a limit
-for cmd in run report runs compare export plot watch check hosts pool keys; do # no data, no Redis
+for cmd in run report runs compare export plot watch check hosts pool keys rm prune; do # no data, no Redis
     "$BIN/bootstorm" --data-dir "$T_DIR/none" "$cmd" --help >"$T_DIR/help.out" 2>"$T_DIR/help.err" ||
         fail "$cmd --help exited $?: $(cat "$T_DIR/help.err")"
     grep -q "usage: bootstorm" "$T_DIR/help.out" || fail "$cmd --help: no usage on stdout"
@@ -93,6 +93,8 @@ MSG="--count: '0' is out of range" bad run "$T_DIR/sim.yaml" --count 0
 MSG="--limit: 'x' is not an integer" bad runs --limit x
 MSG="--interval-ms: '5ms' is not an integer" bad watch "$R1" --interval-ms 5ms
 MSG="--timeout-s: '0' is out of range" bad watch "$R1" --timeout-s 0
+MSG="--keep: '-1' is out of range" bad prune --keep -1
+MSG="--older-than: '12' is not a duration" bad prune --older-than 12
 MSG="no limit given: --p99-max" bad check "$R1"
 MSG="give one of --csv and --json" bad export "$R1" --csv --json
 MSG="missing --csv or --json" bad export "$R1"

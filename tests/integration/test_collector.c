@@ -112,6 +112,28 @@ static void wait_ready(void)
     CHECK(0, "collector not ready after 10 s (see %s)", log_path);
 }
 
+/* Lines of the collectors' log (shared, appended) that contain needle. */
+static int log_count(const char *needle)
+{
+    char line[2048];
+    int n = 0;
+    FILE *f = fopen(log_path, "r");
+    while (f && fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Waits up to 10 s for a line with needle beyond the `before` there were already. */
+static void wait_log_more(const char *needle, int before)
+{
+    for (int i = 0; i < 200; i++, sleep_ms(50))
+        if (log_count(needle) > before)
+            return;
+    CHECK(0, "no new line '%s' in %s after 10 s", needle, log_path);
+}
+
 static void assert_alive(void)
 {
     CHECK(coll_pid > 0 && waitpid(coll_pid, NULL, WNOHANG) == 0, "collector died (see %s)",
@@ -454,6 +476,17 @@ static void pack_kv_int(msgpack_packer *pk, const char *k, int64_t v)
     msgpack_pack_int64(pk, v);
 }
 
+/* bs:collector bad_messages once it reaches want (or after 5 s, whatever it is then). */
+static long long bad_count_at_least(long long want)
+{
+    long long got = num("HGET bs:collector bad_messages");
+    for (int i = 0; i < 100 && got < want; i++) {
+        sleep_ms(50);
+        got = num("HGET bs:collector bad_messages");
+    }
+    return got;
+}
+
 static void test_malformed(struct launcher *l)
 {
     long long bad0 = num("HGET bs:collector bad_messages");
@@ -536,15 +569,14 @@ static void test_malformed(struct launcher *l)
     send_raw(huge, big, 200000, 0);
     free(big);
 
-    long long got = 0;
-    for (int i = 0; i < 100 && got != bad0 + sent; i++) {
-        sleep_ms(50);
-        got = num("HGET bs:collector bad_messages");
-    }
+    long long got = bad_count_at_least(bad0 + sent);
     CHECK(got == bad0 + sent, "bad_messages %lld, want %lld", got, bad0 + sent);
-    sleep_ms(200);
+    /* One more bad message on the same connection, after the others: once it is
+     * counted, every earlier one has been read, so the count holds no late extra. */
+    send_raw(s, "\xc1", 1, 0), sent++;
+    got = bad_count_at_least(bad0 + sent);
     assert_alive();
-    CHECK(num("HGET bs:collector bad_messages") == bad0 + sent, "counted more than sent");
+    CHECK(got == bad0 + sent, "bad_messages %lld after the last one, want %lld", got, bad0 + sent);
     zmq_close(s);
     zmq_close(huge);
 
@@ -701,6 +733,13 @@ static void test_control(struct launcher *l)
     r = cli_call(cli, &st);
     CHECK(!r.ok && strstr(r.error, "nosuch"), "start on an unknown host: '%s'", r.error);
     CHECK(num("EXISTS bs:{%s}:meta", st.run) == 0, "meta of a refused run");
+    snprintf(st.hosts, sizeof st.hosts, "pool:po:ol");
+    r = cli_call(cli, &st);
+    CHECK(!r.ok && strstr(r.error, "bad pool name 'po:ol'"), "a bad pool name: '%s'", r.error);
+    snprintf(st.hosts, sizeof st.hosts, "h1");
+    snprintf(st.run, sizeof st.run, "%s", "20250101-000302-x\n-1-ffff");
+    r = cli_call(cli, &st);
+    CHECK(!r.ok && strstr(r.error, "bad run id"), "a raw start with a bad run id: '%s'", r.error);
 
     struct ev ab = mk(EV_ABORT, RUN_D, -1);
     r = cli_call(cli, &ab);
@@ -885,8 +924,9 @@ static void test_redis_outage(void)
     int port = free_port();
     char url[64];
     snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
+    int failed0 = log_count("retrying every");
     start_collector_on(url);
-    sleep_ms(700);
+    wait_log_more("retrying every", failed0); /* it tried Redis, found none */
     assert_alive();
     CHECK(access(ready_path, F_OK) != 0, "ready before Redis was up");
     start_redis2(port);
@@ -918,8 +958,9 @@ static void test_redis_outage(void)
     CHECK(l.acked == evs[2].seq, "acked %lld with Redis down", (long long)l.acked);
     assert_alive();
 
+    int conn0 = log_count("connected, function library loaded");
     start_redis2(port);
-    sleep_ms(300);
+    wait_log_more("connected, function library loaded", conn0); /* the collector is back */
     for (int i = 3; i < n; i++) /* resend after a silence, from the oldest unacked */
         l_send(&l, &evs[i]);
     for (int i = 0; i < 100 && l.acked < evs[n - 1].seq; i++) {

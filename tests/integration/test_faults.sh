@@ -16,14 +16,13 @@ start_redis_aof() {
     start_bg redis "redis-server" --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T_DIR/redis" \
         --save "" --appendonly yes --appendfsync always
     REDIS_PID=$LAST_PID
-    wait_for 10 redis-cli -p "$REDIS_PORT" ping || fail "redis did not start"
-    until [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; do sleep 0.05; done
+    wait_for 30 redis_pong "$REDIS_PORT" || fail "redis did not start (or load its AOF)"
 }
 start_redis_aof
 CPORT=$(free_port)
 EP="tcp://127.0.0.1:$CPORT"
-start_collector() {
-    rm -f "$T_DIR/collector.ready"
+start_collector() { # a fresh log: a line of the previous collector never answers a wait
+    rm -f "$T_DIR/collector.ready" "$T_DIR/collector.log"
     start_bg collector "$BIN/bootstorm-collector" --bind "$EP" --redis "$REDIS_URL" \
         --ready-file "$T_DIR/collector.ready" --stats-interval 1
     COLL_PID=$LAST_PID
@@ -58,11 +57,14 @@ RUN_A=$(run_id)
 wait_for 20 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET 'bs:{$RUN_A}:agg' spawned)\" -ge 1 ] 2>/dev/null" ||
     fail "nothing spawned"
 kill -KILL "$COLL_PID"
-sleep 1
+wait_for 10 all_dead "$COLL_PID" || fail "collector survived kill -9"
 start_collector
-sleep 1
+wait_for 10 test -f "$T_DIR/collector.ready" || fail "restarted collector not ready"
+# mid-storm again: the new collector counts the launcher live before Redis goes
+wait_for 20 grep -q "launchers 1 live of 1" "$T_DIR/collector.log" ||
+    fail "the restarted collector never heard the launcher"
 kill -KILL "$REDIS_PID"
-sleep 1
+wait_for 10 all_dead "$REDIS_PID" || fail "redis survived kill -9"
 start_redis_aof
 wait_for 60 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET 'bs:{$RUN_A}:meta' hosts_done)\" = 1 ]" ||
     fail "run $RUN_A never finished after the faults"
@@ -89,7 +91,22 @@ wait_for 20 bash -c "[ \"\$(redis-cli -p $REDIS_PORT ZREVRANGE bs:runs 0 0)\" !=
 kill -STOP "$COLL_PID" # the start is forwarded; nothing is stored or acked from here on
 RUN_B=$(run_id)
 wait_for 20 qemu_count_is "$LAUNCHER_PID" 16 || fail "16 guests not running"
-sleep 3 # every guest reaches ready (minkernel: well under a second)
+# Every guest of run b reached ready: its ready event is in the spool (the collector is
+# frozen, so nothing is acked and compacted away from here on).
+spool_ready() {
+    python3 - "$T_DIR/spool/fhost.spool" "$RUN_B" <<'PY'
+import struct, sys
+b, run, at, n = open(sys.argv[1], "rb").read(), sys.argv[2].encode(), 8, 0
+run = b"\xa3run" + (bytes([0xa0 + len(run)]) if len(run) < 32 else bytes([0xd9, len(run)])) + run
+while at + 16 <= len(b):
+    kind, ln, _ = struct.unpack_from("=IIq", b, at)
+    rec = b[at + 16:at + 16 + ln]
+    n += kind == 0x45 and b"\xa4type\xa5ready" in rec and run in rec
+    at += 16 + ln + 4
+sys.exit(0 if n >= 16 else 1)
+PY
+}
+wait_for 30 spool_ready || fail "16 ready events not in the spool"
 GUESTS=$(qemu_children "$LAUNCHER_PID")
 kill -KILL "$LAUNCHER_PID"
 kill -KILL "$COLL_PID" # what it holds unread dies with it: only the spool can bring it back

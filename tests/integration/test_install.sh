@@ -114,6 +114,6 @@ got=$(bash -c 'source "$1" || exit 1; complete -p bootstorm >/dev/null || exit 1
     t() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _bootstorm; echo "${COMPREPLY[*]}"; }
     t bootstorm r; t bootstorm run --co; t bootstorm guests check minkernel-e' _ "$comp") ||
     fail "the completion file does not load"
-[ "$got" = "$(printf 'run report runs redis-cli\n--count --collector\nminkernel-exit')" ] ||
+[ "$got" = "$(printf 'run report runs rm redis-cli\n--count --collector\nminkernel-exit')" ] ||
     fail "completions: $got"
 pass "4 man pages render without warnings; the bash completion loads and completes"

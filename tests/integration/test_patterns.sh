@@ -128,10 +128,8 @@ T_PIDS+=("$!")
 wait_for 20 qemu_count_is "$LAUNCHER_PID" 4 || fail "4 held guests not running"
 GUEST_PIDS=$(qemu_children "$LAUNCHER_PID")
 kill -KILL "$LAUNCHER_PID"
-sleep 1
-for p in $GUEST_PIDS; do
-    alive "$p" && fail "guest $p survived its launcher's SIGKILL"
-done
+# shellcheck disable=SC2086 # one pid a word
+wait_for 10 all_dead $GUEST_PIDS || fail "a guest survived its launcher's SIGKILL: $(for p in $GUEST_PIDS; do alive "$p" && echo "$p"; done)"
 pass "launcher SIGKILL leaves no guest behind"
 
 # --- sweep: two counts, two repeats each: four runs, each reported, exit 0

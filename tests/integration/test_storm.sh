@@ -78,7 +78,8 @@ pass "launcher SIGTERM stops every guest"
 # --- no KVM: the launcher falls back to TCG and says so; a run that demands KVM is refused
 start_bg launcher-tcg "$BIN/bootstorm-launcher" --connect "$EP" --host tcghost --no-kvm \
     --guests "$T_DIR/guests" --images "$BS_BUILD/images"
-wait_for 10 grep -q "hello" "$T_DIR/collector.log" || true
+# its own hello (the log holds earlier launchers' hellos: a bare "hello" matched at once)
+wait_for 10 grep -q "launcher tcghost: hello" "$T_DIR/collector.log" || fail "tcghost never said hello"
 "$BIN/bootstorm" --redis "$REDIS_URL" run "$BS_SOURCE/scenarios/smoke.yaml" --collector "$EP" \
     --hosts tcghost --json >"$T_DIR/tcg.json" || fail "TCG smoke run failed: $(cat "$T_DIR/tcg.json")"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["accel"]=="tcg" and r["ready"]==8, r' \

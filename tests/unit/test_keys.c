@@ -2,12 +2,15 @@
  * (redis/bootstorm.lua) must build the same names. The Lua table is read from the
  * source, each builder's `return 'lit' .. arg .. 'lit'` evaluated with sample
  * arguments and compared with the C builder of the same name; the per-run names the
- * Function uses must be names keys.h knows, and no 'bs: literal may sit outside KEY. */
+ * Function uses must be names keys.h knows, and no 'bs: literal may sit outside KEY.
+ * In C too, no string literal with "bs: may sit outside common/keys.c and keys.h
+ * (issue #10): the production sources are scanned. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +104,20 @@ static void test_builders_agree(void **state)
     keys_guest(c, sizeof c, "R-1", "h1", 7), same("guest", c);
 }
 
+/* The SCAN pattern of a run's guests matches what keys_guest builds, in C and in Lua. */
+static void test_guest_match(void **state)
+{
+    (void)state;
+    char m[KEY_MAX], g[KEY_MAX], l[KEY_MAX];
+    assert_int_equal(keys_guest_match(m, sizeof m, "R-1"), (int)strlen("bs:{R-1}:guest:*"));
+    assert_string_equal(m, "bs:{R-1}:guest:*");
+    keys_guest(g, sizeof g, "R-1", "h1", 7);
+    lua_key("guest", l, sizeof l);
+    assert_int_equal(strncmp(g, m, strlen(m) - 1), 0);
+    assert_int_equal(strncmp(l, m, strlen(m) - 1), 0);
+    assert_int_equal(keys_guest_match(m, 10, "R-1"), -1); /* truncation reported */
+}
+
 /* Every 'NAME' the Function passes to KEY.run or zadd_run is a per-run name of keys.h
  * (or the prefix of one with a part after it: mem:HOST, ph:NAME). */
 static void test_run_names_known(void **state)
@@ -138,6 +155,71 @@ static void test_no_literal_outside_key_table(void **state)
         fail_msg("a key literal outside KEY: %.40s", p);
 }
 
+/* Lines of file path with a string literal holding bs: (a key name built by hand);
+ * each is printed. Quotes are counted per line, so a key in a comment is no hit. */
+static int literals_in(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    int hits = 0, no = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        int in = 0;
+        no++;
+        for (const char *p = line; *p; p++) {
+            if (*p == '\\' && in && p[1]) {
+                p++;
+                continue;
+            }
+            if (*p == '"')
+                in = !in;
+            else if (*p == '\'' && !in && p[1] && p[2]) { /* a char literal: '"', '\"' */
+                const char *q = p[1] == '\\' ? p + 3 : p + 2;
+                if (*q == '\'')
+                    p = q;
+            } else if (in && !strncmp(p, "bs:", 3)) {
+                fprintf(stderr, "%s:%d: key literal: %s", path, no, line);
+                hits++;
+                break;
+            }
+        }
+    }
+    if (f)
+        fclose(f);
+    return hits;
+}
+
+/* No C file but keys.c/keys.h spells a key: every name comes from the builders. */
+static void test_no_key_literal_in_c(void **state)
+{
+    (void)state;
+    static const char *const dirs[] = {"aggregator", "cli", "common", "collector", "launcher"};
+    static const char *const allowed[] = {"common/keys.c", "common/keys.h"};
+    const char *src = getenv("BS_SOURCE");
+    int hits = 0, files = 0;
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+        char dir[512];
+        snprintf(dir, sizeof dir, "%s/%s", src ? src : ".", dirs[d]);
+        DIR *dp = opendir(dir);
+        assert_non_null(dp);
+        for (struct dirent *e; (e = readdir(dp));) {
+            size_t n = strlen(e->d_name), skip = 0;
+            if (n < 3 || (strcmp(e->d_name + n - 2, ".c") && strcmp(e->d_name + n - 2, ".h")))
+                continue;
+            char rel[300], path[900];
+            snprintf(rel, sizeof rel, "%s/%s", dirs[d], e->d_name);
+            for (size_t a = 0; a < sizeof allowed / sizeof allowed[0]; a++)
+                skip |= !strcmp(rel, allowed[a]);
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            hits += skip ? 0 : literals_in(path);
+            files++;
+        }
+        closedir(dp);
+    }
+    assert_true(files > 20);
+    if (hits)
+        fail_msg("%d key literal(s) outside common/keys.c (listed above)", hits);
+}
+
 int main(void)
 {
     lua = read_lua();
@@ -145,6 +227,8 @@ int main(void)
         cmocka_unit_test(test_builders_agree),
         cmocka_unit_test(test_run_names_known),
         cmocka_unit_test(test_no_literal_outside_key_table),
+        cmocka_unit_test(test_guest_match),
+        cmocka_unit_test(test_no_key_literal_in_c),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

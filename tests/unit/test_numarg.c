@@ -45,8 +45,39 @@ static void doubles(void **state)
     assert_string_equal(err, "--max-failed-pct: '101' is out of range 0..100");
 }
 
+static void durations(void **state)
+{
+    (void)state;
+    char err[160] = "";
+    int64_t v = 7;
+    const int64_t year = 366 * 86400LL;
+    assert_int_equal(numarg_duration("--older-than", "30m", 1, year, &v, err, sizeof err), 0);
+    assert_int_equal(v, 1800);
+    assert_int_equal(numarg_duration("--older-than", "12h", 1, year, &v, err, sizeof err), 0);
+    assert_int_equal(v, 12 * 3600);
+    assert_int_equal(numarg_duration("--older-than", "7d", 1, year, &v, err, sizeof err), 0);
+    assert_int_equal(v, 7 * 86400);
+    assert_int_equal(numarg_duration("--older-than", "45s", 1, year, &v, err, sizeof err), 0);
+    assert_int_equal(v, 45);
+    v = 7;
+    static const char *const bad[] = {"",    "d",    "12",  "7w",  "-1d",
+                                      "+1d", "1.5h", "h12", "1dd", " 1d"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(numarg_duration("--older-than", bad[i], 1, year, &v, err, sizeof err), -1);
+        assert_non_null(strstr(err, "--older-than: '"));
+        assert_non_null(strstr(err, "is not a duration"));
+        assert_int_equal(v, 7);
+    }
+    assert_int_equal(numarg_duration("--older-than", "0d", 1, year, &v, err, sizeof err), -1);
+    assert_non_null(strstr(err, "out of range"));
+    assert_int_equal(
+        numarg_duration("--older-than", "99999999999999d", 1, year, &v, err, sizeof err), -1);
+    assert_int_equal(v, 7);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(ints), cmocka_unit_test(doubles)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(ints), cmocka_unit_test(doubles),
+                                       cmocka_unit_test(durations)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

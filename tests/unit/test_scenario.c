@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "scenario.h"
+#include "yamlcfg.h"
 
 static char tmp_path[64];
 
@@ -118,6 +120,54 @@ static void test_sweep_and_interval(void **state)
 
     assert_int_equal(load_shipped("smoke.yaml", &s, err, sizeof err), 0);
     assert_int_equal(s.counts[0], 8);
+}
+
+/* The default name, from the file name, is always an id by the one rule. */
+static void test_name_from_odd_file_names(void **state)
+{
+    (void)state;
+    static const char text[] = "guest: osv\ncount: 1\n";
+    static const char *const cases[][2] = {
+        {"dir/my storm!.yaml", "my-storm-"},
+        {"my  storm!!.yml", "my-storm-"},
+        {"a-!b.yaml", "a-b"},
+        {"\xc3\xa9t\xc3\xa9.yaml", "-t-"},
+        {"x:{run}\n.yaml", "x-run-"},
+        {"ok_1.2-3.yaml", "ok_1.2-3"},
+        {"dir/", "scenario"},
+        {"", "scenario"},
+    };
+    struct scenario s;
+    char err[512], long_name[300];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(scenario_parse(cases[i][0], text, strlen(text), &s, err, sizeof err), 0);
+        assert_string_equal(s.name, cases[i][1]);
+        assert_null(ycfg_id_why(s.name));
+    }
+    memset(long_name, 'n', 200);
+    strcpy(long_name + 200, ".yaml");
+    assert_int_equal(scenario_parse(long_name, text, strlen(text), &s, err, sizeof err), 0);
+    assert_int_equal(strlen(s.name), BS_ID_MAX - 1);
+    assert_null(ycfg_id_why(s.name));
+}
+
+/* The one rule and its message: 63 characters pass, 64 do not; the bad id is shown. */
+static void test_id_rule(void **state)
+{
+    (void)state;
+    char id[BS_ID_MAX + 1], err[256];
+    memset(id, 'a', BS_ID_MAX - 1);
+    id[BS_ID_MAX - 1] = '\0';
+    assert_null(ycfg_id_why(id));
+    assert_int_equal(ycfg_id_check("run id", id, err, sizeof err), 0);
+    strcat(id, "a");
+    assert_string_equal(ycfg_id_why(id), "longer than 63 characters");
+    assert_non_null(ycfg_id_why(""));
+    assert_non_null(ycfg_id_why("a:b"));
+    assert_non_null(ycfg_id_why("{x}"));
+    assert_int_equal(ycfg_id_check("run id", "a b\n", err, sizeof err), -1);
+    assert_string_equal(err,
+                        "bad run id 'a b?': only letters, digits, '_', '.' and '-' are allowed");
 }
 
 static void test_defaults_and_name_from_file(void **state)
@@ -408,6 +458,8 @@ int main(void)
         cmocka_unit_test(test_default),
         cmocka_unit_test(test_sweep_and_interval),
         cmocka_unit_test(test_defaults_and_name_from_file),
+        cmocka_unit_test(test_name_from_odd_file_names),
+        cmocka_unit_test(test_id_rule),
         cmocka_unit_test(test_to_start),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_bad_count),
