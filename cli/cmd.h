@@ -57,6 +57,14 @@ struct redisContext *cmd_connect(const char *sub, const char *redis_url);
 #define CMD_REDIS_RETRY_MS 60000
 int cmd_reconnect(const char *sub, const char *redis_url, struct redisContext **c);
 
+/* redis_url, or the embedded Redis of the data dir (started now, as cmd_connect does);
+ * NULL after printing why on stderr. */
+const char *cmd_redis_url(const char *sub, const char *redis_url);
+
+/* redis-cli [ARGS...]: redis-cli on that Redis, the password in REDISCLI_AUTH (never on
+ * its argv); returns redis-cli's exit status, 2 when it cannot be started. */
+int cmd_rediscli(int argc, char **argv, const char *redis_url);
+
 /* guests list | guests check NAME [--image KEY=PATH] [--accel A] [--timeout-s S]: the
  * profiles in <bin>/../guests and their images; one guest booted with its phase
  * timeline on stdout. check returns 0 if the guest became ready, 1 if not. */

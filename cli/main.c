@@ -10,6 +10,7 @@
 #include "bredis.h"
 #include "cmd.h"
 #include "embedded.h"
+#include "envopt.h"
 #include "log.h"
 
 #define REDIS_TIMEOUT_MS 5000
@@ -37,6 +38,8 @@ static void usage(FILE *f)
         "  rm RUN [RUN...] [--force]               delete runs (every key of each)\n"
         "  prune [--keep N] [--older-than D] [--dry-run]  delete old runs (docs/RETENTION.md)\n"
         "  keys gen DIR                            CURVE keys for the collector and clients\n"
+        "  redis-cli [ARGS...]                     redis-cli on the Redis in use (password\n"
+        "                                          in REDISCLI_AUTH, never on its argv)\n"
         "  version                                 the version (also --version)\n"
         "\n"
         "COMMAND --help prints its own usage. Exit codes: 0 ok, 1 a verdict against the\n"
@@ -45,12 +48,25 @@ static void usage(FILE *f)
         "(default ./bootstorm-data), starting it (and for `run` a collector and a\n"
         "launcher) itself and stopping them when done. Your own guests: run and guests\n"
         "take --guests DIR, --images DIR, --image NAME=PATH (also BOOTSTORM_GUESTS,\n"
-        "BOOTSTORM_IMAGES); see docs/GUESTS.md.\n");
+        "BOOTSTORM_IMAGES); see docs/GUESTS.md. Shared daemons: BOOTSTORM_REDIS (--redis),\n"
+        "BOOTSTORM_COLLECTOR (run --collector), BOOTSTORM_CURVE_SERVER_KEY (run\n"
+        "--curve-server-key); an option given wins (man bootstorm).\n");
 }
 
 /* The embedded Redis a query command started (cmd_connect), stopped when it ends. */
 static struct embedded query_em;
 static const char *query_data_dir;
+
+const char *cmd_redis_url(const char *sub, const char *redis_url)
+{
+    if (redis_url || query_em.redis)
+        return redis_url ? redis_url : query_em.redis_url;
+    redisContext *c = cmd_connect(sub, NULL); /* starts it, and tells it answers */
+    if (!c)
+        return NULL;
+    redisFree(c);
+    return query_em.redis_url;
+}
 
 redisContext *cmd_connect(const char *sub, const char *redis_url)
 {
@@ -123,6 +139,20 @@ static int parse_global(int argc, char **argv, const char **redis_url, const cha
     return -1;
 }
 
+/* BOOTSTORM_COLLECTOR and BOOTSTORM_CURVE_SERVER_KEY name the shared collector: `run`
+ * takes them as its first options when it talks to a shared Redis; the embedded set-up
+ * has its own collector, and its launcher must not see them. */
+static int run_env(const char *redis_url, int *argc, char ***argv)
+{
+    if (!redis_url) {
+        envopt_unset(ENVOPT_COLLECTOR);
+        envopt_unset(ENVOPT_CURVE_SERVER_KEY);
+        return 0;
+    }
+    return envopt_prepend(ENVOPT_COLLECTOR, "--collector", argc, argv) |
+           envopt_prepend(ENVOPT_CURVE_SERVER_KEY, "--curve-server-key", argc, argv);
+}
+
 typedef int (*query_fn)(int, char **, const char *);
 
 /* The commands that only read or change Redis, so may use the embedded one. */
@@ -143,7 +173,7 @@ static query_fn find_query(const char *cmd)
 
 int main(int argc, char **argv)
 {
-    const char *redis_url = NULL, *data_dir = getenv("BOOTSTORM_DATA");
+    const char *redis_url = envopt_get(ENVOPT_REDIS), *data_dir = getenv("BOOTSTORM_DATA");
     if (!data_dir)
         data_dir = "bootstorm-data";
     log_init("bootstorm", LOG_WARN);
@@ -155,6 +185,8 @@ int main(int argc, char **argv)
     char **sub_argv = argv + optind;
     if (!strcmp(cmd, "run")) {
         log_init("bootstorm", LOG_INFO);
+        if (run_env(redis_url, &sub_argc, &sub_argv) < 0)
+            return 2;
         return cmd_run(sub_argc, sub_argv, redis_url, data_dir);
     }
     if (!strcmp(cmd, "guests"))
@@ -169,7 +201,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    query_fn fn = find_query(cmd);
+    query_fn fn = !strcmp(cmd, "redis-cli") ? cmd_rediscli : find_query(cmd);
     if (!fn) {
         fprintf(stderr, "bootstorm: unknown command '%s'\n", cmd);
         usage(stderr);

@@ -20,6 +20,7 @@
 
 #include "accel.h"
 #include "bzmq.h"
+#include "envopt.h"
 #include "hostinfo.h"
 #include "log.h"
 #include "numarg.h"
@@ -67,7 +68,9 @@ static void usage(FILE *f)
                "  --curve-keys FILE        this launcher's key pair (default: a fresh one)\n"
                "  --guests DIR, --images DIR  profiles / images looked up there first (also\n"
                "           BOOTSTORM_GUESTS, BOOTSTORM_IMAGES), then in the built-in folders\n"
-               "  --image NAME=PATH        image file NAME (or kernel|initrd|disk) is PATH\n");
+               "  --image NAME=PATH        image file NAME (or kernel|initrd|disk) is PATH\n"
+               "  BOOTSTORM_COLLECTOR, BOOTSTORM_CURVE_SERVER_KEY: defaults of --connect and\n"
+               "           --curve-server-key (an option given wins)\n");
 }
 
 static void send_simple(struct launcher *l, enum ev_type type)
@@ -485,6 +488,9 @@ int main(int argc, char **argv)
     char err[256];
     log_init("launcher", LOG_INFO);
     set_defaults(&l);
+    if (envopt_prepend(ENVOPT_COLLECTOR, "--connect", &argc, &argv) < 0 ||
+        envopt_prepend(ENVOPT_CURVE_SERVER_KEY, "--curve-server-key", &argc, &argv) < 0)
+        return 2;
     int rc = parse_args(&l, argc, argv);
     if (rc >= 0)
         return rc;
