@@ -10,6 +10,7 @@
 
 #include "bzmq.h"
 #include "coll.h"
+#include "envopt.h"
 #include "log.h"
 #include "numarg.h"
 #include "paths.h"
@@ -67,9 +68,9 @@ static int num_opt(const char *name, int64_t lo, int64_t hi, int64_t *out)
 /* BOOTSTORM_KEEP_RUNS, the default of --keep-runs. Returns 0, or -1 (printed). */
 static int keep_runs_env(struct cli *a)
 {
-    const char *v = getenv("BOOTSTORM_KEEP_RUNS");
+    const char *v = envopt_get(ENVOPT_KEEP_RUNS);
     char err[256];
-    if (!v || !*v ||
+    if (!v ||
         numarg_int("BOOTSTORM_KEEP_RUNS", v, 0, 1000000, &a->o.keep_runs, err, sizeof err) == 0)
         return 0;
     fprintf(stderr, "bootstorm-collector: %s\n", err);

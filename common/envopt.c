@@ -9,6 +9,7 @@ static const char *const names[] = {
     [ENVOPT_REDIS] = "BOOTSTORM_REDIS",
     [ENVOPT_COLLECTOR] = "BOOTSTORM_COLLECTOR",
     [ENVOPT_CURVE_SERVER_KEY] = "BOOTSTORM_CURVE_SERVER_KEY",
+    [ENVOPT_KEEP_RUNS] = "BOOTSTORM_KEEP_RUNS",
 };
 
 const char *envopt_get(enum envopt which)

@@ -1,13 +1,14 @@
 /* The environment variables that stand for command-line options, so the address of a
  * shared Redis or collector need not be repeated on every command: BOOTSTORM_REDIS
  * (--redis), BOOTSTORM_COLLECTOR (--collector of `run`, --connect of the launcher),
- * BOOTSTORM_CURVE_SERVER_KEY (--curve-server-key). The one place that reads them; an
+ * BOOTSTORM_CURVE_SERVER_KEY (--curve-server-key), BOOTSTORM_KEEP_RUNS (the collector's
+ * --keep-runs). The one place that reads them; an
  * option given on the command line always wins. Not for the Redis password
  * (bredis.c), the data dir (cli/main.c) or guest folders (guestpath.c). */
 #ifndef BS_ENVOPT_H
 #define BS_ENVOPT_H
 
-enum envopt { ENVOPT_REDIS, ENVOPT_COLLECTOR, ENVOPT_CURVE_SERVER_KEY };
+enum envopt { ENVOPT_REDIS, ENVOPT_COLLECTOR, ENVOPT_CURVE_SERVER_KEY, ENVOPT_KEEP_RUNS };
 
 /* The variable's value, or NULL when it is unset or empty. */
 const char *envopt_get(enum envopt which);
