@@ -29,6 +29,7 @@ static void usage(FILE *f)
         "  runs [--limit N] [--json]               the runs stored, newest first\n"
         "  guests list | check NAME [...]          guest profiles; boot one, print its phases\n"
         "  compare RUN... [--json]                 runs side by side\n"
+        "  sweep RUN...|--last N [--json] [--plot DIR]  a sweep's summary by count, its curve\n"
         "  export RUN (--csv|--json) [--out FILE]  every guest's raw numbers\n"
         "  plot RUN --out DIR                      charts (PNG and SVG, gnuplot)\n"
         "  watch [RUN|last]                        live progress until the run is done\n"
@@ -164,7 +165,7 @@ static query_fn find_query(const char *cmd)
     } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},   {"compare", cmd_compare},
                    {"export", cmd_export}, {"plot", cmd_plot},   {"watch", cmd_watch},
                    {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool},
-                   {"rm", cmd_rm},         {"prune", cmd_prune}};
+                   {"rm", cmd_rm},         {"prune", cmd_prune}, {"sweep", cmd_sweep}};
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
         if (!strcmp(cmd, queries[i].name))
             return queries[i].fn;
