@@ -365,12 +365,12 @@ static void write_gp(const struct agg_sweep *s, FILE *f)
     fprintf(f,
             ", %d runs\" noenhanced\nset grid\nset datafile missing '-'\n"
             "set xlabel 'guests started%s'\nset ylabel 'boot time (ms), mean and stddev of "
-            "the repeats'\nset key top left\nset xrange [0:*]\nset yrange [0:*]\nset offsets "
-            "graph 0.05, graph 0.05, 0, 0\n"
+            "the repeats'\nset key top left\nset xrange [0:*]\nset yrange [0:*]\nset offsets 0, "
+            "graph 0.05, 0, 0\n"
             "set terminal pngcairo size 1000,640\nset output 'sweep.png'\n"
             "plot 'sweep.dat' using 1:3:4 with yerrorlines lw 2 pt 7 title 'p50', \\\n"
             "     '' using 1:5:6 with yerrorlines lw 2 pt 5 title 'p99', \\\n"
-            "     '' using 1:7:8 with yerrorlines lw 2 pt 9 title 'max'\n"
+            "     '' using 1:7:8 with yerrorlines lw 2 dt 2 pt 9 title 'max'\n"
             "set terminal svg size 1000,640\nset output 'sweep.svg'\nreplot\n",
             s->nruns, per_host ? " (per host)" : "");
 }

@@ -338,7 +338,10 @@ static int summarise(struct agg_sweep *s, const struct scenario *sc, const struc
     char err[512];
     int rc = 0;
     agg_sweep_finish(s);
-    if (s->nruns && (sc->ncounts * sc->repeat > 1 || o->sweep_plot) &&
+    int want = s->nruns && (sc->ncounts * sc->repeat > 1 || o->sweep_plot);
+    if (want && !o->json)
+        putchar('\n'); /* after the last run's report */
+    if (want &&
         agg_sweep_report(s, o->json, o->sweep_plot, stdout, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm run: sweep summary: %s\n", err);
         rc = -1;
