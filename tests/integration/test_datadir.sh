@@ -4,7 +4,7 @@
 # stops nothing; a second `run` is refused by name; ^C on an attached watch leaves
 # nothing; a watch attached when the run ends shows its final counts; a stale
 # discovery file (its owner killed) is taken over, its left-over daemons stopped; a
-# command that owns the Redis stops it on ^C.
+# command that owns the Redis stops it on ^C or SIGTERM.
 source "$BS_SOURCE/tests/integration/lib.sh"
 
 DATA="$T_DIR/data"
@@ -101,6 +101,29 @@ wait_for 15 all_dead "$W3" || fail "the owning watch did not stop on SIGINT"
 wait_for 10 redis_count_is 0 || fail "^C on the owning watch left its redis-server: $(data_redis)"
 [ -z "$(data_procs)" ] || fail "processes of the data dir left: $(data_procs)"
 pass "a killed run's daemons are stopped by the next command; ^C on an owner leaves nothing"
+
+# A query that owns the Redis (redis-cli blocked in BLPOP): a run is refused by name,
+# and SIGTERM to that query stops its Redis (redis-cli, its child, then ends too).
+start_bg cli "${BS[@]}" redis-cli BLPOP datadir-test-none 60 </dev/null
+CLI=$LAST_PID
+wait_for 20 test -s "$DATA/run/redis.addr" || fail "redis-cli did not start the Redis: $(cat "$T_DIR/cli.log")"
+[ "$(addr pid)" = "$CLI" ] || fail "redis-cli is not the owner: $(cat "$DATA/run/redis.addr")"
+wait_for 10 pgrep -P "$CLI" redis-cli || fail "no redis-cli under bootstorm redis-cli"
+RCLI=$(pgrep -P "$CLI" redis-cli)
+T_PIDS+=("$RCLI")
+set +e
+"${BS[@]}" run "$T_DIR/quick.yaml" >/dev/null 2>"$T_DIR/third.err"
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "a run while a query owns the Redis must exit 2, got $rc"
+grep -q "bootstorm pid $CLI is using the Redis of $DATA; wait for it to end or use --data-dir" \
+    "$T_DIR/third.err" || fail "refused run's message: $(cat "$T_DIR/third.err")"
+redis_count_is 1 || fail "expected the query's redis-server alone: $(data_redis)"
+kill -TERM "$CLI"
+wait_for 15 all_dead "$CLI" "$RCLI" || fail "bootstorm redis-cli or its redis-cli still run after SIGTERM"
+wait_for 10 redis_count_is 0 || fail "SIGTERM on the owning query left its redis-server: $(data_redis)"
+[ ! -e "$DATA/run/redis.addr" ] || fail "discovery file left after SIGTERM"
+pass "a run is refused while a query owns the Redis; SIGTERM on that query leaves nothing"
 
 # A discovery file by hand, naming a dead owner: the next run is not stopped by it.
 sh -c 'exit 0' &
