@@ -247,6 +247,12 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     rc = fn(sub_argc, sub_argv, redis_url);
+    sigset_t stopping; /* the handler must not stop, by pid, what we are reaping now */
+    sigemptyset(&stopping);
+    sigaddset(&stopping, SIGINT);
+    sigaddset(&stopping, SIGTERM);
+    sigaddset(&stopping, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stopping, NULL);
     embedded_stop(&query_em);
     return rc;
 }
