@@ -218,6 +218,11 @@ static int spawn_vm(struct run *r, int idx, char *err, size_t errlen)
                  .bindir = r->bindir},
         .with_debug = res->prof.ready_kind == READY_DEBUGCON,
     };
+    const char *extra[SNAP_EXTRA_MAX];
+    if (r->snap) { /* a clone: restored from the template's state file */
+        a.nextra = snap_clone_args(r->snap, extra);
+        a.extra = extra;
+    }
     return r->vmm->spawn(&a, &g->vm, err, errlen);
 }
 

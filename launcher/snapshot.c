@@ -1,0 +1,305 @@
+/* The template of a `start: snapshot` run (snapshot.h): one guest booted to ready in a
+ * thread, stopped and saved over QMP into a private temporary directory, removed at the
+ * end. Not for the clones (run.c, vmm_exec.c) nor for QMP's wire (qmp.c). */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "console.h"
+#include "log.h"
+#include "procspawn.h"
+#include "qmp.h"
+#include "snapshot.h"
+
+#define SNAP_POLL_MS 20 /* the longest a wait goes without looking at `stop` */
+#define SNAP_QMP_TIMEOUT_MS 10000
+#define SNAP_SAVE_TIMEOUT_S 120 /* migrate to the state file, under a loaded host */
+
+struct snap {
+    struct profile prof; /* shallow copy: the caller's profile owns its parts */
+    struct profile_vars vars;
+    char run[BS_ID_MAX], name[BS_ID_MAX + 16];
+    int timeout_s;
+    char dir[200], sock[216], state[216], part[216]; /* under TMPDIR: short */
+    char qmp_arg[280], incoming[240];
+    pthread_t thread;
+    atomic_int stop, done;
+    struct spawned tpl; /* the template QEMU; pid 0 once gone */
+    struct console_tail err;
+    int ok;
+    int64_t prep_ns, state_kib;
+    char why[256];
+};
+
+/* ---- booting the template ---- */
+
+static int render(struct snap *s, char **argv, char *buf, size_t len)
+{
+    int n = profile_render_argv(&s->prof, &s->vars, argv, buf, len);
+    if (n < 0 || n + 4 > PROFILE_MAX_ARGS) {
+        snprintf(s->why, sizeof s->why, "template: qemu.argv does not fit");
+        return -1;
+    }
+    const char *extra[] = {"-qmp", s->qmp_arg, "-global", "migration.store-global-state=off"};
+    for (int i = 0; i < 4; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
+    return 0;
+}
+
+static void on_tpl_ready(void *ctx)
+{
+    *(int *)ctx = 1;
+}
+
+/* Reads fd into the matcher (console) or the stderr tail; -1 at EOF. */
+static int read_into(struct snap *s, int fd, const struct console_matcher *m, struct console *c,
+                     int *ready)
+{
+    static const struct console_cb cb = {.ready = on_tpl_ready};
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n <= 0)
+            return -1;
+        if (m)
+            console_feed(m, c, buf, (size_t)n, &cb, ready);
+        else
+            console_tail_add(&s->err, buf, (size_t)n);
+    }
+}
+
+/* Until the profile's ready line, the deadline, `stop`, or QEMU's end. */
+static int wait_ready(struct snap *s, const struct console_matcher *m)
+{
+    struct console c;
+    int ready = 0;
+    console_reset(&c);
+    mono_ns end = mono_add(clock_mono(), (int64_t)s->timeout_s * NS_PER_S);
+    while (!ready && !atomic_load(&s->stop)) {
+        struct pollfd p[2] = {{.fd = s->tpl.console_fd, .events = POLLIN},
+                              {.fd = s->tpl.stderr_fd, .events = POLLIN}};
+        if (mono_diff(clock_mono(), end) <= 0) {
+            snprintf(s->why, sizeof s->why, "template: not ready after %d s", s->timeout_s);
+            return -1;
+        }
+        if (poll(p, 2, SNAP_POLL_MS) <= 0)
+            continue;
+        if ((p[1].revents && read_into(s, s->tpl.stderr_fd, NULL, NULL, NULL) < 0) ||
+            (p[0].revents && read_into(s, s->tpl.console_fd, m, &c, &ready) < 0 && !ready)) {
+            snprintf(s->why, sizeof s->why, "template: QEMU ended before ready: %.200s",
+                     console_tail_oneline(&s->err));
+            return -1;
+        }
+    }
+    if (!ready)
+        snprintf(s->why, sizeof s->why, "template: stopped");
+    return ready ? 0 : -1;
+}
+
+static int boot_template(struct snap *s)
+{
+    char *argv[PROFILE_MAX_ARGS + 1], buf[8192];
+    struct console_matcher m;
+    if (render(s, argv, buf, sizeof buf) < 0)
+        return -1;
+    if (spawn_process(argv, 0, &s->tpl, s->why, sizeof s->why) < 0) {
+        s->tpl.pid = 0;
+        return -1;
+    }
+    if (console_matcher_init(&m, &s->prof) < 0) {
+        snprintf(s->why, sizeof s->why, "template: out of memory");
+        return -1;
+    }
+    int rc = wait_ready(s, &m);
+    console_matcher_free(&m);
+    return rc;
+}
+
+/* ---- saving it ---- */
+
+/* query-migrate until completed; failed, cancelled, a timeout or `stop` end it. */
+static int wait_migrated(struct snap *s, struct qmp *q)
+{
+    mono_ns end = mono_add(clock_mono(), SNAP_SAVE_TIMEOUT_S * NS_PER_S);
+    while (!atomic_load(&s->stop) && mono_diff(clock_mono(), end) > 0) {
+        json_t *r;
+        if (qmp_call(q, "query-migrate", NULL, &r, SNAP_QMP_TIMEOUT_MS, s->why, sizeof s->why) < 0)
+            return -1;
+        const char *st = json_string_value(json_object_get(r, "status"));
+        const char *e = json_string_value(json_object_get(r, "error-desc"));
+        int completed = st && !strcmp(st, "completed");
+        int over = st && (!strcmp(st, "failed") || !strcmp(st, "cancelled"));
+        if (over)
+            snprintf(s->why, sizeof s->why, "template: migrate %s: %s", st, e ? e : "?");
+        json_decref(r);
+        if (completed || over)
+            return completed ? 0 : -1;
+        nanosleep(&(struct timespec){0, 5 * NS_PER_MS}, NULL);
+    }
+    snprintf(s->why, sizeof s->why, "template: saving %s", s->stop ? "stopped" : "timed out");
+    return -1;
+}
+
+/* The state file appears (renamed) once `cat` has written all of it. */
+static int wait_file(struct snap *s)
+{
+    struct stat st;
+    mono_ns end = mono_add(clock_mono(), SNAP_QMP_TIMEOUT_MS * NS_PER_MS);
+    while (stat(s->state, &st) < 0) {
+        if (atomic_load(&s->stop) || mono_diff(clock_mono(), end) <= 0) {
+            snprintf(s->why, sizeof s->why, "template: no state file %.200s", s->state);
+            return -1;
+        }
+        nanosleep(&(struct timespec){0, 2 * NS_PER_MS}, NULL);
+    }
+    s->state_kib = (int64_t)st.st_size / 1024;
+    return 0;
+}
+
+static int save_template(struct snap *s)
+{
+    char uri[1024];
+    struct qmp *q = qmp_open(s->sock, SNAP_QMP_TIMEOUT_MS, s->why, sizeof s->why);
+    if (!q)
+        return -1;
+    /* QEMU 7.2 has no file: URI; exec: runs through /bin/sh. */
+    snprintf(uri, sizeof uri, "exec:cat > '%s' && mv '%s' '%s'", s->part, s->part, s->state);
+    int rc = qmp_call(q, "stop", NULL, NULL, SNAP_QMP_TIMEOUT_MS, s->why, sizeof s->why);
+    if (rc == 0)
+        rc = qmp_call(q, "migrate", json_pack("{s:s}", "uri", uri), NULL, SNAP_QMP_TIMEOUT_MS,
+                      s->why, sizeof s->why);
+    if (rc == 0)
+        rc = wait_migrated(s, q);
+    qmp_close(q);
+    return rc == 0 ? wait_file(s) : -1;
+}
+
+/* ---- the thread and the life cycle ---- */
+
+static void kill_template(struct snap *s)
+{
+    if (s->tpl.pid > 0)
+        kill(s->tpl.pid, SIGKILL); /* reaped by the launcher's SIGCHLD handling */
+    s->tpl.pid = 0;
+    if (s->tpl.console_fd >= 0)
+        close(s->tpl.console_fd);
+    if (s->tpl.stderr_fd >= 0)
+        close(s->tpl.stderr_fd);
+    s->tpl.console_fd = s->tpl.stderr_fd = -1;
+}
+
+static void *prepare(void *arg)
+{
+    struct snap *s = arg;
+    mono_ns t0 = clock_mono();
+    s->ok = boot_template(s) == 0;
+    mono_ns booted = clock_mono();
+    s->ok = s->ok && save_template(s) == 0;
+    s->prep_ns = mono_diff(t0, clock_mono());
+    /* The guest's PR_SET_PDEATHSIG follows this thread: it must be gone before we are. */
+    kill_template(s);
+    if (s->ok)
+        log_info("run %s: template of %s ready in %.1f ms (boot %.1f ms, save %.1f ms), "
+                 "state file %lld KiB",
+                 s->run, s->prof.name, s->prep_ns / 1e6, mono_diff(t0, booted) / 1e6,
+                 mono_diff(booted, clock_mono()) / 1e6, (long long)s->state_kib);
+    atomic_store(&s->done, 1);
+    return NULL;
+}
+
+static int make_paths(struct snap *s, char *err, size_t errlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp || strlen(tmp) > 150)
+        tmp = "/tmp"; /* the QMP socket's path must fit in sun_path */
+    snprintf(s->dir, sizeof s->dir, "%s/bootstorm-snap-XXXXXX", tmp);
+    if (!mkdtemp(s->dir)) {
+        snprintf(err, errlen, "template directory %s: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    snprintf(s->sock, sizeof s->sock, "%s/qmp.sock", s->dir);
+    snprintf(s->state, sizeof s->state, "%s/state", s->dir);
+    snprintf(s->part, sizeof s->part, "%s/state.part", s->dir);
+    snprintf(s->qmp_arg, sizeof s->qmp_arg, "unix:%s,server=on,wait=off", s->sock);
+    snprintf(s->incoming, sizeof s->incoming, "exec:cat '%s'", s->state);
+    return 0;
+}
+
+struct snap *snap_start(const struct snap_cfg *c, char *err, size_t errlen)
+{
+    struct snap *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->prof = *c->prof;
+    s->vars = c->vars;
+    s->tpl.console_fd = s->tpl.stderr_fd = s->tpl.debug_fd = -1;
+    snprintf(s->run, sizeof s->run, "%s", c->run);
+    snprintf(s->name, sizeof s->name, "bs-%s-template", c->run);
+    s->vars.name = s->name;
+    s->timeout_s = c->timeout_s;
+    if (make_paths(s, err, errlen) < 0) {
+        free(s);
+        return NULL;
+    }
+    int e = pthread_create(&s->thread, NULL, prepare, s);
+    if (e) {
+        snprintf(err, errlen, "template thread: %s", strerror(e));
+        rmdir(s->dir);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int snap_done(const struct snap *s)
+{
+    return atomic_load(&((struct snap *)s)->done);
+}
+
+int snap_result(const struct snap *s, int64_t *prep_ns, int64_t *state_kib, const char **why)
+{
+    *prep_ns = s->prep_ns;
+    *state_kib = s->state_kib;
+    *why = s->why;
+    return s->ok ? 0 : -1;
+}
+
+int snap_clone_args(const struct snap *s, const char **items)
+{
+    items[0] = "-global";
+    items[1] = "migration.store-global-state=off";
+    items[2] = "-incoming";
+    items[3] = s->incoming;
+    return 4;
+}
+
+void snap_free(struct snap *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stop, 1);
+    pthread_join(s->thread, NULL);
+    kill_template(s);
+    unlink(s->state);
+    unlink(s->part);
+    unlink(s->sock);
+    if (rmdir(s->dir) < 0)
+        log_warn("template directory %s not removed: %s", s->dir, strerror(errno));
+    free(s);
+}

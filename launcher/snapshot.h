@@ -1,0 +1,47 @@
+/* start: snapshot (docs/SNAPSHOTS.md): the template a run's guests are restored from.
+ * In a thread of its own: boot one guest of the profile to ready, stop it over QMP
+ * (qmp.c), save it with `migrate` to a state file in a private temporary directory,
+ * time all that; then hand out the argv items a clone needs (`-incoming`), and at the
+ * end remove every file. Not for the clones themselves: run.c spawns them like any
+ * guest, with these extra items, and reads their consoles. */
+#ifndef BS_SNAPSHOT_H
+#define BS_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "profile.h"
+
+#define SNAP_EXTRA_MAX 6 /* argv items snapshot adds to a guest's rendered argv */
+
+struct snap_cfg {
+    const struct profile *prof; /* copied (shallow): its strings and regexes must outlive
+                                 * the snap (snap_free first, then profile_free) */
+    struct profile_vars vars;   /* kernel, initrd, disk, accel, bindir; name is set here */
+    const char *run;            /* the run id, for the template's name and the log */
+    int timeout_s;              /* the template must be ready within this */
+};
+
+struct snap;
+
+/* Starts preparing the template in a new thread. Returns the snap (snap_free), or
+ * NULL with the reason in err (nothing left behind). */
+struct snap *snap_start(const struct snap_cfg *c, char *err, size_t errlen);
+
+/* 1 once preparing has ended, well or not (then snap_result); 0 while it goes on. */
+int snap_done(const struct snap *s);
+
+/* After snap_done: 0 with how long preparing took (template spawn to state file
+ * complete) and the state file's size; -1 with why in *why (owned by s). */
+int snap_result(const struct snap *s, int64_t *prep_ns, int64_t *state_kib, const char **why);
+
+/* After a successful snap_result: the items to append to a clone's rendered qemu argv
+ * (owned by s, valid until snap_free); returns how many (at most SNAP_EXTRA_MAX). */
+int snap_clone_args(const struct snap *s, const char **items);
+
+/* Stops preparing if it still goes on (the thread is joined), kills the template,
+ * removes the state file, the QMP socket and the directory. NULL is fine. Call it only
+ * once no clone reads the state file any more. */
+void snap_free(struct snap *s);
+
+#endif
