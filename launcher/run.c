@@ -182,12 +182,15 @@ static int begin_storm(struct run *r, mono_ns now, char *err, size_t errlen)
 static int snap_begin(struct run *r, char *err, size_t errlen)
 {
     struct profile *p = &r->res.prof;
-    if (strcmp(r->start.backend, "qemu") || !p->restore_ready.re ||
-        p->ready_kind != READY_CONSOLE) {
+    const char *lack = strcmp(r->start.backend, "qemu") ? "runs on qemu only"
+                       : p->ready_kind != READY_CONSOLE ? "needs a console ready line"
+                       : !p->restore_ready.re           ? "needs restore_ready"
+                                                        : NULL;
+    if (lack) {
         snprintf(err, errlen,
-                 "start: snapshot needs backend qemu and a profile with a console ready line "
-                 "and restore_ready (docs/SNAPSHOTS.md); %s on %s has not",
-                 p->name, r->start.backend);
+                 "start: snapshot %s (a console line a restored guest prints, "
+                 "docs/SNAPSHOTS.md): profile %s on backend %s",
+                 lack, p->name, r->start.backend);
         return -1;
     }
     const struct resolved *res = &r->res;
