@@ -80,7 +80,7 @@ struct ev {
     char backend[16], accel[16], pattern[16];
     char backends[64], version[32];
     char hosts[256]; /* comma-separated host ids */
-    char start[16];  /* start, run_start: cold (or "") | snapshot: how guests are started */
+    char start[16];  /* start, run_start: cold (or "") | snapshot | template: how guests start */
     char split[16];  /* start: per_host (count on every host) | by_cores (count is the total) */
     char error[256];
     char ramp[2048]; /* ramp pattern: "T_MS:COUNT,..." instance counts over time */

@@ -64,7 +64,7 @@ static const struct key keys[] = {
     INT(cooldown_s, 0, NULL),
     STR(hosts, K_HOSTS, NULL, NULL),
     STR(split, K_ENUM, "per_host|by_cores", NULL),
-    STR(start, K_ENUM, "cold|snapshot|template", "template"),
+    STR(start, K_ENUM, "cold|snapshot|template", NULL),
     INT(concurrency_limit, 0, "concurrency"),
     {"trace", K_BOOL, FIELD(trace), 0, NULL, NULL},
     {"restart", K_RESTART, 0, 0, 0, NULL, NULL},

@@ -50,6 +50,7 @@ static int connect_retry(const char *path, int timeout_ms, char *err, size_t err
         int fd = connect_once(path);
         if (fd >= 0)
             return fd;
+        /* refused: bound but not listening yet (or stale: then the deadline ends it) */
         if ((errno != ENOENT && errno != ECONNREFUSED) || mono_diff(clock_mono(), end) <= 0) {
             snprintf(err, errlen, "QMP connect %s: %s", path, strerror(errno));
             return -1;

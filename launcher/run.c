@@ -176,7 +176,7 @@ static int begin_storm(struct run *r, mono_ns now, char *err, size_t errlen)
     return 0;
 }
 
-/* start: snapshot: the template is prepared first (snapshot.c), in a thread; the storm
+/* start: snapshot | template: the template is prepared first (snapshot.c), in a thread; the storm
  * begins once it is saved (snap_tick). Clones are ready on the profile's restore_ready
  * line: their boot's markers and ready line never show again. */
 static int snap_begin(struct run *r, char *err, size_t errlen)
@@ -188,9 +188,9 @@ static int snap_begin(struct run *r, char *err, size_t errlen)
                                                         : NULL;
     if (lack) {
         snprintf(err, errlen,
-                 "start: snapshot %s (a console line a restored guest prints, "
+                 "start: %s %s (a console line a restored guest prints, "
                  "docs/SNAPSHOTS.md): profile %s on backend %s",
-                 lack, p->name, r->start.backend);
+                 r->start.start, lack, p->name, r->start.backend);
         return -1;
     }
     const struct resolved *res = &r->res;
@@ -201,14 +201,16 @@ static int snap_begin(struct run *r, char *err, size_t errlen)
                                   .accel = res->accel,
                                   .bindir = r->bindir},
                          .run = r->start.run,
-                         .timeout_s = (int)r->start.timeout_s};
+                         .timeout_s = (int)r->start.timeout_s,
+                         .shared = !strcmp(r->start.start, "template")};
     if (!(r->snap = snap_start(&c, err, errlen)))
         return -1;
     struct profile_marker t = p->ready; /* both stay owned by p (profile_free) */
     p->ready = p->restore_ready;
     p->restore_ready = t;
     p->ready.after = -1;
-    log_info("run %s: preparing the template of %s (start: snapshot)", r->start.run, p->name);
+    log_info("run %s: preparing the template of %s (start: %s)", r->start.run, p->name,
+             r->start.start);
     return 0;
 }
 
@@ -254,8 +256,8 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
         goto fail;
     mono_ns now = clock_mono();
     r->sample_ns = (start->sample_ms > 0 ? start->sample_ms : 100) * NS_PER_MS;
-    if (!strcmp(start->start, "snapshot") ? snap_begin(r, err, errlen) < 0
-                                          : begin_storm(r, now, err, errlen) < 0)
+    if (start->start[0] && strcmp(start->start, "cold") ? snap_begin(r, err, errlen) < 0
+                                                        : begin_storm(r, now, err, errlen) < 0)
         goto fail;
     int64_t self_rss;
     hostinfo_self(&r->cpu_ms_at_start, &self_rss);

@@ -219,11 +219,18 @@ static int spawn_vm(struct run *r, int idx, char *err, size_t errlen)
         .with_debug = res->prof.ready_kind == READY_DEBUGCON,
     };
     const char *extra[SNAP_EXTRA_MAX];
-    if (r->snap) { /* a clone: restored from the template's state file */
-        a.nextra = snap_clone_args(r->snap, extra);
+    char buf[320];
+    if (r->snap) { /* a clone: restored from the template's state */
+        if ((a.nextra = snap_clone_args(r->snap, idx, extra, buf, sizeof buf)) < 0) {
+            snprintf(err, errlen, "the clone's QMP socket path does not fit");
+            return -1;
+        }
         a.extra = extra;
     }
-    return r->vmm->spawn(&a, &g->vm, err, errlen);
+    int rc = r->vmm->spawn(&a, &g->vm, err, errlen);
+    if (rc == 0 && r->snap)
+        snap_clone_spawned(r->snap, idx);
+    return rc;
 }
 
 void guest_spawn(struct run *r, int idx)

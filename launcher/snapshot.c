@@ -1,7 +1,9 @@
 /* The template of a `start: snapshot` run (snapshot.h): one guest booted to ready in a
  * thread, stopped and saved over QMP into a private temporary directory, removed at the
  * end. Not for the clones (run.c, vmm_exec.c) nor for QMP's wire (qmp.c). */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,6 +20,7 @@
 #include "log.h"
 #include "procspawn.h"
 #include "qmp.h"
+#include "restore.h"
 #include "snapshot.h"
 
 #define SNAP_POLL_MS 20 /* the longest a wait goes without looking at `stop` */
@@ -31,26 +34,33 @@ struct snap {
     int timeout_s;
     char dir[200], sock[216], state[216], part[216]; /* under TMPDIR: short */
     char qmp_arg[280], incoming[240];
+    int shared;                                 /* start: template */
+    char shm[96], mem_tpl[256], mem_clone[256]; /* its RAM file, -object for each side */
+    struct restorer *rs;                        /* start: template: finishes clones over QMP */
     pthread_t thread;
     atomic_int stop, done;
     struct spawned tpl; /* the template QEMU; pid 0 once gone */
     struct console_tail err;
     int ok;
-    int64_t prep_ns, state_kib;
+    int64_t prep_ns, state_kib, shm_kib;
     char why[256];
 };
+
+static void remove_files(struct snap *s);
 
 /* ---- booting the template ---- */
 
 static int render(struct snap *s, char **argv, char *buf, size_t len)
 {
     int n = profile_render_argv(&s->prof, &s->vars, argv, buf, len);
-    if (n < 0 || n + 4 > PROFILE_MAX_ARGS) {
+    const char *extra[] = {"-qmp",    s->qmp_arg, "-global",  "migration.store-global-state=off",
+                           "-object", s->mem_tpl, "-machine", "memory-backend=bsmem"};
+    int nextra = s->shared ? 8 : 4;
+    if (n < 0 || n + nextra > PROFILE_MAX_ARGS) {
         snprintf(s->why, sizeof s->why, "template: qemu.argv does not fit");
         return -1;
     }
-    const char *extra[] = {"-qmp", s->qmp_arg, "-global", "migration.store-global-state=off"};
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < nextra; i++)
         argv[n++] = (char *)extra[i];
     argv[n] = NULL;
     return 0;
@@ -167,6 +177,8 @@ static int wait_file(struct snap *s)
         nanosleep(&(struct timespec){0, 2 * NS_PER_MS}, NULL);
     }
     s->state_kib = (int64_t)st.st_size / 1024;
+    if (s->shared && stat(s->shm, &st) == 0) /* what the clones map: resident in tmpfs */
+        s->shm_kib = (int64_t)st.st_blocks / 2;
     return 0;
 }
 
@@ -179,6 +191,11 @@ static int save_template(struct snap *s)
     /* QEMU 7.2 has no file: URI; exec: runs through /bin/sh. */
     snprintf(uri, sizeof uri, "exec:cat > '%s' && mv '%s' '%s'", s->part, s->part, s->state);
     int rc = qmp_call(q, "stop", NULL, NULL, SNAP_QMP_TIMEOUT_MS, s->why, sizeof s->why);
+    if (rc == 0 && s->shared) /* RAM stays in the /dev/shm file: the state file skips it */
+        rc = qmp_call(q, "migrate-set-capabilities",
+                      json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
+                                "state", 1),
+                      NULL, SNAP_QMP_TIMEOUT_MS, s->why, sizeof s->why);
     if (rc == 0)
         rc = qmp_call(q, "migrate", json_pack("{s:s}", "uri", uri), NULL, SNAP_QMP_TIMEOUT_MS,
                       s->why, sizeof s->why);
@@ -214,21 +231,40 @@ static void *prepare(void *arg)
     kill_template(s);
     if (s->ok)
         log_info("run %s: template of %s ready in %.1f ms (boot %.1f ms, save %.1f ms), "
-                 "state file %lld KiB",
+                 "state file %lld KiB%s%.0lld%s",
                  s->run, s->prof.name, s->prep_ns / 1e6, mono_diff(t0, booted) / 1e6,
-                 mono_diff(booted, clock_mono()) / 1e6, (long long)s->state_kib);
+                 mono_diff(booted, clock_mono()) / 1e6, (long long)s->state_kib,
+                 s->shared ? ", RAM file " : "", (long long)s->shm_kib, s->shared ? " KiB" : "");
     atomic_store(&s->done, 1);
     return NULL;
+}
+
+/* start: template: the guest RAM file, ours alone (O_EXCL, 0600), sized by QEMU. */
+static int make_shm(struct snap *s, char *err, size_t errlen)
+{
+    snprintf(s->shm, sizeof s->shm, "/dev/shm/%s", strrchr(s->dir, '/') + 1);
+    int fd = open(s->shm, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "template RAM file %s: %s", s->shm, strerror(errno));
+        s->shm[0] = '\0';
+        return -1;
+    }
+    close(fd);
+    const char *fmt = "memory-backend-file,id=bsmem,size=%dM,mem-path=%s,share=%s";
+    snprintf(s->mem_tpl, sizeof s->mem_tpl, fmt, s->prof.mem_mib, s->shm, "on");
+    snprintf(s->mem_clone, sizeof s->mem_clone, fmt, s->prof.mem_mib, s->shm, "off");
+    return 0;
 }
 
 static int make_paths(struct snap *s, char *err, size_t errlen)
 {
     const char *tmp = getenv("TMPDIR");
-    if (!tmp || !*tmp || strlen(tmp) > 150)
-        tmp = "/tmp"; /* the QMP socket's path must fit in sun_path */
+    if (!tmp || !*tmp || strlen(tmp) > 60)
+        tmp = "/tmp"; /* the QMP sockets' paths must fit in sun_path (108) */
     snprintf(s->dir, sizeof s->dir, "%s/bootstorm-snap-XXXXXX", tmp);
     if (!mkdtemp(s->dir)) {
         snprintf(err, errlen, "template directory %s: %s", s->dir, strerror(errno));
+        s->dir[0] = '\0';
         return -1;
     }
     snprintf(s->sock, sizeof s->sock, "%s/qmp.sock", s->dir);
@@ -236,7 +272,7 @@ static int make_paths(struct snap *s, char *err, size_t errlen)
     snprintf(s->part, sizeof s->part, "%s/state.part", s->dir);
     snprintf(s->qmp_arg, sizeof s->qmp_arg, "unix:%s,server=on,wait=off", s->sock);
     snprintf(s->incoming, sizeof s->incoming, "exec:cat '%s'", s->state);
-    return 0;
+    return s->shared ? make_shm(s, err, errlen) : 0;
 }
 
 struct snap *snap_start(const struct snap_cfg *c, char *err, size_t errlen)
@@ -253,18 +289,24 @@ struct snap *snap_start(const struct snap_cfg *c, char *err, size_t errlen)
     snprintf(s->name, sizeof s->name, "bs-%s-template", c->run);
     s->vars.name = s->name;
     s->timeout_s = c->timeout_s;
-    if (make_paths(s, err, errlen) < 0) {
-        free(s);
-        return NULL;
+    s->shared = c->shared;
+    if (make_paths(s, err, errlen) < 0)
+        goto fail;
+    if (s->shared && !(s->rs = restorer_start(s->incoming))) {
+        snprintf(err, errlen, "template: cannot start the restoring thread");
+        goto fail;
     }
     int e = pthread_create(&s->thread, NULL, prepare, s);
     if (e) {
         snprintf(err, errlen, "template thread: %s", strerror(e));
-        rmdir(s->dir);
-        free(s);
-        return NULL;
+        goto fail;
     }
     return s;
+fail:
+    restorer_free(s->rs);
+    remove_files(s);
+    free(s);
+    return NULL;
 }
 
 int snap_done(const struct snap *s)
@@ -280,13 +322,58 @@ int snap_result(const struct snap *s, int64_t *prep_ns, int64_t *state_kib, cons
     return s->ok ? 0 : -1;
 }
 
-int snap_clone_args(const struct snap *s, const char **items)
+static void clone_sock(const struct snap *s, int idx, char *out, size_t len)
 {
-    items[0] = "-global";
-    items[1] = "migration.store-global-state=off";
-    items[2] = "-incoming";
-    items[3] = s->incoming;
-    return 4;
+    snprintf(out, len, "%s/c-%d.sock", s->dir, idx);
+}
+
+int snap_clone_args(const struct snap *s, int idx, const char **items, char *buf, size_t len)
+{
+    int n = 0;
+    items[n++] = "-global";
+    items[n++] = "migration.store-global-state=off";
+    items[n++] = "-incoming";
+    if (!s->shared) {
+        items[n++] = s->incoming;
+        return n;
+    }
+    char sock[256];
+    clone_sock(s, idx, sock, sizeof sock);
+    if ((size_t)snprintf(buf, len, "unix:%s,server=on,wait=off", sock) >= len)
+        return -1;
+    const char *more[] = {
+        "defer", "-qmp", buf, "-object", s->mem_clone, "-machine", "memory-backend=bsmem"};
+    for (size_t i = 0; i < sizeof more / sizeof *more; i++)
+        items[n++] = more[i];
+    return n;
+}
+
+void snap_clone_spawned(struct snap *s, int idx)
+{
+    char sock[256];
+    if (!s->shared)
+        return;
+    clone_sock(s, idx, sock, sizeof sock);
+    restorer_push(s->rs, sock);
+}
+
+/* Every file of ours: the directory (state, sockets) and the RAM file. */
+static void remove_files(struct snap *s)
+{
+    DIR *d = s->dir[0] ? opendir(s->dir) : NULL;
+    struct dirent *de;
+    char path[512];
+    while (d && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", s->dir, de->d_name);
+            unlink(path);
+        }
+    if (d)
+        closedir(d);
+    if (s->dir[0] && rmdir(s->dir) < 0)
+        log_warn("template directory %s not removed: %s", s->dir, strerror(errno));
+    if (s->shm[0] && unlink(s->shm) < 0)
+        log_warn("template RAM file %s not removed: %s", s->shm, strerror(errno));
 }
 
 void snap_free(struct snap *s)
@@ -295,11 +382,8 @@ void snap_free(struct snap *s)
         return;
     atomic_store(&s->stop, 1);
     pthread_join(s->thread, NULL);
+    restorer_free(s->rs);
     kill_template(s);
-    unlink(s->state);
-    unlink(s->part);
-    unlink(s->sock);
-    if (rmdir(s->dir) < 0)
-        log_warn("template directory %s not removed: %s", s->dir, strerror(errno));
+    remove_files(s);
     free(s);
 }

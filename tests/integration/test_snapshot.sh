@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# start: snapshot (docs/SNAPSHOTS.md): the launcher boots one template guest, saves it
-# over QMP and restores 4 clones from its state file. Every clone ready (on the
-# heartbeat it prints once it runs, not on a boot it never makes), the template's files
-# removed, no QEMU left; a run stopped while its template is being prepared leaves
-# nothing either; a profile without restore_ready is refused. Cold and snapshot p50 are
-# printed side by side. The Linux guest under TCG (KVM fails it on this host kind; TCG
-# runs it everywhere), so it needs neither KVM nor its absence.
+# start: snapshot and template (docs/SNAPSHOTS.md): the launcher boots one template
+# guest, saves it over QMP and restores 4 clones from it (template: its RAM in a
+# /dev/shm file, x-ignore-shared). Every clone ready (on the heartbeat it prints once it
+# runs, not on a boot it never makes), the template's files removed (the /dev/shm RAM
+# file too), no QEMU left; a run stopped while its template is being prepared leaves
+# nothing either; a profile without restore_ready is refused. Cold, snapshot and template
+# are printed side by side. The Linux guest under TCG (KVM fails it on this host kind;
+# TCG runs it everywhere), so it needs neither KVM nor its absence.
 source "$BS_SOURCE/tests/integration/lib.sh"
 
 img="$BS_BUILD/images"
@@ -29,10 +30,16 @@ run_json() { # NAME: runs it, the report in $T_DIR/NAME.json; returns the CLI's 
 }
 tmp_empty() { [ -z "$(ls -A "$TPL_TMP")" ]; }
 
-# --- 4 clones of one template
-scenario snap4 snapshot 4
-run_json snap4 || fail "snapshot run exited $?: $(cat "$T_DIR/snap4.err")"
-python3 - "$T_DIR/snap4.json" <<'PY' || fail "snapshot report wrong: $(cat "$T_DIR/snap4.json")"
+shm_files() { ls /dev/shm 2>/dev/null | grep '^bootstorm-snap-' | sort || true; }
+SHM_BEFORE=$(shm_files) # another launcher's may be there; ours must not stay
+
+# --- 4 clones of one template: restored from its state file (snapshot), or with its RAM
+# in a /dev/shm file they map privately (template)
+clones() { # START
+    local start=$1 run
+    scenario "${start}4" "$start" 4
+    run_json "${start}4" || fail "$start run exited $?: $(cat "$T_DIR/${start}4.err")"
+    python3 - "$T_DIR/${start}4.json" <<'PY' || fail "$start report wrong: $(cat "$T_DIR/${start}4.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["count"] == 4 and r["ready"] == 4 and r["failed"] == 0, r
@@ -40,13 +47,20 @@ assert 0 < r["boot_ms"]["p50"] < 120000, r["boot_ms"]
 # restored, not booted: the boot's markers never show in a clone
 assert not any(k.startswith("m:") for k in (r.get("phases_ms") or {})), r.get("phases_ms")
 PY
-grep -Eq "template of linux-snap ready in [0-9.]+ ms .*state file [1-9][0-9]* KiB" \
-    "$T_DIR/launcher.log" || fail "no template preparation in the launcher log"
-wait_for 10 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after the snapshot run"
-pgrep -f "bs-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' \
-    "$T_DIR/snap4.json")-template" >/dev/null && fail "the template QEMU is still running"
-tmp_empty || fail "template files left: $(ls -AR "$TPL_TMP")"
-pass "4 clones restored and ready; template removed; no qemu left"
+    run=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' \
+        "$T_DIR/${start}4.json")
+    grep -Eq "run $run: template of linux-snap ready in [0-9.]+ ms .*state file [0-9]+ KiB" \
+        "$T_DIR/launcher.log" || fail "no template preparation in the launcher log"
+    wait_for 10 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after the $start run"
+    pgrep -f "bs-$run-template" >/dev/null && fail "the template QEMU is still running"
+    tmp_empty || fail "template files left: $(ls -AR "$TPL_TMP")"
+    [ "$(shm_files)" = "$SHM_BEFORE" ] || fail "template RAM file left in /dev/shm: $(shm_files)"
+    pass "start: $start: 4 clones ready; template, its files and QEMU gone"
+}
+clones snapshot
+clones template
+kib() { grep -o "run $1-.*state file [0-9]* KiB" "$T_DIR/launcher.log" | grep -o '[0-9]* KiB$'; }
+echo "  state file: snapshot $(kib "[0-9-]*snapshot4"), template $(kib "[0-9-]*template4")"
 
 # --- cold and snapshot side by side: N at once for N in $BS_SNAPSHOT_COUNTS (default 4),
 # $BS_SNAPSHOT_REPEAT times each (default 1); docs/SNAPSHOTS.md's numbers come from here.
@@ -73,16 +87,18 @@ print(f"  {start:<9} {n:>4} {b['p50']:10.1f} {b['max']:10.1f} {pss / 1024 / n:10
 PY
     wait_for 20 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after $start x $n"
 }
-echo "  linux-snap, TCG: ready ms (p50, max), PSS MiB per guest, template prep ms"
+echo "  linux-snap, TCG: ready ms (p50, max), PSS MiB per guest with all up, template prep ms"
 echo "  start        N        p50        max  PSS/guest       prep"
 for n in ${BS_SNAPSHOT_COUNTS:-4}; do
     for _ in $(seq "${BS_SNAPSHOT_REPEAT:-1}"); do
         row cold "$n"
         row snapshot "$n"
+        row template "$n"
     done
 done
 tmp_empty || fail "template files left: $(ls -AR "$TPL_TMP")"
-pass "cold and snapshot side by side"
+[ "$(shm_files)" = "$SHM_BEFORE" ] || fail "template RAM file left in /dev/shm: $(shm_files)"
+pass "cold, snapshot and template side by side"
 
 # --- a profile without restore_ready is refused, with the reason
 printf 'name: msnap\nguest: minkernel\ncount: 2\nstart: snapshot\n' >"$T_DIR/msnap.yaml"
