@@ -54,10 +54,10 @@ struct run {
     struct sample_req *req;
     int reqcap, nsamples;
     int ended;
-    struct accel_memo *memo; /* the launcher's: profiles that fell back to TCG here */
-    int nretried;            /* guests respawned under TCG after KVM failed them */
-    struct snap *snap;       /* start: snapshot: the template clones are restored from */
-    int storm_begun;         /* the scheduler runs (at once, or once the template is saved) */
+    struct accel_memo *memo;    /* the launcher's: profiles that fell back to TCG here */
+    int nretried;               /* guests respawned under TCG after KVM failed them */
+    struct snap *snap;          /* start: snapshot: the template clones are restored from */
+    int storm_begun;            /* the scheduler runs (at once, or once the template is saved) */
     int64_t prep_ns, state_kib; /* start: snapshot: preparing the template, its state file */
     char error[256];
 };

@@ -48,8 +48,8 @@ int snap_clone_args(const struct snap *s, int idx, const char **items, char *buf
 void snap_clone_spawned(struct snap *s, int idx);
 
 /* Stops preparing if it still goes on (the thread is joined), kills the template,
- * removes the state file, the QMP sockets, the directory and the /dev/shm RAM file. NULL is fine. Call it only
- * once no clone reads the state file any more. */
+ * removes the state file, the QMP sockets, the directory and the /dev/shm RAM file. NULL is fine.
+ * Call it only once no clone reads the state file any more. */
 void snap_free(struct snap *s);
 
 #endif
