@@ -16,6 +16,7 @@
 
 #define QMP_BUF 65536
 #define QMP_RETRY_MS 5
+#define QMP_REFUSED_MS 2000
 
 struct qmp {
     int fd;
@@ -42,19 +43,25 @@ static int connect_once(const char *path)
     return -1;
 }
 
-/* The socket appears a little after QEMU starts: retried until the deadline. */
+/* The socket appears a little after QEMU starts, and refuses for a moment between bind
+ * and listen: retried until the deadline; refusals only for QMP_REFUSED_MS (a socket
+ * left by a QEMU that is gone refuses for ever). */
 static int connect_retry(const char *path, int timeout_ms, char *err, size_t errlen)
 {
-    mono_ns end = mono_add(clock_mono(), (int64_t)timeout_ms * NS_PER_MS);
+    mono_ns now = clock_mono(), end = mono_add(now, (int64_t)timeout_ms * NS_PER_MS);
+    mono_ns refused_end = mono_add(now, QMP_REFUSED_MS * NS_PER_MS);
     for (;;) {
         int fd = connect_once(path);
         if (fd >= 0)
             return fd;
-        /* refused: bound but not listening yet (or stale: then the deadline ends it) */
-        if ((errno != ENOENT && errno != ECONNREFUSED) || mono_diff(clock_mono(), end) <= 0) {
+        now = clock_mono();
+        if ((errno != ENOENT && errno != ECONNREFUSED) || mono_diff(now, end) <= 0 ||
+            (errno == ECONNREFUSED && mono_diff(now, refused_end) <= 0)) {
             snprintf(err, errlen, "QMP connect %s: %s", path, strerror(errno));
             return -1;
         }
+        if (errno == ENOENT)
+            refused_end = mono_add(now, QMP_REFUSED_MS * NS_PER_MS);
         nanosleep(&(struct timespec){0, QMP_RETRY_MS * NS_PER_MS}, NULL);
     }
 }
