@@ -3,10 +3,10 @@
 # guest, saves it over QMP and restores 4 clones from it (template: its RAM in a
 # /dev/shm file, x-ignore-shared). Every clone ready (on the heartbeat it prints once it
 # runs, not on a boot it never makes), the template's files removed (the /dev/shm RAM
-# file too), no QEMU left; a run stopped while its template is being prepared leaves
-# nothing either; a profile without restore_ready is refused. Cold, snapshot and template
-# are printed side by side. The Linux guest under TCG (KVM fails it on this host kind;
-# TCG runs it everywhere), so it needs neither KVM nor its absence.
+# file too), no QEMU left; a mass restart restores too; a run stopped while its template
+# is being prepared leaves nothing; a profile without restore_ready is refused. Cold,
+# snapshot and template are printed side by side. The Linux guest under TCG (KVM fails
+# it on this host kind; TCG runs it everywhere), so it needs neither KVM nor its absence.
 source "$BS_SOURCE/tests/integration/lib.sh"
 
 img="$BS_BUILD/images"
@@ -61,6 +61,21 @@ clones snapshot
 clones template
 kib() { grep -o "run $1-.*state file [0-9]* KiB" "$T_DIR/launcher.log" | grep -o '[0-9]* KiB$'; }
 echo "  state file: snapshot $(kib "[0-9-]*snapshot4"), template $(kib "[0-9-]*template4")"
+
+# --- a mass restart restores too: 2 clones, all stopped after they are ready, 2 more
+scenario restart template 2
+printf 'restart: {after_s: 0.5, fraction: 1.0}\n' >>"$T_DIR/restart.yaml"
+run_json restart || fail "restart run exited $?: $(cat "$T_DIR/restart.err")"
+python3 - "$T_DIR/restart.json" <<'PY' || fail "restart report wrong: $(cat "$T_DIR/restart.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["restart_count"] == 2 and r["spawned"] == 4 and r["ready"] == 4 and r["failed"] == 0, r
+assert not any(k.startswith("m:") for k in (r.get("phases_ms") or {})), r.get("phases_ms")
+PY
+wait_for 10 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after the restart run"
+tmp_empty || fail "template files left: $(ls -AR "$TPL_TMP")"
+[ "$(shm_files)" = "$SHM_BEFORE" ] || fail "template RAM file left in /dev/shm: $(shm_files)"
+pass "mass restart: the 2 new instances restored from the template too"
 
 # --- cold and snapshot side by side: N at once for N in $BS_SNAPSHOT_COUNTS (default 4),
 # $BS_SNAPSHOT_REPEAT times each (default 1); docs/SNAPSHOTS.md's numbers come from here.
