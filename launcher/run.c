@@ -202,6 +202,7 @@ static int snap_begin(struct run *r, char *err, size_t errlen)
                                   .bindir = r->bindir},
                          .run = r->start.run,
                          .timeout_s = (int)r->start.timeout_s,
+                         .auto_kvm = res->auto_kvm,
                          .shared = !strcmp(r->start.start, "template")};
     if (!(r->snap = snap_start(&c, err, errlen)))
         return -1;
@@ -224,6 +225,11 @@ static mono_ns snap_tick(struct run *r, mono_ns now)
     int ok = snap_result(r->snap, &r->prep_ns, &r->state_kib, &why) == 0;
     if (!ok)
         log_err("run %s: %s", r->start.run, why);
+    if (strcmp(snap_accel(r->snap), r->res.accel)) { /* KVM failed the template under auto */
+        snprintf(r->res.accel, sizeof r->res.accel, "%s", snap_accel(r->snap));
+        if (!accel_memo_tcg(r->memo, r->res.prof.name))
+            accel_memo_set_tcg(r->memo, r->res.prof.name, "KVM failed its snapshot template");
+    }
     if (begin_storm(r, now, err, sizeof err) < 0) {
         snprintf(r->error, sizeof r->error, "%s", err);
         publish_end(r);

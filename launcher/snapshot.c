@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accel.h"
 #include "clock.h"
 #include "console.h"
 #include "log.h"
@@ -34,7 +35,9 @@ struct snap {
     int timeout_s;
     char dir[200], sock[216], state[216], part[216]; /* under TMPDIR: short */
     char qmp_arg[280], incoming[240];
-    int shared;                                 /* start: template */
+    int shared;     /* start: template */
+    int auto_kvm;   /* kvm chosen by auto: a KVM failure falls back to TCG */
+    char accel[16]; /* what the template runs under: the clones' too */
     char shm[96], mem_tpl[256], mem_clone[256]; /* its RAM file, -object for each side */
     struct restorer *rs;                        /* start: template: finishes clones over QMP */
     pthread_t thread;
@@ -92,13 +95,25 @@ static int read_into(struct snap *s, int fd, const struct console_matcher *m, st
     }
 }
 
-/* Until the profile's ready line, the deadline, `stop`, or QEMU's end. */
+/* Under auto, KVM failing the template (the launcher's rule, accel.c): 1 with why. */
+static int kvm_failed(struct snap *s, const struct console *c, mono_ns t0, int gone)
+{
+    if (!s->auto_kvm || strcmp(s->accel, "kvm"))
+        return 0;
+    int silent = !c->got_output && accel_silence_counts(&s->prof);
+    const char *why = accel_kvm_failure(&s->err, gone, silent ? mono_diff(t0, clock_mono()) : 0);
+    if (why)
+        snprintf(s->why, sizeof s->why, "template: %s", why);
+    return why != NULL;
+}
+
+/* Until the profile's ready line, the deadline, `stop`, QEMU's end or KVM's failure (-2). */
 static int wait_ready(struct snap *s, const struct console_matcher *m)
 {
     struct console c;
     int ready = 0;
     console_reset(&c);
-    mono_ns end = mono_add(clock_mono(), (int64_t)s->timeout_s * NS_PER_S);
+    mono_ns t0 = clock_mono(), end = mono_add(t0, (int64_t)s->timeout_s * NS_PER_S);
     while (!ready && !atomic_load(&s->stop)) {
         struct pollfd p[2] = {{.fd = s->tpl.console_fd, .events = POLLIN},
                               {.fd = s->tpl.stderr_fd, .events = POLLIN}};
@@ -106,13 +121,16 @@ static int wait_ready(struct snap *s, const struct console_matcher *m)
             snprintf(s->why, sizeof s->why, "template: not ready after %d s", s->timeout_s);
             return -1;
         }
-        if (poll(p, 2, SNAP_POLL_MS) <= 0)
+        int n = poll(p, 2, SNAP_POLL_MS);
+        if (kvm_failed(s, &c, t0, 0))
+            return -2;
+        if (n <= 0)
             continue;
         if ((p[1].revents && read_into(s, s->tpl.stderr_fd, NULL, NULL, NULL) < 0) ||
             (p[0].revents && read_into(s, s->tpl.console_fd, m, &c, &ready) < 0 && !ready)) {
             snprintf(s->why, sizeof s->why, "template: QEMU ended before ready: %.200s",
                      console_tail_oneline(&s->err));
-            return -1;
+            return kvm_failed(s, &c, t0, 1) ? -2 : -1;
         }
     }
     if (!ready)
@@ -124,6 +142,7 @@ static int boot_template(struct snap *s)
 {
     char *argv[PROFILE_MAX_ARGS + 1], buf[8192];
     struct console_matcher m;
+    s->vars.accel = s->accel;
     if (render(s, argv, buf, sizeof buf) < 0)
         return -1;
     if (spawn_process(argv, 0, &s->tpl, s->why, sizeof s->why) < 0) {
@@ -223,7 +242,15 @@ static void *prepare(void *arg)
 {
     struct snap *s = arg;
     mono_ns t0 = clock_mono();
-    s->ok = boot_template(s) == 0;
+    int rc = boot_template(s);
+    if (rc == -2 && !atomic_load(&s->stop)) { /* as a guest would be: again under TCG */
+        log_warn("run %s: %s: the template and its clones fall back to TCG", s->run, s->why);
+        kill_template(s);
+        memset(&s->err, 0, sizeof s->err);
+        snprintf(s->accel, sizeof s->accel, "tcg");
+        rc = boot_template(s);
+    }
+    s->ok = rc == 0;
     mono_ns booted = clock_mono();
     s->ok = s->ok && save_template(s) == 0;
     s->prep_ns = mono_diff(t0, clock_mono());
@@ -290,6 +317,8 @@ struct snap *snap_start(const struct snap_cfg *c, char *err, size_t errlen)
     s->vars.name = s->name;
     s->timeout_s = c->timeout_s;
     s->shared = c->shared;
+    s->auto_kvm = c->auto_kvm;
+    snprintf(s->accel, sizeof s->accel, "%s", c->vars.accel ? c->vars.accel : "tcg");
     if (make_paths(s, err, errlen) < 0)
         goto fail;
     if (s->shared && !(s->rs = restorer_start(s->incoming))) {
@@ -307,6 +336,11 @@ fail:
     remove_files(s);
     free(s);
     return NULL;
+}
+
+const char *snap_accel(const struct snap *s)
+{
+    return s->accel;
 }
 
 int snap_done(const struct snap *s)

@@ -21,6 +21,8 @@ struct snap_cfg {
     struct profile_vars vars;   /* kernel, initrd, disk, accel, bindir; name is set here */
     const char *run;            /* the run id, for the template's name and the log */
     int timeout_s;              /* the template must be ready within this */
+    int auto_kvm;               /* vars.accel is kvm chosen by auto: a KVM failure of the template
+                                 * (accel.c's rule) boots it again under TCG, clones too */
     int shared;                 /* start: template: guest RAM in a /dev/shm file the clones
                                  * map privately, x-ignore-shared; else start: snapshot */
 };
@@ -37,6 +39,10 @@ int snap_done(const struct snap *s);
 /* After snap_done: 0 with how long preparing took (template spawn to state file
  * complete) and the state file's size; -1 with why in *why (owned by s). */
 int snap_result(const struct snap *s, int64_t *prep_ns, int64_t *state_kib, const char **why);
+
+/* After snap_done: the accelerator the template ran under (tcg after a fallback); the
+ * clones must run under it too. */
+const char *snap_accel(const struct snap *s);
 
 /* After a successful snap_result: the items to append to clone idx's rendered qemu argv
  * (owned by s or kept in buf, valid until snap_free / while buf lives); returns how many
