@@ -3,10 +3,11 @@
 # guest, saves it over QMP and restores 4 clones from it (template: its RAM in a
 # /dev/shm file, x-ignore-shared). Every clone ready (on the heartbeat it prints once it
 # runs, not on a boot it never makes), the template's files removed (the /dev/shm RAM
-# file too), no QEMU left; a mass restart restores too; a run stopped while its template
-# is being prepared leaves nothing; a profile without restore_ready is refused. Cold,
-# snapshot and template are printed side by side. The Linux guest under TCG (KVM fails
-# it on this host kind; TCG runs it everywhere), so it needs neither KVM nor its absence.
+# file too), no QEMU left; a mass restart restores too; two launchers make a template
+# each; a run stopped while its template is being prepared leaves nothing; a profile
+# without restore_ready is refused. Cold, snapshot and template are printed side by
+# side. The Linux guest under TCG (KVM fails it on this host kind; TCG runs it
+# everywhere), so it needs neither KVM nor its absence.
 source "$BS_SOURCE/tests/integration/lib.sh"
 
 img="$BS_BUILD/images"
@@ -124,6 +125,28 @@ fi
 grep -q "start: snapshot needs restore_ready" "$T_DIR/msnap.out" ||
     fail "refusal without its reason: $(cat "$T_DIR/msnap.out")"
 pass "a profile without restore_ready is refused"
+
+# --- two hosts: each launcher prepares its own template and restores its own clones
+start_bg launcher2 env TMPDIR="$TPL_TMP" "$BIN/bootstorm-launcher" --connect "$EP" \
+    --host snaphost2 --images "$img"
+LAUNCHER2_PID=$LAST_PID
+wait_for 20 grep -q "host snaphost2 connected" "$T_DIR/launcher2.log" || fail "launcher2 not connected"
+scenario two snapshot 2
+run_json two || fail "two-host run exited $?: $(cat "$T_DIR/two.err")"
+python3 - "$T_DIR/two.json" <<'PY' || fail "two-host report wrong: $(cat "$T_DIR/two.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["ready"] == 4 and r["failed"] == 0 and sorted(r["hosts"]) == ["snaphost", "snaphost2"], r
+PY
+RUN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$T_DIR/two.json")
+for l in launcher launcher2; do
+    grep -q "run $RUN: template of linux-snap ready" "$T_DIR/$l.log" || fail "$l made no template"
+done
+kill -TERM "$LAUNCHER2_PID"
+wait_for 20 bash -c "! kill -0 $LAUNCHER2_PID 2>/dev/null" || fail "launcher2 did not exit"
+wait_for 10 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after the two-host run"
+tmp_empty || fail "template files left: $(ls -AR "$TPL_TMP")"
+pass "two hosts: a template each, 2 clones each ready, nothing left"
 
 # --- the launcher stopped (SIGTERM) while the template boots: nothing left
 scenario snapterm snapshot 2
