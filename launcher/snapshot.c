@@ -1,6 +1,8 @@
-/* The template of a `start: snapshot` run (snapshot.h): one guest booted to ready in a
- * thread, stopped and saved over QMP into a private temporary directory, removed at the
- * end. Not for the clones (run.c, vmm_exec.c) nor for QMP's wire (qmp.c). */
+/* The template of a `start: snapshot` or `template` run (snapshot.h): one guest booted to
+ * ready in a thread, stopped and saved over QMP into a private temporary directory (and,
+ * for `template`, its RAM kept in a /dev/shm file), the argv items of its clones, every
+ * file removed at the end. Not for the clones' life (run.c, run_guest.c, restore.c) nor
+ * for QMP's wire (qmp.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -286,8 +288,8 @@ static int make_shm(struct snap *s, char *err, size_t errlen)
 static int make_paths(struct snap *s, char *err, size_t errlen)
 {
     const char *tmp = getenv("TMPDIR");
-    if (!tmp || !*tmp || strlen(tmp) > 60)
-        tmp = "/tmp"; /* the QMP sockets' paths must fit in sun_path (108) */
+    if (!tmp || !*tmp || strlen(tmp) > 60 || strchr(tmp, '\''))
+        tmp = "/tmp"; /* the QMP sockets' paths must fit in sun_path (108); ' quotes in exec: */
     snprintf(s->dir, sizeof s->dir, "%s/bootstorm-snap-XXXXXX", tmp);
     if (!mkdtemp(s->dir)) {
         snprintf(err, errlen, "template directory %s: %s", s->dir, strerror(errno));
