@@ -142,6 +142,7 @@ static void publish_start(struct run *r, const struct launcher_cfg *cfg, mono_ns
     snprintf(e.backend, sizeof e.backend, "%s", s->backend);
     snprintf(e.accel, sizeof e.accel, "%s", r->res.accel);
     snprintf(e.pattern, sizeof e.pattern, "%s", s->pattern);
+    snprintf(e.start, sizeof e.start, "%s", s->start[0] ? s->start : "cold");
     e.count = s->count;
     e.interval_ms = s->interval_ms;
     e.hold_s = s->hold_s;
