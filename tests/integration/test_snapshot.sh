@@ -52,6 +52,17 @@ PY
         "$T_DIR/${start}4.json")
     grep -Eq "run $run: template of linux-snap ready in [0-9.]+ ms .*state file [0-9]+ KiB" \
         "$T_DIR/launcher.log" || fail "no template preparation in the launcher log"
+    # start on run_start, preparing time and state file size on run_end, in the run's raw
+    # event list (bs:{RUN}:ev): what a report can read
+    local got
+    got=$(rcli EVAL "local o = {} for _, m in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+        local f = cmsgpack.unpack(m)
+        if f.type == 'run_start' then o[#o + 1] = 'start=' .. tostring(f.start) end
+        if f.type == 'run_end' then o[#o + 1] = 'prep_ns=' .. tostring(f.prep_ns) ..
+            ' state_kib=' .. tostring(f.state_kib) end
+        end return o" 1 "bs:{$run}:ev" | tr '\n' ' ')
+    [[ "$got" =~ ^start=$start\ prep_ns=[1-9][0-9]+\ state_kib=[1-9][0-9]* ]] ||
+        fail "run_start / run_end in bs:{$run}:ev lack start / prep_ns / state_kib: $got"
     wait_for 10 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after the $start run"
     pgrep -f "bs-$run-template" >/dev/null && fail "the template QEMU is still running"
     tmp_empty || fail "template files left: $(ls -AR "$TPL_TMP")"
