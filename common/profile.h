@@ -54,9 +54,6 @@ struct profile {
         *libvirt_xml; /* libvirt.xml: domain XML template with {placeholders}; owned, may be NULL */
     enum ready_kind ready_kind;
     struct profile_marker ready; /* READY_CONSOLE: the regex (and its `after`) */
-    /* restore_ready: REGEX, a console line a clone restored from a snapshot prints once it
-     * runs (docs/SNAPSHOTS.md); re NULL when absent, and then `start: snapshot` is refused */
-    struct profile_marker restore_ready;
     char ready_bytes[64];        /* READY_DEBUGCON */
     int http_port;               /* READY_HTTP: guest port, default 80 */
     char http_path[128];         /* default "/" */
@@ -66,6 +63,10 @@ struct profile {
     int nmarkers;
     int exit_ok[PROFILE_MAX_EXIT_OK]; /* exit statuses that mean success */
     int nexit_ok;
+    /* restore_ready: REGEX, a console line a clone restored from a snapshot prints once it
+     * runs (docs/SNAPSHOTS.md); re NULL when absent, and then start snapshot | template is
+     * refused */
+    struct profile_marker restore_ready;
 };
 
 /* Parses the profile at path. Missing required keys (name, kernel, qemu.argv,
