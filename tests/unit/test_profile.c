@@ -240,6 +240,26 @@ static void test_render_argv(void **state)
     profile_free(&p);
 }
 
+/* restore_ready: the console line of a guest restored from a snapshot (start: snapshot). */
+static void test_restore_ready(void **state)
+{
+    (void)state;
+    struct profile p;
+    char err[512];
+    assert_int_equal(load_text(GOOD_HEAD GOOD_ARGV GOOD_READY, &p, err, sizeof err), 0);
+    assert_null(p.restore_ready.re);
+    profile_free(&p);
+    assert_int_equal(
+        load_text(GOOD_HEAD GOOD_ARGV GOOD_READY "restore_ready: 'BS-BEAT'\n", &p, err, sizeof err),
+        0);
+    assert_non_null(p.restore_ready.re);
+    assert_string_equal(p.restore_ready.pattern, "BS-BEAT");
+    assert_int_equal(p.restore_ready.after, -1);
+    profile_free(&p);
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "restore_ready: 'x('\n", 6,
+                 "key 'restore_ready': bad regex 'x('");
+}
+
 static void test_unknown_key(void **state)
 {
     (void)state;
@@ -524,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_alias_bomb),       cmocka_unit_test(test_not_utf8),
         cmocka_unit_test(test_all_shipped_load),  cmocka_unit_test(test_minkernel),
         cmocka_unit_test(test_process_profile),   cmocka_unit_test(test_render_argv),
+        cmocka_unit_test(test_restore_ready),
         cmocka_unit_test(test_unknown_key),       cmocka_unit_test(test_bad_regex),
         cmocka_unit_test(test_bad_placeholder),   cmocka_unit_test(test_missing_required),
         cmocka_unit_test(test_bad_values),        cmocka_unit_test(test_load_named_and_free),
