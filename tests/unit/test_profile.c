@@ -154,8 +154,8 @@ static int load_shipped(const char *name, struct profile *p, char **argv, char *
     snprintf(dir, sizeof dir, "%s/guests", source_dir());
     if (profile_load_named(dir, name, p, err, sizeof err) != 0)
         fail_msg("%s: %s", name, err);
-    struct profile_vars v = {.kernel = "/k", .initrd = "/i", .disk = "/d", .accel = "tcg",
-                             .name = "g", .port = 8080};
+    struct profile_vars v = {
+        .kernel = "/k", .initrd = "/i", .disk = "/d", .accel = "tcg", .name = "g", .port = 8080};
     return p->argc > 0 ? profile_render_argv(p, &v, argv, buf, len) : 0;
 }
 
@@ -210,7 +210,8 @@ static void test_untested_profiles(void **state)
     argc = load_shipped("includeos", &p, argv, buf, sizeof buf);
     assert_string_equal(p.kernel, "chainloader");
     assert_string_equal(arg_after(argv, argc, "-initrd"), "/i");
-    assert_true(matches(p.markers[marker(&p, "banner")].re, " IncludeOS v0.15.1 (x86_64 / 64-bit)"));
+    assert_true(
+        matches(p.markers[marker(&p, "banner")].re, " IncludeOS v0.15.1 (x86_64 / 64-bit)"));
     assert_true(matches(p.ready.re, " +--> Running [ Hello world - OS included ]"));
     assert_false(matches(p.ready.re, " +--> WARNING: No good random source found"));
     profile_free(&p);
@@ -605,7 +606,7 @@ static void test_not_utf8(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_alias_bomb),       cmocka_unit_test(test_not_utf8),
+        cmocka_unit_test(test_alias_bomb),        cmocka_unit_test(test_not_utf8),
         cmocka_unit_test(test_all_shipped_load),  cmocka_unit_test(test_minkernel),
         cmocka_unit_test(test_process_profile),   cmocka_unit_test(test_render_argv),
         cmocka_unit_test(test_unknown_key),       cmocka_unit_test(test_bad_regex),
