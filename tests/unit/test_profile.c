@@ -168,12 +168,13 @@ static const char *arg_after(char **argv, int argc, const char *opt)
     return NULL;
 }
 
-/* The index of marker name, or -1. */
+/* The index of marker name; the test fails if the profile has none. */
 static int marker(const struct profile *p, const char *name)
 {
     for (int i = 0; i < p->nmarkers; i++)
         if (!strcmp(p->markers[i].name, name))
             return i;
+    fail_msg("%s: no marker '%s'", p->name, name);
     return -1;
 }
 
