@@ -221,6 +221,8 @@ static void test_untested_profiles(void **state)
     argc = load_shipped("rumprun", &p, argv, buf, sizeof buf);
     assert_null(arg_after(argv, argc, "-bios"));
     assert_true(matches(p.markers[marker(&p, "bootstrap")].re, "rump kernel bare metal bootstrap"));
+    assert_true(
+        matches(p.markers[marker(&p, "netbsd")].re, "[   1.0000000] NetBSD 8.99.25 (RUMP-ROAST)"));
     assert_true(matches(p.ready.re, "=== calling \"hello\" main() ==="));
     assert_false(matches(p.ready.re, "=== main() of \"hello\" returned 0 ==="));
     profile_free(&p);
