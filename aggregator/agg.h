@@ -185,6 +185,8 @@ int agg_print_json(const struct agg_run *r, FILE *out);
  * relative to its own spawn on its host's monotonic clock; -1 when it never got there. */
 struct agg_guest {
     char id[AGG_ID_MAX], host[AGG_ID_MAX], state[16], reason[16];
+    char accel[16];      /* what this instance ran under (kvm, tcg, ...); "" if not told */
+    char accel_why[256]; /* why, when auto did not get KVM for it; "" otherwise */
     long long idx, gen, running;
     int64_t spawn_tr;                             /* realtime ns of the spawn; 0 if unknown */
     double boot_ms;                               /* ready - spawn */
@@ -208,7 +210,7 @@ void agg_guests_free(struct agg_guests *gs);
 /* Writes one CSV row per guest with a header line (columns: guest, host, idx, gen,
  * state, reason, running, spawn_tr_ns, ready_tr_ns, boot_ms, spawned_ms,
  * first_output_ms, ready_ms, rss_kib, ram_kib, vmm_overhead_kib (rss - ram), cpu_ms,
- * then m:NAME per marker; empty cells when unknown). */
+ * accel, accel_why, then m:NAME per marker; empty cells when unknown). */
 void agg_export_csv(const struct agg_guests *gs, FILE *out);
 
 /* The same as one JSON array of objects (null when unknown), markers in markers_ms.

@@ -55,6 +55,8 @@ static void fill(struct agg_guests *gs, struct agg_guest *g, const char *id, con
     COPY(g->host, (v = hget(h, "host")) ? v : "");
     COPY(g->state, (v = hget(h, "state")) ? v : "");
     COPY(g->reason, (v = hget(h, "reason")) ? v : "");
+    COPY(g->accel, (v = hget(h, "accel")) ? v : "");
+    COPY(g->accel_why, (v = hget(h, "accel_why")) ? v : "");
     g->idx = ll_of(h, "idx", -1);
     g->gen = ll_of(h, "gen", 0);
     g->running = ll_of(h, "running", -1);
@@ -170,7 +172,7 @@ static void csv_str(FILE *out, const char *s, int first)
 void agg_export_csv(const struct agg_guests *gs, FILE *out)
 {
     fputs("guest,host,idx,gen,state,reason,running,spawn_tr_ns,ready_tr_ns,boot_ms,spawned_ms,"
-          "first_output_ms,ready_ms,rss_kib,ram_kib,vmm_overhead_kib,cpu_ms",
+          "first_output_ms,ready_ms,rss_kib,ram_kib,vmm_overhead_kib,cpu_ms,accel,accel_why",
           out);
     for (int i = 0; i < gs->nmarkers; i++)
         fputs(",m:", out), csv_str(out, gs->marker[i], 1);
@@ -197,6 +199,8 @@ void agg_export_csv(const struct agg_guests *gs, FILE *out)
                             g->cpu_ms};
         for (int k = 0; k < 4; k++)
             kib[k] >= 0 ? fprintf(out, ",%lld", kib[k]) : fputs(",", out);
+        csv_str(out, g->accel, 0);
+        csv_str(out, g->accel_why, 0);
         for (int m = 0; m < gs->nmarkers; m++)
             csv_num(out, g->marker_ms[m]);
         fputc('\n', out);

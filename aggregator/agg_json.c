@@ -348,6 +348,8 @@ static json_t *guest(const struct agg_guests *gs, const struct agg_guest *g, int
     put(o, "ram_kib", NUM((double)g->ram_kib, g->ram_kib >= 0), bad);
     put(o, "vmm_overhead_kib", NUM((double)(g->rss_kib - g->ram_kib), mem), bad);
     put(o, "cpu_ms", NUM((double)g->cpu_ms, g->cpu_ms >= 0), bad);
+    put(o, "accel", g->accel[0] ? STR(g->accel) : json_null(), bad);
+    put(o, "accel_why", g->accel_why[0] ? STR(g->accel_why) : json_null(), bad);
     for (int i = 0; i < gs->nmarkers; i++)
         if (g->marker_ms[i] >= 0)
             put_key(m, gs->marker[i], NUM(g->marker_ms[i], 1), bad);

@@ -167,6 +167,25 @@ static int watch(struct run *r, int fd, int idx, enum stream which)
     return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* Publishes spawned for guest idx: its pid, how long the spawn call took, the accel it
+ * runs under and, when auto did not get KVM for it, why. Again after a retry under TCG
+ * (a new process). */
+static void publish_spawned(struct run *r, int idx, mono_ns call_start, mono_ns call_end)
+{
+    struct guest *g = &r->g[idx];
+    struct ev e;
+    ev_init(&e, EV_SPAWNED);
+    e.pid = g->vm.pid > 0 ? g->vm.pid : 1; /* 1: a domain whose VMM pid is not known */
+    e.spawn_ns = mono_diff(call_start, call_end);
+    snprintf(e.accel, sizeof e.accel, "%s", g->accel);
+    const char *why = accel_memo_tcg(r->memo, r->res.prof.name);
+    if (why && g->retried)
+        snprintf(e.detail, sizeof e.detail, "KVM failed it (%.200s): retried under TCG", why);
+    else if (!strcmp(g->accel, "tcg") && !strcmp(r->res.accel, "tcg"))
+        snprintf(e.detail, sizeof e.detail, "%s", r->res.accel_why); /* "": asked so */
+    run_emit(r, &e, idx, call_end);
+}
+
 /* The guest's process (or domain) exists: watch its fds, publish spawned. */
 static void guest_spawned(struct run *r, int idx, mono_ns call_end)
 {
@@ -178,11 +197,7 @@ static void guest_spawned(struct run *r, int idx, mono_ns call_end)
     if (watch(r, g->vm.console_fd, idx, S_CONSOLE) < 0 ||
         watch(r, g->vm.stderr_fd, idx, S_STDERR) < 0 || watch(r, g->vm.debug_fd, idx, S_DEBUG) < 0)
         log_err("epoll_ctl for guest %d: %s", idx, strerror(errno));
-    struct ev e;
-    ev_init(&e, EV_SPAWNED);
-    e.pid = g->vm.pid > 0 ? g->vm.pid : 1; /* 1: a domain whose VMM pid is not known */
-    e.spawn_ns = mono_diff(g->spawn_at, call_end);
-    run_emit(r, &e, idx, call_end);
+    publish_spawned(r, idx, g->spawn_at, call_end);
 }
 
 static void publish_spawn(struct run *r, int idx, int running)
@@ -273,6 +288,8 @@ int guest_kvm_failed(struct run *r, int idx, int gone, mono_ns now)
                  r->start.run, why, idx, r->res.prof.name);
     }
     snprintf(r->res.accel, sizeof r->res.accel, "tcg"); /* later spawns of this run too */
+    snprintf(r->res.accel_why, sizeof r->res.accel_why, "auto: %.40s fell back to TCG here (%.120s)",
+             r->res.prof.name, why);
     if (!gone)
         r->vmm->kill(&g->vm);
     return 1;
@@ -294,6 +311,7 @@ static void guest_retry(struct run *r, int idx)
     snprintf(g->accel, sizeof g->accel, "tcg");
     g->retried = 1;
     r->nretried++;
+    mono_ns retry_at = clock_mono();
     if (spawn_vm(r, idx, err, sizeof err) < 0) {
         guest_fail(r, idx, "spawn", err, clock_mono());
         sched_gone(&r->s, idx);
@@ -304,6 +322,7 @@ static void guest_retry(struct run *r, int idx)
     if (watch(r, g->vm.console_fd, idx, S_CONSOLE) < 0 ||
         watch(r, g->vm.stderr_fd, idx, S_STDERR) < 0 || watch(r, g->vm.debug_fd, idx, S_DEBUG) < 0)
         log_err("epoll_ctl for guest %d: %s", idx, strerror(errno));
+    publish_spawned(r, idx, retry_at, clock_mono());
     log_info("run %s guest %d: respawned under TCG (pid %d)", r->start.run, idx, (int)g->vm.pid);
 }
 

@@ -370,6 +370,8 @@ function H.spawned(k, f, g, ge)
     gf.pid = f.pid
     gf.spawned_tm = f.tm
     gset_opt(gf, 'spawn_ns', f.spawn_ns)
+    gset_opt(gf, 'accel', f.accel)
+    gset_opt(gf, 'accel_why', f.detail)
     local st = gf.state
     if not st or st == 'spawning' then gf.state = 'running' end
     phase(k, member(g, gf), 'spawned', gf.spawn_tm, f.tm)

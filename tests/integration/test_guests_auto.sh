@@ -47,11 +47,30 @@ grep -q "QEMU died in its KVM code (guest [0-9]): fakekvm falls back to TCG on t
 grep -q "0 failed of 3 (3 retried under TCG" "$LOG" || fail "run end does not count the retries"
 pass "fakekvm under auto: KVM failed it, 3 respawned under TCG, 3 ready, counted once"
 
+# Per guest, the export says what it ran under and why (accel, accel_why).
+"$BIN/bootstorm" --redis "$REDIS_URL" export "$(json first 'r["run"]')" --json >"$T_DIR/first.guests" ||
+    fail "export of the first run"
+python3 - "$T_DIR/first.guests" <<'PY' || fail "per-guest accel: $(cat "$T_DIR/first.guests")"
+import json, sys
+g = json.load(open(sys.argv[1]))
+assert len(g) == 3, g
+for x in g:
+    assert x["accel"] == "tcg", x
+    assert "KVM failed it" in x["accel_why"] and "retried under TCG" in x["accel_why"], x
+PY
+pass "export: each guest's accel (tcg) and why (KVM failed it, retried under TCG)"
+
 run_json again fakekvm 2 || fail "second run: $(cat "$T_DIR/again.json")"
 grep -q "2 x fakekvm on qemu/tcg (auto: fakekvm fell back to TCG here (QEMU died in its KVM code))" "$LOG" ||
     fail "fallback not remembered: $(grep 'x fakekvm' "$LOG")"
 [ "$(grep -c 'respawned under TCG' "$LOG")" -eq 3 ] || fail "the second run respawned again"
-pass "fakekvm: remembered, second run under TCG at once"
+python3 -c "
+import json, subprocess, sys
+g = json.loads(subprocess.check_output(['$BIN/bootstorm', '--redis', '$REDIS_URL', 'export',
+    json.load(open('$T_DIR/again.json'))['run'], '--json']))
+assert all(x['accel'] == 'tcg' and 'fell back to TCG here' in x['accel_why'] for x in g), g
+" || fail "second run: per-guest accel_why"
+pass "fakekvm: remembered, second run under TCG at once (each guest says why)"
 
 run_json bad fakebad 1 && fail "fakebad ready?"
 run=$(json bad 'r["run"]')
