@@ -341,7 +341,7 @@ function H.spawn(k, f, g, ge)
         down(k, gf, f)
         gf.gen = (tonumber(gf.gen) or 0) + 1
         for _, n in ipairs({'spawned_tm', 'first_output_tm', 'ready_tm', 'boot_ns', 'reason',
-                'failed_tm', 'exit_status', 'exit_tm', 'pid', 'detail'}) do
+                'failed_tm', 'exit_status', 'exit_tm', 'pid', 'detail', 'accel', 'accel_why'}) do
             if gf[n] then
                 gf[n] = nil
                 ge.dirty[n] = true
@@ -370,7 +370,11 @@ function H.spawned(k, f, g, ge)
     gf.pid = f.pid
     gf.spawned_tm = f.tm
     gset_opt(gf, 'spawn_ns', f.spawn_ns)
-    gset_opt(gf, 'accel', f.accel)
+    if f.accel and f.accel ~= '' and f.accel ~= gf.accel then -- instances by accel, in agg
+        if gf.accel then incr(k, 'accel:' .. gf.accel, -1) end
+        incr(k, 'accel:' .. f.accel, 1)
+        gf.accel = f.accel
+    end
     gset_opt(gf, 'accel_why', f.detail)
     local st = gf.state
     if not st or st == 'spawning' then gf.state = 'running' end

@@ -146,8 +146,11 @@ YAML
     >"$T_DIR/sweep.json" || fail "sweep exited $?"
 python3 - "$T_DIR/sweep.json" <<'PY' || fail "sweep reports wrong: $(cat "$T_DIR/sweep.json")"
 import json, sys
-rs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+objs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+rs = [o for o in objs if not o.get("summary")]
+sums = [o for o in objs if o.get("summary")]
 assert [r["count"] for r in rs] == [2, 2, 3, 3], [r["count"] for r in rs]
 assert all(r["ready"] == r["count"] and r["complete"] for r in rs), rs
+assert len(sums) == 1 and objs[-1] is sums[0], "one summary object, last"
 PY
-pass "sweep: 4 runs (2 counts x 2 repeats), each reported"
+pass "sweep: 4 runs (2 counts x 2 repeats), each reported, then the sweep's summary"
