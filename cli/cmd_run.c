@@ -21,6 +21,7 @@
 #include "log.h"
 #include "guestpath.h"
 #include "paths.h"
+#include "progress.h"
 #include "scenario.h"
 
 static volatile sig_atomic_t interrupted;
@@ -101,7 +102,7 @@ static const char usage[] =
     "usage: bootstorm [--redis URL] [--data-dir DIR] run [SCENARIO.yaml] [--count N]\n"
     "                 [--collector ENDPOINT] [--hosts all|H1,H2|pool:NAME] [--json]\n"
     "                 [--guests DIR] [--images DIR] [--image NAME=PATH ...]\n"
-    "                 [--curve-server-key FILE [--curve-keys FILE]]\n"
+    "                 [--curve-server-key FILE [--curve-keys FILE]] [--quiet]\n"
     "  SCENARIO defaults to the default storm, <prefix>/share/scenarios/default.yaml\n"
     "  --count  guests per host (1..100000), instead of the scenario's counts (not for\n"
     "           ramp scenarios: their trace sets the count)\n"
@@ -111,6 +112,8 @@ static const char usage[] =
     "  --hosts  targets: all live launchers, host ids, pools (pool:NAME or a pool's\n"
     "           name), comma-separated; resolved by the collector\n"
     "  --json   each run's report as one JSON object on its own line\n"
+    "  --quiet  no live progress on stderr (a line updated in place on a terminal,\n"
+    "           else a line every 5 s and one at the end)\n"
     "  --curve-server-key FILE  the collector's public key (a collector bound beyond\n"
     "           loopback talks CURVE only); --curve-keys: our pair (default: fresh)\n";
 
@@ -119,7 +122,7 @@ static const char usage[] =
 struct run_opts {
     const char *scenario, *collector, *hosts, *server_key, *own_keys;
     int64_t count; /* 0: the scenario's */
-    int json;
+    int json, quiet;
     struct guest_paths *gp;             /* --guests, --images, --image: the embedded set-up's */
     char *largs[LAUNCHER_ARGS_MAX + 1]; /* the same, passed on to the embedded launcher */
     int nlargs;
@@ -129,6 +132,7 @@ static const struct option opts[] = {{"count", required_argument, 0, 'n'},
                                      {"collector", required_argument, 0, 'c'},
                                      {"hosts", required_argument, 0, 'H'},
                                      {"json", no_argument, 0, 'j'},
+                                     {"quiet", no_argument, 0, 'q'},
                                      {"curve-server-key", required_argument, 0, 'K'},
                                      {"curve-keys", required_argument, 0, 'k'},
                                      {"guests", required_argument, 0, 'g'},
@@ -165,7 +169,7 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
 {
     int c;
     optind = 0; /* 0, not 1: GNU getopt re-initialises (main parsed with "+") */
-    while ((c = getopt_long(argc, argv, "n:c:H:jhK:k:g:i:I:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:c:H:jqhK:k:g:i:I:", opts, NULL)) != -1) {
         switch (c) {
         case 'g':
         case 'i':
@@ -191,6 +195,9 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
         case 'j':
             o->json = 1;
             break;
+        case 'q':
+            o->quiet = 1;
+            break;
         case 'K':
             o->server_key = optarg;
             break;
@@ -214,6 +221,7 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
 struct rlink {
     redisContext *c;
     const char *url;
+    int progress; /* show live progress of the runs on stderr (not --quiet) */
 };
 
 /* Sends an abort of run `id` to the collector after Ctrl-C. */
@@ -228,9 +236,26 @@ static void abort_run(void *sock, const char *id)
     fprintf(stderr, "bootstorm run: interrupted: run %s aborted\n", id);
 }
 
-/* Waits until run `id` is done, aborting it on Ctrl-C and reconnecting to a Redis that
- * went away; 1 when done in its budget, 0 if not (or Redis did not come back). */
-static int wait_run(void *sock, struct rlink *r, const char *id, int64_t budget_ms)
+#define PROGRESS_PERIOD_NS (5 * NS_PER_S) /* a plain progress line this often (no tty) */
+
+/* Reads and shows the run's progress (p NULL: --quiet); end: the last line. A Redis
+ * error is left to the wait loop (it reconnects). */
+static void show_progress(struct rlink *r, struct progress *p, int end)
+{
+    static struct progress_counts pc;
+    char err[256];
+    if (!p || !r->c || (progress_read(r->c, p->run, &pc, err, sizeof err) < 0 && !end))
+        return;
+    if (end)
+        progress_end(p, &pc, clock_mono());
+    else
+        progress_show(p, &pc, clock_mono());
+}
+
+/* The wait of wait_run: 1 when run `id` is done, 0 when Redis did not come back, -1
+ * when its budget (20 s after an abort) ran out; progress shown through p (NULL: none). */
+static int wait_loop(void *sock, struct rlink *r, const char *id, int64_t budget_ms,
+                     struct progress *p)
 {
     char err[512];
     mono_ns end = mono_add(clock_mono(), budget_ms * NS_PER_MS);
@@ -246,14 +271,29 @@ static int wait_run(void *sock, struct rlink *r, const char *id, int64_t budget_
             return 1;
         if (r->c->err && cmd_reconnect("run", r->url, &r->c) < 0)
             return 0;
+        show_progress(r, p, 0);
         if (mono_diff(asked, clock_mono()) < 200 * NS_PER_MS) /* an error reply: do not spin */
             nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);
-        if (mono_diff(clock_mono(), end) <= 0) {
-            fprintf(stderr, "bootstorm run: run %s did not finish in %lld s\n", id,
-                    (long long)(budget_ms / 1000));
-            return 0;
-        }
+        if (mono_diff(clock_mono(), end) <= 0)
+            return -1;
     }
+}
+
+/* Waits until run `id` is done, aborting it on Ctrl-C and reconnecting to a Redis that
+ * went away, showing progress on stderr; 1 when done in its budget, 0 if not (or Redis
+ * did not come back). */
+static int wait_run(void *sock, struct rlink *r, const char *id, int64_t budget_ms)
+{
+    static struct progress prog;
+    struct progress *p = r->progress ? &prog : NULL;
+    if (p)
+        progress_init(p, id, stderr, isatty(2), PROGRESS_PERIOD_NS, clock_mono());
+    int done = wait_loop(sock, r, id, budget_ms, p);
+    show_progress(r, p, 1);
+    if (done < 0)
+        fprintf(stderr, "bootstorm run: run %s did not finish in %lld s\n", id,
+                (long long)(budget_ms / 1000));
+    return done > 0;
 }
 
 /* Reports run `id`; returns 1 when every instance the pattern created became ready
@@ -428,7 +468,7 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
     sigaction(SIGTERM, &sa, NULL);
     rc = ARGS_USAGE;
     if (connect_all(&o, &curve, &redis_url, data_dir, &em, &c, &sock) == 0) {
-        struct rlink r = {c, redis_url};
+        struct rlink r = {c, redis_url, !o.quiet};
         int all_ready = run_all(sock, &r, &sc, redis_url == em.redis_url ? 30000 : 5000, o.json);
         c = r.c; /* remade if Redis went away */
         rc = all_ready && !interrupted ? ARGS_OK : ARGS_FAIL;
