@@ -23,7 +23,8 @@ int progress_read(redisContext *c, const char *run, struct progress_counts *pc, 
         return -1;
     }
     redisAppendCommand(c, "HMGET %s spawned ready failed up", agg);
-    redisAppendCommand(c, "HMGET %s count_total count hosts_expected hosts_done", meta);
+    redisAppendCommand(c, "HMGET %s count_total count hosts_expected hosts_done restart_count",
+                       meta);
     redisReply *a = NULL, *m = NULL;
     int rc = -1;
     if (redisGetReply(c, (void **)&a) != REDIS_OK || redisGetReply(c, (void **)&m) != REDIS_OK) {
@@ -38,6 +39,7 @@ int progress_read(redisContext *c, const char *run, struct progress_counts *pc, 
                                        field(m, 0), field(m, 3), field(m, 2)};
         if (!pc->total) /* runs stored before count_total: count on every host */
             pc->total = field(m, 1) * pc->hosts_expected;
+        pc->total += field(m, 4); /* a mass restart starts as many new instances */
         rc = 0;
     }
     if (a)

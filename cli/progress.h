@@ -15,7 +15,8 @@
 #define PROGRESS_LINE_MAX 320
 
 /* The run's counters as Redis has them now; total is count_total (else count times
- * hosts_expected), 0 when the meta is not there yet. */
+ * hosts_expected) plus the instances a mass restart started (meta restart_count), 0
+ * when the meta is not there yet. */
 struct progress_counts {
     long long spawned, ready, failed, up, total, hosts_done, hosts_expected;
 };

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Mass restart recovery: a real restart of half of 16 simulated guests; the report's
 # recovery time (agg_restart.c, from the ready-count list) is present, positive, below
-# the run's duration, and agrees with the last ready of the restarted instances as
-# `bootstorm export --json` has them; the text report, the HTML report and the
-# gnuplot ready-count chart show it. Real redis-server, collector, launcher.
+# the run's duration, and lies within the bounds the restarted instances' ready times
+# in `bootstorm export --json` give; the text report, the HTML report and the
+# gnuplot ready-count chart show it; the progress line counts the new instances.
+# Real redis-server, collector, launcher.
 source "$BS_SOURCE/tests/integration/lib.sh"
 
 [ -x "$BIN/bootstorm-simguest" ] || skip "no bootstorm-simguest in $BIN"
@@ -21,9 +22,12 @@ hold_s: 1
 timeout_s: 30
 YAML
 T0=$(date +%s%N)
-"${BS[@]}" run "$T_DIR/restart.yaml" --collector "$EP" --json --quiet >"$T_DIR/run.json" ||
-    fail "run exited $?: $(cat "$T_DIR/run.json")"
+"${BS[@]}" run "$T_DIR/restart.yaml" --collector "$EP" --json >"$T_DIR/run.json" 2>"$T_DIR/run.err" ||
+    fail "run exited $?: $(cat "$T_DIR/run.json" "$T_DIR/run.err")"
 T1=$(date +%s%N)
+# the progress line counts the restarted instances in the total
+tail -1 "$T_DIR/run.err" | grep -Eq "^run .*: 24/24 spawned, 24 ready, 0 failed, " ||
+    fail "last progress line: $(cat "$T_DIR/run.err")"
 RUN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$T_DIR/run.json")
 "${BS[@]}" export "$RUN" --json --out "$T_DIR/guests.json" || fail "export exited $?"
 python3 - "$T_DIR/run.json" "$T_DIR/guests.json" "$((T1 - T0))" <<'PY' || fail "recovery wrong: $(cat "$T_DIR/run.json")"
@@ -39,14 +43,18 @@ assert rec is not None and 0 < rec < run_ns / 1e6, (rec, run_ns)
 # the restarted instances: spawned at or after the restart (new indexes 16..23)
 new = [x for x in g if x["spawn_tr_ns"] >= rs["tr"]]
 assert len(new) == 8 and all(x["state"] == "ready" for x in new), new
-last_ready = max(x["spawn_tr_ns"] + x["ready_ms"] * 1e6 for x in new)
-expect = (last_ready - rs["tr"]) / 1e6
-# the ready event's realtime vs spawn realtime + monotonic ready: within a few ms
-assert abs(rec - expect) <= 20, (rec, expect)
-print("whole again %.1f ms after the restart (last restarted ready: %.1f ms); run %.1f s"
-      % (rec, expect, run_ns / 1e9))
+# Bounds from the guests: every restarted one was spawned after the restart, so the
+# fleet was whole no sooner than the longest spawn -> ready of them; and no later than
+# the last spawn_tr + ready_ms (spawn_tr is stamped at or after the monotonic spawn:
+# under load it is late by up to tens of ms, so this estimate is an upper bound).
+# Both within 10 ms of the hosts' tr/tm stamping.
+lower = max(x["ready_ms"] for x in new)
+upper = max((x["spawn_tr_ns"] - rs["tr"]) / 1e6 + x["ready_ms"] for x in new)
+assert lower - 10 <= rec <= upper + 10, (lower, rec, upper)
+print("whole again %.1f ms after the restart (guests say between %.1f and %.1f ms); run %.1f s"
+      % (rec, lower, upper, run_ns / 1e9))
 PY
-pass "recovery time present, positive, below the run's length, matches the guests' ready times"
+pass "recovery time present, positive, below the run's length, within the guests' ready times"
 
 "${BS[@]}" report "$RUN" >"$T_DIR/report.txt" || fail "report exited $?"
 grep -Eq "^restart recovery: fleet whole again \(16 ready\) [0-9.]+ ms after the restart$" \
