@@ -262,6 +262,7 @@ static int wait_loop(void *sock, struct rlink *r, const char *id, int64_t budget
     int aborted = 0;
     for (;;) {
         if (interrupted && !aborted) {
+            progress_break(p);
             abort_run(sock, id);
             aborted = 1;
             end = mono_add(clock_mono(), 20 * NS_PER_S);
@@ -269,8 +270,11 @@ static int wait_loop(void *sock, struct rlink *r, const char *id, int64_t budget
         mono_ns asked = clock_mono();
         if (agg_wait_done(r->c, id, 250, err, sizeof err) == 0)
             return 1;
-        if (r->c->err && cmd_reconnect("run", r->url, &r->c) < 0)
-            return 0;
+        if (r->c->err) {
+            progress_break(p); /* "lost Redis" on its own line */
+            if (cmd_reconnect("run", r->url, &r->c) < 0)
+                return 0;
+        }
         show_progress(r, p, 0);
         if (mono_diff(asked, clock_mono()) < 200 * NS_PER_MS) /* an error reply: do not spin */
             nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);

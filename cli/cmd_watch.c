@@ -48,8 +48,11 @@ static int follow(redisContext **c, const char *redis_url, const struct agg_run 
     p.changes_only = 1; /* a log gets a line per change, not per poll */
     while (mono_diff(clock_mono(), end) > 0) {
         int done = poll_run(*c, r->run, &pc);
-        if (done < 0 && (*c)->err && cmd_reconnect("watch", redis_url, c) == 0)
-            continue;
+        if (done < 0 && (*c)->err) {
+            progress_break(&p); /* "lost Redis" on its own line */
+            if (cmd_reconnect("watch", redis_url, c) == 0)
+                continue;
+        }
         if (done < 0) {
             rc = ARGS_USAGE;
             break;

@@ -118,6 +118,15 @@ void progress_show(struct progress *p, const struct progress_counts *pc, mono_ns
     print(p, pc, now, rate);
 }
 
+void progress_break(struct progress *p)
+{
+    if (p && p->tty && p->drawn) {
+        fputc('\n', p->out);
+        fflush(p->out);
+        p->drawn = 0;
+    }
+}
+
 void progress_end(struct progress *p, const struct progress_counts *pc, mono_ns now)
 {
     print(p, pc, now, progress_rate(p, now, pc->ready));

@@ -57,6 +57,10 @@ void progress_format(const struct progress *p, const struct progress_counts *pc,
 /* One tick: records the sample, then prints per the rules of struct progress. */
 void progress_show(struct progress *p, const struct progress_counts *pc, mono_ns now);
 
+/* Ends a line drawn in place (a newline on a tty), so a message printed now starts on
+ * its own line; the next progress_show draws a new one. p may be NULL. */
+void progress_break(struct progress *p);
+
 /* The last line (always printed when not a tty: final counts), then a newline on a tty. */
 void progress_end(struct progress *p, const struct progress_counts *pc, mono_ns now);
 
