@@ -27,6 +27,11 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir);
  * valid ones (not marked invalid by `check`) when more than one. */
 int cmd_compare(int argc, char **argv, const char *redis_url);
 
+/* sweep RUN... | --last N [--json] [--plot DIR]: the runs grouped by count, per count
+ * mean ± sample stddev of boot p50, p99 and all ready (aggregator/agg_sweep.h), and the
+ * boot-storm curve into DIR. 1 when a run cannot be loaded or the chart fails. */
+int cmd_sweep(int argc, char **argv, const char *redis_url);
+
 /* export RUN (--csv|--json) [--out FILE]: one row per guest (agg_export_csv). */
 int cmd_export(int argc, char **argv, const char *redis_url);
 

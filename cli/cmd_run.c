@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "agg.h"
+#include "agg_sweep.h"
 #include "args.h"
 #include "bredis.h"
 #include "bslimits.h"
@@ -112,6 +113,9 @@ static const char usage[] =
     "  --hosts  targets: all live launchers, host ids, pools (pool:NAME or a pool's\n"
     "           name), comma-separated; resolved by the collector\n"
     "  --json   each run's report as one JSON object on its own line\n"
+    "  a sweep (several counts or repeat > 1) ends with its summary by count (with --json\n"
+    "           one more object, \"summary\": true), as `bootstorm sweep` prints it\n"
+    "  --sweep-plot DIR  and the boot-storm curve into DIR (sweep.png, .svg; gnuplot)\n"
     "  --quiet  no live progress on stderr (a line updated in place on a terminal,\n"
     "           else a line every 5 s and one at the end)\n"
     "  --curve-server-key FILE  the collector's public key (a collector bound beyond\n"
@@ -120,7 +124,7 @@ static const char usage[] =
 #define LAUNCHER_ARGS_MAX 48
 
 struct run_opts {
-    const char *scenario, *collector, *hosts, *server_key, *own_keys;
+    const char *scenario, *collector, *hosts, *server_key, *own_keys, *sweep_plot;
     int64_t count; /* 0: the scenario's */
     int json, quiet;
     struct guest_paths *gp;             /* --guests, --images, --image: the embedded set-up's */
@@ -132,6 +136,7 @@ static const struct option opts[] = {{"count", required_argument, 0, 'n'},
                                      {"collector", required_argument, 0, 'c'},
                                      {"hosts", required_argument, 0, 'H'},
                                      {"json", no_argument, 0, 'j'},
+                                     {"sweep-plot", required_argument, 0, 'S'},
                                      {"quiet", no_argument, 0, 'q'},
                                      {"curve-server-key", required_argument, 0, 'K'},
                                      {"curve-keys", required_argument, 0, 'k'},
@@ -169,7 +174,7 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
 {
     int c;
     optind = 0; /* 0, not 1: GNU getopt re-initialises (main parsed with "+") */
-    while ((c = getopt_long(argc, argv, "n:c:H:jqhK:k:g:i:I:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:c:H:jqhK:k:g:i:I:S:", opts, NULL)) != -1) {
         switch (c) {
         case 'g':
         case 'i':
@@ -194,6 +199,9 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
             break;
         case 'j':
             o->json = 1;
+            break;
+        case 'S':
+            o->sweep_plot = optarg;
             break;
         case 'q':
             o->quiet = 1;
@@ -300,6 +308,9 @@ static int wait_run(void *sock, struct rlink *r, const char *id, int64_t budget_
     return done > 0;
 }
 
+/* The runs reported so far, for the summary at the end of a sweep (NULL: none kept). */
+static struct agg_sweep *sweep;
+
 /* Reports run `id`; returns 1 when every instance the pattern created became ready
  * (restarts and ramps create more than the count). */
 static int report_run(struct rlink *r, const char *id, int done, int json)
@@ -316,6 +327,8 @@ static int report_run(struct rlink *r, const char *id, int done, int json)
         fprintf(stderr, "bootstorm run: %s\n", err);
         return 0;
     }
+    if (sweep && agg_sweep_add(sweep, &ar) < 0)
+        fprintf(stderr, "bootstorm run: run %s left out of the sweep's summary\n", id);
     if (json && agg_print_json(&ar, stdout) < 0)
         fprintf(stderr, "bootstorm run: cannot write the JSON report of %s\n", id);
     else if (!json)
@@ -360,6 +373,25 @@ static int run_all(void *sock, struct rlink *r, const struct scenario *sc, int w
             all_ready &= ok;
         }
     return all_ready;
+}
+
+/* After a sweep (or with --sweep-plot), the summary of the runs reported: the same as
+ * `bootstorm sweep` prints for them (aggregator/agg_sweep.c). 0, or -1 (printed). */
+static int summarise(struct agg_sweep *s, const struct scenario *sc, const struct run_opts *o)
+{
+    char err[512];
+    int rc = 0;
+    agg_sweep_finish(s);
+    int want = s->nruns && (sc->ncounts * sc->repeat > 1 || o->sweep_plot);
+    if (want && !o->json)
+        putchar('\n'); /* after the last run's report */
+    if (want &&
+        agg_sweep_report(s, o->json, o->sweep_plot, stdout, err, sizeof err) < 0) {
+        fprintf(stderr, "bootstorm run: sweep summary: %s\n", err);
+        rc = -1;
+    }
+    agg_sweep_free(s);
+    return rc;
 }
 
 /* Loads the scenario and applies the command line's overrides. Returns 0 or -1. */
@@ -473,9 +505,12 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
     rc = ARGS_USAGE;
     if (connect_all(&o, &curve, &redis_url, data_dir, &em, &c, &sock) == 0) {
         struct rlink r = {c, redis_url, !o.quiet};
+        static struct agg_sweep sw;
+        sweep = &sw;
         int all_ready = run_all(sock, &r, &sc, redis_url == em.redis_url ? 30000 : 5000, o.json);
         c = r.c; /* remade if Redis went away */
-        rc = all_ready && !interrupted ? ARGS_OK : ARGS_FAIL;
+        int summed = summarise(&sw, &sc, &o) == 0; /* even when some runs failed */
+        rc = all_ready && summed && !interrupted ? ARGS_OK : ARGS_FAIL;
     }
     if (sock)
         zmq_close(sock);

@@ -1,7 +1,9 @@
 /* bootstorm: the command users type. Global options, then one subcommand; queries
- * against a local data dir start the embedded Redis just for the query (cmd_connect),
- * after they have parsed their options. Not for any subcommand's work (cmd_*.c). */
+ * against a local data dir open its embedded Redis (cmd_connect: started for the query,
+ * or attached to when another command runs one) after they have parsed their options.
+ * Not for any subcommand's work (cmd_*.c). */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@ static void usage(FILE *f)
         "  runs [--limit N] [--json]               the runs stored, newest first\n"
         "  guests list | check NAME [...]          guest profiles; boot one, print its phases\n"
         "  compare RUN... [--json]                 runs side by side\n"
+        "  sweep RUN...|--last N [--json] [--plot DIR]  a sweep's summary by count, its curve\n"
         "  export RUN (--csv|--json) [--out FILE]  every guest's raw numbers\n"
         "  plot RUN --out DIR                      charts (PNG and SVG, gnuplot)\n"
         "  watch [RUN|last]                        live progress until the run is done\n"
@@ -53,13 +56,21 @@ static void usage(FILE *f)
         "--curve-server-key); an option given wins (man bootstorm).\n");
 }
 
-/* The embedded Redis a query command started (cmd_connect), stopped when it ends. */
+/* The embedded Redis of a query command (cmd_connect): started and stopped by it, or
+ * another command's, attached to (embedded.h: one Redis per data dir). */
 static struct embedded query_em;
 static const char *query_data_dir;
 
+/* ^C or SIGTERM during a query: what it started stops with it, by pid. */
+static void on_query_signal(int sig)
+{
+    embedded_stop_signal(&query_em);
+    _exit(128 + sig);
+}
+
 const char *cmd_redis_url(const char *sub, const char *redis_url)
 {
-    if (redis_url || query_em.redis)
+    if (redis_url || query_em.redis_url[0])
         return redis_url ? redis_url : query_em.redis_url;
     redisContext *c = cmd_connect(sub, NULL); /* starts it, and tells it answers */
     if (!c)
@@ -71,7 +82,7 @@ const char *cmd_redis_url(const char *sub, const char *redis_url)
 redisContext *cmd_connect(const char *sub, const char *redis_url)
 {
     char err[512];
-    if (!redis_url && !query_em.redis) {
+    if (!redis_url && !query_em.redis_url[0]) {
         char probe[600];
         snprintf(probe, sizeof probe, "%s/redis", query_data_dir);
         if (access(probe, F_OK) < 0) {
@@ -93,9 +104,33 @@ redisContext *cmd_connect(const char *sub, const char *redis_url)
     return c;
 }
 
+/* Attached to another command's Redis and it went away (its owner ended: it waits
+ * for no one): reopens the data dir, attaching to a new owner or starting our own on
+ * the data the old one wrote out. Returns 0 with *c connected, or -1 (printed). */
+static int reopen_embedded(const char *sub, redisContext **c)
+{
+    char err[512];
+    pid_t owner = query_em.attached_to;
+    if (*c)
+        redisFree(*c);
+    *c = NULL;
+    embedded_stop(&query_em); /* forgets it; stops nothing */
+    fprintf(stderr, "bootstorm %s: the Redis of %s (owned by pid %d) stopped; reopening it\n", sub,
+            query_data_dir, (int)owner);
+    if (embedded_start_redis(&query_em, query_data_dir, err, sizeof err) < 0 ||
+        !(*c = bredis_connect(query_em.redis_url, REDIS_TIMEOUT_MS, err, sizeof err))) {
+        fprintf(stderr, "bootstorm %s: the run's Redis stopped and cannot be reopened: %s\n", sub,
+                err);
+        return -1;
+    }
+    return 0;
+}
+
 int cmd_reconnect(const char *sub, const char *redis_url, redisContext **c)
 {
     char err[512], shown[512];
+    if (!redis_url && embedded_owner_gone(&query_em))
+        return reopen_embedded(sub, c);
     if (!redis_url)
         redis_url = query_em.redis_url;
     bredis_redact(redis_url, shown, sizeof shown);
@@ -164,7 +199,7 @@ static query_fn find_query(const char *cmd)
     } queries[] = {{"report", cmd_report}, {"runs", cmd_runs},   {"compare", cmd_compare},
                    {"export", cmd_export}, {"plot", cmd_plot},   {"watch", cmd_watch},
                    {"check", cmd_check},   {"hosts", cmd_hosts}, {"pool", cmd_pool},
-                   {"rm", cmd_rm},         {"prune", cmd_prune}};
+                   {"rm", cmd_rm},         {"prune", cmd_prune}, {"sweep", cmd_sweep}};
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
         if (!strcmp(cmd, queries[i].name))
             return queries[i].fn;
@@ -208,7 +243,17 @@ int main(int argc, char **argv)
         return 2;
     }
     query_data_dir = data_dir; /* cmd_connect starts the embedded Redis if needed */
+    struct sigaction sa = {.sa_handler = on_query_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     rc = fn(sub_argc, sub_argv, redis_url);
+    sigset_t stopping; /* the handler must not stop, by pid, what we are reaping now */
+    sigemptyset(&stopping);
+    sigaddset(&stopping, SIGINT);
+    sigaddset(&stopping, SIGTERM);
+    sigaddset(&stopping, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stopping, NULL);
     embedded_stop(&query_em);
     return rc;
 }

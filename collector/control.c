@@ -215,7 +215,8 @@ static int write_meta(redisContext *redis, const struct ev *e, const char *hosts
     const char *sv[][2] = {{"name", name},       {"kind", e->kind},
                            {"backend", e->backend}, {"accel", e->accel},
                            {"pattern", e->pattern}, {"hosts", hosts},
-                           {"split", e->split[0] ? e->split : "per_host"}};
+                           {"split", e->split[0] ? e->split : "per_host"},
+                           {"start", e->start[0] ? e->start : "cold"}};
     for (size_t i = 0; i < sizeof sv / sizeof sv[0]; i++) {
         cmd_str(&c, sv[i][0]);
         cmd_str(&c, sv[i][1]);

@@ -127,6 +127,9 @@ static const struct field fields[] = {
     I(t3, t3, 0, INT64_MAX, B(EV_PONG), 0),
     I(from, from, 1, INT64_MAX, B(EV_LOST), 0),
     I(lost, lost, 0, INT64_MAX, B(EV_LOST), 0),
+    S(start, 0, SCENARIO_FIELDS),
+    I(prep_ns, prep_ns, 0, INT64_MAX, 0, B(EV_RUN_END)),
+    I(state_kib, state_kib, 0, INT64_MAX, 0, B(EV_RUN_END)),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 

@@ -70,6 +70,8 @@ struct ev {
     int64_t t1, t2, t3; /* ping/pong timestamps, realtime ns */
     int64_t from;       /* lost: first seq of the range this event stands for (seq the last) */
     int64_t lost;       /* lost: how many of those were run events of `run` */
+    int64_t prep_ns;    /* run_end, start snapshot: preparing the template took this long */
+    int64_t state_kib;  /* run_end, start snapshot: size of the template's state file */
 
     char name[64];        /* marker name */
     char reason[16];      /* failed: timeout | crash | spawn */
@@ -78,6 +80,7 @@ struct ev {
     char backend[16], accel[16], pattern[16];
     char backends[64], version[32];
     char hosts[256]; /* comma-separated host ids */
+    char start[16];  /* start, run_start: cold (or "") | snapshot | template: how guests start */
     char split[16];  /* start: per_host (count on every host) | by_cores (count is the total) */
     char error[256];
     char ramp[2048]; /* ramp pattern: "T_MS:COUNT,..." instance counts over time */

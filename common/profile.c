@@ -511,10 +511,14 @@ static int set_key(const struct ycfg *c, const char *k, int line, struct fy_node
         return set_markers(c, line, v, p);
     if (!strcmp(k, "exit_ok"))
         return set_exit_ok(c, line, v, p);
+    if (!strcmp(k, "restore_ready")) {
+        strcpy(p->restore_ready.name, "restore_ready");
+        return set_regex(c, k, line, v, &p->restore_ready);
+    }
     return ycfg_fail(c, line, k,
                      "unknown key (known: name, description, status, kernel, initrd, "
                      "disk, mem_mib, vcpus, accel, cmdline, qemu, process, libvirt, ready, "
-                     "markers, exit_ok)");
+                     "markers, exit_ok, restore_ready)");
 }
 
 static void set_defaults(struct profile *p, const char *path)
@@ -526,6 +530,7 @@ static void set_defaults(struct profile *p, const char *path)
     p->vcpus = 1;
     strcpy(p->accel, "auto");
     p->ready.after = -1;
+    p->restore_ready.after = -1;
     for (int i = 0; i < PROFILE_MAX_MARKERS; i++)
         p->markers[i].after = -1;
     p->http_port = 80;
@@ -638,6 +643,7 @@ void profile_free(struct profile *p)
     }
     free(p->libvirt_xml);
     pcre2_code_free(p->ready.re);
+    pcre2_code_free(p->restore_ready.re);
     for (int i = 0; i < PROFILE_MAX_MARKERS; i++)
         pcre2_code_free(p->markers[i].re);
     memset(p, 0, sizeof *p);

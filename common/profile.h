@@ -63,6 +63,10 @@ struct profile {
     int nmarkers;
     int exit_ok[PROFILE_MAX_EXIT_OK]; /* exit statuses that mean success */
     int nexit_ok;
+    /* restore_ready: REGEX, a console line a clone restored from a snapshot prints once it
+     * runs (docs/SNAPSHOTS.md); re NULL when absent, and then start snapshot | template is
+     * refused */
+    struct profile_marker restore_ready;
 };
 
 /* Parses the profile at path. Missing required keys (name, kernel, qemu.argv,

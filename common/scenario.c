@@ -63,6 +63,7 @@ static const struct key keys[] = {
     INT(cooldown_s, 0, NULL),
     STR(hosts, K_HOSTS, NULL, NULL),
     STR(split, K_ENUM, "per_host|by_cores", NULL),
+    STR(start, K_ENUM, "cold|snapshot|template", NULL),
     INT(concurrency_limit, 0, "concurrency"),
     {"trace", K_BOOL, FIELD(trace), 0, NULL, NULL},
     {"restart", K_RESTART, 0, 0, 0, NULL, NULL},
@@ -414,6 +415,7 @@ int scenario_parse(const char *name, const char *text, size_t len, struct scenar
     strcpy(s->pattern, "burst");
     strcpy(s->hosts, "all");
     strcpy(s->split, "per_host");
+    strcpy(s->start, "cold");
     s->interval_ms = 5;
     s->timeout_s = 60;
     s->repeat = 1;
@@ -463,6 +465,11 @@ int scenario_parse(const char *name, const char *text, size_t len, struct scenar
                   "a ramp follows its trace; restart goes with burst or interval");
         goto fail;
     }
+    if (strcmp(s->start, "cold") && strcmp(s->backend, "qemu")) {
+        ycfg_fail(&c, 1, "start", "'%s' needs backend qemu (QMP migration); backend is %s",
+                  s->start, s->backend);
+        goto fail;
+    }
     if (!strcmp(s->pattern, "interval") && s->interval_ms <= 0) {
         ycfg_fail(&c, interval_line, "interval_ms", "must be > 0 when pattern is interval");
         goto fail;
@@ -498,6 +505,7 @@ void scenario_to_start(const struct scenario *s, int count, struct ev *start)
     ycfg_copy(start->pattern, sizeof start->pattern, s->pattern);
     ycfg_copy(start->hosts, sizeof start->hosts, s->hosts);
     ycfg_copy(start->split, sizeof start->split, s->split);
+    ycfg_copy(start->start, sizeof start->start, s->start);
     start->count = count;
     start->interval_ms = s->interval_ms;
     start->hold_s = s->hold_s;

@@ -31,6 +31,8 @@ struct scenario {
     int trace;             /* keep every console line (true/false, default false) */
     int restart_after_ms;  /* restart: {after_s: S, fraction: F}: S after all are ready, */
     int restart_permille;  /* kill F of the fleet and start it again at once; 0 = none */
+    char start[16];        /* cold (default) | snapshot | template: guests restored from a
+                            * template the launcher prepares first (docs/SNAPSHOTS.md) */
     char ramp[2048];       /* pattern ramp: `ramp: FILE.csv` (t_s,count rows) as "T_MS:COUNT,..." */
 };
 

@@ -16,7 +16,10 @@
 #define TIMEOUT_CHECK_NS (50 * NS_PER_MS)
 #define HTTP_POLL_NS (5 * NS_PER_MS)
 #define ENDING_POLL_NS (20 * NS_PER_MS) /* waiting for SIGCHLD of the last guests */
+#define SNAP_WAIT_NS (10 * NS_PER_MS)   /* how often a run looks whether its template is saved */
 #define PSS_EVERY 10                    /* PSS walks page tables: once every 10 samples */
+
+static void publish_end(struct run *r);
 
 /* Publishes a run event. `prev` (the seq of this host's previous event of the run) is
  * informational: the order check is the host's sequence, judged in the Redis
@@ -139,6 +142,7 @@ static void publish_start(struct run *r, const struct launcher_cfg *cfg, mono_ns
     snprintf(e.backend, sizeof e.backend, "%s", s->backend);
     snprintf(e.accel, sizeof e.accel, "%s", r->res.accel);
     snprintf(e.pattern, sizeof e.pattern, "%s", s->pattern);
+    snprintf(e.start, sizeof e.start, "%s", s->start[0] ? s->start : "cold");
     e.count = s->count;
     e.interval_ms = s->interval_ms;
     e.hold_s = s->hold_s;
@@ -158,6 +162,83 @@ static void publish_start(struct run *r, const struct launcher_cfg *cfg, mono_ns
              r->res.prof.name, s->backend, r->res.accel, r->res.accel_why[0] ? " (" : "",
              r->res.accel_why, r->res.accel_why[0] ? ")" : "", s->pattern,
              cfg->prio_raised ? "" : " (launcher priority not raised: not permitted)");
+}
+
+/* The scheduler starts: at t0 (the agreed start, or now when that has passed). */
+static int begin_storm(struct run *r, mono_ns now, char *err, size_t errlen)
+{
+    mono_ns t0 = start_time(&r->start, now);
+    r->next_sample = r->next_timeout_check = t0;
+    if (sched_init(&r->s, &r->res.sched, t0, &run_sched_ops, r) < 0) {
+        snprintf(err, errlen, "out of memory for %lld guests", (long long)r->start.count);
+        return -1;
+    }
+    r->storm_begun = 1;
+    return 0;
+}
+
+/* start: snapshot | template: the template is prepared first (snapshot.c), in a thread; the storm
+ * begins once it is saved (snap_tick). Clones are ready on the profile's restore_ready
+ * line: their boot's markers and ready line never show again. */
+static int snap_begin(struct run *r, char *err, size_t errlen)
+{
+    struct profile *p = &r->res.prof;
+    const char *lack = strcmp(r->start.backend, "qemu") ? "runs on qemu only"
+                       : p->ready_kind != READY_CONSOLE ? "needs a console ready line"
+                       : !p->restore_ready.re           ? "needs restore_ready"
+                                                        : NULL;
+    if (lack) {
+        snprintf(err, errlen,
+                 "start: %s %s (a console line a restored guest prints, "
+                 "docs/SNAPSHOTS.md): profile %s on backend %s",
+                 r->start.start, lack, p->name, r->start.backend);
+        return -1;
+    }
+    const struct resolved *res = &r->res;
+    struct snap_cfg c = {.prof = p,
+                         .vars = {.kernel = res->kernel,
+                                  .initrd = res->initrd[0] ? res->initrd : NULL,
+                                  .disk = res->disk[0] ? res->disk : NULL,
+                                  .accel = res->accel,
+                                  .bindir = r->bindir},
+                         .run = r->start.run,
+                         .timeout_s = (int)r->start.timeout_s,
+                         .auto_kvm = res->auto_kvm,
+                         .shared = !strcmp(r->start.start, "template")};
+    if (!(r->snap = snap_start(&c, err, errlen)))
+        return -1;
+    struct profile_marker t = p->ready; /* both stay owned by p (profile_free) */
+    p->ready = p->restore_ready;
+    p->restore_ready = t;
+    p->ready.after = -1;
+    log_info("run %s: preparing the template of %s (start: %s)", r->start.run, p->name,
+             r->start.start);
+    return 0;
+}
+
+/* While the template is prepared: nothing else runs; then the storm, or its failure. */
+static mono_ns snap_tick(struct run *r, mono_ns now)
+{
+    const char *why;
+    char err[256];
+    if (!snap_done(r->snap))
+        return mono_add(now, SNAP_WAIT_NS);
+    int ok = snap_result(r->snap, &r->prep_ns, &r->state_kib, &why) == 0;
+    if (!ok)
+        log_err("run %s: %s", r->start.run, why);
+    if (strcmp(snap_accel(r->snap), r->res.accel)) { /* KVM failed the template under auto */
+        snprintf(r->res.accel, sizeof r->res.accel, "%s", snap_accel(r->snap));
+        if (!accel_memo_tcg(r->memo, r->res.prof.name))
+            accel_memo_set_tcg(r->memo, r->res.prof.name, "KVM failed its snapshot template");
+    }
+    if (begin_storm(r, now, err, sizeof err) < 0) {
+        snprintf(r->error, sizeof r->error, "%s", err);
+        publish_end(r);
+        return mono_add(now, NS_PER_S);
+    }
+    if (!ok)
+        run_abort(r, why);
+    return now;
 }
 
 struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, int epfd,
@@ -180,13 +261,11 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
     r->nomap = !strcmp(start->backend, "process");
     if (open_parts(r, cfg, err, errlen) < 0)
         goto fail;
-    mono_ns now = clock_mono(), t0 = start_time(start, now);
+    mono_ns now = clock_mono();
     r->sample_ns = (start->sample_ms > 0 ? start->sample_ms : 100) * NS_PER_MS;
-    r->next_sample = r->next_timeout_check = t0;
-    if (sched_init(&r->s, &r->res.sched, t0, &run_sched_ops, r) < 0) {
-        snprintf(err, errlen, "out of memory for %lld guests", (long long)start->count);
+    if (start->start[0] && strcmp(start->start, "cold") ? snap_begin(r, err, errlen) < 0
+                                                        : begin_storm(r, now, err, errlen) < 0)
         goto fail;
-    }
     int64_t self_rss;
     hostinfo_self(&r->cpu_ms_at_start, &self_rss);
     publish_start(r, cfg, now);
@@ -316,6 +395,8 @@ static void publish_end(struct run *r)
     hostinfo_self(&cpu, &e.rss_kib);
     e.cpu_ms = cpu - r->cpu_ms_at_start;
     snprintf(e.error, sizeof e.error, "%s", r->error);
+    e.prep_ns = r->prep_ns;
+    e.state_kib = r->state_kib;
     run_emit(r, &e, -1, clock_mono());
     r->ended = 1;
     log_info("run %s ended: %d ready, %d failed of %d (%d retried under TCG after KVM failed "
@@ -360,6 +441,8 @@ mono_ns run_tick(struct run *r)
     mono_ns now = clock_mono();
     if (r->ended)
         return mono_add(now, NS_PER_S);
+    if (!r->storm_begun)
+        return snap_tick(r, now);
     sched_tick(&r->s, now);
     if (!r->s.ending) {
         now = spawn_due(r, now);
@@ -390,6 +473,15 @@ void run_abort(struct run *r, const char *why)
         return;
     if (!r->error[0])
         snprintf(r->error, sizeof r->error, "%s", why);
+    if (!r->storm_begun) { /* the template is being prepared: stop that, abort every guest */
+        char err[256];
+        snap_free(r->snap);
+        r->snap = NULL;
+        if (begin_storm(r, clock_mono(), err, sizeof err) < 0) {
+            publish_end(r);
+            return;
+        }
+    }
     sched_abort(&r->s); /* never spawned or booting: failed with r->error, the rest stopped */
 }
 
@@ -417,6 +509,7 @@ void run_free(struct run *r)
         epoll_ctl(r->epfd, EPOLL_CTL_DEL, sampler_fd(r->sampler), NULL);
         sampler_free(r->sampler);
     }
+    snap_free(r->snap); /* every clone is gone: the state file can go */
     free(r->req);
     free(r->g);
     sched_free(&r->s);

@@ -218,7 +218,19 @@ static int spawn_vm(struct run *r, int idx, char *err, size_t errlen)
                  .bindir = r->bindir},
         .with_debug = res->prof.ready_kind == READY_DEBUGCON,
     };
-    return r->vmm->spawn(&a, &g->vm, err, errlen);
+    const char *extra[SNAP_EXTRA_MAX];
+    char buf[320];
+    if (r->snap) { /* a clone: restored from the template's state */
+        if ((a.nextra = snap_clone_args(r->snap, idx, extra, buf, sizeof buf)) < 0) {
+            snprintf(err, errlen, "the clone's QMP socket path does not fit");
+            return -1;
+        }
+        a.extra = extra;
+    }
+    int rc = r->vmm->spawn(&a, &g->vm, err, errlen);
+    if (rc == 0 && r->snap)
+        snap_clone_spawned(r->snap, idx);
+    return rc;
 }
 
 void guest_spawn(struct run *r, int idx)

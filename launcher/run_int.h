@@ -10,6 +10,7 @@
 #include "run.h"
 #include "sampler.h"
 #include "sched.h"
+#include "snapshot.h"
 #include "vmm.h"
 
 #define RUN_ERR_DETAIL 160 /* the stderr tail's share of a crash's detail */
@@ -53,8 +54,11 @@ struct run {
     struct sample_req *req;
     int reqcap, nsamples;
     int ended;
-    struct accel_memo *memo; /* the launcher's: profiles that fell back to TCG here */
-    int nretried;            /* guests respawned under TCG after KVM failed them */
+    struct accel_memo *memo;    /* the launcher's: profiles that fell back to TCG here */
+    int nretried;               /* guests respawned under TCG after KVM failed them */
+    struct snap *snap;          /* start: snapshot: the template clones are restored from */
+    int storm_begun;            /* the scheduler runs (at once, or once the template is saved) */
+    int64_t prep_ns, state_kib; /* start: snapshot: preparing the template, its state file */
     char error[256];
 };
 

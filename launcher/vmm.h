@@ -25,6 +25,9 @@ struct vmm_spawn_args {
     const struct profile *prof;
     struct profile_vars vars; /* kernel, initrd, accel, name, port; debugcon set by the backend */
     int with_debug;           /* give the guest a debug-port pipe ({debugcon}) */
+    const char *const *extra; /* qemu: items appended to the rendered argv (start: snapshot's
+                               * -incoming, snapshot.h), or NULL */
+    int nextra;
 };
 
 /* A completion of an asynchronous backend, drained by the launcher's loop. */

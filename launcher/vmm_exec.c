@@ -69,11 +69,14 @@ static int render_and_start(const struct vmm_spawn_args *a, int process, struct 
     }
     int n = process ? profile_render_process(a->prof, &vars, argv, buf, sizeof buf)
                     : profile_render_argv(a->prof, &vars, argv, buf, sizeof buf);
-    if (n < 0) {
+    if (n < 0 || n + a->nextra > PROFILE_MAX_ARGS) {
         snprintf(err, errlen, "%s of profile %s does not fit in %zu bytes", key, a->prof->name,
                  sizeof buf);
         return -1;
     }
+    for (int i = 0; i < a->nextra; i++)
+        argv[n++] = (char *)a->extra[i];
+    argv[n] = NULL;
     struct spawned sp;
     if (spawn_process(argv, a->with_debug, &sp, err, errlen) < 0)
         return -1;

@@ -329,7 +329,7 @@ function H.run_start(k, f)
     hincr(k.meta, 'hosts_started', 1)
     -- what the start did not say (concurrency, restarts, trace) the launcher tells
     for _, n in ipairs({'kind', 'backend', 'pattern', 'count', 'interval_ms', 'hold_s', 'timeout_s',
-            'concurrency', 'restart_after_ms', 'restart_permille', 'trace'}) do
+            'concurrency', 'restart_after_ms', 'restart_permille', 'trace', 'start'}) do
         if f[n] then hsetnx(k.meta, n, istr(f[n])) end
     end
 end
@@ -462,6 +462,9 @@ function H.run_end(k, f)
     if f.cpu_ms then hset(k.meta, 'cpu_ms:' .. host, f.cpu_ms) end
     hset_opt(k.meta, 'rss_kib:' .. host, f.rss_kib)
     hset_opt(k.meta, 'error:' .. host, f.error)
+    -- start: snapshot | template: how long the host took to prepare its template
+    hset_opt(k.meta, 'prep_ns:' .. host, f.prep_ns)
+    hset_opt(k.meta, 'state_kib:' .. host, f.state_kib)
     hincr(k.meta, 'hosts_done', 1)
 end
 
@@ -618,7 +621,7 @@ end
 local CREATE_FIELDS = {run = true, name = true, kind = true, backend = true, accel = true,
     pattern = true, hosts = true, split = true, count = true, interval_ms = true, hold_s = true,
     timeout_s = true, created_tr = true, hosts_expected = true, start_at_tr = true,
-    count_total = true}
+    count_total = true, start = true}
 -- What may be noted on a run later: by the collector (hosts' fates, clocks) and by
 -- `bootstorm check` (invalid). A field is NAME or NAME:HOST.
 local NOTE_FIELDS = {count = true, missing = true, lost_tr = true, hosts_lost = true,

@@ -147,6 +147,94 @@ static void test_container_profile(void **state)
                  "key 'process.stop': unknown placeholder {ids}");
 }
 
+/* Loads the shipped profile NAME and renders its argv; returns argc. */
+static int load_shipped(const char *name, struct profile *p, char **argv, char *buf, size_t len)
+{
+    char dir[512], err[512] = "";
+    snprintf(dir, sizeof dir, "%s/guests", source_dir());
+    if (profile_load_named(dir, name, p, err, sizeof err) != 0)
+        fail_msg("%s: %s", name, err);
+    struct profile_vars v = {
+        .kernel = "/k", .initrd = "/i", .disk = "/d", .accel = "tcg", .name = "g", .port = 8080};
+    return p->argc > 0 ? profile_render_argv(p, &v, argv, buf, len) : 0;
+}
+
+/* The argument after the first argv[i] equal to opt, or NULL. */
+static const char *arg_after(char **argv, int argc, const char *opt)
+{
+    for (int i = 0; i + 1 < argc; i++)
+        if (!strcmp(argv[i], opt))
+            return argv[i + 1];
+    return NULL;
+}
+
+/* The index of marker name; the test fails if the profile has none. */
+static int marker(const struct profile *p, const char *name)
+{
+    for (int i = 0; i < p->nmarkers; i++)
+        if (!strcmp(p->markers[i].name, name))
+            return i;
+    fail_msg("%s: no marker '%s'", p->name, name);
+    return -1;
+}
+
+/* The untested profiles, checked against lines and devices taken from each system's own
+ * sources (docs/GUESTS.md says where): a wrong NIC, machine or prompt would break these. */
+static void test_untested_profiles(void **state)
+{
+    (void)state;
+    struct profile p;
+    char buf[8192], *argv[PROFILE_MAX_ARGS];
+    int argc = load_shipped("embox", &p, argv, buf, sizeof buf);
+    assert_string_equal(argv[0], "qemu-system-i386");
+    /* x86/qemu's mods.conf has only the virtio NIC driver: e1000 never comes up */
+    assert_non_null(strstr(arg_after(argv, argc, "-device"), "virtio-net-pci,netdev=n0"));
+    for (int i = 0; i < argc; i++)
+        assert_null(strstr(argv[i], "e1000"));
+    assert_int_equal(p.ready_kind, READY_HTTP);
+    assert_string_equal(p.http_addr, "10.0.2.16");
+    assert_true(matches(p.markers[marker(&p, "start")].re, "Embox kernel start"));
+    assert_true(matches(p.markers[marker(&p, "prompt")].re, "root@embox:/#"));
+    assert_false(matches(p.markers[marker(&p, "prompt")].re, "embox>"));
+    profile_free(&p);
+
+    argc = load_shipped("osv", &p, argv, buf, sizeof buf);
+    assert_string_equal(arg_after(argv, argc, "-M"), "microvm");
+    assert_string_equal(arg_after(argv, argc, "-append"), "--nopci /hello");
+    assert_true(matches(p.markers[marker(&p, "osv")].re, "OSv v0.57.0-6-gb442a218"));
+    assert_true(matches(p.markers[marker(&p, "net")].re, "eth0: 192.168.122.15"));
+    assert_true(matches(p.ready.re, "Cmdline: /hello"));
+    assert_int_equal(p.ready.after, marker(&p, "osv"));
+    profile_free(&p);
+
+    /* a 64-bit service boots through IncludeOS's 32-bit chainloader, the service as module */
+    argc = load_shipped("includeos", &p, argv, buf, sizeof buf);
+    assert_string_equal(p.kernel, "chainloader");
+    assert_string_equal(arg_after(argv, argc, "-initrd"), "/i");
+    assert_true(
+        matches(p.markers[marker(&p, "banner")].re, " IncludeOS v0.15.1 (x86_64 / 64-bit)"));
+    assert_true(matches(p.ready.re, " +--> Running [ Hello world - OS included ]"));
+    assert_false(matches(p.ready.re, " +--> WARNING: No good random source found"));
+    profile_free(&p);
+
+    /* rumprun's console is serial only when the BIOS data area names COM1: SeaBIOS */
+    argc = load_shipped("rumprun", &p, argv, buf, sizeof buf);
+    assert_null(arg_after(argv, argc, "-bios"));
+    assert_true(matches(p.markers[marker(&p, "bootstrap")].re, "rump kernel bare metal bootstrap"));
+    assert_true(
+        matches(p.markers[marker(&p, "netbsd")].re, "[   1.0000000] NetBSD 8.99.25 (RUMP-ROAST)"));
+    assert_true(matches(p.ready.re, "=== calling \"hello\" main() ==="));
+    assert_false(matches(p.ready.re, "=== main() of \"hello\" returned 0 ==="));
+    profile_free(&p);
+
+    assert_int_equal(load_shipped("mini-os", &p, argv, buf, sizeof buf), 0);
+    assert_non_null(strstr(p.libvirt_xml, "<domain type='xen'>"));
+    assert_true(matches(p.markers[marker(&p, "banner")].re, "Xen Minimal OS!"));
+    assert_true(matches(p.markers[marker(&p, "start-info")].re, "start_info:   0x1234"));
+    assert_true(matches(p.ready.re, "Test main: start_info=0x1234"));
+    profile_free(&p);
+}
+
 static void test_minkernel(void **state)
 {
     (void)state;
@@ -238,6 +326,26 @@ static void test_render_argv(void **state)
     assert_true(profile_exit_ok(&p, 0)); /* no exit_ok list: only 0 */
     assert_false(profile_exit_ok(&p, 1));
     profile_free(&p);
+}
+
+/* restore_ready: the console line of a guest restored from a snapshot (start: snapshot). */
+static void test_restore_ready(void **state)
+{
+    (void)state;
+    struct profile p;
+    char err[512];
+    assert_int_equal(load_text(GOOD_HEAD GOOD_ARGV GOOD_READY, &p, err, sizeof err), 0);
+    assert_null(p.restore_ready.re);
+    profile_free(&p);
+    assert_int_equal(
+        load_text(GOOD_HEAD GOOD_ARGV GOOD_READY "restore_ready: 'BS-BEAT'\n", &p, err, sizeof err),
+        0);
+    assert_non_null(p.restore_ready.re);
+    assert_string_equal(p.restore_ready.pattern, "BS-BEAT");
+    assert_int_equal(p.restore_ready.after, -1);
+    profile_free(&p);
+    expect_error(GOOD_HEAD GOOD_ARGV GOOD_READY "restore_ready: 'x('\n", 6,
+                 "key 'restore_ready': bad regex 'x('");
 }
 
 static void test_unknown_key(void **state)
@@ -521,15 +629,16 @@ static void test_not_utf8(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_alias_bomb),       cmocka_unit_test(test_not_utf8),
+        cmocka_unit_test(test_alias_bomb),        cmocka_unit_test(test_not_utf8),
         cmocka_unit_test(test_all_shipped_load),  cmocka_unit_test(test_minkernel),
         cmocka_unit_test(test_process_profile),   cmocka_unit_test(test_render_argv),
+        cmocka_unit_test(test_restore_ready),
         cmocka_unit_test(test_unknown_key),       cmocka_unit_test(test_bad_regex),
         cmocka_unit_test(test_bad_placeholder),   cmocka_unit_test(test_missing_required),
         cmocka_unit_test(test_bad_values),        cmocka_unit_test(test_load_named_and_free),
         cmocka_unit_test(test_ready_forms),       cmocka_unit_test(test_ready_errors),
         cmocka_unit_test(test_new_keys),          cmocka_unit_test(test_libvirt_xml),
-        cmocka_unit_test(test_container_profile),
+        cmocka_unit_test(test_container_profile), cmocka_unit_test(test_untested_profiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
