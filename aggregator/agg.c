@@ -118,6 +118,8 @@ static int meta_plain(struct agg_run *r, const char *f, const char *v)
         r->created_tr = num_ll(v, 0);
     else if (!strcmp(f, "start_at_tr"))
         r->start_at_tr = num_ll(v, 0);
+    else if (!strcmp(f, "restart_tr"))
+        r->restart_tr = num_ll(v, 0);
     else
         return 0;
     return 1;
@@ -613,6 +615,8 @@ static void init_run(struct agg_run *out)
     out->ready_per_s = -1;
     out->slowest = -1;
     out->fleet_ready_ms = out->fleet_err_ms = out->start_spread_ms = -1;
+    out->restart_level = out->restart_low = -1;
+    out->restart_recovery_ms = -1;
 }
 
 /* The run's boot and lag percentiles (bs:{RUN}:boot, bs:{RUN}:lag). */
@@ -700,7 +704,8 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
         goto fail;
     const char *rs = hfield(agg, "restarts");
     out->restarts = rs ? num_ll(rs, 0) : 0;
-    if (load_hosts(c, out, agg, err, errlen) < 0 || load_detail(c, out, err, errlen) < 0)
+    if (load_hosts(c, out, agg, err, errlen) < 0 || load_detail(c, out, err, errlen) < 0 ||
+        agg_restart_load(c, out, err, errlen) < 0)
         goto fail;
     account_no_verdict(out);
     rc = 0;

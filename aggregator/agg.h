@@ -110,6 +110,15 @@ struct agg_run {
     int nmissing;
     struct agg_missing missing[AGG_HOSTS_MAX]; /* per meta missing:HOST, in meta order */
     long long lost_events; /* agg `lost`: events launchers had to drop (outbox overflow) */
+    /* Mass restart recovery (agg_restart.c), on the hosts' realtime as upc has it:
+     * restart_tr is meta restart_tr (the earliest host's restart, 0 if none);
+     * restart_level the guests ready and alive just before it, restart_low the fewest
+     * after it; restart_recovery_ms the time from restart_tr until every restarted
+     * instance was ready again and the ready count back at restart_level (the fleet
+     * whole again), -1 when unknown or never (restart_low < restart_level: never back). */
+    int64_t restart_tr;
+    long long restart_level, restart_low;
+    double restart_recovery_ms;
 };
 
 /* Loads run (an id, or "last" = the newest in bs:runs) into *out. Returns 0, or -1 with
@@ -157,6 +166,28 @@ const char *agg_accel_shown(const struct agg_run *r);
 /* What phase name (struct agg_phase) means, for tables: "spawn -> spawned",
  * "spawned -> 1st output", "1st output -> ready", "spawn -> MARKER" (agg_print.c). */
 void agg_phase_label(const char *name, char *buf, size_t len);
+
+/* ---- mass restart recovery (agg_restart.c) ---- */
+
+/* One change of the ready count: realtime ns of its host and the run's count after it. */
+struct agg_upc {
+    int64_t tr;
+    long long all;
+};
+
+/* The recovery from a restart at restart_tr that restarted `restarted` instances, over
+ * the changes u[0..n) in the order applied: *level = the count of the last change
+ * before restart_tr, *low the fewest from then on; returns ms from restart_tr to the
+ * first change by which `restarted` guests became ready since and the count is back at
+ * *level (every restarted guest ready again), or -1 (no level before it, never back).
+ * The one rule of "whole again"; agg_load calls it through agg_restart_load. */
+double agg_restart_recovery(const struct agg_upc *u, size_t n, int64_t restart_tr,
+                            long long restarted, long long *level, long long *low);
+
+/* Fills r's restart_level, restart_low and restart_recovery_ms from bs:{RUN}:upc when
+ * r->restart_tr is set (a list; runs stored before library version 6 stay unknown).
+ * Returns 0, or -1 with err on a Redis error. */
+int agg_restart_load(redisContext *c, struct agg_run *r, char *err, size_t errlen);
 
 /* ---- JSON (agg_json.c, through jansson) ---- */
 

@@ -383,6 +383,11 @@ static void rates(const struct agg_run *r, FILE *out)
     if (r->restarts)
         fprintf(out, "<p>restarts: %lld, %lld instances restarted</p>\n", r->restarts,
                 r->restart_count);
+    if (r->restart_recovery_ms >= 0)
+        fprintf(out,
+                "<p>restart recovery: fleet whole again (%lld ready) %.1f ms after the "
+                "restart</p>\n",
+                r->restart_level, r->restart_recovery_ms);
 }
 
 #define FAILED_ROWS_MAX 100
@@ -668,6 +673,10 @@ static void ready_chart(const struct agg_run *r, const struct agg_series *s, FIL
     double done = fleet_done_ms(r);
     if (done >= 0 && done <= c.x1)
         chart_vmark(&c, done, "all ready", "#d62728", 0);
+    int64_t zero = timeline_zero(r);
+    double restart = zero && r->restart_tr ? (double)(r->restart_tr - zero) / 1e6 : -1;
+    if (restart >= c.x0 && restart <= c.x1) /* the hosts' realtime, uncorrected */
+        chart_vmark(&c, restart, "restart", "#ff7f0e", 1);
     fputs("</svg>\n", out);
 }
 

@@ -8,11 +8,11 @@
  * failed_by_reason {timeout, crash, spawn, other}, lost_events, boot_ms {min, p50, p90,
  * p99, max, mean} | null, all_ready_ms, peak_mem_mib, mem_base_mib, mem_per_guest_mib,
  * lag_ms {p50, p99} | null, launcher {cpu_ms, rss_mib}, ready_per_s, peak_ready_1s,
- * restarts, restart_count, per_host [{host, spawned, ready, failed, restarts, boot_ms,
- * lag_ms (dist: {n, min, p50, p90, p99, max, mean} | null), all_ready_ms, peak_mem_mib,
- * clock_offset_ms, clock_err_ms, count, first_spawn_ms, last_ready_ms}], slowest_host,
- * split, fleet {ready_ms, err_ms, start_spread_ms, start_at_tr}, hosts_lost,
- * missing {HOST: why}, phases_ms {NAME: dist}, boot_by_running [{from, to, n, mean_ms,
+ * restarts, restart_count, restart {tr, level, recovery_ms} | null, per_host [{host, spawned,
+ * ready, failed, restarts, boot_ms, lag_ms (dist: {n, min, p50, p90, p99, max, mean} | null),
+ * all_ready_ms, peak_mem_mib, clock_offset_ms, clock_err_ms, count, first_spawn_ms,
+ * last_ready_ms}], slowest_host, split, fleet {ready_ms, err_ms, start_spread_ms, start_at_tr},
+ * hosts_lost, missing {HOST: why}, phases_ms {NAME: dist}, boot_by_running [{from, to, n, mean_ms,
  * max_ms}], invalid, clock_flag, complete, errors [..]. */
 #include <math.h>
 #include <stdlib.h>
@@ -245,6 +245,13 @@ static void put_measures(json_t *o, const struct agg_run *r, int *bad)
     put(o, "peak_ready_1s", INT(r->peak_ready_1s), bad);
     put(o, "restarts", INT(r->restarts), bad);
     put(o, "restart_count", INT(r->restart_count), bad);
+    put(o, "restart",
+        r->restart_tr
+            ? json_pack("{sI,so,so}", "tr", (json_int_t)r->restart_tr, "level",
+                        r->restart_level >= 0 ? INT(r->restart_level) : json_null(), "recovery_ms",
+                        NUM(r->restart_recovery_ms, r->restart_recovery_ms >= 0))
+            : json_null(),
+        bad);
 }
 
 /* Per host, the fleet timeline, and the hosts the run missed. */

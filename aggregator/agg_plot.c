@@ -204,6 +204,31 @@ static void upc_line(FILE *f, const struct plot *p, const redisReply *e)
     }
 }
 
+/* gnuplot commands marking a mass restart on the ready-count chart (dashed, labelled)
+ * and, when it came back, when the fleet was whole again (agg_restart.c); the restart
+ * time is the hosts' realtime, uncorrected. Writes into buf, returns the length. */
+static size_t restart_marks(const struct plot *p, char *buf, size_t len)
+{
+    const struct agg_run *r = p->r;
+    if (!r->restart_tr || !p->t0)
+        return 0;
+    double x = (double)(r->restart_tr - p->t0) / 1e9;
+    int k = snprintf(buf, len,
+                     "set arrow from %.6f, graph 0 to %.6f, graph 1 nohead dt 2 lc rgb '#ff7f0e'\n"
+                     "set label 'restart' at %.6f, graph 0.95 offset 0.5,0 tc rgb '#ff7f0e'\n",
+                     x, x, x);
+    if (k > 0 && (size_t)k < len && r->restart_recovery_ms >= 0) {
+        double w = x + r->restart_recovery_ms / 1000.0;
+        int m = snprintf(buf + k, len - (size_t)k,
+                         "set arrow from %.6f, graph 0 to %.6f, graph 1 nohead dt 3 lc rgb "
+                         "'#2ca02c'\nset label 'whole again +%.0f ms' at %.6f, graph 0.88 offset "
+                         "0.5,0 tc rgb '#2ca02c'\n",
+                         w, w, r->restart_recovery_ms, w);
+        k = m > 0 ? k + m : k;
+    }
+    return k > 0 && (size_t)k < len ? (size_t)k : 0;
+}
+
 static int ready_count(struct plot *p)
 {
     char key[KEY_MAX];
@@ -224,10 +249,14 @@ static int ready_count(struct plot *p)
         return -1;
     if (!n)
         return 0;
-    return script(p, "ready_count", "guests ready over time",
-                  "set xlabel 'time since first spawn (s, host clocks corrected)'\n"
-                  "set ylabel 'guests ready and alive'\nset key bottom right\n"
-                  "plot 'ready_count.dat' using 1:2 with steps lw 2 title 'ready'");
+    char plot[1024];
+    size_t k = (size_t)snprintf(plot, sizeof plot,
+                                "set xlabel 'time since first spawn (s, host clocks corrected)'\n"
+                                "set ylabel 'guests ready and alive'\nset key bottom right\n");
+    k += restart_marks(p, plot + k, sizeof plot - k);
+    snprintf(plot + k, sizeof plot - k,
+             "plot 'ready_count.dat' using 1:2 with steps lw 2 title 'ready'");
+    return script(p, "ready_count", "guests ready over time", plot);
 }
 
 static int phases(struct plot *p)

@@ -161,6 +161,22 @@ static void print_phases(const struct agg_run *r, FILE *out)
     }
 }
 
+/* How long the fleet took to be whole again after a mass restart (agg_restart.c). */
+static void print_recovery(const struct agg_run *r, FILE *out)
+{
+    if (!r->restart_tr)
+        return;
+    if (r->restart_recovery_ms >= 0)
+        fprintf(out, "restart recovery: fleet whole again (%lld ready) %.1f ms after the restart\n",
+                r->restart_level, r->restart_recovery_ms);
+    else if (r->restart_level > 0 && r->restart_low >= 0 && r->restart_low < r->restart_level)
+        fprintf(out,
+                "restart recovery: NOT whole again: %lld ready before the restart, %lld after\n",
+                r->restart_level, r->restart_low);
+    else
+        fprintf(out, "restart recovery: - (no ready guest was restarted)\n");
+}
+
 /* Boot time by guests already running, and the ready rate. The rate is over the time
  * until all were ready; the busiest second counts ready events in whole seconds since
  * the first spawn (bs:{RUN}:rps), so a run shorter than a second or ending just after
@@ -187,6 +203,7 @@ static void print_rates(const struct agg_run *r, FILE *out)
     }
     if (r->restarts)
         fprintf(out, "restarts: %lld, %lld instances restarted\n", r->restarts, r->restart_count);
+    print_recovery(r, out);
 }
 
 /* Verdicts, failures, lost events, lag and the launchers' own cost. */

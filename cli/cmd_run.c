@@ -22,6 +22,7 @@
 #include "log.h"
 #include "guestpath.h"
 #include "paths.h"
+#include "progress.h"
 #include "scenario.h"
 
 static volatile sig_atomic_t interrupted;
@@ -102,7 +103,7 @@ static const char usage[] =
     "usage: bootstorm [--redis URL] [--data-dir DIR] run [SCENARIO.yaml] [--count N]\n"
     "                 [--collector ENDPOINT] [--hosts all|H1,H2|pool:NAME] [--json]\n"
     "                 [--guests DIR] [--images DIR] [--image NAME=PATH ...]\n"
-    "                 [--curve-server-key FILE [--curve-keys FILE]]\n"
+    "                 [--curve-server-key FILE [--curve-keys FILE]] [--quiet]\n"
     "  SCENARIO defaults to the default storm, <prefix>/share/scenarios/default.yaml\n"
     "  --count  guests per host (1..100000), instead of the scenario's counts (not for\n"
     "           ramp scenarios: their trace sets the count)\n"
@@ -115,6 +116,8 @@ static const char usage[] =
     "  a sweep (several counts or repeat > 1) ends with its summary by count (with --json\n"
     "           one more object, \"summary\": true), as `bootstorm sweep` prints it\n"
     "  --sweep-plot DIR  and the boot-storm curve into DIR (sweep.png, .svg; gnuplot)\n"
+    "  --quiet  no live progress on stderr (a line updated in place on a terminal,\n"
+    "           else a line every 5 s and one at the end)\n"
     "  --curve-server-key FILE  the collector's public key (a collector bound beyond\n"
     "           loopback talks CURVE only); --curve-keys: our pair (default: fresh)\n";
 
@@ -123,7 +126,7 @@ static const char usage[] =
 struct run_opts {
     const char *scenario, *collector, *hosts, *server_key, *own_keys, *sweep_plot;
     int64_t count; /* 0: the scenario's */
-    int json;
+    int json, quiet;
     struct guest_paths *gp;             /* --guests, --images, --image: the embedded set-up's */
     char *largs[LAUNCHER_ARGS_MAX + 1]; /* the same, passed on to the embedded launcher */
     int nlargs;
@@ -134,6 +137,7 @@ static const struct option opts[] = {{"count", required_argument, 0, 'n'},
                                      {"hosts", required_argument, 0, 'H'},
                                      {"json", no_argument, 0, 'j'},
                                      {"sweep-plot", required_argument, 0, 'S'},
+                                     {"quiet", no_argument, 0, 'q'},
                                      {"curve-server-key", required_argument, 0, 'K'},
                                      {"curve-keys", required_argument, 0, 'k'},
                                      {"guests", required_argument, 0, 'g'},
@@ -170,7 +174,7 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
 {
     int c;
     optind = 0; /* 0, not 1: GNU getopt re-initialises (main parsed with "+") */
-    while ((c = getopt_long(argc, argv, "n:c:H:jhK:k:g:i:I:S:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:c:H:jqhK:k:g:i:I:S:", opts, NULL)) != -1) {
         switch (c) {
         case 'g':
         case 'i':
@@ -199,6 +203,9 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
         case 'S':
             o->sweep_plot = optarg;
             break;
+        case 'q':
+            o->quiet = 1;
+            break;
         case 'K':
             o->server_key = optarg;
             break;
@@ -222,6 +229,7 @@ static int parse(int argc, char **argv, struct run_opts *o, char *dflt, size_t d
 struct rlink {
     redisContext *c;
     const char *url;
+    int progress; /* show live progress of the runs on stderr (not --quiet) */
 };
 
 /* Sends an abort of run `id` to the collector after Ctrl-C. */
@@ -236,15 +244,33 @@ static void abort_run(void *sock, const char *id)
     fprintf(stderr, "bootstorm run: interrupted: run %s aborted\n", id);
 }
 
-/* Waits until run `id` is done, aborting it on Ctrl-C and reconnecting to a Redis that
- * went away; 1 when done in its budget, 0 if not (or Redis did not come back). */
-static int wait_run(void *sock, struct rlink *r, const char *id, int64_t budget_ms)
+#define PROGRESS_PERIOD_NS (5 * NS_PER_S) /* a plain progress line this often (no tty) */
+
+/* Reads and shows the run's progress (p NULL: --quiet); end: the last line. A Redis
+ * error is left to the wait loop (it reconnects). */
+static void show_progress(struct rlink *r, struct progress *p, int end)
+{
+    static struct progress_counts pc;
+    char err[256];
+    if (!p || !r->c || (progress_read(r->c, p->run, &pc, err, sizeof err) < 0 && !end))
+        return;
+    if (end)
+        progress_end(p, &pc, clock_mono());
+    else
+        progress_show(p, &pc, clock_mono());
+}
+
+/* The wait of wait_run: 1 when run `id` is done, 0 when Redis did not come back, -1
+ * when its budget (20 s after an abort) ran out; progress shown through p (NULL: none). */
+static int wait_loop(void *sock, struct rlink *r, const char *id, int64_t budget_ms,
+                     struct progress *p)
 {
     char err[512];
     mono_ns end = mono_add(clock_mono(), budget_ms * NS_PER_MS);
     int aborted = 0;
     for (;;) {
         if (interrupted && !aborted) {
+            progress_break(p);
             abort_run(sock, id);
             aborted = 1;
             end = mono_add(clock_mono(), 20 * NS_PER_S);
@@ -252,16 +278,34 @@ static int wait_run(void *sock, struct rlink *r, const char *id, int64_t budget_
         mono_ns asked = clock_mono();
         if (agg_wait_done(r->c, id, 250, err, sizeof err) == 0)
             return 1;
-        if (r->c->err && cmd_reconnect("run", r->url, &r->c) < 0)
-            return 0;
+        if (r->c->err) {
+            progress_break(p); /* "lost Redis" on its own line */
+            if (cmd_reconnect("run", r->url, &r->c) < 0)
+                return 0;
+        }
+        show_progress(r, p, 0);
         if (mono_diff(asked, clock_mono()) < 200 * NS_PER_MS) /* an error reply: do not spin */
             nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);
-        if (mono_diff(clock_mono(), end) <= 0) {
-            fprintf(stderr, "bootstorm run: run %s did not finish in %lld s\n", id,
-                    (long long)(budget_ms / 1000));
-            return 0;
-        }
+        if (mono_diff(clock_mono(), end) <= 0)
+            return -1;
     }
+}
+
+/* Waits until run `id` is done, aborting it on Ctrl-C and reconnecting to a Redis that
+ * went away, showing progress on stderr; 1 when done in its budget, 0 if not (or Redis
+ * did not come back). */
+static int wait_run(void *sock, struct rlink *r, const char *id, int64_t budget_ms)
+{
+    static struct progress prog;
+    struct progress *p = r->progress ? &prog : NULL;
+    if (p)
+        progress_init(p, id, stderr, isatty(2), PROGRESS_PERIOD_NS, clock_mono());
+    int done = wait_loop(sock, r, id, budget_ms, p);
+    show_progress(r, p, 1);
+    if (done < 0)
+        fprintf(stderr, "bootstorm run: run %s did not finish in %lld s\n", id,
+                (long long)(budget_ms / 1000));
+    return done > 0;
 }
 
 /* The runs reported so far, for the summary at the end of a sweep (NULL: none kept). */
@@ -460,7 +504,7 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
     sigaction(SIGTERM, &sa, NULL);
     rc = ARGS_USAGE;
     if (connect_all(&o, &curve, &redis_url, data_dir, &em, &c, &sock) == 0) {
-        struct rlink r = {c, redis_url};
+        struct rlink r = {c, redis_url, !o.quiet};
         static struct agg_sweep sw;
         sweep = &sw;
         int all_ready = run_all(sock, &r, &sc, redis_url == em.redis_url ? 30000 : 5000, o.json);

@@ -11,7 +11,7 @@
 #include "args.h"
 #include "clock.h"
 #include "cmd.h"
-#include "keys.h"
+#include "progress.h"
 #include "runstore.h"
 
 static const char usage[] =
@@ -19,43 +19,19 @@ static const char usage[] =
     "  spawned/ready/failed counts refreshed every N ms (default 500) until the run is\n"
     "  done (exit 0) or S seconds passed (default 3600, exit 1)\n";
 
-static long long field(const redisReply *r, size_t i)
-{
-    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? atoll(r->element[i]->str)
-                                                                        : 0;
-}
-
-/* Reads the run's counters into line; 1 when the run is over (runstore_over: every
+/* Reads the run's counters into *pc; 1 when the run is over (runstore_over: every
  * launcher done, or those not done given up on by the collector), 0 if not, -1 on a
  * Redis error (printed unless the connection failed: the caller reconnects). */
-static int progress(redisContext *c, const struct agg_run *r, char *line, size_t len)
+static int poll_run(redisContext *c, const char *run, struct progress_counts *pc)
 {
-    char agg[KEY_MAX], meta[KEY_MAX];
-    keys_run(agg, sizeof agg, r->run, KEY_AGG); /* fit: agg_load checked the id */
-    keys_run(meta, sizeof meta, r->run, KEY_META);
-    redisAppendCommand(c, "HMGET %s spawned ready failed up", agg);
-    redisAppendCommand(c, "HMGET %s hosts_done hosts_expected", meta);
-    redisReply *a = NULL, *m = NULL;
-    char err[512] = "bad reply";
+    char err[512];
     struct runstore_state st;
-    int rc = -1;
-    if (redisGetReply(c, (void **)&a) == REDIS_OK && redisGetReply(c, (void **)&m) == REDIS_OK &&
-        a->type == REDIS_REPLY_ARRAY && m->type == REDIS_REPLY_ARRAY &&
-        (rc = runstore_over(c, r->run, &st, err, sizeof err)) >= 0) {
-        snprintf(line, len,
-                 "%s: %lld/%lld spawned, %lld ready, %lld failed, %lld up; launchers done "
-                 "%lld/%lld",
-                 r->run, field(a, 0), r->total, field(a, 1), field(a, 2), field(a, 3), field(m, 0),
-                 field(m, 1));
-        rc = rc && st.expected > 0;
-    } else if (!c->err) {
-        fprintf(stderr, "bootstorm watch: redis: %s\n", err);
-    }
-    if (a)
-        freeReplyObject(a);
-    if (m)
-        freeReplyObject(m);
-    return rc;
+    int rc = progress_read(c, run, pc, err, sizeof err);
+    if (rc == 0 && (rc = runstore_over(c, run, &st, err, sizeof err)) >= 0)
+        return rc && st.expected > 0;
+    if (!c->err)
+        fprintf(stderr, "bootstorm watch: %s\n", err);
+    return -1;
 }
 
 /* Shows progress until done (0), timeout (1) or a Redis error (2); a Redis that went
@@ -63,31 +39,35 @@ static int progress(redisContext *c, const struct agg_run *r, char *line, size_t
 static int follow(redisContext **c, const char *redis_url, const struct agg_run *r,
                   int64_t interval_ms, int64_t timeout_s)
 {
-    int tty = isatty(1), rc = ARGS_FAIL;
-    mono_ns end = mono_add(clock_mono(), timeout_s * NS_PER_S), t0 = clock_mono();
-    char last[256] = "", line[256];
+    int rc = ARGS_FAIL;
+    mono_ns end = mono_add(clock_mono(), timeout_s * NS_PER_S);
+    static struct progress p;
+    struct progress_counts pc = {0};
+    progress_init(&p, r->run, stdout, isatty(1), interval_ms * NS_PER_MS, clock_mono());
+    p.detail = 1;       /* watch shows who is still running */
+    p.changes_only = 1; /* a log gets a line per change, not per poll */
     while (mono_diff(clock_mono(), end) > 0) {
-        int done = progress(*c, r, line, sizeof line);
-        if (done < 0 && (*c)->err && cmd_reconnect("watch", redis_url, c) == 0)
-            continue;
+        int done = poll_run(*c, r->run, &pc);
+        if (done < 0 && (*c)->err) {
+            progress_break(&p); /* "lost Redis" on its own line */
+            if (cmd_reconnect("watch", redis_url, c) == 0)
+                continue;
+        }
         if (done < 0) {
             rc = ARGS_USAGE;
             break;
-        }
-        if (strcmp(line, last)) {
-            printf(tty ? "\r\033[K[%6.1f s] %s" : "[%6.1f s] %s\n",
-                   (double)mono_diff(t0, clock_mono()) / 1e9, line);
-            fflush(stdout);
-            snprintf(last, sizeof last, "%s", line);
         }
         if (done) {
             rc = ARGS_OK;
             break;
         }
+        progress_show(&p, &pc, clock_mono());
         struct timespec ts = {interval_ms / 1000, (interval_ms % 1000) * 1000000};
         nanosleep(&ts, NULL);
     }
-    if (tty)
+    if (rc != ARGS_USAGE)
+        progress_end(&p, &pc, clock_mono());
+    else if (p.tty && p.drawn)
         putchar('\n');
     if (rc == ARGS_FAIL)
         fprintf(stderr, "bootstorm watch: run %s not done after %lld s\n", r->run,
