@@ -175,6 +175,17 @@ struct agg_upc {
     long long all;
 };
 
+/* One entry of upc, "TM TR N ALL HOST" (a list, library version 6 on) or a stream entry
+ * of older runs: its host's realtime (uncorrected) and the count, *host pointing into
+ * e. Returns 1, or 0 when unreadable (agg_upc.c: the one parser of upc). */
+int agg_upc_entry(const redisReply *e, struct agg_upc *out, const char **host);
+
+/* Field f of a stream entry (id, [k, v, ...]), NULL when absent or not one. */
+const char *agg_xfield(const redisReply *e, const char *f);
+
+/* The host's clock offset (its realtime - the collector's) in ns, 0 when unknown. */
+int64_t agg_host_offset_ns(const struct agg_run *r, const char *host);
+
 /* The recovery from a restart at restart_tr that restarted `restarted` instances, over
  * the changes u[0..n) in the order applied: *level = the count of the last change
  * before restart_tr, *low the fewest from then on; returns ms from restart_tr to the

@@ -60,48 +60,16 @@ static int64_t timeline_zero(const struct agg_run *r)
     return 0;
 }
 
-/* The host's clock offset in ns, as agg.c corrects its times with it. */
-static int64_t offset_ns(const struct agg_run *r, const char *host)
-{
-    for (int i = 0; i < r->nhosts; i++)
-        if (!strcmp(r->host[i].name, host))
-            return llround(r->host[i].clock_offset_ms * 1e6);
-    return 0;
-}
-
-/* Field f of a stream entry (id, [k, v, ...]), NULL when absent. */
-static const char *xfield(const redisReply *e, const char *f)
-{
-    const redisReply *kv = e->element[1];
-    if (kv->type != REDIS_REPLY_ARRAY)
-        return NULL;
-    for (size_t i = 0; i + 1 < kv->elements; i += 2)
-        if (kv->element[i]->type == REDIS_REPLY_STRING && !strcmp(kv->element[i]->str, f) &&
-            kv->element[i + 1]->type == REDIS_REPLY_STRING)
-            return kv->element[i + 1]->str;
-    return NULL;
-}
-
-/* One element of upc, "TM TR N ALL HOST" (a list, library version 6 on) or a stream
- * entry of older runs, as corrected realtime ns and count; 0 when unreadable. */
+/* One element of upc as corrected realtime ns and count; 0 when unreadable. */
 static int upc_point(const struct agg_run *r, const redisReply *e, int64_t *tr, long long *all)
 {
-    long long tm, t, n;
-    int at = 0;
-    if (e->type == REDIS_REPLY_STRING &&
-        sscanf(e->str, "%lld %lld %lld %lld %n", &tm, &t, &n, all, &at) == 4 && at && e->str[at]) {
-        *tr = t - offset_ns(r, e->str + at);
-        return 1;
-    }
-    if (e->type == REDIS_REPLY_ARRAY && e->elements == 2) {
-        const char *ts = xfield(e, "tr"), *a = xfield(e, "all"), *h = xfield(e, "host");
-        if (!ts || !a || !h)
-            return 0;
-        *tr = atoll(ts) - offset_ns(r, h);
-        *all = atoll(a);
-        return 1;
-    }
-    return 0;
+    struct agg_upc u;
+    const char *host;
+    if (!agg_upc_entry(e, &u, &host))
+        return 0;
+    *tr = u.tr - agg_host_offset_ns(r, host);
+    *all = u.all;
+    return 1;
 }
 
 static int by_time(const void *a, const void *b)

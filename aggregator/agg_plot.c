@@ -91,23 +91,6 @@ static redisReply *cmd(struct plot *p, const char *fmt, const char *key)
 }
 
 /* Value of field f in a stream entry's field list. */
-static const char *xfield(const redisReply *e, const char *f)
-{
-    const redisReply *kv = e->element[1];
-    for (size_t i = 0; i + 1 < kv->elements; i += 2)
-        if (!strcmp(kv->element[i]->str, f))
-            return kv->element[i + 1]->str;
-    return NULL;
-}
-
-static double host_offset_ns(const struct agg_run *r, const char *host)
-{
-    for (int i = 0; i < r->nhosts; i++)
-        if (!strcmp(r->host[i].name, host) && r->host[i].clock_err_ms >= 0)
-            return r->host[i].clock_offset_ms * 1e6;
-    return 0;
-}
-
 static int boot_cdf(struct plot *p)
 {
     char key[KEY_MAX];
@@ -158,12 +141,12 @@ static int memory(struct plot *p)
             fclose(f);
             return -1;
         }
-        double off = host_offset_ns(p->r, name);
+        double off = (double)agg_host_offset_ns(p->r, name);
         if (x->elements) {
             fprintf(f, "%s# %s\n", blocks ? "\n\n" : "", name);
             for (size_t i = 0; i < x->elements; i++) {
-                const char *tr = xfield(x->element[i], "tr"),
-                           *u = xfield(x->element[i], "used_kib");
+                const char *tr = agg_xfield(x->element[i], "tr"),
+                           *u = agg_xfield(x->element[i], "used_kib");
                 if (tr && u)
                     fprintf(f, "%.3f %.3f\n", ((double)(atoll(tr) - p->t0) - off) / 1e9,
                             atof(u) / 1024.0);
@@ -184,24 +167,14 @@ static int memory(struct plot *p)
     return script(p, "memory", "host memory over time", plot);
 }
 
-/* One change of the ready count as a line of ready_count.dat: e is an element of list
- * upc ("TM TR N ALL HOST", library version 6), or an entry of the stream upc that runs
- * stored by older versions have. */
+/* One change of the ready count as a line of ready_count.dat (agg_upc_entry reads it). */
 static void upc_line(FILE *f, const struct plot *p, const redisReply *e)
 {
-    long long tm, tr, n, all;
-    int at = 0;
-    if (e->type == REDIS_REPLY_ARRAY && e->elements == 2) {
-        const char *t = xfield(e, "tr"), *a = xfield(e, "all"), *h = xfield(e, "host");
-        if (t && a && h)
-            fprintf(f, "%.6f %s\n", ((double)(atoll(t) - p->t0) - host_offset_ns(p->r, h)) / 1e9,
-                    a);
-    } else if (e->type == REDIS_REPLY_STRING &&
-               sscanf(e->str, "%lld %lld %lld %lld %n", &tm, &tr, &n, &all, &at) == 4 && at &&
-               e->str[at]) {
-        fprintf(f, "%.6f %lld\n", ((double)(tr - p->t0) - host_offset_ns(p->r, e->str + at)) / 1e9,
-                all);
-    }
+    struct agg_upc u;
+    const char *host;
+    if (agg_upc_entry(e, &u, &host))
+        fprintf(f, "%.6f %lld\n", (double)(u.tr - p->t0 - agg_host_offset_ns(p->r, host)) / 1e9,
+                u.all);
 }
 
 /* gnuplot commands marking a mass restart on the ready-count chart (dashed, labelled)

@@ -34,19 +34,15 @@ double agg_restart_recovery(const struct agg_upc *u, size_t n, int64_t restart_t
     return -1;
 }
 
-/* Parses the elements of list upc ("TM TR N ALL HOST") into a new array; NULL when out
- * of memory. Unreadable elements are left out. */
+/* Parses the elements of list upc into a new array (agg_upc_entry); NULL when out of
+ * memory. Unreadable elements are left out. */
 static struct agg_upc *upc_parse(const redisReply *x, size_t *n)
 {
     struct agg_upc *u = malloc((x->elements ? x->elements : 1) * sizeof *u);
+    const char *host;
     *n = 0;
-    for (size_t i = 0; u && i < x->elements; i++) {
-        const redisReply *e = x->element[i];
-        long long tm, tr, h, all;
-        if (e->type == REDIS_REPLY_STRING &&
-            sscanf(e->str, "%lld %lld %lld %lld", &tm, &tr, &h, &all) == 4)
-            u[(*n)++] = (struct agg_upc){tr, all};
-    }
+    for (size_t i = 0; u && i < x->elements; i++)
+        *n += agg_upc_entry(x->element[i], &u[*n], &host);
     return u;
 }
 
