@@ -265,6 +265,13 @@ json_t *agg_guests_json(const struct agg_guests *gs);
  * r, each as PNG and SVG: boot_cdf, boot_vs_running, memory, ready_count, phases (the
  * last only when phases exist). gnuplot is run by argv, never through a shell. Returns
  * the number of charts written, or -1 with err (gnuplot missing or failing, I/O). */
+/* Runs gnuplot on dir/script (by argv, in dir, never through a shell). Returns 0, or -1
+ * with err ("is gnuplot installed?" when it cannot be started). */
+int agg_gnuplot(const char *dir, const char *script, char *err, size_t errlen);
+
+/* The scenario in one line, for titles: "64 x minkernel, accel kvm, 1 host (h1)". */
+void agg_scenario_line(const struct agg_run *r, char *buf, size_t len);
+
 int agg_plot(redisContext *c, const struct agg_run *r, const struct agg_guests *gs, const char *dir,
              char *err, size_t errlen);
 

@@ -190,13 +190,6 @@ static void row(FILE *out, int head, int n, const char *const *cells)
 
 /* The scenario in one line: "4 x sim, accel kvm, hosts a,b" (titles of the page and of
  * every chart). */
-static void scenario(const struct agg_run *r, char *buf, size_t len)
-{
-    snprintf(buf, len, "%lld x %s, accel %s, %lld host%s (%s)", r->total, or_dash(r->kind),
-             or_dash(agg_accel_shown(r)), r->hosts_expected, r->hosts_expected == 1 ? "" : "s",
-             or_dash(r->hosts));
-}
-
 static const char style[] =
     "body{font-family:sans-serif;margin:24px;color:#222;background:#fff}"
     "table{border-collapse:collapse;margin:8px 0 16px}"
@@ -208,7 +201,7 @@ static const char style[] =
 static void head(const struct agg_run *r, FILE *out)
 {
     char sc[1400], when[64] = "";
-    scenario(r, sc, sizeof sc);
+    agg_scenario_line(r, sc, sizeof sc);
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", out);
     fputs("bootstorm run ", out);
     esc(out, r->run);
@@ -537,7 +530,7 @@ static void chart_open(struct chart *c, const struct agg_run *r, const char *wha
                        const char *xlabel, const char *ylabel)
 {
     char sc[1400];
-    scenario(r, sc, sizeof sc);
+    agg_scenario_line(r, sc, sizeof sc);
     fprintf(c->out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
             "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"

@@ -42,17 +42,15 @@ static int close_ok(struct plot *p, FILE *f, const char *name)
 }
 
 /* Runs `gnuplot NAME.gp` in the directory; 0 when it exited 0. */
-static int gnuplot(struct plot *p, const char *name)
+int agg_gnuplot(const char *dir, const char *script, char *err, size_t errlen)
 {
-    char script[256];
-    snprintf(script, sizeof script, "%s.gp", name);
-    char *argv[] = {"gnuplot", script, NULL};
-    struct spawn_opts o = {.out = SPAWN_OUT_INHERIT, .dir = p->dir};
+    char *argv[] = {"gnuplot", (char *)script, NULL};
+    struct spawn_opts o = {.out = SPAWN_OUT_INHERIT, .dir = dir};
     struct spawned s;
     char why[256] = "";
     int st = spawn_start(argv, &o, &s, why, sizeof why) < 0 ? 127 : spawn_wait(s.pid);
     if (st != 0) {
-        snprintf(p->err, p->errlen, "gnuplot %s/%s failed (status %d%s%s)", p->dir, script, st,
+        snprintf(err, errlen, "gnuplot %s/%s failed (status %d%s%s)", dir, script, st,
                  st == 127 ? ": is gnuplot installed? " : "", why);
         return -1;
     }
@@ -68,12 +66,14 @@ static int script(struct plot *p, const char *name, const char *title, const cha
     FILE *f = open_in(p, file);
     if (!f)
         return -1;
+    char sc[600];
+    agg_scenario_line(p->r, sc, sizeof sc); /* ids and names: no quote can be in it */
     fprintf(f,
-            "# bootstorm chart of run %s\nset title \"%s: %s\" noenhanced\nset grid\n"
+            "# bootstorm chart of run %s\nset title \"%s: %s\\n%s\" noenhanced\nset grid\n"
             "set terminal pngcairo size 1000,640\nset output '%s.png'\n%s\n"
             "set terminal svg size 1000,640\nset output '%s.svg'\nreplot\n",
-            p->r->run, title, p->r->run, name, body, name);
-    return close_ok(p, f, file) < 0 || gnuplot(p, name) < 0 ? -1 : 1; /* 1 chart */
+            p->r->run, title, p->r->run, sc, name, body, name);
+    return close_ok(p, f, file) < 0 || agg_gnuplot(p->dir, file, p->err, p->errlen) < 0 ? -1 : 1;
 }
 
 /* Runs the command fmt (its one %s: key) and wants an array reply; NULL with err. */
@@ -105,10 +105,19 @@ static int boot_cdf(struct plot *p)
     freeReplyObject(z);
     if (!f || close_ok(p, f, "boot_cdf.dat") < 0)
         return -1;
-    return script(p, "boot_cdf", "boot time CDF",
-                  "set xlabel 'boot time (ms)'\nset ylabel 'fraction of guests ready'\n"
-                  "set yrange [0:1]\nset key bottom right\n"
-                  "plot 'boot_cdf.dat' using 1:2 with steps lw 2 title 'ready - spawn'");
+    char body[1024];
+    int at = snprintf(body, sizeof body, "set xlabel 'boot time (ms)'\nset ylabel 'fraction of "
+                                         "guests ready'\nset yrange [0:1]\nset key bottom right\n");
+    const double mark[2] = {p->r->boot_p50_ms, p->r->boot_p99_ms};
+    for (int i = 0; i < 2 && n; i++) /* dashed p50 and p99 lines, labelled with their value */
+        at += snprintf(body + at, sizeof body - at,
+                       "set arrow from %.6f, graph 0 to %.6f, graph 1 nohead dt 2 lc rgb '%s'\n"
+                       "set label 'p%d %.1f ms' at %.6f, graph %.2f offset 0.5,0 tc rgb '%s'\n",
+                       mark[i], mark[i], i ? "#c00000" : "#008000", i ? 99 : 50, mark[i],
+                       mark[i], i ? 0.95 : 0.88, i ? "#c00000" : "#008000");
+    snprintf(body + at, sizeof body - at,
+             "plot 'boot_cdf.dat' using 1:2 with steps lw 2 title 'ready - spawn'");
+    return script(p, "boot_cdf", "boot time CDF", body);
 }
 
 static int boot_vs_running(struct plot *p, const struct agg_guests *gs)
@@ -232,22 +241,37 @@ static int ready_count(struct plot *p)
     return script(p, "ready_count", "guests ready over time", plot);
 }
 
+/* Phases in boot order as a timeline: the chain spawn -> spawned -> 1st output ->
+ * ready as consecutive bars of their p50 (and p99 beside them), each marker as a tick
+ * at its p50 from spawn. */
 static int phases(struct plot *p)
 {
     if (!p->r->nphases)
         return 0;
     FILE *f = open_in(p, "phases.dat");
-    for (int i = 0; f && i < p->r->nphases; i++)
-        fprintf(f, "\"%s\" %.6f %.6f %.6f\n", p->r->phase[i].name, p->r->phase[i].d.p50,
-                p->r->phase[i].d.p99, p->r->phase[i].d.max);
+    double at50 = 0, at99 = 0;
+    for (int i = 0; f && i < p->r->nphases; i++) {
+        const struct agg_phase *ph = &p->r->phase[i];
+        char label[96];
+        agg_phase_label(ph->name, label, sizeof label);
+        int marker = !strncmp(ph->name, "m:", 2); /* from spawn, not from the phase before */
+        double s50 = marker ? 0 : at50, s99 = marker ? 0 : at99;
+        fprintf(f, "%d \"%s\" %.6f %.6f %.6f %.6f\n", i, label, s50, s50 + ph->d.p50, s99,
+                s99 + ph->d.p99);
+        if (!marker) {
+            at50 += ph->d.p50;
+            at99 += ph->d.p99;
+        }
+    }
     if (!f || close_ok(p, f, "phases.dat") < 0)
         return -1;
-    return script(p, "phases", "boot phases",
-                  "set style data histograms\nset style histogram clustered gap 1\n"
-                  "set style fill solid 0.8 border -1\nset ylabel 'duration (ms)'\n"
-                  "set xtics rotate by -30 noenhanced\nset key top left\nset yrange [0:*]\n"
-                  "plot 'phases.dat' using 2:xtic(1) title 'p50', '' using 3 title 'p99', "
-                  "'' using 4 title 'max'");
+    return script(p, "phases", "boot phases in boot order (p50, and p99 below)",
+                  "set style fill solid 0.8 border -1\nset xlabel 'time since spawn (ms)'\n"
+                  "set yrange [-0.7:*] reverse\nset ytics noenhanced\nset key outside top center horizontal\n"
+                  "set xrange [0:*]\n"
+                  "plot 'phases.dat' using (($3+$4)/2):1:3:4:($1-0.35):($1):ytic(2) "
+                  "with boxxyerror title 'p50', \\\n"
+                  "     '' using (($5+$6)/2):1:5:6:($1):($1+0.35) with boxxyerror title 'p99'");
 }
 
 int agg_plot(redisContext *c, const struct agg_run *r, const struct agg_guests *gs, const char *dir,

@@ -53,6 +53,13 @@ static const char *or_dash(const char *s)
 {
     return *s ? s : "-";
 }
+
+void agg_scenario_line(const struct agg_run *r, char *buf, size_t len)
+{
+    snprintf(buf, len, "%lld x %s, accel %s, %lld host%s (%s)", r->total, or_dash(r->kind),
+             or_dash(agg_accel_shown(r)), r->hosts_expected, r->hosts_expected == 1 ? "" : "s",
+             or_dash(r->hosts));
+}
 static int max_i(int a, int b)
 {
     return a > b ? a : b;

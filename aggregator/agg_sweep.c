@@ -415,17 +415,7 @@ int agg_sweep_plot(const struct agg_sweep *s, const char *dir, char *err, size_t
         snprintf(err, errlen, "no run of the sweep has a boot time: nothing to draw");
         return -1;
     }
-    char *argv[] = {"gnuplot", "sweep.gp", NULL};
-    struct spawn_opts o = {.out = SPAWN_OUT_INHERIT, .dir = dir};
-    struct spawned sp;
-    char why[256] = "";
-    int st = spawn_start(argv, &o, &sp, why, sizeof why) < 0 ? 127 : spawn_wait(sp.pid);
-    if (st != 0) {
-        snprintf(err, errlen, "gnuplot %s/sweep.gp failed (status %d%s%s)", dir, st,
-                 st == 127 ? ": is gnuplot installed? " : "", why);
-        return -1;
-    }
-    return 0;
+    return agg_gnuplot(dir, "sweep.gp", err, errlen);
 }
 
 int agg_sweep_report(const struct agg_sweep *s, int json, const char *plot_dir, FILE *out,
