@@ -224,6 +224,9 @@ static double read_agg(const redisReply *agg, const redisReply *meta, struct agg
             r->peak_mem_kib = n > r->peak_mem_kib ? n : r->peak_mem_kib;
         } else if ((h = host_of(f, "failed"))) {
             add_failed(r, h, num_ll(v, 0));
+        } else if ((h = host_of(f, "accel")) && r->naccels < 4 && num_ll(v, 0) > 0) {
+            snprintf(r->accels[r->naccels].name, sizeof r->accels[0].name, "%s", h);
+            r->accels[r->naccels++].n = num_ll(v, 0);
         } else if ((h = host_of(f, "first_spawn_tm"))) {
             snprintf(key, sizeof key, "last_ready_tm:%s", h);
             const char *last = hfield(agg, key);
@@ -705,7 +708,7 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
     const char *rs = hfield(agg, "restarts");
     out->restarts = rs ? num_ll(rs, 0) : 0;
     if (load_hosts(c, out, agg, err, errlen) < 0 || load_detail(c, out, err, errlen) < 0 ||
-        agg_restart_load(c, out, err, errlen) < 0)
+        agg_restart_load(c, out, err, errlen) < 0 || agg_mem_load(c, out, err, errlen) < 0)
         goto fail;
     account_no_verdict(out);
     rc = 0;

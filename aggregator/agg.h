@@ -82,6 +82,18 @@ struct agg_run {
      * base (before any guest) of the host that reached that peak, so peak - base is one
      * host's cost of its `count` guests. -1 when unknown. */
     long long peak_mem_kib, mem_base_kib;
+    /* Memory per guest from the guests' own processes (agg_mem.c): PSS at each host's
+     * sample with the largest PSS, over the pss_running guests it counted; -1 unknown. */
+    double pss_per_guest_mib;
+    long long pss_running;
+    double pss_at_ms; /* when that sample was taken, ms after the first spawn; -1 unknown */
+    int pss_booting;  /* 1: taken before the last guest was ready (an underestimate) */
+    /* Instances by the accel they ran under (the Function's agg accel:ACCEL). */
+    int naccels;
+    struct {
+        char name[16];
+        long long n;
+    } accels[4];
     long long lag_n; /* members of bs:{RUN}:lag (interval runs) */
     double lag_p50_ms, lag_p99_ms;
     long long cpu_ms, rss_kib; /* launchers' own, summed over hosts; -1 if none reported */
@@ -166,6 +178,10 @@ const char *agg_accel_shown(const struct agg_run *r);
 /* What phase name (struct agg_phase) means, for tables: "spawn -> spawned",
  * "spawned -> 1st output", "1st output -> ready", "spawn -> MARKER" (agg_print.c). */
 void agg_phase_label(const char *name, char *buf, size_t len);
+
+/* Fills r->pss_per_guest_mib and pss_running from the hosts' mem streams (agg_mem.c).
+ * Returns 0, or -1 with err on a Redis error. */
+int agg_mem_load(redisContext *c, struct agg_run *r, char *err, size_t errlen);
 
 /* ---- mass restart recovery (agg_restart.c) ---- */
 

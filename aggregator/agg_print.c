@@ -73,6 +73,23 @@ static void put_clean(FILE *out, const char *s, size_t n)
 }
 
 /* Run id, scenario, hosts, and the studies' one-row table. */
+/* The headline memory figure (the guests' own PSS), the host-wide one labelled as such,
+ * and the instances by accel. */
+static void print_memory(const struct agg_run *r, FILE *out)
+{
+    if (r->pss_per_guest_mib >= 0)
+        fprintf(out,
+                "memory per guest: %.2f MiB PSS of its own processes (%lld running, sampled "
+                "%.0f ms after the first spawn%s); host-wide %.2f MiB per guest (all memory in "
+                "use on the host)\n",
+                r->pss_per_guest_mib, r->pss_running, r->pss_at_ms,
+                r->pss_booting ? ", while guests were still booting: an underestimate" : "",
+                agg_mem_per_guest_mib(r));
+    for (int i = 0; i < r->naccels; i++)
+        fprintf(out, "%s%s %lld%s", i ? ", " : "instances by accel: ", r->accels[i].name,
+                r->accels[i].n, i + 1 == r->naccels ? "\n" : "");
+}
+
 static void print_header(const struct agg_run *r, FILE *out)
 {
     char b[10][CELL], when[64] = "";
@@ -90,11 +107,11 @@ static void print_header(const struct agg_run *r, FILE *out)
 
     int wk = max_i(5, (int)strlen(r->kind)), wb = max_i(7, (int)strlen(r->backend));
     int wa = max_i(5, (int)strlen(agg_accel_shown(r)));
-    fprintf(out, "%-*s  %-*s  %-*s  %6s  %6s  %6s  %8s  %8s  %8s  %8s  %8s  %8s  %12s  %9s  %9s\n",
+    fprintf(out, "%-*s  %-*s  %-*s  %6s  %6s  %6s  %8s  %8s  %8s  %8s  %8s  %8s  %12s  %9s  %14s\n",
             wk, "guest", wb, "backend", wa, "accel", "count", "ready", "failed", "min ms", "p50 ms",
-            "p90 ms", "p99 ms", "max ms", "mean ms", "all ready ms", "peak MiB", "MiB/guest");
+            "p90 ms", "p99 ms", "max ms", "mean ms", "all ready ms", "host MiB", "host MiB/guest");
     fprintf(out,
-            "%-*s  %-*s  %-*s  %6lld  %6lld  %6lld  %8s  %8s  %8s  %8s  %8s  %8s  %12s  %9s  %9s\n",
+            "%-*s  %-*s  %-*s  %6lld  %6lld  %6lld  %8s  %8s  %8s  %8s  %8s  %8s  %12s  %9s  %14s\n",
             wk, or_dash(r->kind), wb, or_dash(r->backend), wa, or_dash(agg_accel_shown(r)),
             r->total, r->ready, r->failed, cell(b[0], "%.1f", r->boot_min_ms, ok),
             cell(b[1], "%.1f", r->boot_p50_ms, ok), cell(b[2], "%.1f", r->boot_p90_ms, ok),
@@ -102,6 +119,7 @@ static void print_header(const struct agg_run *r, FILE *out)
             cell(b[5], "%.1f", r->boot_mean_ms, ok), cell(b[6], "%.1f", r->all_ready_ms, 1),
             cell(b[7], "%.1f", (double)r->peak_mem_kib / 1024.0, r->peak_mem_kib >= 0),
             cell(b[8], "%.2f", agg_mem_per_guest_mib(r), 1));
+    print_memory(r, out);
 }
 
 static void print_host_row(const struct agg_run *r, int i, int wh, FILE *out)

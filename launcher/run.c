@@ -278,15 +278,15 @@ fail:
 /* ---- the clock-driven part ---- */
 
 /* Asks the sampler for the host's memory and every live guest's RSS and CPU (PSS every
- * PSS_EVERY samples; the guest-RAM block once per guest after it is ready). The
- * numbers come back through run_on_sampler(); a sample still in progress makes this
- * one be skipped, never the loop wait. */
-static void sample(struct run *r)
+ * PSS_EVERY samples, and with_pss; the guest-RAM block once per guest after it is
+ * ready). The numbers come back through run_on_sampler(); a sample still in progress
+ * makes this one be skipped, never the loop wait. Returns 0 when asked. */
+static int sample(struct run *r, int with_pss)
 {
     if (r->reqcap < r->s.alive) {
         struct sample_req *q = realloc(r->req, (size_t)r->s.alive * 2 * sizeof *q);
         if (!q)
-            return;
+            return -1;
         r->req = q;
         r->reqcap = r->s.alive * 2;
     }
@@ -300,10 +300,12 @@ static void sample(struct run *r)
         r->req[n++] =
             (struct sample_req){i, g->vm.pid, want_ram ? (int64_t)r->res.prof.mem_mib * 1024 : 0};
     }
-    if (sampler_request(r->sampler, r->req, n, r->nsamples % PSS_EVERY == 0) == 0)
+    if (sampler_request(r->sampler, r->req, n, with_pss || r->nsamples % PSS_EVERY == 0) == 0) {
         r->nsamples++;
-    else
-        log_debug("run %s: previous memory sample not done yet, skipping one", r->start.run);
+        return 0;
+    }
+    log_debug("run %s: previous memory sample not done yet, skipping one", r->start.run);
+    return -1;
 }
 
 void run_on_sampler(struct run *r)
@@ -453,8 +455,11 @@ mono_ns run_tick(struct run *r)
         if (r->http)
             probe_http(r, now);
     }
+    /* no guest booting any more: the fleet's PSS now, at its peak (agg_mem.c) */
+    if (!r->pss_full && r->s.nready > 0 && !r->s.booting)
+        r->pss_full = sample(r, 1) == 0;
     if (mono_diff(r->next_sample, now) >= 0 && mono_diff(r->s.t0, now) >= 0) {
-        sample(r);
+        sample(r, 0);
         r->next_sample = mono_add(r->next_sample, r->sample_ns);
         if (mono_diff(r->next_sample, now) > 0) /* fell behind: no burst of samples */
             r->next_sample = mono_add(now, r->sample_ns);

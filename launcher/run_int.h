@@ -53,6 +53,7 @@ struct run {
     struct sampler *sampler;
     struct sample_req *req;
     int reqcap, nsamples;
+    int pss_full; /* the PSS sample of the whole fleet ready has been asked for */
     int ended;
     struct accel_memo *memo;    /* the launcher's: profiles that fell back to TCG here */
     int nretried;               /* guests respawned under TCG after KVM failed them */

@@ -22,6 +22,10 @@ b = r["boot_ms"]
 assert 0 < b["min"] <= b["p50"] <= b["p90"] <= b["p99"] <= b["max"] < 30000, b
 assert r["all_ready_ms"] >= b["max"] - 1, r
 assert r["peak_mem_mib"] > 0 and r["accel"] in ("kvm", "tcg"), r
+# every instance counted under the accel it ran under; a PSS sample with 1..8 running
+assert sum(r["instances_by_accel"].values()) == 8 and set(r["instances_by_accel"]) <= {"kvm", "tcg"}, r
+p = r["pss_sample"]
+assert r["pss_per_guest_mib"] > 0 and p and 1 <= p["running"] <= 8, r
 PY
 RUN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$T_DIR/smoke.json")
 [ "$(rcli ZCARD "bs:{$RUN}:boot")" = 8 ] || fail "boot zset of $RUN does not hold 8 guests"
