@@ -398,15 +398,9 @@ static void default_name(const char *path, char *dst, size_t cap)
     ycfg_copy(dst, cap, o ? id : "scenario");
 }
 
-int scenario_parse(const char *name, const char *text, size_t len, struct scenario *s, char *err,
-                   size_t errlen)
+/* What a scenario is before its file says anything. */
+static void set_defaults(const char *name, struct scenario *s)
 {
-    const struct ycfg c = {name, err, errlen};
-    struct fy_document *doc;
-    struct fy_node_pair *pair;
-    void *it = NULL;
-    int interval_line = 1;
-
     memset(s, 0, sizeof *s);
     ycfg_copy(s->path, sizeof s->path, name);
     default_name(name, s->name, sizeof s->name);
@@ -420,9 +414,15 @@ int scenario_parse(const char *name, const char *text, size_t len, struct scenar
     s->timeout_s = 60;
     s->repeat = 1;
     s->sample_ms = 100;
+}
 
-    if (!(doc = ycfg_parse(&c, text, len)))
-        return -1;
+/* Reads every key of the document's mapping into s; *interval_line gets the line of
+ * interval_ms. Returns 0, or -1 with err. */
+static int read_keys(const struct ycfg *c, struct fy_document *doc, struct scenario *s,
+                     int *interval_line)
+{
+    struct fy_node_pair *pair;
+    void *it = NULL;
     while ((pair = fy_node_mapping_iterate(fy_document_root(doc), &it))) {
         struct fy_node *kn = fy_node_pair_key(pair);
         const char *key = kn && fy_node_is_scalar(kn) ? fy_node_get_scalar0(kn) : NULL;
@@ -430,55 +430,61 @@ int scenario_parse(const char *name, const char *text, size_t len, struct scenar
         size_t i;
 
         line = line ? line : 1;
-        if (!key) {
-            ycfg_fail(&c, line, NULL, "keys must be names, got %s", kn ? ycfg_kind(kn) : "none");
-            goto fail;
-        }
+        if (!key)
+            return ycfg_fail(c, line, NULL, "keys must be names, got %s",
+                             kn ? ycfg_kind(kn) : "none");
         for (i = 0; i < NKEYS && strcmp(keys[i].key, key); i++)
             ;
         if (i == NKEYS) {
-            unknown_key(&c, line, key);
-            goto fail;
+            unknown_key(c, line, key);
+            return -1;
         }
-        if (set_key(&c, &keys[i], line, fy_node_pair_value(pair), s) < 0)
-            goto fail;
+        if (set_key(c, &keys[i], line, fy_node_pair_value(pair), s) < 0)
+            return -1;
         if (!strcmp(key, "interval_ms"))
-            interval_line = line;
+            *interval_line = line;
     }
-    /* A missing key has no line of its own; line 1 points at the file. */
-    if (!s->guest[0]) {
-        ycfg_fail(&c, 1, "guest", "required: the guest profile to boot (guests/NAME.yaml)");
-        goto fail;
-    }
-    if (!strcmp(s->pattern, "ramp") != (s->ramp[0] != 0)) {
-        ycfg_fail(&c, 1, "ramp",
-                  s->ramp[0] ? "given, but pattern is not ramp"
-                             : "required when pattern is ramp: a CSV file of t_s,count rows");
-        goto fail;
-    }
-    if (!s->ncounts) {
-        ycfg_fail(&c, 1, "count", "required: how many guests to boot (a number or a list)");
-        goto fail;
-    }
-    if (s->restart_permille && s->ramp[0]) {
-        ycfg_fail(&c, 1, "restart",
-                  "a ramp follows its trace; restart goes with burst or interval");
-        goto fail;
-    }
-    if (strcmp(s->start, "cold") && strcmp(s->backend, "qemu")) {
-        ycfg_fail(&c, 1, "start", "'%s' needs backend qemu (QMP migration); backend is %s",
-                  s->start, s->backend);
-        goto fail;
-    }
-    if (!strcmp(s->pattern, "interval") && s->interval_ms <= 0) {
-        ycfg_fail(&c, interval_line, "interval_ms", "must be > 0 when pattern is interval");
-        goto fail;
-    }
-    fy_document_destroy(doc);
     return 0;
-fail:
+}
+
+/* The rules between keys. A missing key has no line of its own; line 1 points at the
+ * file. Returns 0, or -1 with err. */
+static int check_together(const struct ycfg *c, const struct scenario *s, int interval_line)
+{
+    if (!s->guest[0])
+        return ycfg_fail(c, 1, "guest", "required: the guest profile to boot (guests/NAME.yaml)");
+    if (!strcmp(s->pattern, "ramp") != (s->ramp[0] != 0))
+        return ycfg_fail(c, 1, "ramp",
+                         s->ramp[0] ? "given, but pattern is not ramp"
+                                    : "required when pattern is ramp: a CSV file of t_s,count rows");
+    if (!s->ncounts)
+        return ycfg_fail(c, 1, "count", "required: how many guests to boot (a number or a list)");
+    if (s->restart_permille && s->ramp[0])
+        return ycfg_fail(c, 1, "restart",
+                         "a ramp follows its trace; restart goes with burst or interval");
+    if (strcmp(s->start, "cold") && strcmp(s->backend, "qemu"))
+        return ycfg_fail(c, 1, "start", "'%s' needs backend qemu (QMP migration); backend is %s",
+                         s->start, s->backend);
+    if (!strcmp(s->pattern, "interval") && s->interval_ms <= 0)
+        return ycfg_fail(c, interval_line, "interval_ms", "must be > 0 when pattern is interval");
+    return 0;
+}
+
+int scenario_parse(const char *name, const char *text, size_t len, struct scenario *s, char *err,
+                   size_t errlen)
+{
+    const struct ycfg c = {name, err, errlen};
+    struct fy_document *doc;
+    int interval_line = 1;
+
+    set_defaults(name, s);
+    if (!(doc = ycfg_parse(&c, text, len)))
+        return -1;
+    int rc = read_keys(&c, doc, s, &interval_line) < 0 || check_together(&c, s, interval_line) < 0
+                 ? -1
+                 : 0;
     fy_document_destroy(doc);
-    return -1;
+    return rc;
 }
 
 int scenario_load(const char *path, struct scenario *s, char *err, size_t errlen)
