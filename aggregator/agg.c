@@ -16,7 +16,6 @@
 #include "runstore.h"
 #include "yamlcfg.h"
 
-
 /* Integer field value; falls back to strtod for values a Lua writer rendered as
  * floats ("1.5e+06"). def when empty or not a number. */
 static long long num_ll(const char *s, long long def)
@@ -395,7 +394,8 @@ static int fleet_times(redisContext *c, struct agg_run *r, struct agg_host *h, l
 {
     char key[KEY_MAX];
     keys_guest(key, sizeof key, r->run, h->name, 0); /* fits: ids < AGG_ID_MAX */
-    redisReply *a = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HMGET %s spawn_tm spawn_tr", key);
+    redisReply *a =
+        bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HMGET %s spawn_tm spawn_tr", key);
     if (!a)
         return -1;
     if (a->elements == 2 && a->element[0]->type == REDIS_REPLY_STRING &&
@@ -726,7 +726,7 @@ fail:
 static redisReply *run_ids(redisContext *c, int limit, char *err, size_t errlen)
 {
     return bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "ZREVRANGE %s 0 %d", KEY_RUNS,
-                 limit > 0 ? limit - 1 : -1);
+                        limit > 0 ? limit - 1 : -1);
 }
 
 int agg_list_runs(redisContext *c, FILE *out, int limit, char *err, size_t errlen)

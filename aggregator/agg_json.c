@@ -233,9 +233,11 @@ static void put_measures(json_t *o, const struct agg_run *r, int *bad)
     put(o, "mem_base_mib", mib(r->mem_base_kib), bad);
     int pss = r->pss_per_guest_mib >= 0;
     put(o, "pss_per_guest_mib", NUM(r->pss_per_guest_mib, pss), bad);
-    put(o, "pss_sample", pss ? json_pack("{s:I, s:f, s:b}", "running", (json_int_t)r->pss_running,
-                                          "at_ms", r->pss_at_ms, "while_booting", r->pss_booting)
-                             : json_null(), bad);
+    put(o, "pss_sample",
+        pss ? json_pack("{s:I, s:f, s:b}", "running", (json_int_t)r->pss_running, "at_ms",
+                        r->pss_at_ms, "while_booting", r->pss_booting)
+            : json_null(),
+        bad);
     json_t *ac = json_object();
     for (int i = 0; ac && i < r->naccels; i++)
         put_key(ac, r->accels[i].name, INT(r->accels[i].n), bad);

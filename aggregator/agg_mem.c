@@ -2,8 +2,8 @@
  * (bs:{RUN}:mem:HOST, redis/SCHEMA.md) holds samples of the PSS summed over its
  * guests' processes and how many ran; the headline figure is the PSS of each host's
  * sample with the largest PSS over the guests it counted, summed over hosts (the
- * launcher takes one such sample as soon as no guest is booting any more). Host-wide memory (everything in use on the host) stays peak_mem_kib. Not for
- * drawing memory (agg_plot.c). */
+ * launcher takes one such sample as soon as no guest is booting any more). Host-wide memory
+ * (everything in use on the host) stays peak_mem_kib. Not for drawing memory (agg_plot.c). */
 #include <stdlib.h>
 #include <string.h>
 

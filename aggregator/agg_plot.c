@@ -106,15 +106,16 @@ static int boot_cdf(struct plot *p)
     if (!f || close_ok(p, f, "boot_cdf.dat") < 0)
         return -1;
     char body[1024];
-    int at = snprintf(body, sizeof body, "set xlabel 'boot time (ms)'\nset ylabel 'fraction of "
-                                         "guests ready'\nset yrange [0:1]\nset key bottom right\n");
+    int at = snprintf(body, sizeof body,
+                      "set xlabel 'boot time (ms)'\nset ylabel 'fraction of "
+                      "guests ready'\nset yrange [0:1]\nset key bottom right\n");
     const double mark[2] = {p->r->boot_p50_ms, p->r->boot_p99_ms};
     for (int i = 0; i < 2 && n; i++) /* dashed p50 and p99 lines, labelled with their value */
         at += snprintf(body + at, sizeof body - at,
                        "set arrow from %.6f, graph 0 to %.6f, graph 1 nohead dt 2 lc rgb '%s'\n"
                        "set label 'p%d %.1f ms' at %.6f, graph %.2f offset 0.5,0 tc rgb '%s'\n",
-                       mark[i], mark[i], i ? "#c00000" : "#008000", i ? 99 : 50, mark[i],
-                       mark[i], i ? 0.95 : 0.88, i ? "#c00000" : "#008000");
+                       mark[i], mark[i], i ? "#c00000" : "#008000", i ? 99 : 50, mark[i], mark[i],
+                       i ? 0.95 : 0.88, i ? "#c00000" : "#008000");
     snprintf(body + at, sizeof body - at,
              "plot 'boot_cdf.dat' using 1:2 with steps lw 2 title 'ready - spawn'");
     return script(p, "boot_cdf", "boot time CDF", body);
@@ -265,13 +266,14 @@ static int phases(struct plot *p)
     }
     if (!f || close_ok(p, f, "phases.dat") < 0)
         return -1;
-    return script(p, "phases", "boot phases in boot order (p50, and p99 below)",
-                  "set style fill solid 0.8 border -1\nset xlabel 'time since spawn (ms)'\n"
-                  "set yrange [-0.7:*] reverse\nset ytics noenhanced\nset key outside top center horizontal\n"
-                  "set xrange [0:*]\n"
-                  "plot 'phases.dat' using (($3+$4)/2):1:3:4:($1-0.35):($1):ytic(2) "
-                  "with boxxyerror title 'p50', \\\n"
-                  "     '' using (($5+$6)/2):1:5:6:($1):($1+0.35) with boxxyerror title 'p99'");
+    return script(
+        p, "phases", "boot phases in boot order (p50, and p99 below)",
+        "set style fill solid 0.8 border -1\nset xlabel 'time since spawn (ms)'\n"
+        "set yrange [-0.7:*] reverse\nset ytics noenhanced\nset key outside top center horizontal\n"
+        "set xrange [0:*]\n"
+        "plot 'phases.dat' using (($3+$4)/2):1:3:4:($1-0.35):($1):ytic(2) "
+        "with boxxyerror title 'p50', \\\n"
+        "     '' using (($5+$6)/2):1:5:6:($1):($1+0.35) with boxxyerror title 'p99'");
 }
 
 int agg_plot(redisContext *c, const struct agg_run *r, const struct agg_guests *gs, const char *dir,

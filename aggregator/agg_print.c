@@ -110,15 +110,16 @@ static void print_header(const struct agg_run *r, FILE *out)
     fprintf(out, "%-*s  %-*s  %-*s  %6s  %6s  %6s  %8s  %8s  %8s  %8s  %8s  %8s  %12s  %9s  %14s\n",
             wk, "guest", wb, "backend", wa, "accel", "count", "ready", "failed", "min ms", "p50 ms",
             "p90 ms", "p99 ms", "max ms", "mean ms", "all ready ms", "host MiB", "host MiB/guest");
-    fprintf(out,
-            "%-*s  %-*s  %-*s  %6lld  %6lld  %6lld  %8s  %8s  %8s  %8s  %8s  %8s  %12s  %9s  %14s\n",
-            wk, or_dash(r->kind), wb, or_dash(r->backend), wa, or_dash(agg_accel_shown(r)),
-            r->total, r->ready, r->failed, cell(b[0], "%.1f", r->boot_min_ms, ok),
-            cell(b[1], "%.1f", r->boot_p50_ms, ok), cell(b[2], "%.1f", r->boot_p90_ms, ok),
-            cell(b[3], "%.1f", r->boot_p99_ms, ok), cell(b[4], "%.1f", r->boot_max_ms, ok),
-            cell(b[5], "%.1f", r->boot_mean_ms, ok), cell(b[6], "%.1f", r->all_ready_ms, 1),
-            cell(b[7], "%.1f", (double)r->peak_mem_kib / 1024.0, r->peak_mem_kib >= 0),
-            cell(b[8], "%.2f", agg_mem_per_guest_mib(r), 1));
+    fprintf(
+        out,
+        "%-*s  %-*s  %-*s  %6lld  %6lld  %6lld  %8s  %8s  %8s  %8s  %8s  %8s  %12s  %9s  %14s\n",
+        wk, or_dash(r->kind), wb, or_dash(r->backend), wa, or_dash(agg_accel_shown(r)), r->total,
+        r->ready, r->failed, cell(b[0], "%.1f", r->boot_min_ms, ok),
+        cell(b[1], "%.1f", r->boot_p50_ms, ok), cell(b[2], "%.1f", r->boot_p90_ms, ok),
+        cell(b[3], "%.1f", r->boot_p99_ms, ok), cell(b[4], "%.1f", r->boot_max_ms, ok),
+        cell(b[5], "%.1f", r->boot_mean_ms, ok), cell(b[6], "%.1f", r->all_ready_ms, 1),
+        cell(b[7], "%.1f", (double)r->peak_mem_kib / 1024.0, r->peak_mem_kib >= 0),
+        cell(b[8], "%.2f", agg_mem_per_guest_mib(r), 1));
     print_memory(r, out);
 }
 

@@ -45,6 +45,7 @@ int64_t agg_host_offset_ns(const struct agg_run *r, const char *host)
 {
     for (int i = 0; i < r->nhosts; i++)
         if (!strcmp(r->host[i].name, host) && r->host[i].clock_err_ms >= 0)
-            return (int64_t)(r->host[i].clock_offset_ms * 1e6 + (r->host[i].clock_offset_ms < 0 ? -0.5 : 0.5));
+            return (int64_t)(r->host[i].clock_offset_ms * 1e6 +
+                             (r->host[i].clock_offset_ms < 0 ? -0.5 : 0.5));
     return 0;
 }

@@ -385,8 +385,7 @@ static int summarise(struct agg_sweep *s, const struct scenario *sc, const struc
     int want = s->nruns && (sc->ncounts * sc->repeat > 1 || o->sweep_plot);
     if (want && !o->json)
         putchar('\n'); /* after the last run's report */
-    if (want &&
-        agg_sweep_report(s, o->json, o->sweep_plot, stdout, err, sizeof err) < 0) {
+    if (want && agg_sweep_report(s, o->json, o->sweep_plot, stdout, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm run: sweep summary: %s\n", err);
         rc = -1;
     }
@@ -465,8 +464,8 @@ static int connect_all(struct run_opts *o, const struct bzmq_curve *curve, const
         fprintf(stderr, "bootstorm run: embedded set-up: %s\n", err);
         return -1; /* its hello, not a refused start, tells it is there (KVM probe first) */
     }
-    if (!(*sock = bzmq_socket_curve(ZMQ_DEALER, o->collector, 0, o->server_key ? curve : NULL,
-                                    err, sizeof err))) {
+    if (!(*sock = bzmq_socket_curve(ZMQ_DEALER, o->collector, 0, o->server_key ? curve : NULL, err,
+                                    sizeof err))) {
         fprintf(stderr, "bootstorm run: collector: %s\n", err);
         return -1;
     }
@@ -508,7 +507,7 @@ int cmd_run(int argc, char **argv, const char *redis_url, const char *data_dir)
         static struct agg_sweep sw;
         sweep = &sw;
         int all_ready = run_all(sock, &r, &sc, redis_url == em.redis_url ? 30000 : 5000, o.json);
-        c = r.c; /* remade if Redis went away */
+        c = r.c;                                   /* remade if Redis went away */
         int summed = summarise(&sw, &sc, &o) == 0; /* even when some runs failed */
         rc = all_ready && summed && !interrupted ? ARGS_OK : ARGS_FAIL;
     }

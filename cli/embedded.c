@@ -106,8 +106,7 @@ static int make_sock_dir(struct embedded *em, char *err, size_t errlen)
 }
 
 /* A fresh password and the config that sets it (0600), including the shipped one. */
-static int write_redis_conf(struct embedded *em, char *conf, size_t cap, char *err,
-                            size_t errlen)
+static int write_redis_conf(struct embedded *em, char *conf, size_t cap, char *err, size_t errlen)
 {
     unsigned char rnd[16];
     char pw[33];

@@ -69,7 +69,7 @@ struct counts {
 struct coll {
     const struct coll_opts *o;
     void *sock;
-    struct zap *zap; /* admission of connections (zap.c) */
+    struct zap *zap;     /* admission of connections (zap.c) */
     redisContext *redis; /* NULL while disconnected */
     char *lua;
     size_t lua_len;
@@ -289,11 +289,10 @@ static int refuse_version(struct coll *c, const struct item *it)
     struct ev r;
     ev_init(&r, EV_REPLY);
     r.ok = 0;
-    snprintf(
-        r.error, sizeof r.error,
-        "launcher %s version '%s' refused: this collector is version %s (a version is "
-        "MAJOR.MINOR.PATCH, and major versions must match)",
-        it->e.host, it->e.version, BS_VERSION);
+    snprintf(r.error, sizeof r.error,
+             "launcher %s version '%s' refused: this collector is version %s (a version is "
+             "MAJOR.MINOR.PATCH, and major versions must match)",
+             it->e.host, it->e.version, BS_VERSION);
     log_err("%s", r.error);
     c->tot.bad++;
     bzmq_send_ev(c->sock, it->route, it->route_len, &r);
@@ -335,7 +334,7 @@ static const char *impostor(struct coll *c, const struct item *it, const char *u
     int from_launcher = ev_is_launcher_event(it->e.type) || it->e.type == EV_PONG;
     if (c->o->curve_allow)
         return strcmp(user, from_launcher ? it->e.host : "cli") ? "its key is not listed for that"
-                                                                 : NULL;
+                                                                : NULL;
     const struct host *h = from_launcher ? reg_find(&c->reg, it->e.host) : NULL;
     if (h && reg_is_live(h, now) &&
         (h->route_len != it->route_len || memcmp(h->route, it->route, it->route_len)) &&
@@ -376,8 +375,8 @@ static int recv_one(struct coll *c, struct item *it)
         snprintf(err, sizeof err, "%d payload frames, expected 1", frames - 1);
     const char *user = frames == 2 ? zmq_msg_gets(&it->msg, "User-Id") : NULL, *why;
     if (!err[0] && (why = impostor(c, it, user ? user : "", clock_mono())))
-        snprintf(err, sizeof err, "%s as '%s' refused: %s", ev_type_name(it->e.type),
-                 it->e.host, why);
+        snprintf(err, sizeof err, "%s as '%s' refused: %s", ev_type_name(it->e.type), it->e.host,
+                 why);
     if (err[0] || unusable(&it->e, err, sizeof err))
         bad(c, it->route, it->route_len, err);
     else if (it->e.type != EV_HELLO || !refuse_version(c, it))
@@ -758,11 +757,12 @@ static void log_stats(struct coll *c, mono_ns now, int final)
         return;
     }
     double up = (double)mono_diff(c->started, now) / 1e9;
-    log_info("exit: stored %lld events in %.1f s (%.0f events/s, peak %.0f events/s), "
-             "duplicates %lld, out of order %lld, bad messages %lld, for no run %lld, launchers %zu",
-             (long long)c->tot.stored, up, up > 0 ? (double)c->tot.stored / up : 0.0, c->peak_rate,
-             (long long)c->tot.dups, (long long)c->tot.gaps, (long long)c->tot.bad,
-             (long long)c->tot.no_run, c->reg.n);
+    log_info(
+        "exit: stored %lld events in %.1f s (%.0f events/s, peak %.0f events/s), "
+        "duplicates %lld, out of order %lld, bad messages %lld, for no run %lld, launchers %zu",
+        (long long)c->tot.stored, up, up > 0 ? (double)c->tot.stored / up : 0.0, c->peak_rate,
+        (long long)c->tot.dups, (long long)c->tot.gaps, (long long)c->tot.bad,
+        (long long)c->tot.no_run, c->reg.n);
 }
 
 static void periodic(struct coll *c, mono_ns now)

@@ -212,9 +212,12 @@ static int write_meta(redisContext *redis, const struct ev *e, const char *hosts
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         cmd_str(&c, fixed[i]);
     cmd_int(&c, created.ns / NS_PER_MS);
-    const char *sv[][2] = {{"name", name},       {"kind", e->kind},
-                           {"backend", e->backend}, {"accel", e->accel},
-                           {"pattern", e->pattern}, {"hosts", hosts},
+    const char *sv[][2] = {{"name", name},
+                           {"kind", e->kind},
+                           {"backend", e->backend},
+                           {"accel", e->accel},
+                           {"pattern", e->pattern},
+                           {"hosts", hosts},
                            {"split", e->split[0] ? e->split : "per_host"},
                            {"start", e->start[0] ? e->start : "cold"}};
     for (size_t i = 0; i < sizeof sv / sizeof sv[0]; i++) {
@@ -234,8 +237,8 @@ static int write_meta(redisContext *redis, const struct ev *e, const char *hosts
     redisReply *r = cmd_run(redis, &c);
     int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
     if (rc < 0)
-        snprintf(err, errlen, "%s%s", r ? "" : "redis: ",
-                 r && r->type == REDIS_REPLY_ERROR ? r->str : redis->errstr);
+        snprintf(err, errlen, "%s%s",
+                 r ? "" : "redis: ", r && r->type == REDIS_REPLY_ERROR ? r->str : redis->errstr);
     if (r)
         freeReplyObject(r);
     return rc;

@@ -7,7 +7,7 @@
 #ifndef BS_BSLIMITS_H
 #define BS_BSLIMITS_H
 
-#define LIM_COUNT_MAX 100000       /* guests a run asks for: per host, or the fleet's total */
+#define LIM_COUNT_MAX 100000        /* guests a run asks for: per host, or the fleet's total */
 #define LIM_TALLY_MAX (1 << 30)     /* ready / failed counted over a run (restarts included) */
 #define LIM_INTERVAL_MS_MAX 3600000 /* interval between spawns */
 #define LIM_HOLD_S_MAX 86400        /* hold after all are ready */

@@ -9,8 +9,8 @@
 int runmeta_note(redisContext *c, const char *run, enum runmeta_op op, const char *field,
                  const char *value, char *err, size_t errlen)
 {
-    static const char *const verbs[] = {[RUNMETA_SET] = "set", [RUNMETA_DEL] = "del",
-                                        [RUNMETA_INCR] = "incr"};
+    static const char *const verbs[] = {
+        [RUNMETA_SET] = "set", [RUNMETA_DEL] = "del", [RUNMETA_INCR] = "incr"};
     char key[KEY_MAX];
     if (keys_run(key, sizeof key, run, KEY_META) < 0) {
         snprintf(err, errlen, "run id '%.64s...' is too long", run);

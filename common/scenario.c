@@ -16,7 +16,6 @@
 #include "bslimits.h"
 #include "yamlcfg.h"
 
-
 enum key_kind {
     K_ID,      /* a name: [A-Za-z0-9_.-] */
     K_ENUM,    /* one of `choices`; a value in `later` is refused as not supported yet */
@@ -113,7 +112,7 @@ const char *scenario_hosts_why(const char *list)
 {
     if (!ycfg_valid_id(list, ",:"))
         return "expected \"all\" or host/pool names (pool:NAME) separated by commas";
-    if (strlen(list) >= sizeof ((struct scenario *)0)->hosts)
+    if (strlen(list) >= sizeof((struct scenario *)0)->hosts)
         return "longer than 255 bytes";
     return NULL;
 }
@@ -455,8 +454,9 @@ static int check_together(const struct ycfg *c, const struct scenario *s, int in
         return ycfg_fail(c, 1, "guest", "required: the guest profile to boot (guests/NAME.yaml)");
     if (!strcmp(s->pattern, "ramp") != (s->ramp[0] != 0))
         return ycfg_fail(c, 1, "ramp",
-                         s->ramp[0] ? "given, but pattern is not ramp"
-                                    : "required when pattern is ramp: a CSV file of t_s,count rows");
+                         s->ramp[0]
+                             ? "given, but pattern is not ramp"
+                             : "required when pattern is ramp: a CSV file of t_s,count rows");
     if (!s->ncounts)
         return ycfg_fail(c, 1, "count", "required: how many guests to boot (a number or a list)");
     if (s->restart_permille && s->ramp[0])

@@ -288,8 +288,8 @@ int guest_kvm_failed(struct run *r, int idx, int gone, mono_ns now)
                  r->start.run, why, idx, r->res.prof.name);
     }
     snprintf(r->res.accel, sizeof r->res.accel, "tcg"); /* later spawns of this run too */
-    snprintf(r->res.accel_why, sizeof r->res.accel_why, "auto: %.40s fell back to TCG here (%.120s)",
-             r->res.prof.name, why);
+    snprintf(r->res.accel_why, sizeof r->res.accel_why,
+             "auto: %.40s fell back to TCG here (%.120s)", r->res.prof.name, why);
     if (!gone)
         r->vmm->kill(&g->vm);
     return 1;

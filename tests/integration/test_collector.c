@@ -443,14 +443,17 @@ static void test_no_such_run(struct launcher *l)
     const char *ghost = "20250101-009900-ghost-1-0000";
     long long before = num("HGET bs:host:%s refused_no_run", l->host);
     before = before < 0 ? 0 : before; /* -1: none yet */
-    struct ev e[3] = {mk_run_start(ghost, 1, "burst"), mk(EV_SPAWN, ghost, 0), mk(EV_SPAWN, RUN_A, 9)};
+    struct ev e[3] = {mk_run_start(ghost, 1, "burst"), mk(EV_SPAWN, ghost, 0),
+                      mk(EV_SPAWN, RUN_A, 9)};
     for (int i = 0; i < 3; i++)
         l_send(l, &e[i]);
     l_wait_ack(l, e[2].seq); /* the sequence goes on past the refused ones: no stall */
     CHECK(num("HGET bs:host:%s refused_no_run", l->host) - before == 2, "refused_no_run counted");
     redisReply *k = cmd("KEYS bs:{%s}:*", ghost);
-    CHECK(k->type == REDIS_REPLY_ARRAY && k->elements == 0, "%zu keys stored for a run that does "
-          "not exist", k->elements);
+    CHECK(k->type == REDIS_REPLY_ARRAY && k->elements == 0,
+          "%zu keys stored for a run that does "
+          "not exist",
+          k->elements);
     freeReplyObject(k);
     CHECK(num("EXISTS bs:{%s}:guest:%s:9", RUN_A, l->host) == 1, "the next event of a real run");
     printf("PASS (b2) events of a run that does not exist: refused, counted, the chain goes on\n");
@@ -912,8 +915,9 @@ static void test_version_refused(void)
               "version '%s' was not refused", bad[i]);
         zmq_close(b.sock);
     }
-    printf("PASS (i) a launcher of another major version, or of no strict version, is refused: %s\n",
-           r.error);
+    printf(
+        "PASS (i) a launcher of another major version, or of no strict version, is refused: %s\n",
+        r.error);
 }
 
 /* ---- (h) Redis down at start and in the middle ---- */

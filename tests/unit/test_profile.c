@@ -629,16 +629,16 @@ static void test_not_utf8(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_alias_bomb),        cmocka_unit_test(test_not_utf8),
-        cmocka_unit_test(test_all_shipped_load),  cmocka_unit_test(test_minkernel),
-        cmocka_unit_test(test_process_profile),   cmocka_unit_test(test_render_argv),
-        cmocka_unit_test(test_restore_ready),
-        cmocka_unit_test(test_unknown_key),       cmocka_unit_test(test_bad_regex),
-        cmocka_unit_test(test_bad_placeholder),   cmocka_unit_test(test_missing_required),
-        cmocka_unit_test(test_bad_values),        cmocka_unit_test(test_load_named_and_free),
-        cmocka_unit_test(test_ready_forms),       cmocka_unit_test(test_ready_errors),
-        cmocka_unit_test(test_new_keys),          cmocka_unit_test(test_libvirt_xml),
-        cmocka_unit_test(test_container_profile), cmocka_unit_test(test_untested_profiles),
+        cmocka_unit_test(test_alias_bomb),          cmocka_unit_test(test_not_utf8),
+        cmocka_unit_test(test_all_shipped_load),    cmocka_unit_test(test_minkernel),
+        cmocka_unit_test(test_process_profile),     cmocka_unit_test(test_render_argv),
+        cmocka_unit_test(test_restore_ready),       cmocka_unit_test(test_unknown_key),
+        cmocka_unit_test(test_bad_regex),           cmocka_unit_test(test_bad_placeholder),
+        cmocka_unit_test(test_missing_required),    cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_load_named_and_free), cmocka_unit_test(test_ready_forms),
+        cmocka_unit_test(test_ready_errors),        cmocka_unit_test(test_new_keys),
+        cmocka_unit_test(test_libvirt_xml),         cmocka_unit_test(test_container_profile),
+        cmocka_unit_test(test_untested_profiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
