@@ -298,8 +298,7 @@ local function up(k, gf, delta, f)
     gf.up = delta > 0 and '1' or '0'
     local n = hincr(k.agg, k.f_up, delta)
     local all = hincr(k.agg, 'up', delta)
-    rpush(k.upc, istr(f.tm) .. ' ' .. istr(f.tr or 0) .. ' ' .. istr(n) .. ' ' .. istr(all) ..
-        ' ' .. k.host)
+    rpush(k.upc, string.format('%d %d %d %d %s', f.tm, f.tr or 0, n, all, k.host))
 end
 local function down(k, gf, f)
     if gf.up == '1' then up(k, gf, -1, f) end
