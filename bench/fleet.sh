@@ -88,6 +88,8 @@ YAML
 # CPU ticks (utime + stime) of a pid
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
+mem() { rcli info memory | tr -d '\r' | sed -n 's/^used_memory://p'; }
+m0=$(mem)
 c0=$(ticks "$CPID") rc0=$(ticks "$RPID")
 t0=$(date +%s%N)
 rc=0
@@ -95,6 +97,7 @@ timeout 600 "$B/bin/bootstorm" --redis "redis://127.0.0.1:$RP" run "$d/fleet.yam
     --collector "$EP" --curve-server-key "$d/keys/server.pub" --json >"$d/run.json" 2>"$d/cli.log" || rc=$?
 t1=$(date +%s%N)
 c1=$(ticks "$CPID") rc1=$(ticks "$RPID")
+m1=$(mem)
 RUN=$(rcli zrevrange bs:runs 0 0)
 [ -n "$RUN" ] || { echo "fleet.sh: no run stored (run exited $rc)" >&2; exit 1; }
 # the report of the finished run, as a user asks for it, timed
@@ -111,6 +114,7 @@ for i in $(seq 0 $((H - 1))); do
         awk '{printf "spawned %s ready %s failed %s", $1, $2, ($3 == "" ? 0 : $3)}')"
 done
 EV=$(rcli llen "bs:{$RUN}:ev")
+echo "redis used_memory: +$(((m1 - m0) / 1024)) KiB for the run, $(((m1 - m0) / TOTAL)) bytes per guest; keys $(rcli dbsize)"
 python3 - "$d/report.json" "$EV" "$((c1 - c0))" "$HZ" "$t0" "$t1" "$d/collector.log" "$H" "$PER" "$((rc1 - rc0))" <<'PY'
 import json, re, sys
 r = json.load(open(sys.argv[1]))
@@ -138,8 +142,10 @@ if busy:
         len(busy), sum(busy) / len(busy), max(busy)))
 print("ingest over the whole CLI run: %.0f events/s" % (ev / wall))
 PY
-END=$(rcli --raw hgetall "bs:{$RUN}:meta" | paste - - |
-    python3 -c 'import sys; print(int(max(float(v) for k, v in (l.split() for l in sys.stdin) if k.startswith("end_tr:"))))')
+END=$(rcli --raw hgetall "bs:{$RUN}:meta" | python3 -c '
+import sys
+l = sys.stdin.read().split("\n")
+print(int(max([float(v) for k, v in zip(l[0::2], l[1::2]) if k.startswith("end_tr:")] or [0])))')
 echo "CLI: 'bootstorm run' exited $(((t1 - END) / 1000000)) ms after the last launcher's run_end (its report printed by then)"
 echo "report (text) printed in $(((r1 - r0) / 1000000)) ms, report --json in $(((r2 - r1) / 1000000)) ms"
 sed -n '1,8p' "$d/report.txt"
