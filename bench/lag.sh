@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BS_BUILD:-build}
-REF= R=1
+REF='' R=1
 while [ $# -gt 0 ]; do
     case $1 in
     --ref-build) REF=$2; shift 2 ;;

@@ -55,7 +55,7 @@ done
 pass "(a) every bs:{$RUN}:* key hashes to slot $want"
 
 # the node that serves the slot, and one that does not
-owner= other=
+owner='' other=''
 for p in "${P[@]}"; do
     if ! redis-cli -p "$p" get "{$RUN}" 2>&1 | grep -q MOVED; then
         owner=$p
@@ -63,7 +63,7 @@ for p in "${P[@]}"; do
         other=$p
     fi
 done
-[ -n "$owner" ] && [ -n "$other" ] || fail "could not tell the owner of slot $want"
+{ [ -n "$owner" ] && [ -n "$other" ]; } || fail "could not tell the owner of slot $want"
 
 # (b) all keys in the run's slot: the owner answers the Function itself (the run does
 # not exist, so the Function's own error), another node answers MOVED
