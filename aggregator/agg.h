@@ -172,7 +172,8 @@ int agg_delta(double v, double base, double *delta, double *pct);
 /* Memory one guest costs on the host that peaked (MiB), or -1 when unknown (agg_print.c). */
 double agg_mem_per_guest_mib(const struct agg_run *r);
 
-/* The accel to show: the one the hosts used, else the one asked for (agg_print.c). */
+/* The accel to show: what the instances ran under ("mixed" when more than one), else
+ * the one the hosts started with, else the one asked for (agg_print.c). */
 const char *agg_accel_shown(const struct agg_run *r);
 
 /* What phase name (struct agg_phase) means, for tables: "spawn -> spawned",

@@ -16,6 +16,10 @@ double agg_mem_per_guest_mib(const struct agg_run *r)
 
 const char *agg_accel_shown(const struct agg_run *r)
 {
+    if (r->naccels == 1) /* what the instances ran under, when they say */
+        return r->accels[0].name;
+    if (r->naccels > 1)
+        return "mixed"; /* "instances by accel" says how */
     return r->accel_used[0] ? r->accel_used : r->accel;
 }
 
