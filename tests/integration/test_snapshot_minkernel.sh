@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# start: snapshot and template with minkernel (docs/SNAPSHOTS.md): minkernel-snap prints
+# BS-BEAT every ms after ready (`beat` on its command line), so a restored copy shows it
+# runs. A snapshot storm and a template storm of 8: every clone ready on the heartbeat,
+# the CLI's exit status, the report's start / prep_ms / state_kib, nothing left in
+# /dev/shm or the launcher's temporary directory, no QEMU left. Under accel: auto (KVM
+# where it works, TCG where not). BS_SNAPSHOT_MK_COUNTS="1 64" prints cold, snapshot and
+# template side by side (docs/SNAPSHOTS.md's minkernel numbers).
+source "$BS_SOURCE/tests/integration/lib.sh"
+
+img="$BS_BUILD/images"
+[ -s "$img/minkernel.elf" ] || skip "minkernel.elf not built in $img"
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+
+TPL_TMP="$T_DIR/launcher-tmp"
+mkdir -p "$TPL_TMP"
+TMPDIR="$TPL_TMP" start_stack mkhost --images "$img"
+
+scenario() { # NAME START COUNT
+    printf 'name: %s\nguest: minkernel-snap\ncount: %s\ntimeout_s: 60\nstart: %s\n' \
+        "$1" "$3" "$2" >"$T_DIR/$1.yaml"
+}
+run_json() { # NAME: runs it, the report in $T_DIR/NAME.json; returns the CLI's status
+    "$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/$1.yaml" --collector "$EP" --json \
+        >"$T_DIR/$1.json" 2>"$T_DIR/$1.err"
+}
+run_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$1"; }
+tmp_empty() { [ -z "$(ls -A "$TPL_TMP")" ]; }
+shm_files() { ls /dev/shm 2>/dev/null | grep '^bootstorm-snap-' | sort || true; }
+SHM_BEFORE=$(shm_files) # another launcher's may be there; ours must not stay
+nothing_left() { # WHAT
+    wait_for 20 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after $1"
+    tmp_empty || fail "template files left after $1: $(ls -AR "$TPL_TMP")"
+    [ "$(shm_files)" = "$SHM_BEFORE" ] || fail "RAM file left in /dev/shm after $1: $(shm_files)"
+}
+
+# --- a storm of 8 restored from one template, both ways
+storm() { # START
+    local start=$1 run
+    scenario "${start}8" "$start" 8
+    run_json "${start}8" || fail "$start run exited $?: $(cat "$T_DIR/${start}8.err")"
+    python3 - "$T_DIR/${start}8.json" "$start" <<'PY' || fail "$start report wrong: $(cat "$T_DIR/${start}8.json")"
+import json, sys
+r, start = json.load(open(sys.argv[1])), sys.argv[2]
+assert r["count"] == 8 and r["ready"] == 8 and r["failed"] == 0, r
+assert 0 < r["boot_ms"]["p50"] < 60000, r["boot_ms"]
+assert not any(k.startswith("m:") for k in (r.get("phases_ms") or {})), r.get("phases_ms")
+PY
+    run=$(run_of "$T_DIR/${start}8.json")
+    grep -Eq "run $run: template of minkernel-snap ready in [0-9.]+ ms .*state file [0-9]+ KiB" \
+        "$T_DIR/launcher.log" || fail "no template preparation in the launcher log"
+    nothing_left "the $start storm"
+    pass "start: $start: 8 minkernel clones ready; template, its files and QEMU gone"
+}
+storm snapshot
+storm template
+
+# --- cold, snapshot and template side by side: N at once for N in $BS_SNAPSHOT_MK_COUNTS
+row() { # START N
+    local start=$1 n=$2 run pss prep
+    scenario "m-$start" "$start" "$n"
+    echo "hold_s: 3" >>"$T_DIR/m-$start.yaml" # PSS is sampled every 10th sample (1 s)
+    run_json "m-$start" || fail "$start x $n exited $?: $(cat "$T_DIR/m-$start.err")"
+    run=$(run_of "$T_DIR/m-$start.json")
+    pss=$(rcli XRANGE "bs:{$run}:mem:mkhost" - + | awk -v n="$n" '
+        $0 == "running" { getline; r = $0 } $0 == "pss_kib" { getline; if (r == n && $0 > m) m = $0 }
+        END { print m + 0 }')
+    prep=$(grep -o "run $run: template of minkernel-snap ready in [0-9.]*" "$T_DIR/launcher.log" |
+        grep -o '[0-9.]*$' || true)
+    python3 - "$T_DIR/m-$start.json" "$start" "$n" "$pss" "${prep:--}" <<'PY' || fail "$start x $n"
+import json, sys
+r = json.load(open(sys.argv[1]))
+start, n, pss, prep = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+assert r["ready"] == n and r["failed"] == 0, r
+b = r["boot_ms"]
+print(f"  {start:<9} {n:>4} {b['p50']:10.1f} {b['max']:10.1f} {pss / 1024 / n:10.2f} {prep:>10}"
+      f"  {r['run']}")
+PY
+    nothing_left "$start x $n"
+}
+if [ -n "${BS_SNAPSHOT_MK_COUNTS:-}" ]; then
+    echo "  minkernel-snap: ready ms (p50, max), PSS MiB per guest with all up, template prep ms"
+    echo "  start        N        p50        max  PSS/guest       prep"
+    for n in $BS_SNAPSHOT_MK_COUNTS; do
+        for _ in $(seq "${BS_SNAPSHOT_REPEAT:-1}"); do
+            row cold "$n"
+            row snapshot "$n"
+            row template "$n"
+        done
+    done
+    pass "cold, snapshot and template side by side"
+fi
