@@ -247,6 +247,22 @@ static void summary(const struct agg_run *r, FILE *out)
         num(b[7], "%.1f", (double)r->peak_mem_kib / 1024.0, r->peak_mem_kib >= 0),
         num(b[8], "%.2f", agg_mem_per_guest_mib(r), 1));
     fputs("</table>\n", out);
+    if (!r->start[0] || !strcmp(r->start, "cold"))
+        return;
+    fputs("<p>start: ", out); /* snapshot / template: each host's template (agg_print.c) */
+    esc(out, r->start);
+    for (int i = 0, n = 0; i < r->nhosts; i++) {
+        if (r->host[i].prep_ms <= 0)
+            continue;
+        fputs(n++ ? ", " : "; ", out);
+        if (r->nhosts > 1) {
+            esc(out, r->host[i].name);
+            fputs(": ", out);
+        }
+        fprintf(out, "template prepared in %.0f ms, state file %lld KiB", r->host[i].prep_ms,
+                r->host[i].state_kib);
+    }
+    fputs("</p>\n", out);
 }
 
 static void host_row(const struct agg_run *r, int i, FILE *out)

@@ -45,8 +45,20 @@ r, start = json.load(open(sys.argv[1])), sys.argv[2]
 assert r["count"] == 8 and r["ready"] == 8 and r["failed"] == 0, r
 assert 0 < r["boot_ms"]["p50"] < 60000, r["boot_ms"]
 assert not any(k.startswith("m:") for k in (r.get("phases_ms") or {})), r.get("phases_ms")
+# the report: start, and the host's template preparation time and state file size
+assert r["start"] == start, r["start"]
+h = r["per_host"][0]
+assert h["host"] == "mkhost" and 0 < h["prep_ms"] < 60000 and h["state_kib"] > 0, h
 PY
     run=$(run_of "$T_DIR/${start}8.json")
+    "$BIN/bootstorm" --redis "$REDIS_URL" report "$run" >"$T_DIR/${start}8.txt" ||
+        fail "report $run exited $?"
+    grep -Eq "^start: $start; template prepared in [0-9]+ ms, state file [0-9]+ KiB$" \
+        "$T_DIR/${start}8.txt" || fail "no start line in the report: $(cat "$T_DIR/${start}8.txt")"
+    "$BIN/bootstorm" --redis "$REDIS_URL" report "$run" --html "$T_DIR/${start}8.html" >/dev/null ||
+        fail "report --html $run exited $?"
+    grep -Eq "<p>start: $start; template prepared in [0-9]+ ms" "$T_DIR/${start}8.html" ||
+        fail "no start line in the HTML report" 
     grep -Eq "run $run: template of minkernel-snap ready in [0-9.]+ ms .*state file [0-9]+ KiB" \
         "$T_DIR/launcher.log" || fail "no template preparation in the launcher log"
     nothing_left "the $start storm"
@@ -54,6 +66,18 @@ PY
 }
 storm snapshot
 storm template
+
+# --- a cold run reports start cold and no template
+scenario cold2 cold 2
+run_json cold2 || fail "cold run exited $?: $(cat "$T_DIR/cold2.err")"
+python3 - "$T_DIR/cold2.json" <<'PY' || fail "cold report wrong: $(cat "$T_DIR/cold2.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["ready"] == 2 and r["start"] == "cold", r
+assert r["per_host"][0]["prep_ms"] is None and r["per_host"][0]["state_kib"] is None, r["per_host"]
+PY
+nothing_left "the cold run"
+pass "start: cold: reported as cold, no template"
 
 # --- cold, snapshot and template side by side: N at once for N in $BS_SNAPSHOT_MK_COUNTS
 row() { # START N
