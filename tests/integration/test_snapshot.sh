@@ -40,13 +40,16 @@ clones() { # START
     local start=$1 run
     scenario "${start}4" "$start" 4
     run_json "${start}4" || fail "$start run exited $?: $(cat "$T_DIR/${start}4.err")"
-    python3 - "$T_DIR/${start}4.json" <<'PY' || fail "$start report wrong: $(cat "$T_DIR/${start}4.json")"
+    python3 - "$T_DIR/${start}4.json" "$start" <<'PY' || fail "$start report wrong: $(cat "$T_DIR/${start}4.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["count"] == 4 and r["ready"] == 4 and r["failed"] == 0, r
 assert 0 < r["boot_ms"]["p50"] < 120000, r["boot_ms"]
 # restored, not booted: the boot's markers never show in a clone
 assert not any(k.startswith("m:") for k in (r.get("phases_ms") or {})), r.get("phases_ms")
+# the report shows the start and the host's template (the Function's meta)
+h = r["per_host"][0]
+assert r["start"] == sys.argv[2] and 0 < h["prep_ms"] < 120000 and h["state_kib"] > 0, (r["start"], h)
 PY
     run=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' \
         "$T_DIR/${start}4.json")
