@@ -4,8 +4,9 @@
 # runs. A snapshot storm and a template storm of 8: every clone ready on the heartbeat,
 # the CLI's exit status, the report's start / prep_ms / state_kib, nothing left in
 # /dev/shm or the launcher's temporary directory, no QEMU left. Under accel: auto (KVM
-# where it works, TCG where not). BS_SNAPSHOT_MK_COUNTS="1 64" prints cold, snapshot and
-# template side by side (docs/SNAPSHOTS.md's minkernel numbers).
+# where it works, TCG where not; BS_SNAPSHOT_MK_ACCEL=kvm|tcg to choose). BS_SNAPSHOT_MK_COUNTS="1 64" prints cold, snapshot and
+# template side by side, BS_SNAPSHOT_MK_RESTART=N a mass restart of N each way
+# (docs/SNAPSHOTS.md's minkernel numbers).
 source "$BS_SOURCE/tests/integration/lib.sh"
 
 img="$BS_BUILD/images"
@@ -17,8 +18,8 @@ mkdir -p "$TPL_TMP"
 TMPDIR="$TPL_TMP" start_stack mkhost --images "$img"
 
 scenario() { # NAME START COUNT
-    printf 'name: %s\nguest: minkernel-snap\ncount: %s\ntimeout_s: 60\nstart: %s\n' \
-        "$1" "$3" "$2" >"$T_DIR/$1.yaml"
+    printf 'name: %s\nguest: minkernel-snap\naccel: %s\ncount: %s\ntimeout_s: %s\nstart: %s\n' \
+        "$1" "${BS_SNAPSHOT_MK_ACCEL:-auto}" "$3" "${BS_SNAPSHOT_MK_TIMEOUT:-60}" "$2" >"$T_DIR/$1.yaml"
 }
 run_json() { # NAME: runs it, the report in $T_DIR/NAME.json; returns the CLI's status
     "$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/$1.yaml" --collector "$EP" --json \
@@ -89,30 +90,28 @@ pass "start: cold: reported as cold, no template"
 
 # --- cold, snapshot and template side by side: N at once for N in $BS_SNAPSHOT_MK_COUNTS
 row() { # START N
-    local start=$1 n=$2 run pss prep
+    local start=$1 n=$2
     scenario "m-$start" "$start" "$n"
-    echo "hold_s: 3" >>"$T_DIR/m-$start.yaml" # PSS is sampled every 10th sample (1 s)
+    echo "hold_s: 3" >>"$T_DIR/m-$start.yaml" # PSS is sampled once no guest boots
     run_json "m-$start" || fail "$start x $n exited $?: $(cat "$T_DIR/m-$start.err")"
-    run=$(run_of "$T_DIR/m-$start.json")
-    pss=$(rcli XRANGE "bs:{$run}:mem:mkhost" - + | awk -v n="$n" '
-        $0 == "running" { getline; r = $0 } $0 == "pss_kib" { getline; if (r == n && $0 > m) m = $0 }
-        END { print m + 0 }')
-    prep=$(grep -o "run $run: template of minkernel-snap ready in [0-9.]*" "$T_DIR/launcher.log" |
-        grep -o '[0-9.]*$' || true)
-    python3 - "$T_DIR/m-$start.json" "$start" "$n" "$pss" "${prep:--}" <<'PY' || fail "$start x $n"
+    python3 - "$T_DIR/m-$start.json" "$start" "$n" <<'PY' || fail "$start x $n"
 import json, sys
 r = json.load(open(sys.argv[1]))
-start, n, pss, prep = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+start, n = sys.argv[2], int(sys.argv[3])
 assert r["ready"] == n and r["failed"] == 0, r
-b = r["boot_ms"]
-print(f"  {start:<9} {n:>4} {b['p50']:10.1f} {b['max']:10.1f} {pss / 1024 / n:10.2f} {prep:>10}"
-      f"  {r['run']}")
+b, h, s = r["boot_ms"], r["per_host"][0], r["pss_sample"] or {}
+pss = f"{r['pss_per_guest_mib']:.2f} ({s.get('running')})" if s else "-"
+prep = f"{h['prep_ms']:.0f}" if h["prep_ms"] else "-"
+res = (r["phases_ms"] or {}).get("m:resumed")
+print(f"  {start:<9} {n:>4} {r['accel']:>5} {b['p50']:10.1f} {b['max']:10.1f} {pss:>12} {prep:>6}"
+      f" {res['p50'] if res else '-':>10}  {r['run']}")
 PY
     nothing_left "$start x $n"
 }
 if [ -n "${BS_SNAPSHOT_MK_COUNTS:-}" ]; then
-    echo "  minkernel-snap: ready ms (p50, max), PSS MiB per guest with all up, template prep ms"
-    echo "  start        N        p50        max  PSS/guest       prep"
+    echo "  minkernel-snap: ready ms (p50, max), the report's PSS MiB per guest (guests running"
+    echo "  at the sample), template prep ms, template clones' resumed p50 ms"
+    echo "  start        N accel        p50        max    PSS/guest   prep    resumed"
     for n in $BS_SNAPSHOT_MK_COUNTS; do
         for _ in $(seq "${BS_SNAPSHOT_REPEAT:-1}"); do
             row cold "$n"
@@ -121,4 +120,27 @@ if [ -n "${BS_SNAPSHOT_MK_COUNTS:-}" ]; then
         done
     done
     pass "cold, snapshot and template side by side"
+fi
+
+# --- with BS_SNAPSHOT_MK_RESTART=N: N guests, all stopped 0.5 s after they are ready and
+# N new ones started at once; "whole again" is the report's restart recovery_ms
+restart_row() { # START N
+    local start=$1 n=$2
+    scenario "r-$start" "$start" "$n"
+    printf 'restart: {after_s: 0.5, fraction: 1.0}\n' >>"$T_DIR/r-$start.yaml"
+    run_json "r-$start" || fail "restart $start x $n exited $?: $(cat "$T_DIR/r-$start.err")"
+    python3 - "$T_DIR/r-$start.json" "$start" "$n" <<'PY' || fail "restart $start x $n"
+import json, sys
+r = json.load(open(sys.argv[1]))
+start, n = sys.argv[2], int(sys.argv[3])
+assert r["restart_count"] == n and r["ready"] == 2 * n and r["failed"] == 0, r
+print(f"  {start:<9} {n:>4} whole again after {r['restart']['recovery_ms']:.1f} ms  {r['run']}")
+PY
+    nothing_left "restart $start x $n"
+}
+if [ -n "${BS_SNAPSHOT_MK_RESTART:-}" ]; then
+    for _ in $(seq "${BS_SNAPSHOT_REPEAT:-1}"); do
+        for start in cold snapshot template; do restart_row "$start" "$BS_SNAPSHOT_MK_RESTART"; done
+    done
+    pass "mass restart, cold vs snapshot vs template"
 fi
