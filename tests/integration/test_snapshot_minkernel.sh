@@ -101,17 +101,17 @@ start, n = sys.argv[2], int(sys.argv[3])
 assert r["ready"] == n and r["failed"] == 0, r
 b, h, s = r["boot_ms"], r["per_host"][0], r["pss_sample"] or {}
 pss = f"{r['pss_per_guest_mib']:.2f} ({s.get('running')})" if s else "-"
-prep = f"{h['prep_ms']:.0f}" if h["prep_ms"] else "-"
+prep = f"{h['prep_ms']:.0f}/{h['state_kib']}" if h["prep_ms"] else "-"
 res = (r["phases_ms"] or {}).get("m:resumed")
-print(f"  {start:<9} {n:>4} {r['accel']:>5} {b['p50']:10.1f} {b['max']:10.1f} {pss:>12} {prep:>6}"
+print(f"  {start:<9} {n:>4} {r['accel']:>5} {b['p50']:10.1f} {b['max']:10.1f} {pss:>12} {prep:>9}"
       f" {res['p50'] if res else '-':>10}  {r['run']}")
 PY
     nothing_left "$start x $n"
 }
 if [ -n "${BS_SNAPSHOT_MK_COUNTS:-}" ]; then
     echo "  minkernel-snap: ready ms (p50, max), the report's PSS MiB per guest (guests running"
-    echo "  at the sample), template prep ms, template clones' resumed p50 ms"
-    echo "  start        N accel        p50        max    PSS/guest   prep    resumed"
+    echo "  at the sample), template prep ms / state file KiB, template clones' resumed p50 ms"
+    echo "  start        N accel        p50        max    PSS/guest  prep/KiB    resumed"
     for n in $BS_SNAPSHOT_MK_COUNTS; do
         for _ in $(seq "${BS_SNAPSHOT_REPEAT:-1}"); do
             row cold "$n"
