@@ -166,8 +166,8 @@ static void *work(void *arg)
     while ((j = take(rs))) {
         struct qmp *q = finish_clone(rs, j->sock);
         if (q && rs->nwatch < RESTORE_WATCH_MAX)
-            rs->watch[rs->nwatch++] = (struct watch){
-                q, j->idx, mono_add(clock_mono(), RESTORE_WATCH_S * NS_PER_S)};
+            rs->watch[rs->nwatch++] =
+                (struct watch){q, j->idx, mono_add(clock_mono(), RESTORE_WATCH_S * NS_PER_S)};
         else
             qmp_close(q);
         free(j);
