@@ -88,7 +88,8 @@ static const struct {
     size_t off, size;
 } meta_strings[] = {STR_FIELD(name),    STR_FIELD(kind),       STR_FIELD(backend),
                     STR_FIELD(accel),   STR_FIELD(pattern),    STR_FIELD(hosts),
-                    STR_FIELD(invalid), STR_FIELD(clock_flag), STR_FIELD(split)};
+                    STR_FIELD(invalid), STR_FIELD(clock_flag), STR_FIELD(split),
+                    STR_FIELD(start)};
 
 static const struct {
     const char *name;
@@ -124,8 +125,8 @@ static int meta_plain(struct agg_run *r, const char *f, const char *v)
     return 1;
 }
 
-/* A per-host field (FIELD:HOST): accelerator, launcher cost, clock, share, missing,
- * error. */
+/* A per-host field (FIELD:HOST): accelerator, launcher cost, clock, share, template
+ * preparation, missing, error. */
 static void meta_host(struct agg_run *r, const char *f, const char *v)
 {
     const char *h;
@@ -150,6 +151,10 @@ static void meta_host(struct agg_run *r, const char *f, const char *v)
         r->host[i].clock_from_meta = 1;
     } else if ((h = host_of(f, "clock_err_ns")) && (i = add_host(r, h)) >= 0) {
         r->host[i].clock_err_ms = num_d(v, -1e6) / 1e6; /* -1 ns: unknown */
+    } else if ((h = host_of(f, "prep_ns")) && (i = add_host(r, h)) >= 0) {
+        r->host[i].prep_ms = num_d(v, 0) / 1e6;
+    } else if ((h = host_of(f, "state_kib")) && (i = add_host(r, h)) >= 0) {
+        r->host[i].state_kib = num_ll(v, 0);
     } else if ((h = host_of(f, "missing")) && *v && r->nmissing < AGG_HOSTS_MAX) {
         COPY(r->missing[r->nmissing].host, h);
         COPY(r->missing[r->nmissing].why, v);

@@ -39,6 +39,10 @@ struct agg_host {
      * (start_at_tr; else after the fleet's first spawn); -1 when unknown */
     double first_spawn_ms, last_ready_ms;
     int64_t first_spawn_c, last_ready_c; /* the same as corrected realtime ns, 0 unknown */
+    /* start snapshot / template (docs/SNAPSHOTS.md): meta prep_ns:HOST (template spawn
+     * to state file complete) and state_kib:HOST; 0 when none (cold, or not reported) */
+    double prep_ms;
+    long long state_kib;
 };
 
 /* One phase of a boot (bs:{RUN}:ph:NAME): "spawned" spawn->spawned, "first_output"
@@ -116,6 +120,7 @@ struct agg_run {
      * error bound = the clock errors of the two hosts those came from; start_spread_ms =
      * max - min of the hosts' first spawns. -1 when unknown (fewer than one host). */
     char split[16];      /* per_host | by_cores */
+    char start[16];      /* meta start: cold | snapshot | template; "" in older runs */
     int64_t start_at_tr; /* the agreed start, collector realtime; 0 if none */
     double fleet_ready_ms, fleet_err_ms, start_spread_ms;
     long long hosts_lost; /* targets given up on (missed the start, gone) */

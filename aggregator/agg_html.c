@@ -254,6 +254,22 @@ static void summary(const struct agg_run *r, FILE *out)
                 "the host</p>\n",
                 r->pss_per_guest_mib, r->pss_running, r->pss_at_ms,
                 r->pss_booting ? ", while guests were still booting: an underestimate" : "");
+    if (!r->start[0] || !strcmp(r->start, "cold"))
+        return;
+    fputs("<p>start: ", out); /* snapshot / template: each host's template (agg_print.c) */
+    esc(out, r->start);
+    for (int i = 0, n = 0; i < r->nhosts; i++) {
+        if (r->host[i].prep_ms <= 0)
+            continue;
+        fputs(n++ ? ", " : "; ", out);
+        if (r->nhosts > 1) {
+            esc(out, r->host[i].name);
+            fputs(": ", out);
+        }
+        fprintf(out, "template prepared in %.0f ms, state file %lld KiB", r->host[i].prep_ms,
+                r->host[i].state_kib);
+    }
+    fputs("</p>\n", out);
 }
 
 static void host_row(const struct agg_run *r, int i, FILE *out)

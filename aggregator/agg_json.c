@@ -3,7 +3,7 @@
  * for the text table (agg_print.c).
  *
  * Report keys (stable: tests and users read them): run, name, guest, backend, accel
- * (used, else asked), accel_asked, pattern, created_tr, count (all guests),
+ * (used, else asked), accel_asked, pattern, start (cold | snapshot | template), created_tr, count (all guests),
  * count_per_host, hosts [..], hosts_expected, hosts_done, spawned, ready, failed,
  * failed_by_reason {timeout, crash, spawn, other}, lost_events, boot_ms {min, p50, p90,
  * p99, max, mean} | null, all_ready_ms, peak_mem_mib, mem_base_mib, mem_per_guest_mib,
@@ -11,7 +11,7 @@
  * restarts, restart_count, restart {tr, level, recovery_ms} | null, per_host [{host, spawned,
  * ready, failed, restarts, boot_ms, lag_ms (dist: {n, min, p50, p90, p99, max, mean} | null),
  * all_ready_ms, peak_mem_mib, clock_offset_ms, clock_err_ms, count, first_spawn_ms,
- * last_ready_ms}], slowest_host, split, fleet {ready_ms, err_ms, start_spread_ms, start_at_tr},
+ * last_ready_ms, prep_ms, state_kib (start snapshot / template, else null)}], slowest_host, split, fleet {ready_ms, err_ms, start_spread_ms, start_at_tr},
  * hosts_lost, missing {HOST: why}, phases_ms {NAME: dist}, boot_by_running [{from, to, n, mean_ms,
  * max_ms}], invalid, clock_flag, complete, errors [..]. */
 #include <math.h>
@@ -192,6 +192,8 @@ static json_t *host(const struct agg_host *h, int *bad)
     put(o, "count", INT(h->count), bad);
     put(o, "first_spawn_ms", NUM(h->first_spawn_ms, when), bad);
     put(o, "last_ready_ms", NUM(h->last_ready_ms, when), bad);
+    put(o, "prep_ms", NUM(h->prep_ms, h->prep_ms > 0), bad);
+    put(o, "state_kib", h->state_kib > 0 ? INT(h->state_kib) : json_null(), bad);
     return o;
 }
 
@@ -205,6 +207,7 @@ static void put_summary(json_t *o, const struct agg_run *r, int *bad)
     put(o, "accel", STR(r->accel_used[0] ? r->accel_used : r->accel), bad);
     put(o, "accel_asked", STR(r->accel), bad);
     put(o, "pattern", STR(r->pattern), bad);
+    put(o, "start", STR(r->start[0] ? r->start : "cold"), bad);
     put(o, "created_tr", r->created_tr > 0 ? INT(r->created_tr) : json_null(), bad);
     put(o, "count", INT(r->total), bad);
     put(o, "count_per_host", INT(r->count), bad);

@@ -94,6 +94,25 @@ static void print_memory(const struct agg_run *r, FILE *out)
                 r->accels[i].n, i + 1 == r->naccels ? "\n" : "");
 }
 
+/* start snapshot / template: how long each host took to prepare its template and its
+ * state file's size (nothing for a cold start, so cold reports read as before). */
+static void print_start(const struct agg_run *r, FILE *out)
+{
+    if (!r->start[0] || !strcmp(r->start, "cold"))
+        return;
+    fprintf(out, "start: %s", r->start);
+    int n = 0;
+    for (int i = 0; i < r->nhosts; i++) {
+        const struct agg_host *h = &r->host[i];
+        if (h->prep_ms <= 0)
+            continue;
+        fprintf(out, "%s%s%stemplate prepared in %.0f ms, state file %lld KiB", n ? ", " : "; ",
+                r->nhosts > 1 ? h->name : "", r->nhosts > 1 ? ": " : "", h->prep_ms, h->state_kib);
+        n++;
+    }
+    fprintf(out, "%s\n", n ? "" : " (no template reported)");
+}
+
 static void print_header(const struct agg_run *r, FILE *out)
 {
     char b[10][CELL], when[64] = "";
@@ -125,6 +144,7 @@ static void print_header(const struct agg_run *r, FILE *out)
         cell(b[7], "%.1f", (double)r->peak_mem_kib / 1024.0, r->peak_mem_kib >= 0),
         cell(b[8], "%.2f", agg_mem_per_guest_mib(r), 1));
     print_memory(r, out);
+    print_start(r, out);
 }
 
 static void print_host_row(const struct agg_run *r, int i, int wh, FILE *out)

@@ -1,6 +1,6 @@
 /* A small blocking QMP client over a unix socket (qmp.h): one JSON object per line,
- * the greeting, qmp_capabilities, then command / answer pairs. Not for QMP events:
- * they are skipped while an answer is awaited. */
+ * the greeting, qmp_capabilities, then command / answer pairs; events that arrive while
+ * an answer is awaited are kept (a few) for qmp_event. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -18,9 +18,13 @@
 #define QMP_RETRY_MS 5
 #define QMP_REFUSED_MS 2000
 
+#define QMP_KEPT 8 /* events kept while answers are awaited; older ones are dropped */
+
 struct qmp {
     int fd;
-    size_t len; /* bytes held in buf */
+    int nkept;
+    json_t *kept[QMP_KEPT]; /* events read while awaiting an answer, oldest first */
+    size_t len;             /* bytes held in buf */
     char buf[QMP_BUF];
 };
 
@@ -79,31 +83,84 @@ static json_t *take_line(struct qmp *q)
     return j ? j : json_object(); /* an unparsable line: skipped by the caller */
 }
 
-/* The next JSON object from QEMU, waiting until end. NULL with err on timeout / EOF. */
-static json_t *read_obj(struct qmp *q, mono_ns end, char *err, size_t errlen)
+/* Reads what arrives until end (one read): 1 read, 0 nothing in time, -1 with err. */
+static int fill(struct qmp *q, mono_ns end, char *err, size_t errlen)
 {
-    json_t *j;
-    while (!(j = take_line(q))) {
+    for (;;) {
         int64_t left = mono_diff(clock_mono(), end);
         struct pollfd p = {.fd = q->fd, .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, (int)(left / NS_PER_MS) + 1) == 0) {
-            snprintf(err, errlen, "QMP: no answer in time");
-            return NULL;
-        }
+        if (poll(&p, 1, left <= 0 ? 0 : (int)(left / NS_PER_MS) + 1) == 0)
+            return 0;
         if (q->len == sizeof q->buf) {
             snprintf(err, errlen, "QMP: a line longer than %d bytes", QMP_BUF);
-            return NULL;
+            return -1;
         }
         ssize_t n = read(q->fd, q->buf + q->len, sizeof q->buf - q->len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
             snprintf(err, errlen, "QMP: %s", n ? strerror(errno) : "QEMU closed the socket");
-            return NULL;
+            return -1;
         }
         q->len += (size_t)n;
+        return 1;
+    }
+}
+
+/* The next JSON object from QEMU, waiting until end. NULL with err on timeout / EOF. */
+static json_t *read_obj(struct qmp *q, mono_ns end, char *err, size_t errlen)
+{
+    json_t *j;
+    while (!(j = take_line(q))) {
+        int rc = fill(q, end, err, errlen);
+        if (rc == 0)
+            snprintf(err, errlen, "QMP: no answer in time");
+        if (rc <= 0)
+            return NULL;
     }
     return j;
+}
+
+/* Keeps event j (stolen) for qmp_event; the oldest goes when full. */
+static void keep(struct qmp *q, json_t *j)
+{
+    if (!json_object_get(j, "event")) {
+        json_decref(j); /* the greeting, an unparsable line */
+        return;
+    }
+    if (q->nkept == QMP_KEPT) {
+        json_decref(q->kept[0]);
+        memmove(q->kept, q->kept + 1, (QMP_KEPT - 1) * sizeof q->kept[0]);
+        q->nkept--;
+    }
+    q->kept[q->nkept++] = j;
+}
+
+int qmp_fd(const struct qmp *q)
+{
+    return q->fd;
+}
+
+int qmp_event(struct qmp *q, int timeout_ms, json_t **ev, char *err, size_t errlen)
+{
+    mono_ns end = mono_add(clock_mono(), (int64_t)timeout_ms * NS_PER_MS);
+    *ev = NULL;
+    for (;;) {
+        if (q->nkept) {
+            *ev = q->kept[0];
+            memmove(q->kept, q->kept + 1, (size_t)(q->nkept - 1) * sizeof q->kept[0]);
+            q->nkept--;
+            return 1;
+        }
+        json_t *j = take_line(q);
+        if (j) {
+            keep(q, j); /* answers are nobody's now: dropped there */
+            continue;
+        }
+        int rc = fill(q, end, err, errlen);
+        if (rc <= 0)
+            return rc;
+    }
 }
 
 static int send_cmd(struct qmp *q, const char *cmd, json_t *args, char *err, size_t errlen)
@@ -153,7 +210,7 @@ static int answer(struct qmp *q, const char *cmd, json_t **ret, mono_ns end, cha
             json_decref(j);
             return e ? -1 : 0;
         }
-        json_decref(j); /* an event, or the greeting */
+        keep(q, j); /* an event (kept for qmp_event), or the greeting */
     }
 }
 
@@ -200,5 +257,7 @@ void qmp_close(struct qmp *q)
         return;
     if (q->fd >= 0)
         close(q->fd);
+    for (int i = 0; i < q->nkept; i++)
+        json_decref(q->kept[i]);
     free(q);
 }

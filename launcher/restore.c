@@ -1,10 +1,15 @@
 /* The worker that finishes `start: template` clones over QMP (restore.h): for each
  * queued socket, qmp_capabilities, migrate-set-capabilities x-ignore-shared, then
- * migrate-incoming. Not for QMP's wire (qmp.c) nor for the template (snapshot.c). */
+ * migrate-incoming; then it watches the clone's QMP for RESUME (incoming migration
+ * done, QEMU running) while it goes on with the next clones, and hands the times to the
+ * launcher's loop. Not for QMP's wire (qmp.c) nor for the template (snapshot.c). */
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "qmp.h"
@@ -12,23 +17,42 @@
 
 #define RESTORE_TIMEOUT_MS 30000 /* a clone's QEMU starting under a loaded host */
 #define RESTORE_SOCK_MAX 256
+#define RESTORE_WATCH_MAX 1024 /* clones watched for RESUME at once; more are not timed */
+#define RESTORE_WATCH_S 60     /* a clone not resumed by then is not watched any more */
 
 struct job {
     struct job *next;
+    int idx;
     char sock[RESTORE_SOCK_MAX];
+};
+
+struct watch { /* a restored clone whose RESUME has not arrived yet */
+    struct qmp *q;
+    int idx;
+    mono_ns until;
+};
+
+struct resumed {
+    struct resumed *next;
+    int idx;
+    mono_ns at;
 };
 
 struct restorer {
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    int wake[2]; /* a byte per push or stop: the worker polls it with the clones' sockets */
     struct job *head, *tail;
+    struct resumed *done, *done_tail; /* for restorer_take, oldest first */
     int stop;
+    int nwatch;
+    struct watch watch[RESTORE_WATCH_MAX]; /* the worker's own */
     char incoming[512];
 };
 
-/* One clone: both commands, or the reason in the log. */
-static void finish_clone(const struct restorer *rs, const char *sock)
+/* One clone: both commands, or the reason in the log. Returns the open client (watched
+ * for RESUME) or NULL. */
+static struct qmp *finish_clone(const struct restorer *rs, const char *sock)
 {
     char err[256];
     struct qmp *q = qmp_open(sock, RESTORE_TIMEOUT_MS, err, sizeof err);
@@ -38,23 +62,101 @@ static void finish_clone(const struct restorer *rs, const char *sock)
         qmp_call(q, "migrate-set-capabilities", caps, NULL, RESTORE_TIMEOUT_MS, err, sizeof err) <
             0 ||
         qmp_call(q, "migrate-incoming", json_pack("{s:s}", "uri", rs->incoming), NULL,
-                 RESTORE_TIMEOUT_MS, err, sizeof err) < 0)
+                 RESTORE_TIMEOUT_MS, err, sizeof err) < 0) {
         log_warn("clone %s not restored: %s", sock, err);
-    if (!q)
-        json_decref(caps);
-    qmp_close(q);
+        if (!q)
+            json_decref(caps);
+        qmp_close(q);
+        return NULL;
+    }
+    return q;
 }
 
+/* When QEMU stamped event ev, on our monotonic clock (its stamp is realtime, taken when
+ * it happened, so the worker's own delay does not count); now when it has none. */
+static mono_ns event_mono(json_t *ev)
+{
+    json_t *ts = json_object_get(ev, "timestamp");
+    json_int_t s = json_integer_value(json_object_get(ts, "seconds"));
+    json_int_t us = json_integer_value(json_object_get(ts, "microseconds"));
+    mono_ns now = clock_mono();
+    if (s <= 0)
+        return now;
+    int64_t ago = clock_real().ns - ((int64_t)s * NS_PER_S + (int64_t)us * 1000);
+    return mono_add(now, ago > 0 ? -ago : 0);
+}
+
+static void add_resumed(struct restorer *rs, int idx, mono_ns at)
+{
+    struct resumed *d = calloc(1, sizeof *d);
+    if (!d)
+        return;
+    d->idx = idx;
+    d->at = at;
+    pthread_mutex_lock(&rs->mu);
+    if (rs->done_tail)
+        rs->done_tail->next = d;
+    else
+        rs->done = d;
+    rs->done_tail = d;
+    pthread_mutex_unlock(&rs->mu);
+}
+
+/* Reads what watched clone i has; 1 when it is settled (resumed, gone, too late). */
+static int watch_read(struct restorer *rs, int i)
+{
+    struct watch *w = &rs->watch[i];
+    char err[256];
+    json_t *ev;
+    int rc;
+    while ((rc = qmp_event(w->q, 0, &ev, err, sizeof err)) == 1) {
+        int resumed = !strcmp(json_string_value(json_object_get(ev, "event")) ?: "", "RESUME");
+        if (resumed)
+            add_resumed(rs, w->idx, event_mono(ev));
+        json_decref(ev);
+        if (resumed)
+            return 1;
+    }
+    return rc < 0 || mono_diff(clock_mono(), w->until) <= 0;
+}
+
+/* Waits up to timeout_ms (-1: while nothing is watched, for ever; else at most 1 s) for
+ * a wake byte or a watched clone's socket; settles what the clones said. */
+static void wait_watch(struct restorer *rs, int timeout_ms)
+{
+    struct pollfd p[RESTORE_WATCH_MAX + 1];
+    p[0] = (struct pollfd){.fd = rs->wake[0], .events = POLLIN};
+    for (int i = 0; i < rs->nwatch; i++)
+        p[i + 1] = (struct pollfd){.fd = qmp_fd(rs->watch[i].q), .events = POLLIN};
+    if (timeout_ms < 0 && rs->nwatch)
+        timeout_ms = 1000;
+    if (poll(p, (nfds_t)rs->nwatch + 1, timeout_ms) < 0)
+        return;
+    char b[64];
+    if (p[0].revents && read(rs->wake[0], b, sizeof b) < 0)
+        log_debug("restorer: wake pipe: read failed");
+    for (int i = rs->nwatch - 1; i >= 0; i--)
+        if ((p[i + 1].revents || mono_diff(clock_mono(), rs->watch[i].until) <= 0) &&
+            watch_read(rs, i)) {
+            qmp_close(rs->watch[i].q);
+            rs->watch[i] = rs->watch[--rs->nwatch];
+        }
+}
+
+/* The next job, NULL when stopping; watches clones while the queue is empty. */
 static struct job *take(struct restorer *rs)
 {
-    pthread_mutex_lock(&rs->mu);
-    while (!rs->head && !rs->stop)
-        pthread_cond_wait(&rs->cv, &rs->mu);
-    struct job *j = rs->stop ? NULL : rs->head;
-    if (j && !(rs->head = j->next))
-        rs->tail = NULL;
-    pthread_mutex_unlock(&rs->mu);
-    return j;
+    for (;;) {
+        pthread_mutex_lock(&rs->mu);
+        struct job *j = rs->stop ? NULL : rs->head;
+        if (j && !(rs->head = j->next))
+            rs->tail = NULL;
+        int stop = rs->stop;
+        pthread_mutex_unlock(&rs->mu);
+        if (j || stop)
+            return j;
+        wait_watch(rs, -1);
+    }
 }
 
 static void *work(void *arg)
@@ -62,8 +164,14 @@ static void *work(void *arg)
     struct restorer *rs = arg;
     struct job *j;
     while ((j = take(rs))) {
-        finish_clone(rs, j->sock);
+        struct qmp *q = finish_clone(rs, j->sock);
+        if (q && rs->nwatch < RESTORE_WATCH_MAX)
+            rs->watch[rs->nwatch++] =
+                (struct watch){q, j->idx, mono_add(clock_mono(), RESTORE_WATCH_S * NS_PER_S)};
+        else
+            qmp_close(q);
         free(j);
+        wait_watch(rs, 0); /* what has come so far reaches the loop while clones queue up */
     }
     return NULL;
 }
@@ -74,18 +182,29 @@ struct restorer *restorer_start(const char *incoming)
     if (!rs)
         return NULL;
     snprintf(rs->incoming, sizeof rs->incoming, "%s", incoming);
+    if (pipe2(rs->wake, O_CLOEXEC | O_NONBLOCK) < 0)
+        goto fail;
     pthread_mutex_init(&rs->mu, NULL);
-    pthread_cond_init(&rs->cv, NULL);
     if (pthread_create(&rs->thread, NULL, work, rs) != 0) {
         pthread_mutex_destroy(&rs->mu);
-        pthread_cond_destroy(&rs->cv);
-        free(rs);
-        return NULL;
+        close(rs->wake[0]);
+        close(rs->wake[1]);
+        goto fail;
     }
     return rs;
+fail:
+    free(rs);
+    return NULL;
 }
 
-void restorer_push(struct restorer *rs, const char *sock)
+/* One byte wakes the worker; a full pipe has woken it already. */
+static void wake(struct restorer *rs)
+{
+    if (write(rs->wake[1], "w", 1) < 0)
+        return;
+}
+
+void restorer_push(struct restorer *rs, const char *sock, int idx)
 {
     struct job *j = calloc(1, sizeof *j);
     if (!j) {
@@ -93,14 +212,32 @@ void restorer_push(struct restorer *rs, const char *sock)
         return;
     }
     snprintf(j->sock, sizeof j->sock, "%s", sock);
+    j->idx = idx;
     pthread_mutex_lock(&rs->mu);
     if (rs->tail)
         rs->tail->next = j;
     else
         rs->head = j;
     rs->tail = j;
-    pthread_cond_signal(&rs->cv);
     pthread_mutex_unlock(&rs->mu);
+    wake(rs);
+}
+
+int restorer_take(struct restorer *rs, int *idx, mono_ns *at)
+{
+    if (!rs)
+        return 0;
+    pthread_mutex_lock(&rs->mu);
+    struct resumed *d = rs->done;
+    if (d && !(rs->done = d->next))
+        rs->done_tail = NULL;
+    pthread_mutex_unlock(&rs->mu);
+    if (!d)
+        return 0;
+    *idx = d->idx;
+    *at = d->at;
+    free(d);
+    return 1;
 }
 
 void restorer_free(struct restorer *rs)
@@ -109,14 +246,21 @@ void restorer_free(struct restorer *rs)
         return;
     pthread_mutex_lock(&rs->mu);
     rs->stop = 1;
-    pthread_cond_signal(&rs->cv);
     pthread_mutex_unlock(&rs->mu);
+    wake(rs);
     pthread_join(rs->thread, NULL);
     for (struct job *j = rs->head, *n; j; j = n) {
         n = j->next;
         free(j);
     }
+    for (struct resumed *d = rs->done, *n; d; d = n) {
+        n = d->next;
+        free(d);
+    }
+    for (int i = 0; i < rs->nwatch; i++)
+        qmp_close(rs->watch[i].q);
+    close(rs->wake[0]);
+    close(rs->wake[1]);
     pthread_mutex_destroy(&rs->mu);
-    pthread_cond_destroy(&rs->cv);
     free(rs);
 }

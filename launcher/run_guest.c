@@ -97,11 +97,28 @@ static void on_line(void *ctx, const char *s, size_t len)
 
 static const struct console_cb console_events = {on_first_output, on_marker, on_ready, on_line};
 
+/* start: template: a `resumed` marker for each clone whose QEMU reported RESUME, at
+ * that time; taken before console bytes are matched, so it comes before the ready its
+ * heartbeat brings whenever the worker has read it by then. */
+static void emit_resumed(struct run *r)
+{
+    int idx;
+    mono_ns at;
+    while (snap_take_resumed(r->snap, &idx, &at)) {
+        struct ev e;
+        ev_init(&e, EV_MARKER);
+        snprintf(e.name, sizeof e.name, "resumed");
+        run_emit(r, &e, idx, at);
+    }
+}
+
 static void got_bytes(struct run *r, int idx, enum stream which, const char *p, size_t n,
                       mono_ns now)
 {
     struct guest *g = &r->g[idx];
     struct con_ctx c = {r, idx, now};
+    if (r->snap)
+        emit_resumed(r);
     if (which == S_CONSOLE)
         console_feed(&r->cm, &g->con, p, n, &console_events, &c);
     else if (which == S_STDERR && (console_tail_add(&g->err, p, n), 1))

@@ -390,7 +390,12 @@ void snap_clone_spawned(struct snap *s, int idx)
     if (!s->shared)
         return;
     clone_sock(s, idx, sock, sizeof sock);
-    restorer_push(s->rs, sock);
+    restorer_push(s->rs, sock, idx);
+}
+
+int snap_take_resumed(struct snap *s, int *idx, mono_ns *at)
+{
+    return s ? restorer_take(s->rs, idx, at) : 0;
 }
 
 /* Every file of ours: the directory (state, sockets) and the RAM file. */

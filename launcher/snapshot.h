@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "profile.h"
 
 #define SNAP_EXTRA_MAX 10 /* argv items snapshot adds to a guest's rendered argv */
@@ -52,6 +53,11 @@ int snap_clone_args(const struct snap *s, int idx, const char **items, char *buf
 /* Clone idx's QEMU was started with those items: with `shared`, queues it for the
  * worker that tells it over QMP to read the state (restore.h); else nothing. */
 void snap_clone_spawned(struct snap *s, int idx);
+
+/* start: template: 1 with a clone whose QEMU reported RESUME (its state read, running)
+ * and when, on this host's monotonic clock; 0 when none is waiting (start: snapshot
+ * clones have no QMP: never). For the loop's thread; NULL is fine. */
+int snap_take_resumed(struct snap *s, int *idx, mono_ns *at);
 
 /* Stops preparing if it still goes on (the thread is joined), kills the template,
  * removes the state file, the QMP sockets, the directory and the /dev/shm RAM file. NULL is fine.

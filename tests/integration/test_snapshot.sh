@@ -40,13 +40,20 @@ clones() { # START
     local start=$1 run
     scenario "${start}4" "$start" 4
     run_json "${start}4" || fail "$start run exited $?: $(cat "$T_DIR/${start}4.err")"
-    python3 - "$T_DIR/${start}4.json" <<'PY' || fail "$start report wrong: $(cat "$T_DIR/${start}4.json")"
+    python3 - "$T_DIR/${start}4.json" "$start" <<'PY' || fail "$start report wrong: $(cat "$T_DIR/${start}4.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["count"] == 4 and r["ready"] == 4 and r["failed"] == 0, r
 assert 0 < r["boot_ms"]["p50"] < 120000, r["boot_ms"]
-# restored, not booted: the boot's markers never show in a clone
-assert not any(k.startswith("m:") for k in (r.get("phases_ms") or {})), r.get("phases_ms")
+# restored, not booted: the boot's markers never show in a clone; template clones have
+# `resumed` (QMP RESUME, restore.c), snapshot clones no QMP
+ph = r.get("phases_ms") or {}
+assert not any(k.startswith("m:") and k != "m:resumed" for k in ph), ph
+assert ("m:resumed" in ph) == (sys.argv[2] == "template"), ph
+assert "m:resumed" not in ph or 0 < ph["m:resumed"]["p50"] <= r["boot_ms"]["p50"], (ph, r["boot_ms"])
+# the report shows the start and the host's template (the Function's meta)
+h = r["per_host"][0]
+assert r["start"] == sys.argv[2] and 0 < h["prep_ms"] < 120000 and h["state_kib"] > 0, (r["start"], h)
 PY
     run=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' \
         "$T_DIR/${start}4.json")
@@ -78,11 +85,16 @@ echo "  state file: snapshot $(kib "[0-9-]*snapshot4"), template $(kib "[0-9-]*t
 scenario restart template 2
 printf 'restart: {after_s: 0.5, fraction: 1.0}\n' >>"$T_DIR/restart.yaml"
 run_json restart || fail "restart run exited $?: $(cat "$T_DIR/restart.err")"
-python3 - "$T_DIR/restart.json" <<'PY' || fail "restart report wrong: $(cat "$T_DIR/restart.json")"
+python3 - "$T_DIR/restart.json" template <<'PY' || fail "restart report wrong: $(cat "$T_DIR/restart.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["restart_count"] == 2 and r["spawned"] == 4 and r["ready"] == 4 and r["failed"] == 0, r
-assert not any(k.startswith("m:") for k in (r.get("phases_ms") or {})), r.get("phases_ms")
+# restored, not booted: the boot's markers never show in a clone; template clones have
+# `resumed` (QMP RESUME, restore.c), snapshot clones no QMP
+ph = r.get("phases_ms") or {}
+assert not any(k.startswith("m:") and k != "m:resumed" for k in ph), ph
+assert ("m:resumed" in ph) == (sys.argv[2] == "template"), ph
+assert "m:resumed" not in ph or 0 < ph["m:resumed"]["p50"] <= r["boot_ms"]["p50"], (ph, r["boot_ms"])
 PY
 wait_for 10 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after the restart run"
 tmp_empty || fail "template files left: $(ls -AR "$TPL_TMP")"
