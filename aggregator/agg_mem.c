@@ -23,7 +23,9 @@ static struct pss_sample best_sample(const redisReply *x)
     struct pss_sample b = {0, 0, 0};
     for (size_t i = 0; i < x->elements; i++) {
         const char *p = agg_xfield(x->element[i], "pss_kib"),
-                   *n = agg_xfield(x->element[i], "running"), *t = agg_xfield(x->element[i], "tr");
+                   *n = agg_xfield(x->element[i], "pss_n"), *t = agg_xfield(x->element[i], "tr");
+        if (!n || !atoll(n)) /* before pss_n (2026-11-30): the guests alive, an upper bound */
+            n = agg_xfield(x->element[i], "running");
         long long pss = p ? atoll(p) : 0, run = n ? atoll(n) : 0;
         if (pss > b.pss_kib && run > 0)
             b = (struct pss_sample){pss, run, t ? atoll(t) : 0};

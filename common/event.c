@@ -116,6 +116,7 @@ static const struct field fields[] = {
     I(trace, trace, 0, 1, 0, SCENARIO_FIELDS),
     I(spawn_ns, spawn_ns, 0, INT64_MAX, 0, B(EV_SPAWNED)),
     I(pss_kib, pss_kib, 0, INT64_MAX, 0, B(EV_MEM)),
+    I(pss_n, pss_n, 0, LIM_GUEST_MAX, 0, B(EV_MEM)),
     I(guest_cpu_ms, guest_cpu_ms, 0, INT64_MAX, 0, B(EV_MEM)),
     I(ram_kib, ram_kib, 0, INT64_MAX, 0, B(EV_EXIT)),
     I(prev, prev, 0, INT64_MAX, 0, RUN_EVENTS),

@@ -64,6 +64,7 @@ struct ev {
     int64_t trace;                 /* 1: publish every console line as a `line` event */
     int64_t spawn_ns;              /* spawned: time the backend's spawn/create call took */
     int64_t pss_kib, guest_cpu_ms; /* mem: sums over the run's live guests */
+    int64_t pss_n;                 /* mem: the guests whose PSS is in pss_kib */
     int64_t ram_kib;               /* exit: guest RAM resident; rss_kib - ram_kib = VMM overhead */
     int64_t
         prev; /* run events: seq of this host's previous event of the run; 0: none or not chained */

@@ -325,8 +325,10 @@ void run_on_sampler(struct run *r)
             continue;
         e.rss_kib += res[i].rss_kib;
         e.guest_cpu_ms += res[i].cpu_ms;
-        if (res[i].pss_kib > 0)
+        if (res[i].pss_kib > 0) {
             e.pss_kib += res[i].pss_kib;
+            e.pss_n++; /* not r->s.alive: some may not be sampled yet, or gone */
+        }
         g->cpu_ms = res[i].cpu_ms;
         if (res[i].rss_kib > g->rss_max_kib)
             g->rss_max_kib = res[i].rss_kib;

@@ -452,7 +452,8 @@ function H.mem(k, f)
     local host = k.host
     redis.call('XADD', KEY.run(k.run, 'mem:' .. host), '*', 'tm', istr(f.tm), 'tr', istr(f.tr),
         'used_kib', istr(f.mem_used_kib), 'rss_kib', istr(f.rss_kib), 'running', istr(f.running),
-        'pss_kib', istr(f.pss_kib or 0), 'guest_cpu_ms', istr(f.guest_cpu_ms or 0))
+        'pss_kib', istr(f.pss_kib or 0), 'pss_n', istr(f.pss_n or 0),
+        'guest_cpu_ms', istr(f.guest_cpu_ms or 0))
     both_max(k, 'peak_mem_kib', f.mem_used_kib)
     acc_max(k, k.agg, 'peak_mem_kib:' .. host, f.mem_used_kib)
     acc_max(k, k.agg, 'peak_rss_kib:' .. host, f.rss_kib)
