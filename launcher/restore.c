@@ -1,8 +1,10 @@
-/* The worker that finishes `start: template` clones over QMP (restore.h): for each
+/* The workers that finish `start: template` clones over QMP (restore.h): for each
  * queued socket, qmp_capabilities, migrate-set-capabilities x-ignore-shared, then
- * migrate-incoming; then it watches the clone's QMP for RESUME (incoming migration
- * done, QEMU running) while it goes on with the next clones, and hands the times to the
- * launcher's loop. Not for QMP's wire (qmp.c) nor for the template (snapshot.c). */
+ * migrate-incoming; then the worker watches the clone's QMP for RESUME (incoming
+ * migration done, QEMU running) while it goes on with the next clones, and hands the
+ * times to the launcher's loop. RESTORE_WORKERS of them, because each waits for its
+ * clone's QEMU to start answering: one alone made the last of 256 clones wait 12 s.
+ * Not for QMP's wire (qmp.c) nor for the template (snapshot.c). */
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -19,6 +21,7 @@
 #define RESTORE_SOCK_MAX 256
 #define RESTORE_WATCH_MAX 1024 /* clones watched for RESUME at once; more are not timed */
 #define RESTORE_WATCH_S 60     /* a clone not resumed by then is not watched any more */
+#define RESTORE_WORKERS 4      /* clones being restored at once */
 
 struct job {
     struct job *next;
@@ -38,15 +41,23 @@ struct resumed {
     mono_ns at;
 };
 
-struct restorer {
+struct restorer;
+
+struct worker {
     pthread_t thread;
+    struct restorer *rs;
+    int started;
+    int nwatch;
+    struct watch watch[RESTORE_WATCH_MAX]; /* its own clones, waiting for RESUME */
+};
+
+struct restorer {
     pthread_mutex_t mu;
-    int wake[2]; /* a byte per push or stop: the worker polls it with the clones' sockets */
+    int wake[2]; /* a byte per push wakes one worker; the write end closed stops them all */
     struct job *head, *tail;
     struct resumed *done, *done_tail; /* for restorer_take, oldest first */
     int stop;
-    int nwatch;
-    struct watch watch[RESTORE_WATCH_MAX]; /* the worker's own */
+    struct worker w[RESTORE_WORKERS];
     char incoming[512];
 };
 
@@ -102,10 +113,11 @@ static void add_resumed(struct restorer *rs, int idx, mono_ns at)
     pthread_mutex_unlock(&rs->mu);
 }
 
-/* Reads what watched clone i has; 1 when it is settled (resumed, gone, too late). */
-static int watch_read(struct restorer *rs, int i)
+/* Reads what watched clone i of wk has; 1 when it is settled (resumed, gone, too late). */
+static int watch_read(struct worker *wk, int i)
 {
-    struct watch *w = &rs->watch[i];
+    struct restorer *rs = wk->rs;
+    struct watch *w = &wk->watch[i];
     char err[256];
     json_t *ev;
     int rc;
@@ -121,31 +133,33 @@ static int watch_read(struct restorer *rs, int i)
 }
 
 /* Waits up to timeout_ms (-1: while nothing is watched, for ever; else at most 1 s) for
- * a wake byte or a watched clone's socket; settles what the clones said. */
-static void wait_watch(struct restorer *rs, int timeout_ms)
+ * a wake byte or a watched clone's socket; settles what the clones said. One byte is
+ * read per wake: each push wakes one worker, not one for all. */
+static void wait_watch(struct worker *wk, int timeout_ms)
 {
     struct pollfd p[RESTORE_WATCH_MAX + 1];
-    p[0] = (struct pollfd){.fd = rs->wake[0], .events = POLLIN};
-    for (int i = 0; i < rs->nwatch; i++)
-        p[i + 1] = (struct pollfd){.fd = qmp_fd(rs->watch[i].q), .events = POLLIN};
-    if (timeout_ms < 0 && rs->nwatch)
+    p[0] = (struct pollfd){.fd = wk->rs->wake[0], .events = POLLIN};
+    for (int i = 0; i < wk->nwatch; i++)
+        p[i + 1] = (struct pollfd){.fd = qmp_fd(wk->watch[i].q), .events = POLLIN};
+    if (timeout_ms < 0 && wk->nwatch)
         timeout_ms = 1000;
-    if (poll(p, (nfds_t)rs->nwatch + 1, timeout_ms) < 0)
+    if (poll(p, (nfds_t)wk->nwatch + 1, timeout_ms) < 0)
         return;
-    char b[64];
-    if (p[0].revents && read(rs->wake[0], b, sizeof b) < 0)
+    char b;
+    if ((p[0].revents & POLLIN) && read(wk->rs->wake[0], &b, 1) < 0)
         log_debug("restorer: wake pipe: read failed");
-    for (int i = rs->nwatch - 1; i >= 0; i--)
-        if ((p[i + 1].revents || mono_diff(clock_mono(), rs->watch[i].until) <= 0) &&
-            watch_read(rs, i)) {
-            qmp_close(rs->watch[i].q);
-            rs->watch[i] = rs->watch[--rs->nwatch];
+    for (int i = wk->nwatch - 1; i >= 0; i--)
+        if ((p[i + 1].revents || mono_diff(clock_mono(), wk->watch[i].until) <= 0) &&
+            watch_read(wk, i)) {
+            qmp_close(wk->watch[i].q);
+            wk->watch[i] = wk->watch[--wk->nwatch];
         }
 }
 
 /* The next job, NULL when stopping; watches clones while the queue is empty. */
-static struct job *take(struct restorer *rs)
+static struct job *take(struct worker *wk)
 {
+    struct restorer *rs = wk->rs;
     for (;;) {
         pthread_mutex_lock(&rs->mu);
         struct job *j = rs->stop ? NULL : rs->head;
@@ -155,23 +169,23 @@ static struct job *take(struct restorer *rs)
         pthread_mutex_unlock(&rs->mu);
         if (j || stop)
             return j;
-        wait_watch(rs, -1);
+        wait_watch(wk, -1);
     }
 }
 
 static void *work(void *arg)
 {
-    struct restorer *rs = arg;
+    struct worker *wk = arg;
     struct job *j;
-    while ((j = take(rs))) {
-        struct qmp *q = finish_clone(rs, j->sock);
-        if (q && rs->nwatch < RESTORE_WATCH_MAX)
-            rs->watch[rs->nwatch++] =
+    while ((j = take(wk))) {
+        struct qmp *q = finish_clone(wk->rs, j->sock);
+        if (q && wk->nwatch < RESTORE_WATCH_MAX)
+            wk->watch[wk->nwatch++] =
                 (struct watch){q, j->idx, mono_add(clock_mono(), RESTORE_WATCH_S * NS_PER_S)};
         else
             qmp_close(q);
         free(j);
-        wait_watch(rs, 0); /* what has come so far reaches the loop while clones queue up */
+        wait_watch(wk, 0); /* what has come so far reaches the loop while clones queue up */
     }
     return NULL;
 }
@@ -185,7 +199,11 @@ struct restorer *restorer_start(const char *incoming)
     if (pipe2(rs->wake, O_CLOEXEC | O_NONBLOCK) < 0)
         goto fail;
     pthread_mutex_init(&rs->mu, NULL);
-    if (pthread_create(&rs->thread, NULL, work, rs) != 0) {
+    for (int i = 0; i < RESTORE_WORKERS; i++) {
+        rs->w[i].rs = rs;
+        rs->w[i].started = pthread_create(&rs->w[i].thread, NULL, work, &rs->w[i]) == 0;
+    }
+    if (!rs->w[0].started) { /* no thread at all; fewer than asked still restore */
         pthread_mutex_destroy(&rs->mu);
         close(rs->wake[0]);
         close(rs->wake[1]);
@@ -247,8 +265,10 @@ void restorer_free(struct restorer *rs)
     pthread_mutex_lock(&rs->mu);
     rs->stop = 1;
     pthread_mutex_unlock(&rs->mu);
-    wake(rs);
-    pthread_join(rs->thread, NULL);
+    close(rs->wake[1]); /* every worker's poll sees the end of the pipe */
+    for (int i = 0; i < RESTORE_WORKERS; i++)
+        if (rs->w[i].started)
+            pthread_join(rs->w[i].thread, NULL);
     for (struct job *j = rs->head, *n; j; j = n) {
         n = j->next;
         free(j);
@@ -257,10 +277,10 @@ void restorer_free(struct restorer *rs)
         n = d->next;
         free(d);
     }
-    for (int i = 0; i < rs->nwatch; i++)
-        qmp_close(rs->watch[i].q);
+    for (int k = 0; k < RESTORE_WORKERS; k++)
+        for (int i = 0; i < rs->w[k].nwatch; i++)
+            qmp_close(rs->w[k].watch[i].q);
     close(rs->wake[0]);
-    close(rs->wake[1]);
     pthread_mutex_destroy(&rs->mu);
     free(rs);
 }

@@ -1,6 +1,6 @@
 /* start: template (docs/SNAPSHOTS.md): clones wait in `-incoming defer` until told over
  * QMP to set the x-ignore-shared capability (QEMU 7.2 takes it on no command line) and
- * to read the state file. One worker thread does that for every clone, in spawn order,
+ * to read the state file. A few worker threads do that for the clones, in spawn order,
  * so the launcher's loop never waits for a QEMU, and then watches each clone's QMP for
  * its RESUME event (the state read, QEMU running): the loop takes those times
  * (restorer_take) for a `resumed` marker. Not for the template (snapshot.c) nor for
@@ -12,7 +12,7 @@
 
 struct restorer;
 
-/* Starts the worker; incoming is the migrate-incoming URI ("exec:cat FILE"), copied.
+/* Starts the workers; incoming is the migrate-incoming URI ("exec:cat FILE"), copied.
  * Returns NULL when the thread cannot start (out of memory, no threads). */
 struct restorer *restorer_start(const char *incoming);
 
@@ -24,7 +24,7 @@ void restorer_push(struct restorer *rs, const char *sock, int idx);
  * this host's monotonic clock), oldest first; 0 when none is waiting. NULL is fine. */
 int restorer_take(struct restorer *rs, int *idx, mono_ns *at);
 
-/* Drops what is still queued, waits for the clone in hand and joins the worker. NULL is
+/* Drops what is still queued, waits for the clones in hand and joins the workers. NULL is
  * fine. */
 void restorer_free(struct restorer *rs);
 
