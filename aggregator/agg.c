@@ -223,6 +223,10 @@ static double read_agg(const redisReply *agg, const redisReply *meta, struct agg
             r->lost_events = num_ll(v, 0);
         else if (!strcmp(f, "boot_sum_ms"))
             boot_sum = num_d(v, -1);
+        else if (!strcmp(f, "first_spawn_tr"))
+            r->first_spawn_tr = num_ll(v, 0);
+        else if (!strcmp(f, "last_ready_tr"))
+            r->last_ready_tr = num_ll(v, 0);
         else if (!strcmp(f, "peak_mem_kib")) {
             long long n = num_ll(v, -1);
             r->peak_mem_kib = n > r->peak_mem_kib ? n : r->peak_mem_kib;

@@ -103,6 +103,7 @@ struct agg_run {
     long long cpu_ms, rss_kib; /* launchers' own, summed over hosts; -1 if none reported */
     int complete;              /* hosts_expected > 0 && hosts_done >= hosts_expected */
     int64_t created_tr;        /* realtime ns, 0 if unknown */
+    int64_t first_spawn_tr, last_ready_tr; /* the run's (agg), realtime ns; 0 if unknown */
     char errors[2048];         /* "HOST: message" per failing launcher, '\n'-separated */
     /* detail (agg_load fills it too) */
     int nhosts, nphases, nbuckets;

@@ -33,25 +33,9 @@ static struct pss_sample best_sample(const redisReply *x)
     return b;
 }
 
-/* The run's first spawn and last ready (realtime ns, agg), 0 when unknown. */
-static int ready_span(redisContext *c, const char *run, long long *first, long long *last,
-                      char *err, size_t errlen)
-{
-    char key[KEY_MAX];
-    keys_run(key, sizeof key, run, KEY_AGG); /* fits: agg_load checked the id */
-    redisReply *x = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen,
-                                 "HMGET %s first_spawn_tr last_ready_tr", key);
-    if (!x)
-        return -1;
-    *first = x->elements == 2 && x->element[0]->str ? atoll(x->element[0]->str) : 0;
-    *last = x->elements == 2 && x->element[1]->str ? atoll(x->element[1]->str) : 0;
-    freeReplyObject(x);
-    return 0;
-}
-
 int agg_mem_load(redisContext *c, struct agg_run *r, char *err, size_t errlen)
 {
-    long long pss = 0, running = 0, tr = 0, first, last;
+    long long pss = 0, running = 0, tr = 0;
     r->pss_per_guest_mib = -1;
     for (int h = 0; h < r->nhosts; h++) {
         char key[KEY_MAX];
@@ -66,11 +50,11 @@ int agg_mem_load(redisContext *c, struct agg_run *r, char *err, size_t errlen)
         running += b.running;
         tr = b.tr > tr ? b.tr : tr;
     }
-    if (running <= 0 || ready_span(c, r->run, &first, &last, err, errlen) < 0)
-        return running <= 0 ? 0 : -1;
+    if (running <= 0)
+        return 0;
     r->pss_per_guest_mib = (double)pss / (double)running / 1024.0;
     r->pss_running = running;
-    r->pss_at_ms = first && tr ? (double)(tr - first) / 1e6 : -1;
-    r->pss_booting = tr && last && tr < last; /* some guests were not ready yet */
+    r->pss_at_ms = r->first_spawn_tr && tr ? (double)(tr - r->first_spawn_tr) / 1e6 : -1;
+    r->pss_booting = tr && r->last_ready_tr && tr < r->last_ready_tr; /* not all ready yet */
     return 0;
 }

@@ -284,16 +284,7 @@ int agg_plot(redisContext *c, const struct agg_run *r, const struct agg_guests *
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         return -1;
     }
-    char key[KEY_MAX];
-    if (keys_run(key, sizeof key, r->run, KEY_AGG) < 0) {
-        snprintf(err, errlen, "run id '%.64s' too long for a key", r->run);
-        return -1;
-    }
-    redisReply *t = redisCommand(c, "HGET %s first_spawn_tr", key);
-    if (t && t->type == REDIS_REPLY_STRING)
-        p.t0 = atoll(t->str);
-    if (t)
-        freeReplyObject(t);
+    p.t0 = r->first_spawn_tr; /* the charts' time zero */
     int n = 0, k = 0;
     if (r->boot_n > 0 && ((k = boot_cdf(&p)) < 0 || (n += k, k = boot_vs_running(&p, gs)) < 0))
         return -1;
