@@ -9,6 +9,7 @@
 # side. The Linux guest under TCG (KVM fails it on this host kind; TCG runs it
 # everywhere), so it needs neither KVM nor its absence.
 source "$BS_SOURCE/tests/integration/lib.sh"
+source "$BS_SOURCE/tests/integration/snapshot_lib.sh"
 
 img="$BS_BUILD/images"
 if [ ! -s "$img/linux-vmlinux" ] || [ ! -s "$img/linux-initramfs.cpio.gz" ]; then
@@ -16,23 +17,12 @@ if [ ! -s "$img/linux-vmlinux" ] || [ ! -s "$img/linux-initramfs.cpio.gz" ]; the
 fi
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 
-# The launcher's temporary directory is ours: whatever a template leaves is seen there.
-TPL_TMP="$T_DIR/launcher-tmp"
-mkdir -p "$TPL_TMP"
-TMPDIR="$TPL_TMP" start_stack snaphost --images "$img"
+snap_stack snaphost "$img"
 
 scenario() { # NAME START COUNT
     printf 'name: %s\nguest: linux-snap\naccel: tcg\ncount: %s\ntimeout_s: 120\nstart: %s\n' \
         "$1" "$3" "$2" >"$T_DIR/$1.yaml"
 }
-run_json() { # NAME: runs it, the report in $T_DIR/NAME.json; returns the CLI's status
-    "$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/$1.yaml" --collector "$EP" --json \
-        >"$T_DIR/$1.json" 2>"$T_DIR/$1.err"
-}
-tmp_empty() { [ -z "$(ls -A "$TPL_TMP")" ]; }
-
-shm_files() { ls /dev/shm 2>/dev/null | grep '^bootstorm-snap-' | sort || true; }
-SHM_BEFORE=$(shm_files) # another launcher's may be there; ours must not stay
 
 # --- 4 clones of one template: restored from its state file (snapshot), or with its RAM
 # in a /dev/shm file they map privately (template)
@@ -70,10 +60,8 @@ PY
         end return o" 1 "bs:{$run}:ev" | tr '\n' ' ')
     [[ "$got" =~ ^start=$start\ prep_ns=[1-9][0-9]+\ state_kib=[1-9][0-9]* ]] ||
         fail "run_start / run_end in bs:{$run}:ev lack start / prep_ns / state_kib: $got"
-    wait_for 10 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after the $start run"
+    nothing_left "the $start run" 10
     pgrep -f "bs-$run-template" >/dev/null && fail "the template QEMU is still running"
-    tmp_empty || fail "template files left: $(ls -AR "$TPL_TMP")"
-    [ "$(shm_files)" = "$SHM_BEFORE" ] || fail "template RAM file left in /dev/shm: $(shm_files)"
     pass "start: $start: 4 clones ready; template, its files and QEMU gone"
 }
 clones snapshot
@@ -96,9 +84,7 @@ assert not any(k.startswith("m:") and k != "m:resumed" for k in ph), ph
 assert ("m:resumed" in ph) == (sys.argv[2] == "template"), ph
 assert "m:resumed" not in ph or 0 < ph["m:resumed"]["p50"] <= r["boot_ms"]["p50"], (ph, r["boot_ms"])
 PY
-wait_for 10 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after the restart run"
-tmp_empty || fail "template files left: $(ls -AR "$TPL_TMP")"
-[ "$(shm_files)" = "$SHM_BEFORE" ] || fail "template RAM file left in /dev/shm: $(shm_files)"
+nothing_left "the restart run" 10
 pass "mass restart: the 2 new instances restored from the template too"
 
 # --- cold and snapshot side by side: N at once for N in $BS_SNAPSHOT_COUNTS (default 4),

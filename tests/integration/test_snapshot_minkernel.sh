@@ -8,32 +8,19 @@
 # template side by side, BS_SNAPSHOT_MK_RESTART=N a mass restart of N each way
 # (docs/SNAPSHOTS.md's minkernel numbers).
 source "$BS_SOURCE/tests/integration/lib.sh"
+source "$BS_SOURCE/tests/integration/snapshot_lib.sh"
 
 img="$BS_BUILD/images"
 [ -s "$img/minkernel.elf" ] || skip "minkernel.elf not built in $img"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 
-TPL_TMP="$T_DIR/launcher-tmp"
-mkdir -p "$TPL_TMP"
-TMPDIR="$TPL_TMP" start_stack mkhost --images "$img"
+snap_stack mkhost "$img"
 
 scenario() { # NAME START COUNT
     printf 'name: %s\nguest: minkernel-snap\naccel: %s\ncount: %s\ntimeout_s: %s\nstart: %s\n' \
         "$1" "${BS_SNAPSHOT_MK_ACCEL:-auto}" "$3" "${BS_SNAPSHOT_MK_TIMEOUT:-60}" "$2" >"$T_DIR/$1.yaml"
 }
-run_json() { # NAME: runs it, the report in $T_DIR/NAME.json; returns the CLI's status
-    "$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/$1.yaml" --collector "$EP" --json \
-        >"$T_DIR/$1.json" 2>"$T_DIR/$1.err"
-}
 run_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$1"; }
-tmp_empty() { [ -z "$(ls -A "$TPL_TMP")" ]; }
-shm_files() { ls /dev/shm 2>/dev/null | grep '^bootstorm-snap-' | sort || true; }
-SHM_BEFORE=$(shm_files) # another launcher's may be there; ours must not stay
-nothing_left() { # WHAT
-    wait_for 20 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after $1"
-    tmp_empty || fail "template files left after $1: $(ls -AR "$TPL_TMP")"
-    [ "$(shm_files)" = "$SHM_BEFORE" ] || fail "RAM file left in /dev/shm after $1: $(shm_files)"
-}
 
 # --- a storm of 8 restored from one template, both ways
 storm() { # START
