@@ -21,7 +21,7 @@ cleanup() {
     rm -rf "$d"
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/lib.sh # port
 
 # Profiles: minkernel behind the tap; minkernel-debugcon with its console line as a marker.
 mkdir -p "$d/guests"

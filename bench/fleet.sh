@@ -50,7 +50,7 @@ echo "limits: pid_max $(cat /proc/sys/kernel/pid_max), threads-max $(cat /proc/s
 
 "$SRC/tests/netns/mkhosts.sh" "$H" "$ID" >"$d/net.env"
 source "$d/net.env"
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/lib.sh # port
 RP=$(port)
 redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no --dir "$d" >"$d/redis.log" 2>&1 &
 pids+=($!)

@@ -24,11 +24,8 @@ for dir in "$B" ${REF:+"$REF"}; do
     [ -x "$dir/bin/bootstorm-collector" ] && [ -f "$dir/share/bootstorm.lua" ] ||
         { echo "ingest.sh: $dir has no bin/bootstorm-collector or share/bootstorm.lua" >&2; exit 2; }
 done
-d=$(mktemp -d /tmp/bsingest.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$d"; }
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/lib.sh
+bench_tmp bsingest
 RP=$(port)
 redis-server --port "$RP" --save "" --appendonly no --dir "$d" >"$d/redis.log" 2>&1 & pids+=($!)
 until redis-cli -p "$RP" ping >/dev/null 2>&1; do sleep 0.05; done

@@ -22,11 +22,8 @@ done
 N=${1:-3000}
 N0=300
 command -v valgrind >/dev/null || { echo "ingest_instr.sh: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
-d=$(mktemp -d /tmp/bsinstr.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$d"; }
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/lib.sh
+bench_tmp bsinstr
 
 # instructions LUA COUNT: Ir of a callgrind'ed redis-server that stored COUNT events
 instructions() {
