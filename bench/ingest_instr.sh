@@ -45,7 +45,7 @@ instructions() {
     local run ready
     run=$(redis-cli -p "$rp" ZRANGE bs:runs 0 0)
     ready=$(redis-cli -p "$rp" HGET "bs:{$run}:agg" ready)
-    if [ "${ready:-0}" != $(((n - 1) / 3)) ]; then # hello, then spawn/spawned/ready per guest
+    if [ -z "${BS_NOCHECK:-}" ] && [ "${ready:-0}" != $(((n - 1) / 3)) ]; then # hello, then spawn/spawned/ready per guest
         echo "ingest_instr.sh: $lua stored ${ready:-no} ready of $(((n - 1) / 3)): not comparable" >&2
         kill "$c" "$r"
         return 1
@@ -54,6 +54,7 @@ instructions() {
     wait "$c" 2>/dev/null || true
     kill "$r"
     wait "$r" 2>/dev/null || true
+    [ -n "${BS_KEEP_CG:-}" ] && cp "$d/cg.out" "$BS_KEEP_CG.$n"
     sed -n 's/^summary: //p' "$d/cg.out"
 }
 
