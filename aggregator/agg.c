@@ -232,9 +232,6 @@ static double read_agg(const redisReply *agg, const redisReply *meta, struct agg
             r->peak_mem_kib = n > r->peak_mem_kib ? n : r->peak_mem_kib;
         } else if ((h = host_of(f, "failed"))) {
             add_failed(r, h, num_ll(v, 0));
-        } else if ((h = host_of(f, "accel")) && r->naccels < 4 && num_ll(v, 0) > 0) {
-            snprintf(r->accels[r->naccels].name, sizeof r->accels[0].name, "%s", h);
-            r->accels[r->naccels++].n = num_ll(v, 0);
         } else if ((h = host_of(f, "first_spawn_tm"))) {
             snprintf(key, sizeof key, "last_ready_tm:%s", h);
             const char *last = hfield(agg, key);
@@ -305,35 +302,26 @@ static long long zcard(redisContext *c, const char *key, char *err, size_t errle
     return n;
 }
 
-/* agg_dist_load on a zset given by its whole key. */
-static int dist_load(redisContext *c, const char *key, double sum_ms, struct agg_dist *d, char *err,
-                     size_t errlen)
+static int cmp_double(const void *a, const void *b)
 {
-    static const int pct[] = {0, 50, 90, 99, 100};
-    double v[5];
-    d->min = d->p50 = d->p90 = d->p99 = d->max = d->mean = -1;
-    if ((d->n = zcard(c, key, err, errlen)) < 0)
-        return -1;
-    if (d->n == 0)
-        return 0;
-    if (zset_pct(c, key, d->n, pct, 5, v, err, errlen) < 0)
-        return -1;
-    d->min = v[0], d->p50 = v[1], d->p90 = v[2], d->p99 = v[3], d->max = v[4];
-    d->mean = sum_ms >= 0 ? sum_ms / (double)d->n : -1;
-    return 0;
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
-int agg_dist_load(redisContext *c, const char *run, const char *which, double sum_ms,
-                  struct agg_dist *d, char *err, size_t errlen)
+void agg_dist_of(double *v, size_t n, double sum_ms, struct agg_dist *d)
 {
-    char key[KEY_MAX];
-    if (check_id(run, err, errlen) < 0)
-        return -1;
-    if (keys_run_named(key, sizeof key, run, which) < 0) {
-        snprintf(err, errlen, "zset name '%.64s' too long", which);
-        return -1;
+    static const int pct[] = {0, 50, 90, 99, 100};
+    double *out[] = {&d->min, &d->p50, &d->p90, &d->p99, &d->max};
+    d->n = (long long)n;
+    d->min = d->p50 = d->p90 = d->p99 = d->max = d->mean = -1;
+    if (!n)
+        return;
+    qsort(v, n, sizeof *v, cmp_double);
+    for (int i = 0; i < 5; i++) {
+        long long rank = (pct[i] * d->n + 99) / 100;
+        *out[i] = v[(rank < 1 ? 1 : rank) - 1];
     }
-    return dist_load(c, key, sum_ms, d, err, errlen);
+    d->mean = sum_ms >= 0 ? sum_ms / (double)n : -1;
 }
 
 /* The whole of zset bs:{run}:which with scores, in score order (members HOST:IDX or
@@ -356,29 +344,20 @@ static int member_of(const redisReply *m, const char *host)
            !memcmp(m->str, host, n);
 }
 
-/* The distribution of host's members of zs (a zset_all reply), by nearest rank as
- * agg_dist_load reads it from a zset of its own; sum_ms < 0: no mean. Returns 0, or -1
- * when out of memory. */
+/* The distribution of host's members of zs (a zset_all reply); sum_ms < 0: no mean.
+ * Returns 0, or -1 when out of memory. */
 static int host_dist(const redisReply *zs, const char *host, double sum_ms, struct agg_dist *d)
 {
-    static const int pct[] = {0, 50, 90, 99, 100};
-    double *out[] = {&d->min, &d->p50, &d->p90, &d->p99, &d->max};
     double *v = malloc((zs->elements / 2 + 1) * sizeof *v);
+    size_t n = 0;
     if (!v)
         return -1;
-    d->n = 0;
-    d->min = d->p50 = d->p90 = d->p99 = d->max = d->mean = -1;
     for (size_t i = 0; i + 1 < zs->elements; i += 2)
         if (member_of(zs->element[i], host))
-            v[d->n++] = zs->element[i + 1]->type == REDIS_REPLY_STRING
-                            ? num_d(zs->element[i + 1]->str, -1)
-                            : -1;
-    for (int i = 0; i < 5 && d->n; i++) {
-        long long rank = (pct[i] * d->n + 99) / 100;
-        *out[i] = v[(rank < 1 ? 1 : rank) - 1];
-    }
-    if (d->n)
-        d->mean = sum_ms >= 0 ? sum_ms / (double)d->n : -1;
+            v[n++] = zs->element[i + 1]->type == REDIS_REPLY_STRING
+                         ? num_d(zs->element[i + 1]->str, -1)
+                         : -1;
+    agg_dist_of(v, n, sum_ms, d);
     free(v);
     return 0;
 }
@@ -395,32 +374,21 @@ static int cmp_bucket(const void *a, const void *b)
 }
 
 /* The host's first spawn and last ready on the fleet timeline: its monotonic times
- * mapped to realtime through one (spawn_tm, spawn_tr) pair of the same host (guest 0,
- * any generation; the two clocks drift apart by NTP slew only, < 0.05 %), minus its
- * clock offset. Leaves them unknown when guest 0 has no spawn. */
-static int fleet_times(redisContext *c, struct agg_run *r, struct agg_host *h, long long t0,
-                       long long t1, char *err, size_t errlen)
+ * mapped to realtime through one (monotonic, realtime) pair of a spawn of the same host
+ * (the two clocks drift apart by NTP slew only, < 0.05 %), minus its clock offset.
+ * Leaves them unknown when the host has no spawn event. */
+static void fleet_times(const struct agg_guests *gs, struct agg_host *h, long long t0,
+                        long long t1)
 {
-    char key[KEY_MAX];
-    keys_guest(key, sizeof key, r->run, h->name, 0); /* fits: ids < AGG_ID_MAX */
-    redisReply *a =
-        bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HMGET %s spawn_tm spawn_tr", key);
-    if (!a)
-        return -1;
-    if (a->elements == 2 && a->element[0]->type == REDIS_REPLY_STRING &&
-        a->element[1]->type == REDIS_REPLY_STRING && t0 >= 0 && t1 >= t0) {
-        long long am = num_ll(a->element[0]->str, -1), ar = num_ll(a->element[1]->str, -1);
-        int64_t off = (int64_t)llround(h->clock_offset_ms * 1e6);
-        if (am >= 0 && ar > 0) {
+    for (int i = 0; i < gs->nhosts; i++)
+        if (!strcmp(gs->host[i], h->name) && gs->anchor_tm[i] >= 0 && t0 >= 0 && t1 >= t0) {
+            int64_t am = gs->anchor_tm[i], ar = gs->anchor_tr[i];
+            int64_t off = (int64_t)llround(h->clock_offset_ms * 1e6);
             h->first_spawn_c = (int64_t)(ar + (t0 - am)) - off;
             h->last_ready_c = (int64_t)(ar + (t1 - am)) - off;
         }
-    }
-    freeReplyObject(a);
-    return 0;
 }
 
-/* Fleet-wide: time until the whole fleet is ready, across clocks, with its bound. */
 static void fleet(struct agg_run *r)
 {
     int lo = -1, hi = -1, lo_last = -1;
@@ -492,9 +460,10 @@ static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *
     return 0;
 }
 
-/* Per host: counters, boot and lag distributions, clock offset, fleet timeline. */
-static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg, char *err,
-                      size_t errlen)
+/* Per host: counters, boot and lag distributions, clock offset, and with the run's
+ * events folded (gs, else NULL) the fleet timeline. */
+static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg,
+                      const struct agg_guests *gs, char *err, size_t errlen)
 {
     char key[512];
     int rc = -1;
@@ -516,10 +485,11 @@ static int load_hosts(redisContext *c, struct agg_run *r, const redisReply *agg,
             h->all_ready_ms = (double)(num_ll(t1, 0) - num_ll(t0, 0)) / 1e6;
         if (h->boot.n && (r->slowest < 0 || h->boot.p99 > r->host[r->slowest].boot.p99))
             r->slowest = i;
-        if (t0 && t1 && fleet_times(c, r, h, num_ll(t0, -1), num_ll(t1, -1), err, errlen) < 0)
-            goto out;
+        if (t0 && t1 && gs)
+            fleet_times(gs, h, num_ll(t0, -1), num_ll(t1, -1));
     }
-    fleet(r);
+    if (gs)
+        fleet(r);
     rc = 0;
 out:
     for (int i = 0; i < 2; i++)
@@ -539,81 +509,42 @@ static int phase_rank(const char *name)
     return 3;
 }
 
-/* Phases (bs:{RUN}:phases): the fixed ones in boot order, then markers by name. */
-static int load_phases(redisContext *c, struct agg_run *r, char *err, size_t errlen)
+/* Phases: the fixed ones in boot order, then markers by name. Sorts gs's values. */
+static void load_phases(struct agg_run *r, struct agg_guests *gs)
 {
-    char key[KEY_MAX];
-    keys_run(key, sizeof key, r->run, KEY_PHASES);
-    redisReply *ph = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "SORT %s ALPHA", key);
-    if (!ph)
-        return -1;
-    int rc = 0;
-    for (int pass = 0; pass < 2 && !rc; pass++) /* fixed phases first, then markers */
-        for (size_t i = 0; i < ph->elements && r->nphases < AGG_PHASES_MAX && !rc; i++) {
-            const char *n = ph->element[i]->type == REDIS_REPLY_STRING ? ph->element[i]->str : "";
-            if (!*n || strlen(n) >= AGG_ID_MAX || (phase_rank(n) < 3) != (pass == 0))
-                continue;
-            struct agg_phase *p = &r->phase[r->nphases++];
-            COPY(p->name, n);
-            keys_phase(key, sizeof key, r->run, n); /* fits: n < AGG_ID_MAX */
-            rc = dist_load(c, key, -1, &p->d, err, errlen);
-        }
-    freeReplyObject(ph);
-    for (int a = 0; a < r->nphases; a++) /* order the fixed phases as a boot goes */
-        for (int b = a + 1; b < r->nphases; b++)
-            if (phase_rank(r->phase[b].name) < phase_rank(r->phase[a].name)) {
+    for (int i = 0; i < gs->nphases; i++) {
+        struct agg_phase *p = &r->phase[r->nphases++];
+        COPY(p->name, gs->phase[i].name);
+        agg_dist_of(gs->phase[i].v, gs->phase[i].n, -1, &p->d);
+    }
+    for (int a = 0; a < r->nphases; a++) /* fixed phases in boot order, then markers */
+        for (int b = a + 1; b < r->nphases; b++) {
+            int ra = phase_rank(r->phase[a].name), rb = phase_rank(r->phase[b].name);
+            if (rb < ra || (ra == 3 && rb == 3 && strcmp(r->phase[b].name, r->phase[a].name) < 0)) {
                 struct agg_phase t = r->phase[a];
                 r->phase[a] = r->phase[b];
                 r->phase[b] = t;
             }
-    return rc;
+        }
 }
 
-/* Boot time by guests running at spawn (bs:{RUN}:byrun), power-of-two buckets. */
-static int load_buckets(redisContext *c, struct agg_run *r, char *err, size_t errlen)
+/* What needs a guest's earlier events, from the run's events folded: phases, boot time
+ * by guests running at spawn, ready per second, instances by accel, restart recovery. */
+static void load_detail(struct agg_run *r, struct agg_guests *gs)
 {
-    char key[KEY_MAX];
-    keys_run(key, sizeof key, r->run, KEY_BYRUN);
-    redisReply *br = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HGETALL %s", key);
-    if (!br)
-        return -1;
-    for (size_t i = 0; i + 1 < br->elements; i += 2) {
-        const char *f = br->element[i]->str, *colon = strchr(f, ':'), *v;
-        if (!colon || strcmp(colon, ":n") || r->nbuckets == AGG_BUCKETS_MAX)
-            continue;
-        struct agg_bucket *b = &r->bucket[r->nbuckets++];
-        b->lo = strtoll(f, NULL, 10);
-        b->n = num_ll(br->element[i + 1]->str, 0);
-        char k2[64];
-        snprintf(k2, sizeof k2, "%lld:sum_ms", b->lo);
-        v = hfield(br, k2);
-        b->mean_ms = v && b->n ? num_d(v, 0) / (double)b->n : -1;
-        snprintf(k2, sizeof k2, "%lld:max_ms", b->lo);
-        b->max_ms = (v = hfield(br, k2)) ? num_d(v, -1) : -1;
-    }
-    freeReplyObject(br);
+    load_phases(r, gs);
+    r->nbuckets = gs->nbuckets;
+    memcpy(r->bucket, gs->bucket, sizeof r->bucket);
     qsort(r->bucket, (size_t)r->nbuckets, sizeof r->bucket[0], cmp_bucket);
-    return 0;
-}
-
-/* Phases, boot time by guests running at spawn, ready per second. */
-static int load_detail(redisContext *c, struct agg_run *r, char *err, size_t errlen)
-{
-    if (load_phases(c, r, err, errlen) < 0 || load_buckets(c, r, err, errlen) < 0)
-        return -1;
-    char key[KEY_MAX];
-    keys_run(key, sizeof key, r->run, KEY_RPS);
-    redisReply *rp = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "HVALS %s", key);
-    if (!rp)
-        return -1;
-    for (size_t i = 0; i < rp->elements; i++)
-        if (rp->element[i]->type == REDIS_REPLY_STRING &&
-            num_ll(rp->element[i]->str, 0) > r->peak_ready_1s)
-            r->peak_ready_1s = num_ll(rp->element[i]->str, 0);
-    freeReplyObject(rp);
+    r->peak_ready_1s = gs->peak_ready_1s;
+    for (int i = 0; i < gs->naccels; i++)
+        if (gs->accels[i].n > 0 && r->naccels < 4) {
+            COPY(r->accels[r->naccels].name, gs->accels[i].name);
+            r->accels[r->naccels++].n = gs->accels[i].n;
+        }
     if (r->all_ready_ms > 0 && r->ready > 0)
         r->ready_per_s = (double)r->ready / (r->all_ready_ms / 1000.0);
-    return 0;
+    agg_restart_fill(r, gs);
 }
 
 /* Every value unknown: -1 (see struct agg_run). */
@@ -683,9 +614,13 @@ static void account_no_verdict(struct agg_run *r)
     }
 }
 
-int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, size_t errlen)
+/* agg_load; detail 0 (a list of runs) leaves out what needs the run's events folded:
+ * phases, buckets, ready per second, accels, the fleet timeline, restart recovery. */
+static int load_run(redisContext *c, const char *run, struct agg_run *out, int detail, char *err,
+                    size_t errlen)
 {
     redisReply *last = NULL, *meta = NULL, *agg = NULL;
+    struct agg_guests gs = {0};
     int rc = -1;
     init_run(out);
     if (!strcmp(run, "last")) {
@@ -716,12 +651,17 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
         goto fail;
     const char *rs = hfield(agg, "restarts");
     out->restarts = rs ? num_ll(rs, 0) : 0;
-    if (load_hosts(c, out, agg, err, errlen) < 0 || load_detail(c, out, err, errlen) < 0 ||
-        agg_restart_load(c, out, err, errlen) < 0 || agg_mem_load(c, out, err, errlen) < 0)
+    if (detail && agg_guests_load(c, out->run, &gs, err, errlen) < 0)
         goto fail;
+    if (load_hosts(c, out, agg, detail ? &gs : NULL, err, errlen) < 0 ||
+        agg_mem_load(c, out, err, errlen) < 0)
+        goto fail;
+    if (detail)
+        load_detail(out, &gs);
     account_no_verdict(out);
     rc = 0;
 fail:
+    agg_guests_free(&gs);
     if (last)
         freeReplyObject(last);
     if (meta)
@@ -729,6 +669,11 @@ fail:
     if (agg)
         freeReplyObject(agg);
     return rc;
+}
+
+int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, size_t errlen)
+{
+    return load_run(c, run, out, 1, err, errlen);
 }
 
 /* The newest `limit` run ids (all if limit <= 0), newest first; NULL with err. */
@@ -755,7 +700,7 @@ int agg_list_runs(redisContext *c, FILE *out, int limit, char *err, size_t errle
             continue;
         const char *id = ids->element[i]->str;
         char rf[48], p50[32] = "-";
-        if (agg_load(c, id, r, err, errlen) < 0) {
+        if (load_run(c, id, r, 0, err, errlen) < 0) {
             if (c->err)
                 goto fail;
             fprintf(out, "%-*s  (%s)\n", w, id, err); /* listed but unreadable: say why, go on */
@@ -798,7 +743,7 @@ json_t *agg_list_runs_json(redisContext *c, int limit, char *err, size_t errlen)
             continue;
         const char *id = ids->element[i]->str;
         json_t *row;
-        if (agg_load(c, id, r, err, errlen) == 0)
+        if (load_run(c, id, r, 0, err, errlen) == 0)
             row = run_row(r);
         else if (!c->err) /* listed but unreadable: say why, go on */
             row = json_pack("{so,so}", "run", agg_json_string(id), "error", agg_json_string(err));

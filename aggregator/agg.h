@@ -144,10 +144,9 @@ struct agg_run {
  * A transport failure leaves c->err set: the caller frees c (hiredis rule). */
 int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, size_t errlen);
 
-/* Reads the distribution of zset bs:{RUN}:which (which e.g. "boot", "lag",
- * "ph:ready"); sum_ms < 0: no mean. Returns 0 or -1 with err. */
-int agg_dist_load(redisContext *c, const char *run, const char *which, double sum_ms,
-                  struct agg_dist *d, char *err, size_t errlen);
+/* The distribution of v[0..n) by nearest rank (v is sorted in place); sum_ms < 0: no
+ * mean. The one rule of percentiles over values the Function does not keep sorted. */
+void agg_dist_of(double *v, size_t n, double sum_ms, struct agg_dist *d);
 
 /* Prints a table of the newest `limit` runs (all if limit <= 0), newest first: run,
  * guest kind, guests, ready/failed, boot p50, complete. Returns the number of runs
@@ -196,12 +195,8 @@ int agg_mem_load(redisContext *c, struct agg_run *r, char *err, size_t errlen);
 struct agg_upc {
     int64_t tr;
     long long all;
+    int host; /* index in struct agg_guests host[] */
 };
-
-/* One entry of upc, "TM TR N ALL HOST" (a list, library version 6 on) or a stream entry
- * of older runs: its host's realtime (uncorrected) and the count, *host pointing into
- * e. Returns 1, or 0 when unreadable (agg_upc.c: the one parser of upc). */
-int agg_upc_entry(const redisReply *e, struct agg_upc *out, const char **host);
 
 /* Field f of a stream entry (id, [k, v, ...]), NULL when absent or not one. */
 const char *agg_xfield(const redisReply *e, const char *f);
@@ -218,10 +213,10 @@ int64_t agg_host_offset_ns(const struct agg_run *r, const char *host);
 double agg_restart_recovery(const struct agg_upc *u, size_t n, int64_t restart_tr,
                             long long restarted, long long *level, long long *low);
 
-/* Fills r's restart_level, restart_low and restart_recovery_ms from bs:{RUN}:upc when
- * r->restart_tr is set (a list; runs stored before library version 6 stay unknown).
- * Returns 0, or -1 with err on a Redis error. */
-int agg_restart_load(redisContext *c, struct agg_run *r, char *err, size_t errlen);
+struct agg_guests;
+/* Fills r's restart_level, restart_low and restart_recovery_ms from the ready-count
+ * timeline of gs (agg_guests_load) when r->restart_tr is set. */
+void agg_restart_fill(struct agg_run *r, const struct agg_guests *gs);
 
 /* ---- JSON (agg_json.c, through jansson) ---- */
 
@@ -242,29 +237,54 @@ json_t *agg_json_number(double v, int ok);
 /* agg_json_dump(agg_run_json(r), out). */
 int agg_print_json(const struct agg_run *r, FILE *out);
 
-/* ---- per-guest raw rows (agg_guests.c) ---- */
+/* ---- the run's events folded (agg_events.c): per-guest rows and what needs a guest's
+ * earlier events (phases, buckets, ready per second, the ready-count timeline) ---- */
 
 #define AGG_MARKERS_MAX 16
 
-/* One guest (its latest generation), from bs:{RUN}:guest:HOST:IDX. Times in ms
- * relative to its own spawn on its host's monotonic clock; -1 when it never got there. */
+/* One guest (its latest generation), from its events. Times in ms relative to its own
+ * spawn on its host's monotonic clock; -1 when it never got there. */
 struct agg_guest {
     char id[AGG_ID_MAX], host[AGG_ID_MAX], state[16], reason[16];
     char accel[16];      /* what this instance ran under (kvm, tcg, ...); "" if not told */
     char accel_why[256]; /* why, when auto did not get KVM for it; "" otherwise */
+    char detail[256];    /* exit, failed: the launcher's words on the end; "" if none */
     long long idx, gen, running;
     int64_t spawn_tr;                             /* realtime ns of the spawn; 0 if unknown */
     double boot_ms;                               /* ready - spawn */
     double spawned_ms, first_output_ms, ready_ms; /* spawn->spawned, ->1st output, ->ready */
     double marker_ms[AGG_MARKERS_MAX];            /* spawn -> marker[i] of struct agg_guests */
     long long rss_kib, ram_kib, cpu_ms; /* peak RSS, guest RAM resident, CPU; -1 unknown */
+    long long pid, exit_status, spawn_ns; /* -1 unknown; spawn_ns: the backend's spawn call */
+};
+
+/* Every value of one phase (ms), one per generation that has it, in the order applied. */
+struct agg_phase_values {
+    char name[AGG_ID_MAX];
+    double *v;
+    size_t n, cap;
 };
 
 struct agg_guests {
-    size_t n;
+    size_t n, cap;
     struct agg_guest *g; /* sorted by host, then idx */
     int nmarkers;
-    char marker[AGG_MARKERS_MAX][AGG_ID_MAX]; /* names without "m:", sorted */
+    char marker[AGG_MARKERS_MAX][AGG_ID_MAX]; /* names without "m:", in order of appearance */
+    int nhosts;                               /* hosts with guest events, in order seen */
+    char host[AGG_HOSTS_MAX][AGG_ID_MAX];
+    int64_t anchor_tm[AGG_HOSTS_MAX], anchor_tr[AGG_HOSTS_MAX]; /* a spawn's two clocks */
+    int nphases;
+    struct agg_phase_values phase[AGG_PHASES_MAX];
+    int nbuckets;
+    struct agg_bucket bucket[AGG_BUCKETS_MAX]; /* unordered */
+    long long peak_ready_1s, respawned;
+    int naccels;
+    struct {
+        char name[16];
+        long long n;
+    } accels[4];
+    struct agg_upc *upc; /* ready-count changes in the order applied; host indexes host[] */
+    size_t nupc, upc_cap;
 };
 
 /* Loads every guest of run (an id). Returns 0 or -1 with err; free with agg_guests_free. */

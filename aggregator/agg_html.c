@@ -60,37 +60,25 @@ static int64_t timeline_zero(const struct agg_run *r)
     return 0;
 }
 
-/* One element of upc as corrected realtime ns and count; 0 when unreadable. */
-static int upc_point(const struct agg_run *r, const redisReply *e, int64_t *tr, long long *all)
-{
-    struct agg_upc u;
-    const char *host;
-    if (!agg_upc_entry(e, &u, &host))
-        return 0;
-    *tr = u.tr - agg_host_offset_ns(r, host);
-    *all = u.all;
-    return 1;
-}
-
 static int by_time(const void *a, const void *b)
 {
     double x = ((const struct agg_point *)a)->t_ms, y = ((const struct agg_point *)b)->t_ms;
     return (x > y) - (x < y);
 }
 
-/* Fills s->ready from the reply x (the elements of upc). */
-static int ready_points(const struct agg_run *r, const redisReply *x, struct agg_series *s)
+/* Fills s->ready from the ready-count changes of gs (agg_events.c), host clocks corrected. */
+static int ready_points(const struct agg_run *r, const struct agg_guests *gs,
+                        struct agg_series *s)
 {
-    if (x->elements && !(s->ready = malloc(x->elements * sizeof *s->ready)))
+    if (gs->nupc && !(s->ready = malloc(gs->nupc * sizeof *s->ready)))
         return -1;
-    int64_t zero = timeline_zero(r), tr;
-    long long all;
-    for (size_t i = 0; i < x->elements; i++) {
-        if (!upc_point(r, x->element[i], &tr, &all))
-            continue;
+    int64_t zero = timeline_zero(r);
+    for (size_t i = 0; i < gs->nupc; i++) {
+        const struct agg_upc *u = &gs->upc[i];
+        int64_t tr = u->tr - agg_host_offset_ns(r, gs->host[u->host]);
         if (!zero)
             zero = tr; /* no host on the timeline: from the first change */
-        s->ready[s->nready++] = (struct agg_point){(double)(tr - zero) / 1e6, all};
+        s->ready[s->nready++] = (struct agg_point){(double)(tr - zero) / 1e6, u->all};
     }
     /* several hosts' changes are applied as they arrive: put them in time order (their
      * counts were the run's as applied, so a step may be off by the few in flight) */
@@ -98,33 +86,15 @@ static int ready_points(const struct agg_run *r, const redisReply *x, struct agg
     return 0;
 }
 
-static int load_ready(redisContext *c, const struct agg_run *r, struct agg_series *s, char *err,
-                      size_t errlen)
+int agg_series_load(redisContext *c, const struct agg_run *r, const struct agg_guests *gs,
+                    struct agg_series *s, char *err, size_t errlen)
 {
-    char key[KEY_MAX];
-    if (keys_run(key, sizeof key, r->run, KEY_UPC) < 0) {
-        snprintf(err, errlen, "run id too long");
+    if (load_boot(c, r->run, s, err, errlen) < 0)
         return -1;
-    }
-    redisReply *x = redisCommand(c, "LRANGE %s 0 -1", key);
-    if (x && x->type == REDIS_REPLY_ERROR && !strncmp(x->str, "WRONGTYPE", 9)) {
-        freeReplyObject(x); /* a run stored before library version 6: a stream */
-        x = redisCommand(c, "XRANGE %s - +", key);
-    }
-    if (!x || x->type != REDIS_REPLY_ARRAY)
-        return reply_failed(c, x, err, errlen);
-    int rc = ready_points(r, x, s);
-    freeReplyObject(x);
-    if (rc < 0)
+    if (ready_points(r, gs, s) < 0) {
         snprintf(err, errlen, "out of memory");
-    return rc;
-}
-
-int agg_series_load(redisContext *c, const struct agg_run *r, struct agg_series *s, char *err,
-                    size_t errlen)
-{
-    if (load_boot(c, r->run, s, err, errlen) < 0 || load_ready(c, r, s, err, errlen) < 0)
         return -1;
+    }
     return 0;
 }
 

@@ -27,11 +27,12 @@ struct agg_series {
     struct agg_point *ready; /* ascending in time */
 };
 
-/* Loads the series of r (loaded by agg_load) into *s, which must be zeroed or freed.
- * Returns 0, or -1 with err (a Redis error: the caller frees c, hiredis rule; out of
- * memory). Free with agg_series_free, also after a failure. */
-int agg_series_load(redisContext *c, const struct agg_run *r, struct agg_series *s, char *err,
-                    size_t errlen);
+/* Loads the series of r (loaded by agg_load) and gs (agg_guests_load: its ready-count
+ * timeline) into *s, which must be zeroed or freed. Returns 0, or -1 with err (a Redis
+ * error: the caller frees c, hiredis rule; out of memory). Free with agg_series_free,
+ * also after a failure. */
+int agg_series_load(redisContext *c, const struct agg_run *r, const struct agg_guests *gs,
+                    struct agg_series *s, char *err, size_t errlen);
 void agg_series_free(struct agg_series *s);
 
 /* Writes the whole HTML document of r to out. gs (its guests, for the list of failed

@@ -371,6 +371,10 @@ static json_t *guest(const struct agg_guests *gs, const struct agg_guest *g, int
     put(o, "cpu_ms", NUM((double)g->cpu_ms, g->cpu_ms >= 0), bad);
     put(o, "accel", g->accel[0] ? STR(g->accel) : json_null(), bad);
     put(o, "accel_why", g->accel_why[0] ? STR(g->accel_why) : json_null(), bad);
+    put(o, "pid", NUM((double)g->pid, g->pid >= 0), bad);
+    put(o, "exit_status", NUM((double)g->exit_status, g->exit_status >= 0), bad);
+    put(o, "spawn_call_ms", NUM((double)g->spawn_ns / 1e6, g->spawn_ns >= 0), bad);
+    put(o, "detail", g->detail[0] ? STR(g->detail) : json_null(), bad);
     for (int i = 0; i < gs->nmarkers; i++)
         if (g->marker_ms[i] >= 0)
             put_key(m, gs->marker[i], NUM(g->marker_ms[i], 1), bad);

@@ -177,14 +177,12 @@ static int memory(struct plot *p)
     return script(p, "memory", "host memory over time", plot);
 }
 
-/* One change of the ready count as a line of ready_count.dat (agg_upc_entry reads it). */
-static void upc_line(FILE *f, const struct plot *p, const redisReply *e)
+/* One change of the ready count (agg_events.c) as a line of ready_count.dat. */
+static void upc_line(FILE *f, const struct plot *p, const struct agg_guests *gs,
+                     const struct agg_upc *u)
 {
-    struct agg_upc u;
-    const char *host;
-    if (agg_upc_entry(e, &u, &host))
-        fprintf(f, "%.6f %lld\n", (double)(u.tr - p->t0 - agg_host_offset_ns(p->r, host)) / 1e9,
-                u.all);
+    int64_t off = agg_host_offset_ns(p->r, gs->host[u->host]);
+    fprintf(f, "%.6f %lld\n", (double)(u->tr - p->t0 - off) / 1e9, u->all);
 }
 
 /* gnuplot commands marking a mass restart on the ready-count chart (dashed, labelled)
@@ -212,22 +210,12 @@ static size_t restart_marks(const struct plot *p, char *buf, size_t len)
     return k > 0 && (size_t)k < len ? (size_t)k : 0;
 }
 
-static int ready_count(struct plot *p)
+static int ready_count(struct plot *p, const struct agg_guests *gs)
 {
-    char key[KEY_MAX];
-    keys_run(key, sizeof key, p->r->run, KEY_UPC);
-    redisReply *t = redisCommand(p->c, "TYPE %s", key);
-    int stream = t && t->type == REDIS_REPLY_STATUS && !strcmp(t->str, "stream");
-    if (t)
-        freeReplyObject(t);
-    redisReply *x = cmd(p, stream ? "XRANGE %s - +" : "LRANGE %s 0 -1", key);
-    if (!x)
-        return -1;
     FILE *f = open_in(p, "ready_count.dat");
-    for (size_t i = 0; f && i < x->elements; i++)
-        upc_line(f, p, x->element[i]);
-    size_t n = x->elements;
-    freeReplyObject(x);
+    for (size_t i = 0; f && i < gs->nupc; i++)
+        upc_line(f, p, gs, &gs->upc[i]);
+    size_t n = gs->nupc;
     if (!f || close_ok(p, f, "ready_count.dat") < 0)
         return -1;
     if (!n)
@@ -289,11 +277,13 @@ int agg_plot(redisContext *c, const struct agg_run *r, const struct agg_guests *
     if (r->boot_n > 0 && ((k = boot_cdf(&p)) < 0 || (n += k, k = boot_vs_running(&p, gs)) < 0))
         return -1;
     n += k;
-    int (*const charts[])(struct plot *) = {memory, ready_count, phases};
+    int (*const charts[])(struct plot *) = {memory, phases};
     for (size_t i = 0; i < sizeof charts / sizeof charts[0]; i++) {
         if ((k = charts[i](&p)) < 0)
             return -1;
         n += k;
     }
-    return n;
+    if ((k = ready_count(&p, gs)) < 0)
+        return -1;
+    return n + k;
 }

@@ -1,7 +1,6 @@
-/* Reading the ready-count timeline bs:{RUN}:upc (redis/SCHEMA.md) and putting its
- * entries on one time line with the hosts' clock offsets: the one parser of its
- * entries, for the chart (agg_plot.c), the HTML report (agg_html.c) and the restart
- * recovery (agg_restart.c). Not for what the counts mean (those files). */
+/* Stream fields (the hosts' mem streams) and the hosts' clock offsets that put their
+ * realtimes on one time line, for the charts (agg_plot.c), the HTML report (agg_html.c)
+ * and the memory headline (agg_mem.c). Not for what the values mean (those files). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,25 +19,6 @@ const char *agg_xfield(const redisReply *e, const char *f)
             kv->element[i + 1]->type == REDIS_REPLY_STRING)
             return kv->element[i + 1]->str;
     return NULL;
-}
-
-int agg_upc_entry(const redisReply *e, struct agg_upc *out, const char **host)
-{
-    long long tm, tr, n, all;
-    int at = 0;
-    if (e->type == REDIS_REPLY_STRING &&
-        sscanf(e->str, "%lld %lld %lld %lld %n", &tm, &tr, &n, &all, &at) == 4 && at &&
-        e->str[at]) {
-        *out = (struct agg_upc){tr, all};
-        *host = e->str + at;
-        return 1;
-    }
-    const char *t = agg_xfield(e, "tr"), *a = agg_xfield(e, "all"), *h = agg_xfield(e, "host");
-    if (!t || !a || !h)
-        return 0;
-    *out = (struct agg_upc){atoll(t), atoll(a)};
-    *host = h;
-    return 1;
 }
 
 int64_t agg_host_offset_ns(const struct agg_run *r, const char *host)

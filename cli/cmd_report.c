@@ -34,8 +34,8 @@ static int write_html(redisContext *c, const struct agg_run *r, const char *path
     char err[512];
     int rc = ARGS_FAIL;
     FILE *f = NULL;
-    if (agg_series_load(c, r, &s, err, sizeof err) < 0 ||
-        agg_guests_load(c, r->run, &gs, err, sizeof err) < 0) {
+    if (agg_guests_load(c, r->run, &gs, err, sizeof err) < 0 ||
+        agg_series_load(c, r, &gs, &s, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm report: %s\n", err);
         rc = c->err ? ARGS_USAGE : ARGS_FAIL;
         goto fail;
