@@ -12,6 +12,7 @@
 
 #include "agg.h"
 #include "bredis.h"
+#include "event.h"
 
 static int failures;
 #define CHECK(cond, ...)                                                                           \
@@ -69,7 +70,6 @@ static void populate(redisContext *c)
          "last_ready_tm:h1 1123456789 first_spawn_tr 5 last_ready_tr 6 "
          "peak_mem_kib:h1 2093056 peak_mem_kib 2093056 peak_rss_kib:h1 1000000",
          A); /* peak = base + 102 * 10 MiB */
-    rcmd(c, "HSET bs:{%s}:guest:h1:100 host h1 idx 100 state failed reason timeout", A);
 
     /* B: two hosts, different accelerators and clocks; h2 done, h1 not yet. */
     rcmd(c, "ZADD bs:runs 1704067260000 %s", B);
@@ -100,6 +100,27 @@ static void populate(redisContext *c)
          C, C);
 }
 
+/* Appends one event of guest idx of host h1 at monotonic tm to run's ev list, encoded by
+ * the launcher's codec (the aggregator folds guests, phases and rates from ev). */
+static void push_event(redisContext *c, const char *run, enum ev_type type, int idx, int64_t tm)
+{
+    struct ev e;
+    char buf[1024];
+    ev_init(&e, type);
+    snprintf(e.host, sizeof e.host, "h1");
+    snprintf(e.run, sizeof e.run, "%s", run);
+    e.seq = 1;
+    e.guest = idx;
+    e.tm.ns = tm;
+    e.tr.ns = 1704067200000000000LL + tm;
+    e.boot_ns = type == EV_READY ? tm - 1000000000 : 0;
+    int n = ev_encode(&e, buf, sizeof buf);
+    redisReply *r = n > 0 ? redisCommand(c, "RPUSH bs:{%s}:ev %b", run, buf, (size_t)n) : NULL;
+    CHECK(r && r->type == REDIS_REPLY_INTEGER, "RPUSH of an encoded event");
+    if (r)
+        freeReplyObject(r);
+}
+
 /* D: the first missing:HOST line is not "HOST: why" (a host id holding a newline), the
  * launcher dropped events (agg `lost`), 16 ready in 1.1 s with 11 in the first second. */
 static void populate_d(redisContext *c)
@@ -114,9 +135,13 @@ static void populate_d(redisContext *c)
          "HSET bs:{%s}:agg spawned 16 ready 16 failed 0 lost 7 boot_sum_ms 160 "
          "first_spawn_tm:h1 1000000000 last_ready_tm:h1 2100000000",
          D);
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < 16; i++) {
         rcmd(c, "ZADD bs:{%s}:boot %d h1:%d", D, 10, i);
-    rcmd(c, "HSET bs:{%s}:rps 0 11 1 5", D);
+        /* its events, as the launcher sent them: 11 ready in the first second */
+        int64_t ready = i < 11 ? 1500000000 : 2100000000;
+        push_event(c, D, EV_SPAWN, i, 1000000000);
+        push_event(c, D, EV_READY, i, ready);
+    }
 }
 
 /* Writes the output of fn(r) to a file in BS_TMP and runs python3 on it with the
