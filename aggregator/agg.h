@@ -251,11 +251,13 @@ struct agg_guest {
     char detail[256];    /* exit, failed: the launcher's words on the end; "" if none */
     long long idx, gen, running;
     int64_t spawn_tr;                             /* realtime ns of the spawn; 0 if unknown */
+    int64_t spawn_tm;                             /* its host's monotonic ns; -1 if unknown */
     double boot_ms;                               /* ready - spawn */
     double spawned_ms, first_output_ms, ready_ms; /* spawn->spawned, ->1st output, ->ready */
     double marker_ms[AGG_MARKERS_MAX];            /* spawn -> marker[i] of struct agg_guests */
     long long rss_kib, ram_kib, cpu_ms; /* peak RSS, guest RAM resident, CPU; -1 unknown */
     long long pid, exit_status, spawn_ns; /* -1 unknown; spawn_ns: the backend's spawn call */
+    double exit_ms;                       /* spawn -> its exit event; -1 if none */
 };
 
 /* Every value of one phase (ms), one per generation that has it, in the order applied. */

@@ -69,7 +69,7 @@ static int host_index(struct fold *f, const char *name)
 static void row_reset(struct agg_guest *g)
 {
     g->state[0] = g->reason[0] = g->accel[0] = g->accel_why[0] = g->detail[0] = 0;
-    g->boot_ms = g->spawned_ms = g->first_output_ms = g->ready_ms = -1;
+    g->boot_ms = g->spawned_ms = g->first_output_ms = g->ready_ms = g->exit_ms = -1;
     g->rss_kib = g->ram_kib = g->cpu_ms = g->pid = g->exit_status = g->spawn_ns = -1;
     for (int i = 0; i < AGG_MARKERS_MAX; i++)
         g->marker_ms[i] = -1;
@@ -94,7 +94,7 @@ static struct agg_guest *row_of(struct fold *f, int h, int64_t idx, size_t *at)
         snprintf(g->id, sizeof g->id, "%s:%lld", gs->host[h], (long long)idx);
         COPY(g->host, gs->host[h]);
         g->idx = idx;
-        g->running = -1;
+        g->running = g->spawn_tm = -1;
         f->spawn_tm[gs->n] = -1;
         fh->slot[idx] = ++gs->n;
     }
@@ -228,7 +228,7 @@ static int on_spawn(struct fold *f, int h, size_t at, struct agg_guest *g, const
         row_reset(g);
     }
     COPY(g->state, "spawning");
-    f->spawn_tm[at] = e->tm.ns;
+    f->spawn_tm[at] = g->spawn_tm = e->tm.ns;
     g->spawn_tr = e->tr.ns;
     g->running = e->running;
     if (f->host[h].first_tm < 0 || e->tm.ns < f->host[h].first_tm)
@@ -298,6 +298,7 @@ static int on_end(struct fold *f, int h, size_t at, struct agg_guest *g, const s
 {
     if (e->type == EV_EXIT) {
         g->exit_status = e->status;
+        g->exit_ms = ms_since(f->spawn_tm[at], e->tm.ns);
         if (e->ram_kib)
             g->ram_kib = e->ram_kib;
         if (strcmp(g->state, "ready") && strcmp(g->state, "failed"))

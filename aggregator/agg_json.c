@@ -361,6 +361,7 @@ static json_t *guest(const struct agg_guests *gs, const struct agg_guest *g, int
     put(o, "reason", STR(g->reason), bad);
     put(o, "running", INT(g->running), bad);
     put(o, "spawn_tr_ns", g->spawn_tr ? INT(g->spawn_tr) : json_null(), bad);
+    put(o, "spawn_tm_ns", g->spawn_tm >= 0 ? INT(g->spawn_tm) : json_null(), bad);
     put(o, "boot_ms", NUM(g->boot_ms, g->boot_ms >= 0), bad);
     put(o, "spawned_ms", NUM(g->spawned_ms, g->spawned_ms >= 0), bad);
     put(o, "first_output_ms", NUM(g->first_output_ms, g->first_output_ms >= 0), bad);
@@ -373,6 +374,7 @@ static json_t *guest(const struct agg_guests *gs, const struct agg_guest *g, int
     put(o, "accel_why", g->accel_why[0] ? STR(g->accel_why) : json_null(), bad);
     put(o, "pid", NUM((double)g->pid, g->pid >= 0), bad);
     put(o, "exit_status", NUM((double)g->exit_status, g->exit_status >= 0), bad);
+    put(o, "exit_ms", NUM(g->exit_ms, g->exit_ms >= 0), bad);
     put(o, "spawn_call_ms", NUM((double)g->spawn_ns / 1e6, g->spawn_ns >= 0), bad);
     put(o, "detail", g->detail[0] ? STR(g->detail) : json_null(), bad);
     for (int i = 0; i < gs->nmarkers; i++)

@@ -4,9 +4,8 @@
 #include <stdio.h>
 
 static const char *const run_names[KEY_RUN_COUNT] = {
-    [KEY_META] = "meta", [KEY_SEQ] = "seq", [KEY_EV] = "ev",         [KEY_BOOT] = "boot",
-    [KEY_LAG] = "lag",   [KEY_AGG] = "agg", [KEY_PHASES] = "phases", [KEY_BYRUN] = "byrun",
-    [KEY_RPS] = "rps",   [KEY_UPC] = "upc", [KEY_LINES] = "lines",
+    [KEY_META] = "meta", [KEY_SEQ] = "seq", [KEY_EV] = "ev",       [KEY_BOOT] = "boot",
+    [KEY_LAG] = "lag",   [KEY_AGG] = "agg", [KEY_LINES] = "lines",
 };
 
 static int fit(int n, size_t cap)
@@ -30,16 +29,6 @@ int keys_run(char *buf, size_t cap, const char *run, enum key_run which)
     return name ? keys_run_named(buf, cap, run, name) : -1;
 }
 
-int keys_guest(char *buf, size_t cap, const char *run, const char *host, long long idx)
-{
-    return fit(snprintf(buf, cap, "bs:{%s}:guest:%s:%lld", run, host, idx), cap);
-}
-
-int keys_guest_match(char *buf, size_t cap, const char *run)
-{
-    return fit(snprintf(buf, cap, "bs:{%s}:guest:*", run), cap);
-}
-
 int keys_hagg(char *buf, size_t cap, const char *run, const char *host)
 {
     return fit(snprintf(buf, cap, "bs:{%s}:hagg:%s", run, host), cap);
@@ -48,11 +37,6 @@ int keys_hagg(char *buf, size_t cap, const char *run, const char *host)
 int keys_mem(char *buf, size_t cap, const char *run, const char *host)
 {
     return fit(snprintf(buf, cap, "bs:{%s}:mem:%s", run, host), cap);
-}
-
-int keys_phase(char *buf, size_t cap, const char *run, const char *phase)
-{
-    return fit(snprintf(buf, cap, "bs:{%s}:ph:%s", run, phase), cap);
 }
 
 int keys_host(char *buf, size_t cap, const char *host)

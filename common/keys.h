@@ -21,10 +21,6 @@ enum key_run {
     KEY_BOOT,
     KEY_LAG,
     KEY_AGG,
-    KEY_PHASES,
-    KEY_BYRUN,
-    KEY_RPS,
-    KEY_UPC,
     KEY_LINES,
     KEY_RUN_COUNT
 };
@@ -36,14 +32,9 @@ const char *keys_run_name(enum key_run which);
  * length, or -1 when it did not fit (buf then holds a truncated name: do not use it). */
 int keys_run(char *buf, size_t cap, const char *run, enum key_run which);     /* bs:{RUN}:NAME */
 int keys_run_named(char *buf, size_t cap, const char *run, const char *name); /* bs:{RUN}:NAME */
-int keys_guest(char *buf, size_t cap, const char *run, const char *host, long long idx);
 int keys_hagg(char *buf, size_t cap, const char *run, const char *host);   /* :hagg:HOST */
 int keys_mem(char *buf, size_t cap, const char *run, const char *host);    /* :mem:HOST */
-int keys_phase(char *buf, size_t cap, const char *run, const char *phase); /* :ph:NAME */
 int keys_host(char *buf, size_t cap, const char *host); /* bs:host:HOST */
-/* A SCAN MATCH pattern for every guest hash of run: bs:{RUN}:guest:*. The run id must
- * be a valid id (ycfg_id_why): the glob characters * ? [ ] \ are outside that rule. */
-int keys_guest_match(char *buf, size_t cap, const char *run);
 int keys_pool(char *buf, size_t cap, const char *pool); /* bs:pool:NAME */
 
 #endif

@@ -18,7 +18,7 @@
 -- This library is the one writer of bs:{RUN}:meta: the collector creates runs and notes
 -- hosts' fates through it, `bootstorm check` marks runs invalid through it.
 
-local BS_LIB_VERSION = 7
+local BS_LIB_VERSION = 8
 
 -- ---- key names: mirror common/keys.h (tests/unit/test_keys.c compares the two) ----
 local KEY = {
@@ -34,7 +34,6 @@ local KEY = {
     ev = function(run) return 'bs:{' .. run .. '}:ev' end,
     agg = function(run) return 'bs:{' .. run .. '}:agg' end,
     hagg = function(run, host) return 'bs:{' .. run .. '}:hagg:' .. host end,
-    guest = function(run, host, idx) return 'bs:{' .. run .. '}:guest:' .. host .. ':' .. idx end,
 }
 
 -- Integers arrive as Lua numbers (doubles): exact below 2^53; realtime ns (~1.8e18) are
@@ -69,15 +68,14 @@ local function fmt_val(v)
     return fmt_ms(v)
 end
 
--- ---- a write-back cache of hashes, sorted sets and sets for one call ----
+-- ---- a write-back cache of hashes, lists and sets for one call ----
 -- Values read back are strings, values set in this call may be numbers (formatted
 -- at the write): compare them through tonumber.
--- Each hash is read once (HGETALL) and written once (HSET/HDEL) per call, and each
--- sorted set, set and list gets one ZADD/SADD/RPUSH: a batch costs a few calls per key,
--- not per event.
+-- Each hash is read once (HGETALL) and written once (HSET) per call, and each set and
+-- list gets one SADD/RPUSH: a batch costs a few calls per key, not per event.
 local B
 
-local function batch_new() B = {h = {}, z = {}, zk = {}, s = {}, sk = {}, hk = {}, runs = {}, l = {}, lk = {}} end
+local function batch_new() B = {h = {}, s = {}, sk = {}, hk = {}, runs = {}, l = {}, lk = {}} end
 
 local function hload(key)
     local e = B.h[key]
@@ -96,11 +94,6 @@ local function hset(key, field, v)
     e.f[field] = v
     e.dirty[field] = true
 end
-local function hdel(key, field)
-    local e = hload(key)
-    e.f[field] = nil
-    e.dirty[field] = true
-end
 local function hincr(key, field, n)
     local v = (tonumber(hget(key, field)) or 0) + n
     hset(key, field, v)
@@ -110,16 +103,6 @@ local function hsetnx(key, field, v)
     if hget(key, field) then return false end
     hset(key, field, v)
     return true
-end
-local function zadd(key, score, member)
-    local z = B.z[key]
-    if not z then
-        z = {}
-        B.z[key] = z
-        B.zk[#B.zk + 1] = key
-    end
-    z[#z + 1] = score
-    z[#z + 1] = member
 end
 local function rpush(key, v)
     local l = B.l[key]
@@ -142,27 +125,16 @@ end
 
 local function batch_flush()
     for _, key in ipairs(B.hk) do
-        local e, set, del, n, nd = B.h[key], {}, nil, 0, 0
+        local e, set, n = B.h[key], {}, 0
         local vals = e.f
-        for f in pairs(e.all and vals or e.dirty) do -- e.all: every field (a guest's hash)
-            local v = vals[f]
-            if v ~= nil then
-                set[n + 1] = f
-                set[n + 2] = type(v) == 'number' and fmt_val(v) or v
-                n = n + 2
-            end
-        end
         for f in pairs(e.dirty) do
-            if vals[f] == nil then
-                del = del or {}
-                nd = nd + 1
-                del[nd] = f
-            end
+            local v = vals[f]
+            set[n + 1] = f
+            set[n + 2] = type(v) == 'number' and fmt_val(v) or v
+            n = n + 2
         end
         if n > 0 then redis.call('HSET', key, unpack(set, 1, n)) end
-        if del then redis.call('HDEL', key, unpack(del, 1, nd)) end
     end
-    for _, key in ipairs(B.zk) do redis.call('ZADD', key, unpack(B.z[key])) end
     for _, key in ipairs(B.lk) do redis.call('RPUSH', key, unpack(B.l[key])) end
     for _, key in ipairs(B.sk) do
         local m = {}
@@ -186,39 +158,14 @@ end
 
 -- Sums and extremes of a call are gathered in plain tables (k.add, k.lo, k.hi: key ->
 -- field -> value) and go to the cache once per field at the end of the call (acc_flush).
-local function acc_add(k, key, field, n)
-    local t = k.add[key]
-    if not t then
-        t = {}
-        k.add[key] = t
-    end
-    t[field] = (t[field] or 0) + n
-end
--- Extremes: k.lo (smallest wins) and k.hi (largest wins), key -> field -> number.
-local function acc_tab(set, key)
-    local t = set[key]
-    if not t then
-        t = {}
-        set[key] = t
-    end
-    return t
-end
-local function acc_min(k, key, field, v)
-    local t = k.lo[key] or acc_tab(k.lo, key)
-    local cur = t[field]
-    if not cur or v < cur then t[field] = v end
-end
 local function acc_max(k, key, field, v)
-    local t = k.hi[key] or acc_tab(k.hi, key)
+    local t = k.hi[key]
+    if not t then
+        t = {}
+        k.hi[key] = t
+    end
     local cur = t[field]
     if not cur or v > cur then t[field] = v end
-end
--- The smallest value of a field as it will be after the call.
-local function min_now(k, key, field)
-    local v, t = tonumber(hget(key, field)), k.lo[key]
-    local p = t and t[field]
-    if p and (not v or p < v) then return p end
-    return v
 end
 local function acc_flush(k)
     if k.last then hset(k.seq, k.host, k.last) end
@@ -253,70 +200,24 @@ local function both_max(k, field, v)
     if not a[field] or v > a[field] then a[field] = v end
     if not h[field] or v > h[field] then h[field] = v end
 end
-local function zadd_run(k, name, score, member)
-    local z = k.zkeys[name] -- the key name, once per call
-    if not z then
-        z = KEY.run(k.run, name)
-        k.zkeys[name] = z
+-- A boot's member in the boot and lag zsets: HOST:IDX, or HOST:IDX#SEQ (SEQ the
+-- event's) when HOST:IDX is there already, from an earlier generation of a restarted
+-- guest. ZADD NX says which, so no guest state is kept here for it.
+local function zadd_boot(k, name, score, g, f)
+    local key = k.zkeys[name] -- the key name, once per call
+    if not key then
+        key = KEY.run(k.run, name)
+        k.zkeys[name] = key
     end
-    zadd(z, score, member)
-end
--- A phase duration (ms) between two tm of one guest; phases are listed in bs:{RUN}:phases.
-local PHASE_KEY = {spawned = 'ph:spawned', first_output = 'ph:first_output', ready = 'ph:ready'}
-local function phase(k, m, name, t0, t1)
-    if not t0 or not t1 then return end
-    local d = t1 - t0 -- a string read back becomes a number here
-    if d < 0 then return end
-    local s = B.s[k.phases]
-    if not (s and s[name]) then sadd(k.phases, name) end
-    zadd_run(k, PHASE_KEY[name] or ('ph:' .. name), d / 1e6, m)
-end
--- Power-of-two bucket of the guests already running at spawn: 0, 1, 2, 4, 8, ...
-local function bucket(n)
-    n = tonumber(n) or 0
-    local b = 1
-    if n < 1 then return 0 end
-    while b * 2 <= n do b = b * 2 end
-    return b
-end
--- The byrun fields of the bucket of n ("B:n", "B:sum_ms", "B:max_ms"), built once.
-local BUCKET_FIELDS = {}
-local function bucket_fields(n)
-    local b = bucket(n)
-    local t = BUCKET_FIELDS[b]
-    if not t then
-        local s = istr(b)
-        t = {s .. ':n', s .. ':sum_ms', s .. ':max_ms'}
-        BUCKET_FIELDS[b] = t
+    if redis.call('ZADD', key, 'NX', score, g) == 0 then
+        redis.call('ZADD', key, score, g .. '#' .. istr(f.seq))
     end
-    return t
-end
--- Ready guests alive now, per host and per run, with a timeline entry per change
--- ("TM TR N ALL HOST" in the list upc: one RPUSH per call, where a stream took an XADD
--- per entry).
-local function up(k, gf, delta, f)
-    gf.up = delta > 0 and '1' or '0'
-    local n = hincr(k.agg, k.f_up, delta)
-    local all = hincr(k.agg, 'up', delta)
-    rpush(k.upc, string.format('%d %d %d %d %s', f.tm, f.tr or 0, n, all, k.host))
-end
-local function down(k, gf, f)
-    if gf.up == '1' then up(k, gf, -1, f) end
-end
--- Member of a guest's boot in the zsets: HOST:IDX, and HOST:IDX#GEN once restarted.
-local function member(g, gf)
-    local gen = gf.gen
-    if not gen or gen == 0 or gen == '0' then return g end
-    return g .. '#' .. istr(tonumber(gen))
-end
--- Optional fields are always sent; empty strings and zeros mean "not known".
-local function gset_opt(gf, field, v)
-    if v and v ~= '' and v ~= 0 then gf[field] = v end
 end
 
--- ---- one handler per run event type: k holds run, host and the run's hash keys,
--- g the guest id, ge its hash entry in the cache (ge.f the fields, written directly:
--- a guest's hash is written whole at the end of the call), f the decoded event ----
+-- ---- one handler per run event type: k holds run, host and the run's hash keys, g
+-- the guest's id (HOST:IDX), f the decoded event. What needs a guest's earlier events
+-- (its state, phases, generations, the ready-count timeline) is not kept here: the
+-- aggregator folds it from the run's events (aggregator/agg_events.c) when asked.
 local H = {}
 function H.run_start(k, f)
     local host = k.host
@@ -333,74 +234,17 @@ function H.run_start(k, f)
     end
 end
 
-function H.spawn(k, f, g, ge)
-    local gf = ge.f
-    if gf.spawn_tm then
-        -- a restart of this guest: a new generation; the old one is down now
-        down(k, gf, f)
-        gf.gen = (tonumber(gf.gen) or 0) + 1
-        for _, n in ipairs({'spawned_tm', 'first_output_tm', 'ready_tm', 'boot_ns', 'reason',
-                'failed_tm', 'exit_status', 'exit_tm', 'pid', 'detail', 'accel', 'accel_why'}) do
-            if gf[n] then
-                gf[n] = nil
-                ge.dirty[n] = true
-            end
-        end
-        incr(k, 'respawned', 1)
-    end
-    gf.host = k.host
-    gf.idx = istr(f.guest)
-    gf.state = 'spawning'
-    gf.spawn_tm = f.tm
-    gf.spawn_tr = f.tr
-    gf.running = f.running
+function H.spawn(k, f, g)
     incr(k, 'spawned', 1)
     local lo = k.lo_a
     if not lo[k.f_first_spawn] or f.tm < lo[k.f_first_spawn] then lo[k.f_first_spawn] = f.tm end
     if not lo.first_spawn_tr or f.tr < lo.first_spawn_tr then lo.first_spawn_tr = f.tr end
-    if f.lag_ns and k.interval then
-        gf.lag_ns = f.lag_ns
-        zadd_run(k, 'lag', ms(f.lag_ns), member(g, gf))
-    end
+    if f.lag_ns and k.interval then zadd_boot(k, 'lag', ms(f.lag_ns), g, f) end
 end
 
-function H.spawned(k, f, g, ge)
-    local gf = ge.f
-    gf.pid = f.pid
-    gf.spawned_tm = f.tm
-    gset_opt(gf, 'spawn_ns', f.spawn_ns)
-    if f.accel and f.accel ~= '' and f.accel ~= gf.accel then -- instances by accel, in agg
-        if gf.accel then incr(k, 'accel:' .. gf.accel, -1) end
-        incr(k, 'accel:' .. f.accel, 1)
-        gf.accel = f.accel
-    end
-    gset_opt(gf, 'accel_why', f.detail)
-    local st = gf.state
-    if not st or st == 'spawning' then gf.state = 'running' end
-    phase(k, member(g, gf), 'spawned', gf.spawn_tm, f.tm)
-end
-
-function H.first_output(k, f, g, ge)
-    local gf = ge.f
-    if gf.first_output_tm then return end
-    gf.first_output_tm = f.tm
-    phase(k, member(g, gf), 'first_output', gf.spawned_tm or gf.spawn_tm, f.tm)
-end
-
-function H.marker(k, f, g, ge)
-    local gf, name = ge.f, 'm:' .. f.name
-    if gf[name] then return end
-    gf[name] = f.tm
-    phase(k, member(g, gf), name, gf.spawn_tm, f.tm)
-end
-
-function H.ready(k, f, g, ge)
-    local gf = ge.f
-    local b, m = ms(f.boot_ns), member(g, gf)
-    gf.state = 'ready'
-    gf.ready_tm = f.tm
-    gf.boot_ns = f.boot_ns
-    zadd_run(k, 'boot', b, m)
+function H.ready(k, f, g)
+    local b = ms(f.boot_ns)
+    zadd_boot(k, 'boot', b, g, f)
     incr(k, 'ready', 1)
     both_min(k, 'boot_min_ms', b)
     both_max(k, 'boot_max_ms', b)
@@ -409,43 +253,17 @@ function H.ready(k, f, g, ge)
     local hi = k.hi_a
     if not hi[k.f_last_ready] or f.tm > hi[k.f_last_ready] then hi[k.f_last_ready] = f.tm end
     if not hi.last_ready_tr or f.tr > hi.last_ready_tr then hi.last_ready_tr = f.tr end
-    phase(k, m, 'ready', gf.first_output_tm, f.tm)
-    -- boot time against guests already running at spawn
-    local bk, byrun = bucket_fields(gf.running), k.byrun
-    acc_add(k, byrun, bk[1], 1)
-    acc_add(k, byrun, bk[2], b)
-    acc_max(k, byrun, bk[3], b)
-    -- ready per second since the host's first spawn
-    local t0 = min_now(k, k.agg, k.f_first_spawn)
-    if t0 then acc_add(k, k.rps, istr(math.floor((f.tm - t0) / 1e9)), 1) end
-    up(k, gf, 1, f)
 end
 
-local function guest_end(k, f, gf, counter)
-    gset_opt(gf, 'rss_kib', f.rss_kib)
-    gset_opt(gf, 'cpu_ms', f.cpu_ms)
-    gset_opt(gf, 'detail', f.detail)
-    incr(k, counter, 1)
-    down(k, gf, f)
-end
+-- spawned, first_output and marker change no counter: they are in ev, for the fold
+local function stored(k, f, g) end
+H.spawned, H.first_output, H.marker = stored, stored, stored
 
-function H.exit(k, f, g, ge)
-    local gf = ge.f
-    gf.exit_status = f.status
-    gf.exit_tm = f.tm
-    gset_opt(gf, 'ram_kib', f.ram_kib)
-    local st = gf.state
-    if st ~= 'ready' and st ~= 'failed' then gf.state = 'exited' end
-    guest_end(k, f, gf, 'exited')
-end
+function H.exit(k, f, g) incr(k, 'exited', 1) end
 
-function H.failed(k, f, g, ge)
-    local gf = ge.f
-    gf.state = 'failed'
-    gf.reason = f.reason
-    gf.failed_tm = f.tm
+function H.failed(k, f, g)
     incr(k, 'failed:' .. f.reason, 1)
-    guest_end(k, f, gf, 'failed')
+    incr(k, 'failed', 1)
 end
 
 function H.mem(k, f)
@@ -515,11 +333,9 @@ local function run_keys(run, host)
     local k = B.runs[run]
     if not k then
         k = {run = run, host = host, meta = KEY.meta(run), agg = KEY.agg(run),
-            hagg = KEY.hagg(run, host), seq = KEY.seq(run), ev = KEY.ev(run), guests = {},
-            byrun = KEY.run(run, 'byrun'), rps = KEY.run(run, 'rps'), upc = KEY.run(run, 'upc'),
+            hagg = KEY.hagg(run, host), seq = KEY.seq(run), ev = KEY.ev(run), host_ = host .. ':',
             f_first_spawn = 'first_spawn_tm:' .. host, f_last_ready = 'last_ready_tm:' .. host,
-            f_up = 'up:' .. host, add_a = {}, add_h = {}, lo_a = {}, lo_h = {}, hi_a = {},
-            hi_h = {}, zkeys = {}, phases = KEY.run(run, 'phases')}
+            add_a = {}, add_h = {}, lo_a = {}, lo_h = {}, hi_a = {}, hi_h = {}, zkeys = {}}
         k.add = {[k.agg] = k.add_a, [k.hagg] = k.add_h}
         k.lo = {[k.agg] = k.lo_a, [k.hagg] = k.lo_h}
         k.hi = {[k.agg] = k.hi_a, [k.hagg] = k.hi_h}
@@ -545,20 +361,9 @@ local function apply_run_event(host, f, raw)
     if f.type ~= 'line' then
         rpush(k.ev, raw)
     end
-    local g, ge
-    if f.guest then -- the guest's id and hash, once per call; the hash is written whole
-        local c = k.guests[f.guest]
-        if not c then
-            local idx = istr(f.guest)
-            local gk = KEY.guest(run, host, idx)
-            c = {host .. ':' .. idx, B.h[gk] or hload(gk)}
-            c[2].all = true
-            k.guests[f.guest] = c
-        end
-        g, ge = c[1], c[2]
-    end
+    local g = f.guest and k.host_ .. istr(f.guest) -- HOST:IDX
     local h = H[f.type] or unknown
-    h(k, f, g, ge)
+    h(k, f, g)
     return 1
 end
 

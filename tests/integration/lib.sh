@@ -61,6 +61,21 @@ start_redis() {
 
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
+# guest_field RUN HOST:IDX KEY: one key of that guest's row in `bootstorm export --json`
+# (the aggregator folds it from the run's events; markers as m:NAME), "" when null or
+# no such guest. Redis at $REDIS_URL.
+guest_field() {
+    "$BIN/bootstorm" --redis "$REDIS_URL" export "$1" --json | python3 -c '
+import json, sys
+g = [r for r in json.load(sys.stdin) if r["guest"] == sys.argv[1]]
+k = sys.argv[2]
+v = g[0]["markers_ms"].get(k[2:]) if g and k.startswith("m:") else (g[0].get(k) if g else None)
+print("" if v is None else v)' "$2" "$3"
+}
+
+# guest_exited RUN HOST:IDX: true once that guest's exit is among the run's events.
+guest_exited() { [ -n "$(guest_field "$1" "$2" exit_status)" ]; }
+
 # Starts the stack most tests need: a redis-server, a collector on a free port and one
 # launcher with host id $1 (further arguments go to the launcher). Sets EP and
 # LAUNCHER_PID.

@@ -49,7 +49,7 @@ RUN=20261130-000000-cluster-1a2b
 slot() { redis-cli -p "${P[0]}" cluster keyslot "$1"; }
 # (a) the run's keys (redis/SCHEMA.md, common/keys.h) all hash to the slot of {RUN}
 want=$(slot "{$RUN}")
-for k in meta seq ev boot lag agg phases byrun rps upc lines guest:h1:0 hagg:h1 mem:h1 ph:ready; do
+for k in meta seq ev boot lag agg lines hagg:h1 mem:h1; do
     [ "$(slot "bs:{$RUN}:$k")" = "$want" ] || fail "(a) bs:{$RUN}:$k is not in slot $want"
 done
 pass "(a) every bs:{$RUN}:* key hashes to slot $want"

@@ -64,6 +64,7 @@ timeout 60 "$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/nope.yaml" --collec
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["failed"]==2 and r["ready"]==0, r' \
     "$T_DIR/nope.json" || fail "failed spawns not counted: $(cat "$T_DIR/nope.json")"
 run=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$T_DIR/nope.json")
-[ "$(rcli HGET "bs:{$run}:guest:remote:0" reason)" = spawn ] || fail "reason not spawn"
-[ -n "$(rcli HGET "bs:{$run}:guest:remote:0" detail)" ] || fail "no detail for the failed spawn"
-pass "failed spawns: failed 2, reason spawn, detail: $(rcli HGET "bs:{$run}:guest:remote:0" detail)"
+[ "$(guest_field "$run" remote:0 reason)" = spawn ] || fail "reason not spawn"
+detail=$(guest_field "$run" remote:0 detail)
+[ -n "$detail" ] || fail "no detail for the failed spawn"
+pass "failed spawns: failed 2, reason spawn, detail: $detail"

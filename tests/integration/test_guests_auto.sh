@@ -74,7 +74,7 @@ pass "fakekvm: remembered, second run under TCG at once (each guest says why)"
 
 run_json bad fakebad 1 && fail "fakebad ready?"
 run=$(json bad 'r["run"]')
-d=$(rcli HGET "bs:{$run}:guest:fake:0" detail)
+d=$(guest_field "$run" fake:0 detail)
 case $d in *"retried under TCG after KVM failed it"*) ;; *) fail "fakebad detail: $d" ;; esac
 pass "a guest failing under TCG too: failed, detail says it was retried ($d)"
 

@@ -116,17 +116,19 @@ start_launcher 1
 run_lv four 4
 [ -z "$(bs_domains)" ] || fail "bs-* domains left after the run: $(bs_domains)"
 grep -q "destroyed 1 stale bs-\* domain" "$T_DIR/launcher1.log" || fail "stale domain not reported cleaned"
-for i in 0 1 2 3; do
-    h="bs:{$RUN}:guest:lv:$i"
-    sn=$(rcli HGET "$h" spawn_ns)
-    [ -n "$sn" ] && [ "$sn" -gt 0 ] || fail "guest $i has no create-call latency (spawn_ns='$sn')"
-    pid=$(rcli HGET "$h" pid)
-    [ -n "$pid" ] && [ "$pid" -gt 1 ] || fail "guest $i: QEMU pid unknown ($pid)"
-    echo "guest $i: create call $((sn / 1000000)) ms, boot $(($(rcli HGET "$h" boot_ns) / 1000000)) ms, rss $(rcli HGET "$h" rss_kib) KiB"
-done
-[ -n "$(rcli HGET "bs:{$RUN}:guest:lv:0" m:entry)" ] || fail "console marker 'entry' not seen"
+"$BIN/bootstorm" --redis "$REDIS_URL" export "$RUN" --json >"$T_DIR/four.guests" || fail "export"
+python3 - "$T_DIR/four.guests" <<'PY' || fail "libvirt guests: $(cat "$T_DIR/four.guests")"
+import json, sys
+g = {x["guest"]: x for x in json.load(open(sys.argv[1]))}
+for i in range(4):
+    x = g["lv:%d" % i]
+    assert x["spawn_call_ms"] and x["spawn_call_ms"] > 0, ("no create-call latency", x)
+    assert x["pid"] and x["pid"] > 1, ("QEMU pid unknown", x)
+    print("guest %d: create call %.0f ms, boot %.0f ms, rss %s KiB" % (i, x["spawn_call_ms"], x["boot_ms"], x["rss_kib"]))
+assert "entry" in g["lv:0"]["markers_ms"], "console marker 'entry' not seen"
+PY
 run_lv one 1
-echo "one alone: create call $(($(rcli HGET "bs:{$RUN}:guest:lv:0" spawn_ns) / 1000000)) ms"
+echo "one alone: create call $(guest_field "$RUN" lv:0 spawn_call_ms) ms"
 pass "stale bs-* domain destroyed at open; 4/4 libvirt guests ready, create latency and pid recorded, none left"
 
 # 2. SIGKILL mid-run (hold): libvirtd destroys the domains with the connection.

@@ -24,8 +24,8 @@ run_guests debugcon minkernel-debugcon 4
 pass "ready by the debug port: 4/4"
 
 run_guests exit minkernel-exit 4
-[ "$(rcli HGET "bs:{$RUN}:guest:rdy:0" exit_status)" = 1 ] || fail "exit guest's status is not 1"
-[ -n "$(rcli HGET "bs:{$RUN}:guest:rdy:0" m:exit)" ] || fail "marker 'exit' (after 'entry') not recorded"
+[ "$(guest_field "$RUN" rdy:0 exit_status)" = 1 ] || fail "exit guest's status is not 1"
+[ -n "$(guest_field "$RUN" rdy:0 m:exit)" ] || fail "marker 'exit' (after 'entry') not recorded"
 pass "ready by exit status, marker with after: recorded"
 
 run_guests trace minkernel 2 "trace: true"

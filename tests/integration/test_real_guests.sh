@@ -40,16 +40,15 @@ assert r["ready"] == int(sys.argv[2]) and r["failed"] == 0, r
 print(r["run"])
 PY
     ) || fail "$name: not every guest ready: $(cat "$T_DIR/$name.json")"
-    local i h st
+    local i st
     for ((i = 0; i < count; i++)); do
-        h="bs:{$run}:guest:real:$i"
         # the exit event follows ready: wait for it rather than for a fixed time
-        wait_for 30 bash -c "[ -n \"\$(redis-cli -p $REDIS_PORT HGET '$h' exit_status)\" ]" ||
+        wait_for 30 guest_exited "$run" "real:$i" ||
             fail "$name: guest $i never exited"
-        st=$(rcli HGET "$h" exit_status)
+        st=$(guest_field "$run" "real:$i" exit_status)
         [ "$st" = "$exit_ok" ] || fail "$name: guest $i exit status $st, expected $exit_ok"
         for m in "$@"; do
-            [ -n "$(rcli HGET "$h" "m:$m")" ] || fail "$name: guest $i marker '$m' not seen"
+            [ -n "$(guest_field "$run" "real:$i" "m:$m")" ] || fail "$name: guest $i marker '$m' not seen"
         done
     done
     echo "$name: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); b=r["boot_ms"]; print("ready p50 %s ms, max %s ms, accel %s" % (b["p50"], b["max"], r["accel"]))' "$T_DIR/$name.json")"

@@ -28,7 +28,8 @@ timeout 60 "$BIN/bootstorm" --redis "redis://:$PW@$HP" run "$T_DIR/auth.yaml" --
     --json >"$T_DIR/run.json" || fail "run with credentials in the URL: $(cat "$T_DIR/run.json")"
 RUN=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["ready"]==4, r; print(r["run"])' \
     "$T_DIR/run.json") || fail "not 4 ready: $(cat "$T_DIR/run.json")"
-[ "$(rcli HGET "bs:{$RUN}:guest:authhost:0" state)" = ready ] || fail "guest 0 not stored as ready"
+[ "$(REDIS_URL="redis://:$PW@$HP" guest_field "$RUN" authhost:0 state)" = ready ] ||
+    fail "guest 0 not stored as ready"
 ! grep -q "$PW" "$T_DIR/collector.log" || fail "the collector's log shows the password"
 pass "collector and run with redis://:PASSWORD@host: 4/4 ready, stored, password not logged"
 
