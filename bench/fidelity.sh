@@ -53,10 +53,19 @@ storm() {
         --json >"$d/r.json" || { echo "run of $2 x $1 failed: $(cat "$d/r.json")" >&2; exit 1; }
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$d/r.json"
 }
-# fields RUN N F1 F2: one line "F1 F2" per guest, read from Redis in one pipeline.
+# fields RUN N F1 F2: one line "F1 F2" per guest of `bootstorm export --json`; F is pid,
+# ready_tm or m:MARKER (those two as the host's monotonic ns: spawn_tm_ns + the ms).
 fields() {
-    for ((i = 0; i < $2; i++)); do printf 'HMGET bs:{%s}:guest:fid:%d %s %s\n' "$1" "$i" "$3" "$4"; done |
-        redis-cli -p "$RP" | paste -d' ' - -
+    "$B/bin/bootstorm" --redis "redis://127.0.0.1:$RP" export "$1" --json | python3 -c '
+import json, sys
+def f(g, k):
+    if k == "pid":
+        return g["pid"]
+    ms = g["ready_ms"] if k == "ready_tm" else g["markers_ms"].get(k[2:])
+    return None if ms is None else g["spawn_tm_ns"] + round(ms * 1e6)
+for g in json.load(sys.stdin):
+    v = [f(g, k) for k in sys.argv[1:]]
+    print(" ".join("" if x is None else str(x) for x in v))' "$3" "$4"
 }
 stats() { # LABEL N < "a b" lines: per-line (b - a) in ms; says when fewer than N pairs
     python3 -c '
