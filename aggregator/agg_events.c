@@ -4,6 +4,7 @@
  * and the run's counters only: what needs a guest's earlier events is derived here,
  * once per query, not in Redis once per event (docs/ARCHITECTURE.md, "The event path").
  * Not for the counters and the boot and lag distributions (agg.c reads those). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,18 +17,26 @@
 #define COPY(dst, v) snprintf(dst, sizeof dst, "%s", v)
 #define EV_CHUNK 5000 /* events per LRANGE */
 
-/* Fold state beside the rows: per host its guests by index and its ready count, per
- * row the monotonic times the phases are measured between. */
+/* Fold state beside the rows: per host its ready count and first spawn, the rows by
+ * (host, index) in an open-addressing table (indexes are sparse after restarts and
+ * ramps, and a launcher may send any index the codec allows: no array by index), per
+ * row the monotonic time the phases are measured from. */
 struct fold_host {
-    size_t *slot; /* row + 1 of guest idx, 0 when not seen; cap entries */
-    size_t cap;
     long long up;     /* its guests ready and alive */
     int64_t first_tm; /* its first spawn (monotonic), -1 before one */
+};
+
+struct fold_slot {
+    size_t row1; /* row + 1; 0: empty */
+    int64_t idx;
+    int host;
 };
 
 struct fold {
     struct agg_guests *gs;
     struct fold_host host[AGG_HOSTS_MAX];
+    struct fold_slot *tab; /* tab_cap entries, a power of two, at most half full */
+    size_t tab_cap;
     int64_t *spawn_tm; /* per row, the latest generation's spawn */
     char *up;          /* per row, 1 while ready and alive */
     size_t cap_tm, cap_up;
@@ -75,31 +84,67 @@ static void row_reset(struct agg_guest *g)
         g->marker_ms[i] = -1;
 }
 
+static size_t slot_of(const struct fold_slot *tab, size_t cap, int h, int64_t idx)
+{
+    size_t i = (size_t)(((uint64_t)idx * 0x9E3779B97F4A7C15u) >> 7 ^ (uint64_t)h) & (cap - 1);
+    while (tab[i].row1 && (tab[i].idx != idx || tab[i].host != h))
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* Doubles the table (from 1024) when the next row would fill it past half. */
+static int tab_grow(struct fold *f)
+{
+    if (2 * (f->gs->n + 1) <= f->tab_cap)
+        return 0;
+    size_t cap = f->tab_cap ? 2 * f->tab_cap : 1024;
+    struct fold_slot *t = calloc(cap, sizeof *t);
+    if (!t)
+        return -1;
+    for (size_t i = 0; i < f->tab_cap; i++)
+        if (f->tab[i].row1)
+            t[slot_of(t, cap, f->tab[i].host, f->tab[i].idx)] = f->tab[i];
+    free(f->tab);
+    f->tab = t;
+    f->tab_cap = cap;
+    return 0;
+}
+
+/* A new row for guest idx of host h; NULL when out of memory. */
+static struct agg_guest *row_new(struct fold *f, int h, int64_t idx)
+{
+    struct agg_guests *gs = f->gs;
+    size_t n = gs->n + 1;
+    if (tab_grow(f) < 0 || grow((void **)&gs->g, &gs->cap, n, sizeof *gs->g) < 0 ||
+        grow((void **)&f->spawn_tm, &f->cap_tm, n, sizeof *f->spawn_tm) < 0 ||
+        grow((void **)&f->up, &f->cap_up, n, 1) < 0)
+        return NULL;
+    struct agg_guest *g = &gs->g[gs->n];
+    memset(g, 0, sizeof *g);
+    row_reset(g);
+    snprintf(g->id, sizeof g->id, "%s:%lld", gs->host[h], (long long)idx);
+    COPY(g->host, gs->host[h]);
+    g->idx = idx;
+    g->running = g->spawn_tm = -1;
+    f->spawn_tm[gs->n] = -1;
+    f->tab[slot_of(f->tab, f->tab_cap, h, idx)] = (struct fold_slot){++gs->n, idx, h};
+    return g;
+}
+
 /* The row of guest idx of host h, made on its first event; NULL when out of memory. */
 static struct agg_guest *row_of(struct fold *f, int h, int64_t idx, size_t *at)
 {
-    struct fold_host *fh = &f->host[h];
-    struct agg_guests *gs = f->gs;
-    if (idx < 0 || grow((void **)&fh->slot, &fh->cap, (size_t)idx + 1, sizeof *fh->slot) < 0)
-        return NULL;
-    if (!fh->slot[idx]) {
-        size_t n = gs->n + 1;
-        if (grow((void **)&gs->g, &gs->cap, n, sizeof *gs->g) < 0 ||
-            grow((void **)&f->spawn_tm, &f->cap_tm, n, sizeof *f->spawn_tm) < 0 ||
-            grow((void **)&f->up, &f->cap_up, n, 1) < 0)
-            return NULL;
-        struct agg_guest *g = &gs->g[gs->n];
-        memset(g, 0, sizeof *g);
-        row_reset(g);
-        snprintf(g->id, sizeof g->id, "%s:%lld", gs->host[h], (long long)idx);
-        COPY(g->host, gs->host[h]);
-        g->idx = idx;
-        g->running = g->spawn_tm = -1;
-        f->spawn_tm[gs->n] = -1;
-        fh->slot[idx] = ++gs->n;
+    if (f->tab_cap) {
+        const struct fold_slot *s = &f->tab[slot_of(f->tab, f->tab_cap, h, idx)];
+        if (s->row1) {
+            *at = s->row1 - 1;
+            return &f->gs->g[*at];
+        }
     }
-    *at = fh->slot[idx] - 1;
-    return &gs->g[*at];
+    if (!row_new(f, h, idx))
+        return NULL;
+    *at = f->gs->n - 1;
+    return &f->gs->g[*at];
 }
 
 /* One value (ms) of phase name; -1 when out of memory. */
@@ -401,8 +446,7 @@ int agg_guests_load(redisContext *c, const char *run, struct agg_guests *out, ch
     if (ycfg_id_check("run id", run, err, errlen) < 0)
         return -1;
     int rc = fold_events(c, run, &f, err, errlen);
-    for (int h = 0; h < out->nhosts; h++)
-        free(f.host[h].slot);
+    free(f.tab);
     free(f.spawn_tm);
     free(f.up);
     free(f.rps);

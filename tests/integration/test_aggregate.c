@@ -100,12 +100,11 @@ static void populate(redisContext *c)
          C, C);
 }
 
-/* Appends one event of guest idx of host h1 at monotonic tm to run's ev list, encoded by
- * the launcher's codec (the aggregator folds guests, phases and rates from ev). */
-static void push_event(redisContext *c, const char *run, enum ev_type type, int idx, int64_t tm)
+/* An event of guest idx of host h1 of run at monotonic tm (realtime a fixed offset
+ * from it), ready to have its type's fields set. */
+static struct ev event_of(const char *run, enum ev_type type, int64_t idx, int64_t tm)
 {
     struct ev e;
-    char buf[1024];
     ev_init(&e, type);
     snprintf(e.host, sizeof e.host, "h1");
     snprintf(e.run, sizeof e.run, "%s", run);
@@ -113,12 +112,27 @@ static void push_event(redisContext *c, const char *run, enum ev_type type, int 
     e.guest = idx;
     e.tm.ns = tm;
     e.tr.ns = 1704067200000000000LL + tm;
-    e.boot_ns = type == EV_READY ? tm - 1000000000 : 0;
-    int n = ev_encode(&e, buf, sizeof buf);
-    redisReply *r = n > 0 ? redisCommand(c, "RPUSH bs:{%s}:ev %b", run, buf, (size_t)n) : NULL;
-    CHECK(r && r->type == REDIS_REPLY_INTEGER, "RPUSH of an encoded event");
+    return e;
+}
+
+/* Appends e to its run's ev list, encoded by the launcher's codec (the aggregator folds
+ * guests, phases and rates from ev). */
+static void push(redisContext *c, const struct ev *e)
+{
+    char buf[1024];
+    int n = ev_encode(e, buf, sizeof buf);
+    redisReply *r = n > 0 ? redisCommand(c, "RPUSH bs:{%s}:ev %b", e->run, buf, (size_t)n) : NULL;
+    CHECK(r && r->type == REDIS_REPLY_INTEGER, "RPUSH of an encoded %s", ev_type_name(e->type));
     if (r)
         freeReplyObject(r);
+}
+
+/* A spawn or a ready (booted in tm - 1 s) of guest idx of h1 at tm. */
+static void push_event(redisContext *c, const char *run, enum ev_type type, int idx, int64_t tm)
+{
+    struct ev e = event_of(run, type, idx, tm);
+    e.boot_ns = type == EV_READY ? tm - 1000000000 : 0;
+    push(c, &e);
 }
 
 /* D: the first missing:HOST line is not "HOST: why" (a host id holding a newline), the
@@ -348,6 +362,73 @@ static void test_run_d(redisContext *c)
     CHECK(json_check(&r, "a0", "assert d[\"lost_events\"]==0, d") == 0, "A: lost_events 0");
 }
 
+#define MS 1000000LL
+
+/* The values of phase name in gs, NULL when it has none. */
+static const struct agg_phase_values *phase_in(const struct agg_guests *gs, const char *name)
+{
+    for (int i = 0; i < gs->nphases; i++)
+        if (!strcmp(gs->phase[i].name, name))
+            return &gs->phase[i];
+    return NULL;
+}
+
+/* E: the fold of a run's events (agg_events.c). Guest 0 boots (spawned, first output,
+ * marker, ready), is restarted (a second generation: its phase fields start again, it
+ * goes down and up) and boots without output; a guest with the largest index the codec
+ * allows fails. */
+static void populate_e(redisContext *c, const char *run)
+{
+    struct ev e = event_of(run, EV_SPAWN, 0, 0);
+    push(c, &e);
+    e = event_of(run, EV_SPAWNED, 0, 10 * MS), e.pid = 100, snprintf(e.accel, 16, "kvm");
+    push(c, &e);
+    e = event_of(run, EV_FIRST_OUTPUT, 0, 20 * MS), push(c, &e);
+    e = event_of(run, EV_MARKER, 0, 25 * MS), snprintf(e.name, sizeof e.name, "entry");
+    push(c, &e);
+    e = event_of(run, EV_READY, 0, 50 * MS), e.boot_ns = 50 * MS, push(c, &e);
+    e = event_of(run, EV_SPAWN, 0, 100 * MS), e.running = 1, push(c, &e);
+    e = event_of(run, EV_SPAWNED, 0, 105 * MS), e.pid = 101, snprintf(e.accel, 16, "tcg");
+    push(c, &e);
+    e = event_of(run, EV_READY, 0, 130 * MS), e.boot_ns = 30 * MS, push(c, &e);
+    e = event_of(run, EV_SPAWN, (1 << 30), 0), e.running = 1, push(c, &e);
+    e = event_of(run, EV_FAILED, (1 << 30), 200 * MS), snprintf(e.reason, 16, "crash");
+    push(c, &e);
+}
+
+static void test_fold(redisContext *c)
+{
+    const char *E = "20240101-000300-fold-2-eeee";
+    struct agg_guests gs;
+    char err[256] = "";
+    populate_e(c, E);
+    CHECK(agg_guests_load(c, E, &gs, err, sizeof err) == 0, "fold E: %s", err);
+    CHECK_NUM((long long)gs.n, 2);
+    const struct agg_guest *g = &gs.g[0], *big = &gs.g[1];
+    CHECK(g->gen == 1 && !strcmp(g->state, "ready") && !strcmp(g->accel, "tcg") && g->pid == 101,
+          "guest 0: gen %lld state %s accel %s pid %lld", g->gen, g->state, g->accel, g->pid);
+    CHECK(g->spawned_ms == 5 && g->ready_ms == 30 && g->first_output_ms == -1 &&
+              g->marker_ms[0] == -1,
+          "guest 0's second generation: spawned %g ready %g output %g marker %g", g->spawned_ms,
+          g->ready_ms, g->first_output_ms, g->marker_ms[0]);
+    CHECK(big->idx == (1 << 30) && !strcmp(big->state, "failed") && !strcmp(big->reason, "crash"),
+          "the last guest: idx %lld state %s reason %s", big->idx, big->state, big->reason);
+    const struct agg_phase_values *sp = phase_in(&gs, "spawned"), *fo = phase_in(&gs, "first_output"),
+                                  *rd = phase_in(&gs, "ready"), *mk = phase_in(&gs, "m:entry");
+    CHECK(sp && sp->n == 2 && sp->v[0] == 10 && sp->v[1] == 5, "phase spawned");
+    CHECK(fo && fo->n == 1 && fo->v[0] == 10, "phase first_output (spawned -> output)");
+    CHECK(rd && rd->n == 1 && rd->v[0] == 30, "phase ready: only the generation with output");
+    CHECK(mk && mk->n == 1 && mk->v[0] == 25, "phase m:entry");
+    CHECK(gs.respawned == 1 && gs.naccels == 2 && gs.accels[0].n == 1 && gs.accels[1].n == 1,
+          "respawned %lld, %d accels", gs.respawned, gs.naccels);
+    CHECK(gs.nupc == 3 && gs.upc[0].all == 1 && gs.upc[1].all == 0 && gs.upc[2].all == 1,
+          "ready count up, down at the restart, up: %zu changes", gs.nupc);
+    CHECK(gs.nbuckets == 2 && gs.peak_ready_1s == 2, "%d buckets, peak %lld", gs.nbuckets,
+          gs.peak_ready_1s);
+    agg_guests_free(&gs);
+    printf("PASS (e) the fold: generations, phases, accels, the ready count, a sparse index\n");
+}
+
 static void test_list(redisContext *c)
 {
     char *buf = NULL, err[256] = "";
@@ -431,6 +512,7 @@ int main(void)
     test_run_b(c);
     test_run_c_and_errors(c);
     test_run_d(c);
+    test_fold(c);
     test_list(c);
     test_wait(c, url);
     redisFree(c);
