@@ -372,14 +372,21 @@ static int apply(struct fold *f, const struct ev *e)
     if (!(g = row_of(f, h, e->guest, &at)))
         return -1;
     switch (e->type) {
-    case EV_SPAWN: return on_spawn(f, h, at, g, e);
-    case EV_SPAWNED: return on_spawned(f, at, g, e);
-    case EV_FIRST_OUTPUT: return on_first_output(f, at, g, e);
-    case EV_MARKER: return on_marker(f, at, g, e);
-    case EV_READY: return on_ready(f, h, at, g, e);
+    case EV_SPAWN:
+        return on_spawn(f, h, at, g, e);
+    case EV_SPAWNED:
+        return on_spawned(f, at, g, e);
+    case EV_FIRST_OUTPUT:
+        return on_first_output(f, at, g, e);
+    case EV_MARKER:
+        return on_marker(f, at, g, e);
+    case EV_READY:
+        return on_ready(f, h, at, g, e);
     case EV_EXIT:
-    case EV_FAILED: return on_end(f, h, at, g, e);
-    default: return 0;
+    case EV_FAILED:
+        return on_end(f, h, at, g, e);
+    default:
+        return 0;
     }
 }
 
@@ -419,8 +426,8 @@ static int fold_events(redisContext *c, const char *run, struct fold *f, char *e
     int rc = e ? 0 : -1;
     keys_run(key, sizeof key, run, KEY_EV); /* fits: the id was checked */
     for (long long at = 0; rc == 0;) {
-        redisReply *r = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "LRANGE %s %lld %lld",
-                                     key, at, at + EV_CHUNK - 1);
+        redisReply *r = bredis_query(c, REDIS_REPLY_ARRAY, err, errlen, "LRANGE %s %lld %lld", key,
+                                     at, at + EV_CHUNK - 1);
         if (!r)
             break;
         rc = apply_reply(f, r, e);
