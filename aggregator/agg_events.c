@@ -41,8 +41,8 @@ struct fold {
     char *up;          /* per row, 1 while ready and alive */
     size_t cap_tm, cap_up;
     long long up_all;
-    long long *rps; /* ready in second s since its host's first spawn, over all hosts */
-    size_t nrps;
+    int64_t *ready_s; /* per ready: the second since its host's first spawn */
+    size_t nready, cap_ready;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -235,14 +235,32 @@ static void bucket_add(struct agg_guests *gs, long long running, double boot_ms)
         b->max_ms = boot_ms;
 }
 
-/* One more ready in second s since its host's first spawn (all hosts summed). */
+/* One more ready in second s since its host's first spawn (all hosts summed): kept as
+ * a list, counted once sorted (a ready far in the future costs no array up to it). */
 static int rps_add(struct fold *f, int64_t s)
 {
-    if (s < 0 || grow((void **)&f->rps, &f->nrps, (size_t)s + 1, sizeof *f->rps) < 0)
-        return s < 0 ? 0 : -1;
-    if (++f->rps[s] > f->gs->peak_ready_1s)
-        f->gs->peak_ready_1s = f->rps[s];
+    if (grow((void **)&f->ready_s, &f->cap_ready, f->nready + 1, sizeof *f->ready_s) < 0)
+        return -1;
+    f->ready_s[f->nready++] = s;
     return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The most readies in one second (nearest to bs:{RUN}:rps of older libraries). */
+static long long peak_per_second(int64_t *s, size_t n)
+{
+    long long peak = 0, run = 0;
+    qsort(s, n, sizeof *s, cmp_i64);
+    for (size_t i = 0; i < n; i++) {
+        run = i && s[i] == s[i - 1] ? run + 1 : 1;
+        peak = run > peak ? run : peak;
+    }
+    return peak;
 }
 
 static int marker_index(struct agg_guests *gs, const char *name)
@@ -397,9 +415,10 @@ static int cmp_guest(const void *a, const void *b)
     return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-/* Buckets hold sums until here; rows go in host, index order. */
-static void fold_finish(struct agg_guests *gs)
+/* Buckets hold sums until here; the busiest second; rows go in host, index order. */
+static void fold_finish(const struct fold *f, struct agg_guests *gs)
 {
+    gs->peak_ready_1s = peak_per_second(f->ready_s, f->nready);
     for (int i = 0; i < gs->nbuckets; i++)
         gs->bucket[i].mean_ms = gs->bucket[i].n ? gs->bucket[i].mean_ms / gs->bucket[i].n : -1;
     qsort(gs->g, gs->n, sizeof *gs->g, cmp_guest);
@@ -453,16 +472,15 @@ int agg_guests_load(redisContext *c, const char *run, struct agg_guests *out, ch
     if (ycfg_id_check("run id", run, err, errlen) < 0)
         return -1;
     int rc = fold_events(c, run, &f, err, errlen);
+    if (rc == 0)
+        fold_finish(&f, out);
+    else
+        agg_guests_free(out);
     free(f.tab);
     free(f.spawn_tm);
     free(f.up);
-    free(f.rps);
-    if (rc < 0) {
-        agg_guests_free(out);
-        return -1;
-    }
-    fold_finish(out);
-    return 0;
+    free(f.ready_s);
+    return rc;
 }
 
 void agg_guests_free(struct agg_guests *gs)

@@ -375,7 +375,8 @@ static const struct agg_phase_values *phase_in(const struct agg_guests *gs, cons
 
 /* E: the fold of a run's events (agg_events.c). Guest 0 boots (spawned, first output,
  * marker, ready), is restarted (a second generation: its phase fields start again, it
- * goes down and up) and boots without output; a guest with the largest index the codec
+ * goes down and up) and boots without output; guest 2 is ready 31 years after the
+ * first spawn (no per-second array up to it); a guest with the largest index the codec
  * allows fails. */
 static void populate_e(redisContext *c, const char *run)
 {
@@ -391,6 +392,8 @@ static void populate_e(redisContext *c, const char *run)
     e = event_of(run, EV_SPAWNED, 0, 105 * MS), e.pid = 101, snprintf(e.accel, 16, "tcg");
     push(c, &e);
     e = event_of(run, EV_READY, 0, 130 * MS), e.boot_ns = 30 * MS, push(c, &e);
+    e = event_of(run, EV_SPAWN, 2, 0), push(c, &e);
+    e = event_of(run, EV_READY, 2, 1000000000000000000LL), e.boot_ns = MS, push(c, &e);
     e = event_of(run, EV_SPAWN, (1 << 30), 0), e.running = 1, push(c, &e);
     e = event_of(run, EV_FAILED, (1 << 30), 200 * MS), snprintf(e.reason, 16, "crash");
     push(c, &e);
@@ -403,8 +406,8 @@ static void test_fold(redisContext *c)
     char err[256] = "";
     populate_e(c, E);
     CHECK(agg_guests_load(c, E, &gs, err, sizeof err) == 0, "fold E: %s", err);
-    CHECK_NUM((long long)gs.n, 2);
-    const struct agg_guest *g = &gs.g[0], *big = &gs.g[1];
+    CHECK_NUM((long long)gs.n, 3);
+    const struct agg_guest *g = &gs.g[0], *big = &gs.g[2];
     CHECK(g->gen == 1 && !strcmp(g->state, "ready") && !strcmp(g->accel, "tcg") && g->pid == 101,
           "guest 0: gen %lld state %s accel %s pid %lld", g->gen, g->state, g->accel, g->pid);
     CHECK(g->spawned_ms == 5 && g->ready_ms == 30 && g->first_output_ms == -1 &&
@@ -421,12 +424,14 @@ static void test_fold(redisContext *c)
     CHECK(mk && mk->n == 1 && mk->v[0] == 25, "phase m:entry");
     CHECK(gs.respawned == 1 && gs.naccels == 2 && gs.accels[0].n == 1 && gs.accels[1].n == 1,
           "respawned %lld, %d accels", gs.respawned, gs.naccels);
-    CHECK(gs.nupc == 3 && gs.upc[0].all == 1 && gs.upc[1].all == 0 && gs.upc[2].all == 1,
+    CHECK(gs.nupc == 4 && gs.upc[0].all == 1 && gs.upc[1].all == 0 && gs.upc[2].all == 1 &&
+              gs.upc[3].all == 2,
           "ready count up, down at the restart, up: %zu changes", gs.nupc);
     CHECK(gs.nbuckets == 2 && gs.peak_ready_1s == 2, "%d buckets, peak %lld", gs.nbuckets,
           gs.peak_ready_1s);
     agg_guests_free(&gs);
-    printf("PASS (e) the fold: generations, phases, accels, the ready count, a sparse index\n");
+    printf("PASS (e) the fold: generations, phases, accels, the ready count, a sparse index, a "
+           "far ready\n");
 }
 
 static void test_list(redisContext *c)
