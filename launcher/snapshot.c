@@ -49,6 +49,8 @@ struct snap {
     int ok;
     int64_t prep_ns, state_kib, shm_kib;
     char why[256];
+    _Atomic int64_t go_tr; /* the collector's start for the storm (realtime), 0: none yet */
+    mono_ns go_wait_since; /* the loop's thread: when it began to wait for it, 0: not yet */
 };
 
 static void remove_files(struct snap *s);
@@ -356,6 +358,32 @@ int snap_result(const struct snap *s, int64_t *prep_ns, int64_t *state_kib, cons
     *state_kib = s->state_kib;
     *why = s->why;
     return s->ok ? 0 : -1;
+}
+
+void snap_go(struct snap *s, int64_t at_tr)
+{
+    if (s)
+        atomic_store(&s->go_tr, at_tr > 0 ? at_tr : 1); /* 1: at once */
+}
+
+/* The collector answers a `prepared` within a round trip once every host is prepared;
+ * another host may need its whole timeout to boot its template and the save's: so
+ * long, then the storm starts alone (a collector that sends no go, or none any more). */
+int snap_go_at(struct snap *s, int64_t *at_tr)
+{
+    mono_ns now = clock_mono();
+    int64_t wait_max = ((int64_t)s->timeout_s + SNAP_SAVE_TIMEOUT_S) * NS_PER_S;
+    *at_tr = atomic_load(&s->go_tr);
+    if (*at_tr)
+        return 1;
+    if (!s->go_wait_since.ns)
+        s->go_wait_since = now;
+    if (mono_diff(s->go_wait_since, now) < wait_max)
+        return 0;
+    log_warn("run %s: no start from the collector %lld s after the template was saved: "
+             "the storm starts now, not together with the other hosts",
+             s->run, (long long)(wait_max / NS_PER_S));
+    return 1;
 }
 
 static void clone_sock(const struct snap *s, int idx, char *out, size_t len)

@@ -45,6 +45,15 @@ int snap_result(const struct snap *s, int64_t *prep_ns, int64_t *state_kib, cons
  * clones must run under it too. */
 const char *snap_accel(const struct snap *s);
 
+/* Several hosts start together (docs/SNAPSHOTS.md): after a successful snap_result the
+ * launcher sends `prepared`, and the collector answers, once every host is prepared, with
+ * a `go` carrying the storm's agreed start (realtime ns on this host's clock): snap_go
+ * keeps it (the loop's thread; NULL is fine). snap_go_at: 1 with *at_tr the start to
+ * wait for (0: start now) once the go came, or, with *at_tr 0, when none came within
+ * timeout_s + the save's timeout (logged); 0 while still waiting. */
+void snap_go(struct snap *s, int64_t at_tr);
+int snap_go_at(struct snap *s, int64_t *at_tr);
+
 /* After a successful snap_result: the items to append to clone idx's rendered qemu argv
  * (owned by s or kept in buf, valid until snap_free / while buf lives); returns how many
  * (at most SNAP_EXTRA_MAX), or -1 when buf is too small. */
