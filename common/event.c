@@ -131,6 +131,7 @@ static const struct field fields[] = {
     I(from, from, 1, INT64_MAX, B(EV_LOST), 0),
     I(lost, lost, 0, INT64_MAX, B(EV_LOST), 0),
     S(start, 0, SCENARIO_FIELDS),
+    S(snapshot_file, 0, B(EV_START)),
     I(prep_ns, prep_ns, 0, INT64_MAX, 0, B(EV_RUN_END) | B(EV_PREPARED)),
     I(state_kib, state_kib, 0, INT64_MAX, 0, B(EV_RUN_END) | B(EV_PREPARED)),
 };

@@ -85,6 +85,7 @@ struct ev {
     char backends[64], version[32];
     char hosts[256]; /* comma-separated host ids */
     char start[16];  /* start, run_start: cold (or "") | snapshot | template: how guests start */
+    char snapshot_file[200]; /* start, start snapshot: the state file every host restores */
     char split[16];  /* start: per_host (count on every host) | by_cores (count is the total) */
     char error[256];
     char ramp[2048]; /* ramp pattern: "T_MS:COUNT,..." instance counts over time */

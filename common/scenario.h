@@ -33,6 +33,8 @@ struct scenario {
     int restart_permille;  /* kill F of the fleet and start it again at once; 0 = none */
     char start[16];        /* cold (default) | snapshot | template: guests restored from a
                             * template the launcher prepares first (docs/SNAPSHOTS.md) */
+    char snapshot_file[200]; /* start snapshot: every host restores this state file (its own
+                              * path, saved before) instead of preparing a template */
     char ramp[2048];       /* pattern ramp: `ramp: FILE.csv` (t_s,count rows) as "T_MS:COUNT,..." */
 };
 

@@ -26,12 +26,16 @@ struct snap_cfg {
                                  * (accel.c's rule) boots it again under TCG, clones too */
     int shared;                 /* start: template: guest RAM in a /dev/shm file the clones
                                  * map privately, x-ignore-shared; else start: snapshot */
+    const char *state_file;     /* start: snapshot with snapshot_file: no template; the clones
+                                 * read this state, saved before (checked: a QEMU migration
+                                 * stream); NULL or "": prepare one */
 };
 
 struct snap;
 
-/* Starts preparing the template in a new thread. Returns the snap (snap_free), or
- * NULL with the reason in err (nothing left behind). */
+/* Starts preparing the template in a new thread (with state_file: checks that file
+ * and is done at once). Returns the snap (snap_free), or NULL with the reason in err
+ * (nothing left behind; e.g. "snapshot_file PATH: not a QEMU migration stream"). */
 struct snap *snap_start(const struct snap_cfg *c, char *err, size_t errlen);
 
 /* 1 once preparing has ended, well or not (then snap_result); 0 while it goes on. */
