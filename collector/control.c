@@ -445,11 +445,12 @@ static int all_prepared(const struct reg_run *run)
 }
 
 /* The storm's start: the first agreed one while it is still lead_ns / 4 ahead (the go
- * only travels: the hosts are set up), else that long from now; then the run's agreed
- * start (meta start_at_tr) is this one, which the report measures first spawns from. */
+ * only travels: the hosts are set up), else that long from now (one host alone: now, it
+ * has no one to wait for); then the run's agreed start (meta start_at_tr) is this one,
+ * which the report measures first spawns from. */
 static void pick_go(redisContext *redis, struct reg_run *run, int64_t lead_ns)
 {
-    int64_t soonest = clock_real().ns + lead_ns / 4;
+    int64_t soonest = clock_real().ns + (run->n > 1 ? lead_ns / 4 : 0);
     run->go_tr = run->at_tr > soonest ? run->at_tr : soonest;
     if (run->go_tr != run->at_tr) {
         char val[32];

@@ -37,7 +37,8 @@ void control_tick(redisContext *redis, struct registry *reg, mono_ns now);
 
 /* start snapshot | template (docs/SNAPSHOTS.md): for each followed run whose targets
  * are all prepared (a `prepared` event), ended or given up on, picks the storm's agreed
- * start once (the first `at` while it is lead_ns / 4 ahead, else that long from now;
+ * start once (the first `at` while it is lead_ns / 4 ahead, else that long from now, a
+ * lone target at once;
  * noted as the run's start_at_tr when it moved) and sends each prepared target a `go`
  * with it (corrected by its clock offset); a target prepared later gets it at once.
  * Call it when a `prepared` was stored and once a second. */
