@@ -132,6 +132,9 @@ if [ -n "${BS_SNAPSHOT_MK_COUNTS:-}" ]; then
             row cold "$n"
             row snapshot "$n"
             row template "$n"
+            "$BIN/bootstorm" --redis "$REDIS_URL" compare \
+                $(for st in cold snapshot template; do run_of "$T_DIR/m-$st.json"; done) |
+                grep -E '^(run|start|ready|boot p50|boot max|prep|state|PSS)' || fail "compare x $n"
         done
     done
     pass "cold, snapshot and template side by side"
