@@ -1,7 +1,8 @@
 /* `bootstorm compare RUN...`: several runs side by side, one column per run (full ids),
  * each after the first with its deltas against the first, and the mean over the valid
  * ones; how each run's guests started (cold, snapshot, template) with its template's
- * preparation and state file beside boot p50, so restore reads against cold boot. Not for one run's detail (cmd_report) nor for a verdict (cmd_check --baseline). */
+ * preparation and state file beside boot p50, so restore reads against cold boot. Not
+ * for one run's detail (cmd_report) nor for a verdict (cmd_check --baseline). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>

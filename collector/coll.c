@@ -627,8 +627,8 @@ static const struct handler {
     void (*fn)(struct coll *c, const struct item *it);
     int redis;
 } handlers[] = {
-    {EV_HELLO, on_hello, 0},     {EV_PONG, on_pong, 1},     {EV_RUN_START, on_run_start, 1},
-    {EV_RUN_END, on_run_end, 1}, {EV_START, on_command, 1}, {EV_ABORT, on_command, 1},
+    {EV_HELLO, on_hello, 0},       {EV_PONG, on_pong, 1},     {EV_RUN_START, on_run_start, 1},
+    {EV_RUN_END, on_run_end, 1},   {EV_START, on_command, 1}, {EV_ABORT, on_command, 1},
     {EV_PREPARED, on_prepared, 1},
 };
 

@@ -41,7 +41,7 @@ enum ev_type {
     EV_PING, /* collector -> launcher: t1 = collector realtime at send */
     EV_PONG, /* launcher -> collector: t1 echoed, t2 = launcher realtime at receipt, t3 at send */
     /* start snapshot | template (docs/SNAPSHOTS.md): the two phases of a coordinated start */
-    EV_PREPARED, /* launcher -> collector, a run event: its template is saved (prep_ns, state_kib) */
+    EV_PREPARED, /* launcher -> collector, a run event: its template is saved */
     EV_GO,       /* collector -> launcher: every host is prepared; the storm starts at `at` */
     EV_TYPE_COUNT
 };
@@ -85,11 +85,12 @@ struct ev {
     char backends[64], version[32];
     char hosts[256]; /* comma-separated host ids */
     char start[16];  /* start, run_start: cold (or "") | snapshot | template: how guests start */
-    char snapshot_file[200]; /* start, start snapshot: the state file every host restores */
     char split[16];  /* start: per_host (count on every host) | by_cores (count is the total) */
     char error[256];
     char ramp[2048]; /* ramp pattern: "T_MS:COUNT,..." instance counts over time */
     char text[512];  /* line: the console line, without its newline */
+    /* start: the state file every host restores (start snapshot, docs/SNAPSHOTS.md) */
+    char snapshot_file[200];
 };
 
 /* Zeroes e and sets type, protocol version and guest = -1. */

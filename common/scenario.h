@@ -33,9 +33,10 @@ struct scenario {
     int restart_permille;  /* kill F of the fleet and start it again at once; 0 = none */
     char start[16];        /* cold (default) | snapshot | template: guests restored from a
                             * template the launcher prepares first (docs/SNAPSHOTS.md) */
-    char snapshot_file[200]; /* start snapshot: every host restores this state file (its own
-                              * path, saved before) instead of preparing a template */
     char ramp[2048];       /* pattern ramp: `ramp: FILE.csv` (t_s,count rows) as "T_MS:COUNT,..." */
+    /* start snapshot: every host restores this state file (saved before, at this path on
+     * each host) instead of preparing a template (docs/SNAPSHOTS.md) */
+    char snapshot_file[200];
 };
 
 /* Parses the scenario at path into s (defaults filled in). Unknown keys, wrong

@@ -336,8 +336,8 @@ static int use_state_file(struct snap *s, const char *path, char *err, size_t er
     s->prep_ns = mono_diff(t0, clock_mono());
     s->ok = 1;
     atomic_store(&s->done, 1);
-    log_info("run %s: clones of %s restore %s (%lld KiB), no template", s->run, s->prof.name,
-             path, (long long)s->state_kib);
+    log_info("run %s: clones of %s restore %s (%lld KiB), no template", s->run, s->prof.name, path,
+             (long long)s->state_kib);
     return 0;
 }
 
