@@ -1,6 +1,8 @@
 /* `bootstorm compare RUN...`: several runs side by side, one column per run (full ids),
  * each after the first with its deltas against the first, and the mean over the valid
- * ones. Not for one run's detail (cmd_report) nor for a verdict (cmd_check --baseline). */
+ * ones; how each run's guests started (cold, snapshot, template) with its template's
+ * preparation and state file beside boot p50, so restore reads against cold boot. Not
+ * for one run's detail (cmd_report) nor for a verdict (cmd_check --baseline). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +14,7 @@
 #include "cmd.h"
 
 #define MAX_RUNS 16
-#define MAX_ROWS 16
+#define MAX_ROWS 24
 #define CELL_MAX (AGG_ID_MAX + 32)
 
 /* The table as text before it is printed, so each column is as wide as its widest cell
@@ -72,6 +74,28 @@ GET(g_all, r->all_ready_ms)
 GET(g_rps, r->ready_per_s)
 GET(g_peak, r->peak_mem_kib >= 0 ? (double)r->peak_mem_kib / 1024.0 : -1)
 GET(g_lag, r->lag_n ? r->lag_p99_ms : -1)
+GET(g_pss, r->pss_per_guest_mib)
+
+/* start snapshot / template: the slowest host's preparation (with several hosts the
+ * storm waits for it, docs/SNAPSHOTS.md) and the largest state file; -1 (shown "-")
+ * for a cold run. */
+static double g_prep(const struct agg_run *r)
+{
+    double v = -1;
+    for (int i = 0; i < r->nhosts; i++)
+        if (r->host[i].prep_ms > 0 && r->host[i].prep_ms > v)
+            v = r->host[i].prep_ms;
+    return v;
+}
+
+static double g_state(const struct agg_run *r)
+{
+    double v = -1;
+    for (int i = 0; i < r->nhosts; i++)
+        if (r->host[i].state_kib > 0 && (double)r->host[i].state_kib > v)
+            v = (double)r->host[i].state_kib;
+    return v;
+}
 
 static const char usage[] = "usage: bootstorm compare RUN... [--json]\n"
                             "  runs side by side (at most 16) and the mean of the valid ones;\n"
@@ -113,9 +137,11 @@ static void print_table(struct agg_run *const *r, int n)
     static struct table t;
     memset(&t, 0, sizeof t);
     char *run = next_row(&t, "run"), *guest = next_row(&t, "guest"), *ok = next_row(&t, "valid");
+    char *start = next_row(&t, "start");
     for (int i = 0; i < n; i++) {
         snprintf(run + i * CELL_MAX, CELL_MAX, "%s", r[i]->run);
         snprintf(guest + i * CELL_MAX, CELL_MAX, "%s", r[i]->kind[0] ? r[i]->kind : "-");
+        snprintf(start + i * CELL_MAX, CELL_MAX, "%s", r[i]->start[0] ? r[i]->start : "cold");
         snprintf(ok + i * CELL_MAX, CELL_MAX, "%s",
                  r[i]->invalid[0] ? "INVALID"
                  : r[i]->complete ? "yes"
@@ -127,6 +153,9 @@ static void print_table(struct agg_run *const *r, int n)
     metric(&t, "failed", r, n, 0, g_failed);
     metric(&t, "boot min ms", r, n, 1, g_min);
     metric(&t, "boot p50 ms", r, n, 1, g_p50);
+    metric(&t, "prep ms", r, n, 1, g_prep);
+    metric(&t, "state KiB", r, n, 0, g_state);
+    metric(&t, "PSS/guest MiB", r, n, 1, g_pss);
     metric(&t, "boot p90 ms", r, n, 1, g_p90);
     metric(&t, "boot p99 ms", r, n, 1, g_p99);
     metric(&t, "boot max ms", r, n, 1, g_max);

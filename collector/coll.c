@@ -605,6 +605,15 @@ static void on_run_end(struct coll *c, const struct item *it)
     retain_after_end(c->redis, it->e.run, c->o->keep_runs);
 }
 
+/* start snapshot | template: a host's template is saved; all of them: the go. */
+static void on_prepared(struct coll *c, const struct item *it)
+{
+    if (it->code != APPLY_STORED || c->broken)
+        return;
+    control_on_event(c->redis, &c->reg, &it->e);
+    control_go(c->sock, c->redis, &c->reg, c->o->start_lead_ns);
+}
+
 static void on_command(struct coll *c, const struct item *it)
 {
     control_handle(c->sock, c->broken ? NULL : c->redis, &c->reg, c->now, c->o->start_lead_ns,
@@ -618,8 +627,9 @@ static const struct handler {
     void (*fn)(struct coll *c, const struct item *it);
     int redis;
 } handlers[] = {
-    {EV_HELLO, on_hello, 0},     {EV_PONG, on_pong, 1},     {EV_RUN_START, on_run_start, 1},
-    {EV_RUN_END, on_run_end, 1}, {EV_START, on_command, 1}, {EV_ABORT, on_command, 1},
+    {EV_HELLO, on_hello, 0},       {EV_PONG, on_pong, 1},     {EV_RUN_START, on_run_start, 1},
+    {EV_RUN_END, on_run_end, 1},   {EV_START, on_command, 1}, {EV_ABORT, on_command, 1},
+    {EV_PREPARED, on_prepared, 1},
 };
 
 static const struct handler *handler_of(enum ev_type type)
@@ -775,8 +785,10 @@ static void periodic(struct coll *c, mono_ns now)
         c->last_tick = now;
         c->stored_at_tick = c->tot.stored;
         check_liveness(c, now);
-        if (c->redis)
+        if (c->redis) {
             control_tick(c->redis, &c->reg, now);
+            control_go(c->sock, c->redis, &c->reg, c->o->start_lead_ns); /* a host lost */
+        }
         flush_bad(c);
         bad_log_window(c, now);
         c->next_liveness = mono_add(now, NS_PER_S);

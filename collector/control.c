@@ -311,8 +311,11 @@ static void start(void *sock, redisContext *redis, struct registry *reg, mono_ns
             log_warn("start %s: could not queue it for %s", e->run, t[i]->id);
     }
     if (n > 0) {
-        if (!reg_run_add(reg, e->run, at, t, n, now))
+        struct reg_run *run = reg_run_add(reg, e->run, at, t, n, now);
+        if (!run)
             log_err("start %s: out of memory: missing hosts will not be noticed", e->run);
+        else
+            run->prepare = e->start[0] && strcmp(e->start, "cold");
         log_info("start %s: %s x%lld (%s) on %s in %.3f s%s%s", e->run, e->kind, (long long)total,
                  e->split[0] ? e->split : "per_host", hosts, (double)(at - clock_real().ns) / 1e9,
                  absent[0] ? "; left out: " : "", absent);
@@ -364,6 +367,11 @@ void control_on_event(redisContext *redis, struct registry *reg, const struct ev
             g->state = TGT_STARTED;
         } else if (e->type == EV_RUN_START && g->state == TGT_WAITING) {
             g->state = TGT_STARTED;
+        } else if (e->type == EV_PREPARED) {
+            if (g->state == TGT_LOST) /* it speaks again: waited for, and told the start */
+                unlose(redis, run, g);
+            g->state = g->state == TGT_ENDED ? TGT_ENDED : TGT_STARTED;
+            g->prepared = 1;
         } else if (e->type == EV_RUN_END) {
             if (g->state == TGT_LOST)
                 unlose(redis, run, g);
@@ -416,6 +424,70 @@ void control_tick(redisContext *redis, struct registry *reg, mono_ns now)
         if (!open || mono_diff(run->created, now) > REG_RUN_MAX_NS) {
             reg_run_drop(reg, k);
             k--;
+        }
+    }
+}
+
+/* ---- start snapshot | template: one start once every host is prepared ---- */
+
+/* 1 when no target is still preparing (each is prepared, ended or given up on) and at
+ * least one is prepared. */
+static int all_prepared(const struct reg_run *run)
+{
+    int any = 0;
+    for (int i = 0; i < run->n; i++) {
+        const struct reg_target *g = &run->t[i];
+        if (!g->prepared && g->state != TGT_ENDED && g->state != TGT_LOST)
+            return 0;
+        any |= g->prepared;
+    }
+    return any;
+}
+
+/* The storm's start: the first agreed one while it is still lead_ns / 4 ahead (the go
+ * only travels: the hosts are set up), else that long from now (one host alone: now, it
+ * has no one to wait for); then the run's agreed start (meta start_at_tr) is this one,
+ * which the report measures first spawns from. */
+static void pick_go(redisContext *redis, struct reg_run *run, int64_t lead_ns)
+{
+    int64_t soonest = clock_real().ns + (run->n > 1 ? lead_ns / 4 : 0);
+    run->go_tr = run->at_tr > soonest ? run->at_tr : soonest;
+    if (run->go_tr != run->at_tr) {
+        char val[32];
+        snprintf(val, sizeof val, "%lld", (long long)run->go_tr);
+        control_meta_note(redis, run->id, "start_at_tr", val);
+    }
+    log_info("run %s: every host prepared; the storm starts in %.3f s%s", run->id,
+             (double)(run->go_tr - clock_real().ns) / 1e9,
+             run->go_tr != run->at_tr ? " (later than agreed: preparing took longer)" : "");
+}
+
+static void send_go(void *sock, const struct reg_run *run, struct reg_target *g)
+{
+    struct ev f;
+    int64_t off, off_err;
+    ev_init(&f, EV_GO);
+    snprintf(f.run, sizeof f.run, "%s", run->id);
+    f.at = run->go_tr + (reg_clock_best(g->h, &off, &off_err) == 0 ? off : 0);
+    f.tm = clock_mono();
+    f.tr = clock_real();
+    if (bzmq_send_ev(sock, g->h->route, g->h->route_len, &f) < 0)
+        log_warn("run %s: could not send the go to %s", run->id, g->h->id);
+    g->go_sent = 1;
+}
+
+void control_go(void *sock, redisContext *redis, struct registry *reg, int64_t lead_ns)
+{
+    for (size_t k = 0; k < reg->nruns; k++) {
+        struct reg_run *run = reg->runs[k];
+        if (!run->prepare || (!run->go_tr && !all_prepared(run)))
+            continue;
+        if (!run->go_tr)
+            pick_go(redis, run, lead_ns);
+        for (int i = 0; i < run->n; i++) {
+            struct reg_target *g = &run->t[i];
+            if (g->prepared && !g->go_sent && g->state == TGT_STARTED)
+                send_go(sock, run, g);
         }
     }
 }

@@ -23,8 +23,9 @@
 void control_handle(void *sock, redisContext *redis, struct registry *reg, mono_ns now,
                     int64_t lead_ns, const void *route, size_t route_len, const struct ev *e);
 
-/* A run_start or run_end of a followed run was stored: its target started or ended
- * (a target given up on that starts or ends after all is waited for again). */
+/* A run_start, prepared or run_end of a followed run was stored: its target started,
+ * prepared its template or ended (a target given up on that starts, prepares or ends
+ * after all is waited for again). */
 void control_on_event(redisContext *redis, struct registry *reg, const struct ev *e);
 
 /* Once a second, after the liveness check: a target with no run_start
@@ -33,6 +34,15 @@ void control_on_event(redisContext *redis, struct registry *reg, const struct ev
  * it); a host missing mid-run is noted in missing:HOST, and again when it is back.
  * Runs whose targets all ended are no longer followed. */
 void control_tick(redisContext *redis, struct registry *reg, mono_ns now);
+
+/* start snapshot | template (docs/SNAPSHOTS.md): for each followed run whose targets
+ * are all prepared (a `prepared` event), ended or given up on, picks the storm's agreed
+ * start once (the first `at` while it is lead_ns / 4 ahead, else that long from now, a
+ * lone target at once;
+ * noted as the run's start_at_tr when it moved) and sends each prepared target a `go`
+ * with it (corrected by its clock offset); a target prepared later gets it at once.
+ * Call it when a `prepared` was stored and once a second. */
+void control_go(void *sock, redisContext *redis, struct registry *reg, int64_t lead_ns);
 
 /* HSET bs:{run}:meta field value, best effort (a failed connection leaves redis->err
  * set). The collector's one way to write a run's meta after the start (write_meta). */

@@ -43,10 +43,13 @@ struct reg_target {
     struct host *h;
     enum reg_target_state state;
     int64_t silent_since_tr; /* collector realtime when it went missing mid-run, 0: heard */
+    int prepared, go_sent;   /* start snapshot | template: its template is saved; told when */
 };
 struct reg_run {
     char id[BS_ID_MAX];
     int64_t at_tr; /* the agreed start, collector realtime ns */
+    int prepare;   /* start snapshot | template: the storm waits for every host's template */
+    int64_t go_tr; /* then the storm's agreed start once every host is prepared; 0: not yet */
     mono_ns created;
     int n;
     struct reg_target *t;

@@ -14,7 +14,7 @@
 #define LAUNCHER_EVENTS                                                                            \
     (B(EV_HELLO) | B(EV_HEARTBEAT) | B(EV_RUN_START) | B(EV_SPAWN) | B(EV_SPAWNED) |               \
      B(EV_FIRST_OUTPUT) | B(EV_MARKER) | B(EV_READY) | B(EV_EXIT) | B(EV_FAILED) | B(EV_MEM) |     \
-     B(EV_RUN_END) | B(EV_LINE) | B(EV_RESTART) | B(EV_LOST))
+     B(EV_RUN_END) | B(EV_LINE) | B(EV_RESTART) | B(EV_LOST) | B(EV_PREPARED))
 #define RUN_EVENTS (LAUNCHER_EVENTS & ~(B(EV_HELLO) | B(EV_HEARTBEAT) | B(EV_LOST)))
 #define GUEST_EVENTS                                                                               \
     (B(EV_SPAWN) | B(EV_SPAWNED) | B(EV_FIRST_OUTPUT) | B(EV_MARKER) | B(EV_READY) | B(EV_EXIT) |  \
@@ -44,6 +44,8 @@ static const char *type_names[EV_TYPE_COUNT] = {
     [EV_REPLY] = "reply",
     [EV_PING] = "ping",
     [EV_PONG] = "pong",
+    [EV_PREPARED] = "prepared",
+    [EV_GO] = "go",
 };
 
 enum field_kind { F_INT, F_STR };
@@ -72,10 +74,10 @@ static const struct field fields[] = {
     S(host, LAUNCHER_EVENTS | B(EV_PONG), B(EV_START) | B(EV_ACK)),
     I(seq, seq, 1, INT64_MAX, LAUNCHER_EVENTS, 0),
     I(tm, tm.ns, 0, INT64_MAX, LAUNCHER_EVENTS,
-      B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK)),
+      B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK) | B(EV_GO)),
     I(tr, tr.ns, 0, INT64_MAX, LAUNCHER_EVENTS,
-      B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK)),
-    S(run, RUN_EVENTS | B(EV_START) | B(EV_ABORT), B(EV_REPLY) | B(EV_LOST)),
+      B(EV_START) | B(EV_ABORT) | B(EV_REPLY) | B(EV_ACK) | B(EV_GO)),
+    S(run, RUN_EVENTS | B(EV_START) | B(EV_ABORT) | B(EV_GO), B(EV_REPLY) | B(EV_LOST)),
     I(guest, guest, 0, LIM_GUEST_MAX, GUEST_EVENTS, 0),
     I(pid, pid, 1, INT32_MAX, B(EV_SPAWNED), 0),
     I(status, status, INT32_MIN, INT32_MAX, B(EV_EXIT), 0),
@@ -94,7 +96,7 @@ static const struct field fields[] = {
     I(hold_s, hold_s, 0, LIM_HOLD_S_MAX, 0, SCENARIO_FIELDS),
     I(timeout_s, timeout_s, LIM_TIMEOUT_S_MIN, LIM_TIMEOUT_S_MAX, SCENARIO_FIELDS, 0),
     I(sample_ms, sample_ms, 0, LIM_SAMPLE_MS_MAX, 0, SCENARIO_FIELDS),
-    I(at, at, 0, INT64_MAX, 0, B(EV_START)),
+    I(at, at, 0, INT64_MAX, B(EV_GO), B(EV_START)),
     I(ready, ready, 0, LIM_TALLY_MAX, B(EV_RUN_END), 0),
     I(failed, failed, 0, LIM_TALLY_MAX, B(EV_RUN_END), 0),
     I(ack, ack, 0, INT64_MAX, B(EV_ACK), 0),
@@ -129,8 +131,9 @@ static const struct field fields[] = {
     I(from, from, 1, INT64_MAX, B(EV_LOST), 0),
     I(lost, lost, 0, INT64_MAX, B(EV_LOST), 0),
     S(start, 0, SCENARIO_FIELDS),
-    I(prep_ns, prep_ns, 0, INT64_MAX, 0, B(EV_RUN_END)),
-    I(state_kib, state_kib, 0, INT64_MAX, 0, B(EV_RUN_END)),
+    S(snapshot_file, 0, B(EV_START)),
+    I(prep_ns, prep_ns, 0, INT64_MAX, 0, B(EV_RUN_END) | B(EV_PREPARED)),
+    I(state_kib, state_kib, 0, INT64_MAX, 0, B(EV_RUN_END) | B(EV_PREPARED)),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 

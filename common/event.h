@@ -40,6 +40,9 @@ enum ev_type {
     /* clock offset estimate, NTP-style; not seq-numbered, not spooled */
     EV_PING, /* collector -> launcher: t1 = collector realtime at send */
     EV_PONG, /* launcher -> collector: t1 echoed, t2 = launcher realtime at receipt, t3 at send */
+    /* start snapshot | template (docs/SNAPSHOTS.md): the two phases of a coordinated start */
+    EV_PREPARED, /* launcher -> collector, a run event: its template is saved */
+    EV_GO,       /* collector -> launcher: every host is prepared; the storm starts at `at` */
     EV_TYPE_COUNT
 };
 
@@ -71,8 +74,8 @@ struct ev {
     int64_t t1, t2, t3; /* ping/pong timestamps, realtime ns */
     int64_t from;       /* lost: first seq of the range this event stands for (seq the last) */
     int64_t lost;       /* lost: how many of those were run events of `run` */
-    int64_t prep_ns;    /* run_end, start snapshot: preparing the template took this long */
-    int64_t state_kib;  /* run_end, start snapshot: size of the template's state file */
+    int64_t prep_ns;    /* run_end, prepared: preparing the template took this long */
+    int64_t state_kib;  /* run_end, prepared: size of the template's state file */
 
     char name[64];        /* marker name */
     char reason[16];      /* failed: timeout | crash | spawn */
@@ -86,6 +89,8 @@ struct ev {
     char error[256];
     char ramp[2048]; /* ramp pattern: "T_MS:COUNT,..." instance counts over time */
     char text[512];  /* line: the console line, without its newline */
+    /* start: the state file every host restores (start snapshot, docs/SNAPSHOTS.md) */
+    char snapshot_file[200];
 };
 
 /* Zeroes e and sets type, protocol version and guest = -1. */

@@ -26,6 +26,7 @@ enum key_kind {
     K_BOOL,    /* true | false */
     K_RESTART, /* {after_s: S, fraction: F} */
     K_RAMP,    /* a CSV file of t_s,count rows */
+    K_PATH,    /* an absolute path on the launchers' hosts */
 };
 
 struct key {
@@ -63,6 +64,7 @@ static const struct key keys[] = {
     STR(hosts, K_HOSTS, NULL, NULL),
     STR(split, K_ENUM, "per_host|by_cores", NULL),
     STR(start, K_ENUM, "cold|snapshot|template", NULL),
+    STR(snapshot_file, K_PATH, NULL, NULL),
     INT(concurrency_limit, 0, "concurrency"),
     {"trace", K_BOOL, FIELD(trace), 0, NULL, NULL},
     {"restart", K_RESTART, 0, 0, 0, NULL, NULL},
@@ -357,6 +359,15 @@ static int set_key(const struct ycfg *c, const struct key *k, int line, struct f
         return set_restart(c, line, v, s);
     case K_RAMP:
         return set_ramp(c, line, v, s);
+    case K_PATH: /* read by the launchers, quoted in QEMU's exec: URI (snapshot.c) */
+        if (ycfg_text(c, k->key, line, v, field, k->cap) < 0)
+            return -1;
+        if (field[0] != '/' || strpbrk(field, "'\n"))
+            return ycfg_fail(c, line, k->key,
+                             "expected an absolute path (on the launchers' hosts) without ', "
+                             "got '%s'",
+                             field);
+        return 0;
     }
     return ycfg_fail(c, line, k->key, "unhandled key kind %d", (int)k->kind);
 }
@@ -465,6 +476,11 @@ static int check_together(const struct ycfg *c, const struct scenario *s, int in
     if (strcmp(s->start, "cold") && strcmp(s->backend, "qemu"))
         return ycfg_fail(c, 1, "start", "'%s' needs backend qemu (QMP migration); backend is %s",
                          s->start, s->backend);
+    if (s->snapshot_file[0] && strcmp(s->start, "snapshot"))
+        return ycfg_fail(c, 1, "snapshot_file",
+                         "goes with start: snapshot (a template's RAM is not in its state "
+                         "file), start is %s",
+                         s->start);
     if (!strcmp(s->pattern, "interval") && s->interval_ms <= 0)
         return ycfg_fail(c, interval_line, "interval_ms", "must be > 0 when pattern is interval");
     return 0;
@@ -512,6 +528,7 @@ void scenario_to_start(const struct scenario *s, int count, struct ev *start)
     ycfg_copy(start->hosts, sizeof start->hosts, s->hosts);
     ycfg_copy(start->split, sizeof start->split, s->split);
     ycfg_copy(start->start, sizeof start->start, s->start);
+    ycfg_copy(start->snapshot_file, sizeof start->snapshot_file, s->snapshot_file);
     start->count = count;
     start->interval_ms = s->interval_ms;
     start->hold_s = s->hold_s;

@@ -34,6 +34,9 @@ struct scenario {
     char start[16];        /* cold (default) | snapshot | template: guests restored from a
                             * template the launcher prepares first (docs/SNAPSHOTS.md) */
     char ramp[2048];       /* pattern ramp: `ramp: FILE.csv` (t_s,count rows) as "T_MS:COUNT,..." */
+    /* start snapshot: every host restores this state file (saved before, at this path on
+     * each host) instead of preparing a template (docs/SNAPSHOTS.md) */
+    char snapshot_file[200];
 };
 
 /* Parses the scenario at path into s (defaults filled in). Unknown keys, wrong

@@ -43,12 +43,15 @@ struct snap {
     char shm[96], mem_tpl[256], mem_clone[256]; /* its RAM file, -object for each side */
     struct restorer *rs;                        /* start: template: finishes clones over QMP */
     pthread_t thread;
+    int threaded; /* the thread was started (not with a state file) */
     atomic_int stop, done;
     struct spawned tpl; /* the template QEMU; pid 0 once gone */
     struct console_tail err;
     int ok;
     int64_t prep_ns, state_kib, shm_kib;
     char why[256];
+    _Atomic int64_t go_tr; /* the collector's start for the storm (realtime), 0: none yet */
+    mono_ns go_wait_since; /* the loop's thread: when it began to wait for it, 0: not yet */
 };
 
 static void remove_files(struct snap *s);
@@ -304,6 +307,40 @@ static int make_paths(struct snap *s, char *err, size_t errlen)
     return s->shared ? make_shm(s, err, errlen) : 0;
 }
 
+/* snapshot_file: a state saved before (docs/SNAPSHOTS.md) that every clone reads, so it
+ * must be a QEMU migration stream: "QEVM" and version 3 (QEMU_VM_FILE_MAGIC, _VERSION). */
+static int use_state_file(struct snap *s, const char *path, char *err, size_t errlen)
+{
+    unsigned char head[8];
+    struct stat st;
+    mono_ns t0 = clock_mono();
+    if (path[0] != '/' || strchr(path, '\'') || strlen(path) + 12 > sizeof s->incoming) {
+        snprintf(err, errlen, "snapshot_file %.200s: not an absolute path without '", path);
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "snapshot_file %.200s: %s", path, strerror(errno));
+        return -1;
+    }
+    ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, head, sizeof head) : -1;
+    close(fd);
+    if (n != (ssize_t)sizeof head || memcmp(head, "QEVM\0\0\0\3", sizeof head)) {
+        snprintf(err, errlen,
+                 "snapshot_file %.200s: not a QEMU migration stream (no QEVM header, version 3)",
+                 path);
+        return -1;
+    }
+    snprintf(s->incoming, sizeof s->incoming, "exec:cat '%s'", path);
+    s->state_kib = (int64_t)st.st_size / 1024;
+    s->prep_ns = mono_diff(t0, clock_mono());
+    s->ok = 1;
+    atomic_store(&s->done, 1);
+    log_info("run %s: clones of %s restore %s (%lld KiB), no template", s->run, s->prof.name, path,
+             (long long)s->state_kib);
+    return 0;
+}
+
 struct snap *snap_start(const struct snap_cfg *c, char *err, size_t errlen)
 {
     struct snap *s = calloc(1, sizeof *s);
@@ -321,6 +358,14 @@ struct snap *snap_start(const struct snap_cfg *c, char *err, size_t errlen)
     s->shared = c->shared;
     s->auto_kvm = c->auto_kvm;
     snprintf(s->accel, sizeof s->accel, "%s", c->vars.accel ? c->vars.accel : "tcg");
+    if (c->state_file && c->state_file[0]) {
+        if (s->shared)
+            snprintf(err, errlen, "snapshot_file goes with start: snapshot, not template");
+        else if (use_state_file(s, c->state_file, err, errlen) == 0)
+            return s;
+        free(s);
+        return NULL;
+    }
     if (make_paths(s, err, errlen) < 0)
         goto fail;
     if (s->shared && !(s->rs = restorer_start(s->incoming))) {
@@ -332,6 +377,7 @@ struct snap *snap_start(const struct snap_cfg *c, char *err, size_t errlen)
         snprintf(err, errlen, "template thread: %s", strerror(e));
         goto fail;
     }
+    s->threaded = 1;
     return s;
 fail:
     restorer_free(s->rs);
@@ -356,6 +402,32 @@ int snap_result(const struct snap *s, int64_t *prep_ns, int64_t *state_kib, cons
     *state_kib = s->state_kib;
     *why = s->why;
     return s->ok ? 0 : -1;
+}
+
+void snap_go(struct snap *s, int64_t at_tr)
+{
+    if (s)
+        atomic_store(&s->go_tr, at_tr > 0 ? at_tr : 1); /* 1: at once */
+}
+
+/* The collector answers a `prepared` within a round trip once every host is prepared;
+ * another host may need its whole timeout to boot its template and the save's: so
+ * long, then the storm starts alone (a collector that sends no go, or none any more). */
+int snap_go_at(struct snap *s, int64_t *at_tr)
+{
+    mono_ns now = clock_mono();
+    int64_t wait_max = ((int64_t)s->timeout_s + SNAP_SAVE_TIMEOUT_S) * NS_PER_S;
+    *at_tr = atomic_load(&s->go_tr);
+    if (*at_tr)
+        return 1;
+    if (!s->go_wait_since.ns)
+        s->go_wait_since = now;
+    if (mono_diff(s->go_wait_since, now) < wait_max)
+        return 0;
+    log_warn("run %s: no start from the collector %lld s after the template was saved: "
+             "the storm starts now, not together with the other hosts",
+             s->run, (long long)(wait_max / NS_PER_S));
+    return 1;
 }
 
 static void clone_sock(const struct snap *s, int idx, char *out, size_t len)
@@ -422,7 +494,8 @@ void snap_free(struct snap *s)
     if (!s)
         return;
     atomic_store(&s->stop, 1);
-    pthread_join(s->thread, NULL);
+    if (s->threaded)
+        pthread_join(s->thread, NULL);
     restorer_free(s->rs);
     kill_template(s);
     remove_files(s);

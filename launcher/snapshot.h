@@ -26,12 +26,16 @@ struct snap_cfg {
                                  * (accel.c's rule) boots it again under TCG, clones too */
     int shared;                 /* start: template: guest RAM in a /dev/shm file the clones
                                  * map privately, x-ignore-shared; else start: snapshot */
+    const char *state_file;     /* start: snapshot with snapshot_file: no template; the clones
+                                 * read this state, saved before (checked: a QEMU migration
+                                 * stream); NULL or "": prepare one */
 };
 
 struct snap;
 
-/* Starts preparing the template in a new thread. Returns the snap (snap_free), or
- * NULL with the reason in err (nothing left behind). */
+/* Starts preparing the template in a new thread (with state_file: checks that file
+ * and is done at once). Returns the snap (snap_free), or NULL with the reason in err
+ * (nothing left behind; e.g. "snapshot_file PATH: not a QEMU migration stream"). */
 struct snap *snap_start(const struct snap_cfg *c, char *err, size_t errlen);
 
 /* 1 once preparing has ended, well or not (then snap_result); 0 while it goes on. */
@@ -44,6 +48,15 @@ int snap_result(const struct snap *s, int64_t *prep_ns, int64_t *state_kib, cons
 /* After snap_done: the accelerator the template ran under (tcg after a fallback); the
  * clones must run under it too. */
 const char *snap_accel(const struct snap *s);
+
+/* Several hosts start together (docs/SNAPSHOTS.md): after a successful snap_result the
+ * launcher sends `prepared`, and the collector answers, once every host is prepared, with
+ * a `go` carrying the storm's agreed start (realtime ns on this host's clock): snap_go
+ * keeps it (the loop's thread; NULL is fine). snap_go_at: 1 with *at_tr the start to
+ * wait for (0: start now) once the go came, or, with *at_tr 0, when none came within
+ * timeout_s + the save's timeout (logged); 0 while still waiting. */
+void snap_go(struct snap *s, int64_t at_tr);
+int snap_go_at(struct snap *s, int64_t *at_tr);
 
 /* After a successful snap_result: the items to append to clone idx's rendered qemu argv
  * (owned by s or kept in buf, valid until snap_free / while buf lives); returns how many

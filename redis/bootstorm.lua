@@ -292,6 +292,14 @@ function H.run_end(k, f)
     hincr(k.meta, 'hosts_done', 1)
 end
 
+-- start: snapshot | template: the host's template is saved (its clock); the collector
+-- sends the storm's start once every host is prepared (collector/control.c control_go)
+function H.prepared(k, f)
+    hset(k.meta, 'prepared_tr:' .. k.host, f.tr)
+    hset_opt(k.meta, 'prep_ns:' .. k.host, f.prep_ns)
+    hset_opt(k.meta, 'state_kib:' .. k.host, f.state_kib)
+end
+
 -- trace mode: console lines go to their own stream, not into ev (they would swamp it)
 function H.line(k, f, g)
     redis.call('XADD', KEY.run(k.run, 'lines'), '*', 'guest', g, 'tm', istr(f.tm), 'text', f.text)
@@ -436,7 +444,8 @@ local CREATE_FIELDS = {run = true, name = true, kind = true, backend = true, acc
 -- What may be noted on a run later: by the collector (hosts' fates, clocks) and by
 -- `bootstorm check` (invalid). A field is NAME or NAME:HOST.
 local NOTE_FIELDS = {count = true, missing = true, lost_tr = true, hosts_lost = true,
-    clock_offset_ns = true, clock_err_ns = true, clock_flag = true, invalid = true}
+    clock_offset_ns = true, clock_err_ns = true, clock_flag = true, invalid = true,
+    start_at_tr = true} -- start snapshot | template: moved once every host is prepared
 
 local function bs_run_create(keys, args)
     local meta, runs, run, created = keys[1], keys[2], args[1], tonumber(args[2])

@@ -119,6 +119,11 @@ for n in ${BS_SNAPSHOT_COUNTS-4}; do # set but empty: none
         row cold "$n"
         row snapshot "$n"
         row template "$n"
+        # the same three in bootstorm compare's one table (start, prep, state, PSS rows)
+        "$BIN/bootstorm" --redis "$REDIS_URL" compare $(for st in cold snapshot template; do
+            python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' \
+                "$T_DIR/m-$st.json"; done) |
+            grep -E '^(run|start|ready|boot p50|boot max|prep|state|PSS)' || fail "compare x $n"
     done
 done
 tmp_empty || fail "template files left: $(ls -AR "$TPL_TMP")"

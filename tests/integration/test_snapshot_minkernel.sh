@@ -75,6 +75,34 @@ PY
 nothing_left "the cold run"
 pass "start: cold: reported as cold, no template"
 
+# --- bootstorm compare: cold, snapshot and template side by side, with the start, the
+# template's preparation, its state file and PSS per guest as rows of the one table
+RUNS=()
+for n in cold2 snapshot8 template8; do RUNS+=("$(run_of "$T_DIR/$n.json")"); done
+"$BIN/bootstorm" --redis "$REDIS_URL" compare "${RUNS[@]}" >"$T_DIR/compare.out" ||
+    fail "compare exited $?"
+cat "$T_DIR/compare.out"
+python3 - "$T_DIR/compare.out" "$T_DIR/snapshot8.json" "$T_DIR/template8.json" <<'PY' ||
+import json, re, sys
+out = open(sys.argv[1]).read()
+snap, tpl = (json.load(open(p)) for p in sys.argv[2:4])
+def row(label):
+    m = re.search(r"^" + re.escape(label) + r" +(.*)$", out, re.M)
+    assert m, (label, out)
+    return re.split(r"  +", m.group(1).strip())
+assert row("start")[:3] == ["cold", "snapshot", "template"], row("start")
+prep, state = row("prep ms"), row("state KiB")
+assert prep[0] == "-" and state[0] == "-", (prep, state)  # cold: no template
+for cell, r in ((prep[1], snap), (prep[2], tpl)):
+    assert abs(float(cell.split()[0]) - r["per_host"][0]["prep_ms"]) < 0.06, (cell, r["per_host"])
+for cell, r in ((state[1], snap), (state[2], tpl)):
+    assert int(cell.split()[0]) == r["per_host"][0]["state_kib"], (cell, r["per_host"])
+assert len(row("boot p50 ms")) == 4 and len(row("PSS/guest MiB")) == 4, out
+assert out.index("\nstart ") < out.index("\nboot p50 ms") < out.index("\nprep ms"), out
+PY
+    fail "compare: start, prep ms and state KiB rows wrong"
+pass "compare: cold, snapshot and template side by side with start, prep ms, state KiB, PSS/guest"
+
 # --- cold, snapshot and template side by side: N at once for N in $BS_SNAPSHOT_MK_COUNTS
 row() { # START N
     local start=$1 n=$2
@@ -104,6 +132,9 @@ if [ -n "${BS_SNAPSHOT_MK_COUNTS:-}" ]; then
             row cold "$n"
             row snapshot "$n"
             row template "$n"
+            "$BIN/bootstorm" --redis "$REDIS_URL" compare \
+                $(for st in cold snapshot template; do run_of "$T_DIR/m-$st.json"; done) |
+                grep -E '^(run|start|ready|boot p50|boot max|prep|state|PSS)' || fail "compare x $n"
         done
     done
     pass "cold, snapshot and template side by side"
