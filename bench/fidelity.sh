@@ -53,10 +53,12 @@ storm() {
         --json >"$d/r.json" || { echo "run of $2 x $1 failed: $(cat "$d/r.json")" >&2; exit 1; }
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$d/r.json"
 }
-# fields RUN N F1 F2: one line "F1 F2" per guest, read from Redis in one pipeline.
+# fields RUN N F...: one line "F1 F2 ..." per guest, read from Redis in one pipeline.
 fields() {
-    for ((i = 0; i < $2; i++)); do printf 'HMGET bs:{%s}:guest:fid:%d %s %s\n' "$1" "$i" "$3" "$4"; done |
-        redis-cli -p "$RP" | paste -d' ' - -
+    local run=$1 n=$2 i
+    shift 2
+    for ((i = 0; i < n; i++)); do echo "HMGET bs:{$run}:guest:fid:$i $*"; done |
+        redis-cli -p "$RP" | paste -d' ' $(printf -- '- %.0s' "$@")
 }
 stats() { # LABEL N < "a b" lines: per-line (b - a) in ms; says when fewer than N pairs
     python3 -c '
@@ -79,8 +81,13 @@ for n in "${counts[@]}"; do
     rm -f "$d/stamps"
     run=$(storm minkernel-tap "$n")
     # the tap's pid is the guest's pid in the launcher's eyes
-    join <(fields "$run" "$n" pid ready_tm | sort) <(sort "$d/stamps") |
-        awk '{print $3, $2}' | stats "minkernel x $n at once" "$n"
+    join <(fields "$run" "$n" pid ready_tm spawn_tm | sort) <(sort "$d/stamps") >"$d/joined"
+    awk '{print $4, $2}' "$d/joined" | stats "minkernel x $n at once" "$n"
+    # Which ones are late: ready lines read by the tap before the launcher's last spawn
+    # (its loop was still spawning the burst) against those after it.
+    last=$(awk '$3 > m {m = $3} END {print m + 0}' "$d/joined")
+    awk -v l="$last" '$4 < l {print $4, $2}' "$d/joined" | stats "  ready while spawning" 0 || true
+    awk -v l="$last" '$4 >= l {print $4, $2}' "$d/joined" | stats "  ready after last spawn" 0 || true
 done
 echo "== console line (marker) - debugcon port write (ready), both launcher stamps"
 for n in "${counts[@]}"; do

@@ -6,8 +6,9 @@
 # OUT/scale.csv (one row per tool and size, appended to) and draws OUT/scale.png
 # (gnuplot) from the whole CSV.
 # usage: bench/scale.sh [COUNTS...]   (default 64 128 256 512 1024 1280)
-# env OUT=DIR (default ./scale-out), ACCEL (default kvm), MACHINE (QEMU -M of both
-#   tools, default microvm,pit=off,pic=off,rtc=off: without these timers a halted
+# env OUT=DIR (default ./scale-out); HOLD_S (default 0; > 0 lets bootstorm's PSS sample
+#   see the whole fleet, but adds the hold's sampling to its launcher CPU: storm.sh);
+#   ACCEL (default kvm); MACHINE (QEMU -M of both tools, default microvm,pit=off,pic=off,rtc=off: without these timers a halted
 #   minkernel costs no CPU; with the profile's plain microvm each costs ~2.7 ms of CPU
 #   per second idle, which 1280 guests cannot afford on 2 cores: docs/SCALING.md).
 #   MACHINE=microvm runs the built profile unchanged.
@@ -50,7 +51,7 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}
     "QEMU -M ${machine:-microvm (the built profile)}, accel ${ACCEL:-kvm}, $(date -u '+%F %H:%M UTC')," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-ACCELS=${ACCEL:-kvm} MACHINE=$machine CSV=$out/scale.csv bench/storm.sh "${counts[@]}"
+ACCELS=${ACCEL:-kvm} MACHINE=$machine HOLD_S=${HOLD_S:-0} CSV=$out/scale.csv bench/storm.sh "${counts[@]}"
 echo "csv: $out/scale.csv"
 
 # The chart: time (all ready, per-guest p50), host memory, and per guest (PSS, spawner
@@ -66,6 +67,7 @@ set multiplot layout 1,3 title 'minkernel bursts on one host ($(nproc) cores): b
 set key top left
 set grid
 set logscale x 2
+set xrange [$((counts[0] * 3 / 4)):$((max * 5 / 4))]
 set xlabel 'guests at once'
 set title 'time'
 set ylabel 'seconds'

@@ -8,13 +8,17 @@
 #   reference the same schedule).
 # env SHAPE=ref: the burst on equal terms: the reference spawns its burst as fast as it
 #   can and writes down when it started each guest; bootstorm then follows exactly that
-#   schedule (a ramp trace of the reference's spawn times, one point per guest up to 256
-#   guests, 256 evenly spread points above). Without INTERVAL_MS or SHAPE each spawns its
+#   schedule (a ramp trace of the reference's spawn times: one point per guest as long
+#   as the scenario's trace holds them (256 points, 2048 bytes: about 200 guests), else
+#   guests grouped evenly, each group due at its first guest's time). Without INTERVAL_MS or SHAPE each spawns its
 #   burst as fast as it can, and bootstorm's burst is tighter (more guests boot at once,
 #   so per-guest p50 is higher).
 # env MACHINE=M: QEMU's -M for both tools (a copy of the minkernel profile with it; e.g.
 #   "microvm,pit=off,pic=off,rtc=off": docs/SCALING.md, "1280 minkernels"); default the
 #   profile's own microvm.
+# env HOLD_S=S: bootstorm keeps the fleet up S s after all are ready (hold_s), so its
+#   launcher's PSS sample of the whole fleet can finish before the guests are stopped
+#   (its sampler runs at nice 10 and waits while the storm saturates the cores).
 # env CSV=FILE: also appends one row per tool and storm to FILE (header if new).
 # Columns: ready, boot p50/p99/max, all ready, peak host memory in use, its growth per
 # guest, PSS per guest (bootstorm: its launcher's sample of its guests at their peak; the
@@ -30,6 +34,7 @@ interval=${INTERVAL_MS:-0}
 shape=${SHAPE:-}
 machine=${MACHINE:-}
 csv=${CSV:-}
+hold=${HOLD_S:-0}
 case $shape in "" | ref) ;; *) echo "storm.sh: SHAPE must be 'ref' (got '$shape')" >&2; exit 2 ;; esac
 if [ -n "$shape" ] && [ "$interval" != 0 ]; then
     echo "storm.sh: SHAPE=ref and INTERVAL_MS=$interval both set a schedule; choose one" >&2
@@ -52,6 +57,7 @@ fi
 # scenario COUNT ACCEL: the storm as bootstorm runs it (SHAPE=ref: $data/ramp.csv)
 scenario() {
     printf 'name: bench\nguest: minkernel\naccel: %s\ntimeout_s: 300\n' "$2"
+    [ "$hold" = 0 ] || printf 'hold_s: %s\n' "$hold"
     if [ -n "$shape" ]; then
         printf 'pattern: ramp\nramp: ramp.csv\n'
     else
@@ -65,10 +71,17 @@ ramp() {
     python3 - "$1" <<'PY'
 import sys
 offs = [float(l) for l in open(sys.argv[1]) if l.strip()]
-n, k = len(offs), min(len(offs), 256)
+n = len(offs)
+# group j of k: guests [j*n//k, (j+1)*n//k), all due at its first's time; k as large as
+# the scenario's trace allows (256 points, 2048 bytes as "T_MS:COUNT,...")
+rows = lambda k: [(offs[j * n // k] / 1000, (j + 1) * n // k) for j in range(k)]
+k = min(n, 256)
+while k > 1 and len(",".join("%d:%d" % (round(t * 1000), c) for t, c in rows(k))) > 2000:
+    k -= 1
 print("t_s,count")
-for j in range(k):  # group j: guests [j*n//k, (j+1)*n//k) all due at its first's time
-    print("%.3f,%d" % (offs[j * n // k] / 1000, (j + 1) * n // k))
+for t, c in rows(k):
+    print("%.3f,%d" % (t, c))
+sys.stderr.write("ramp: %d points for %d guests\n" % (k, n))
 PY
 }
 
@@ -88,8 +101,11 @@ for accel in $accels; do
             ramp "$data/offsets" >"$data/ramp.csv"
         fi
         scenario "$n" "$accel" >"$data/s.yaml"
-        "$B/bin/bootstorm" --data-dir "$data/d" run "$data/s.yaml" "${gargs[@]}" --json >"$data/r.json" 2>/dev/null || true
-        "$B/bin/bootstorm" --data-dir "$data/d" export last --csv >"$data/g.csv" 2>/dev/null || true
+        rm -f "$data/g.csv"
+        "$B/bin/bootstorm" --data-dir "$data/d" run "$data/s.yaml" "${gargs[@]}" --json >"$data/r.json" 2>"$data/run.err" ||
+            grep -v ' info: ' "$data/run.err" | tail -3 >&2
+        run=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$data/r.json" 2>/dev/null) &&
+            "$B/bin/bootstorm" --data-dir "$data/d" export "$run" --csv >"$data/g.csv" 2>/dev/null || true
         [ -n "$shape" ] || ref=$(reference "$n" "$accel")
         python3 - "$data/r.json" "$ref" "$accel" "$data/g.csv" "$csv" "$n" "${machine:-microvm}" "${shape:-${interval}ms}" <<'PY'
 import csv, json, math, os, sys
@@ -114,26 +130,29 @@ boot = {
     "tool": "bootstorm", "ready": r.get("ready", 0), "failed": r.get("failed", 0), "n": int(n),
     "p50": g(b, "p50"), "p99": g(b, "p99"), "max": g(b, "max"), "all": g(r, "all_ready_ms"),
     "peak": peak, "base": base, "per": g(r, "mem_per_guest_mib"), "pss": g(r, "pss_per_guest_mib"),
-    "cpu": lcpu / max(r.get("spawned", 0), 1), "spawn": (spawns[-1] - spawns[0]) / 1e6 if spawns else nan}
+    "cpu": lcpu / max(r.get("spawned", 0), 1), "spawn": (spawns[-1] - spawns[0]) / 1e6 if spawns else nan,
+    "pss_n": (r.get("pss_sample") or {}).get("running", "")}
 rbase, rpeak = g(kv, "mem_base_mib"), g(kv, "mem_peak_mib")
 rn = int(kv.get("n", n))
 refr = {
     "tool": "reference", "ready": int(kv.get("ready", 0)), "failed": rn - int(kv.get("ready", 0)), "n": rn,
     "p50": g(kv, "p50_ms"), "p99": g(kv, "p99_ms"), "max": g(kv, "max_ms"), "all": g(kv, "all_ms"),
     "peak": rpeak, "base": rbase, "per": (rpeak - rbase) / rn, "pss": g(kv, "pss_mib") / max(int(kv.get("ready", 0)), 1),
-    "cpu": g(kv, "cpu_ms") / rn, "spawn": g(kv, "spawn_all_ms")}
+    "cpu": g(kv, "cpu_ms") / rn, "spawn": g(kv, "spawn_all_ms"), "pss_n": rn if g(kv, "pss_mib") >= 0 else ""}
 f = lambda v, p=1: "-" if math.isnan(v) else "%.*f" % (p, v)
 row = "%-10s %-6s %9s %9s %9s %9s %9s %9s %8s %8s %8s %9s"
 for x in (boot, refr):
     print(row % (x["tool"], r.get("accel", accel), "%d/%d" % (x["ready"], x["n"]), f(x["p50"]), f(x["p99"]),
           f(x["max"]), f(x["all"]), f(x["peak"]), f(x["per"], 2), f(x["pss"], 2), f(x["cpu"], 2), f(x["spawn"])))
+if boot["pss_n"] != "" and boot["pss_n"] < boot["n"]:
+    print("  bootstorm's PSS/gst is of a sample of %s of %d guests (HOLD_S lets it see all)" % (boot["pss_n"], boot["n"]))
 if boot["p50"] > 0 and refr["p50"] > 0:
     print("  ratio bootstorm/reference: per-guest p50 %.2f, all-ready %.2f" %
           (boot["p50"] / refr["p50"], boot["all"] / refr["all"]))
 if out:
-    cols = ["tool", "n", "ready", "failed", "p50", "p99", "max", "all", "peak", "base", "per", "pss", "cpu", "spawn"]
+    cols = ["tool", "n", "ready", "failed", "p50", "p99", "max", "all", "peak", "base", "per", "pss", "cpu", "spawn", "pss_n"]
     head = ("accel,machine,schedule,tool,n,ready,failed,p50_ms,p99_ms,max_ms,all_ready_ms,peak_mem_mib,"
-            "base_mem_mib,mem_mib_per_guest,pss_mib_per_guest,cpu_ms_per_guest,spawn_spread_ms")
+            "base_mem_mib,mem_mib_per_guest,pss_mib_per_guest,cpu_ms_per_guest,spawn_spread_ms,pss_guests")
     cell = lambda v: "" if isinstance(v, float) and math.isnan(v) else "%.2f" % v if isinstance(v, float) else str(v)
     new = not os.path.exists(out) or os.path.getsize(out) == 0
     with open(out, "a") as fo:
