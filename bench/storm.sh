@@ -19,6 +19,8 @@
 # env HOLD_S=S: bootstorm keeps the fleet up S s after all are ready (hold_s), so its
 #   launcher's PSS sample of the whole fleet can finish before the guests are stopped
 #   (its sampler runs at nice 10 and waits while the storm saturates the cores).
+# env REPEAT=K: each storm K times (pairs); then the median and range of the ratios.
+# env SAMPLE_MS=MS: bootstorm's memory sampling period (sample_ms; default 100).
 # env CSV=FILE: also appends one row per tool and storm to FILE (header if new).
 # Columns: ready, boot p50/p99/max, all ready, peak host memory in use, its growth per
 # guest, PSS per guest (bootstorm: its launcher's sample of its guests at their peak; the
@@ -35,6 +37,9 @@ shape=${SHAPE:-}
 machine=${MACHINE:-}
 csv=${CSV:-}
 hold=${HOLD_S:-0}
+sample_ms=${SAMPLE_MS:-}
+repeat=${REPEAT:-1}
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "storm.sh: REPEAT must be a positive integer (got '$repeat')" >&2; exit 2; }
 case $shape in "" | ref) ;; *) echo "storm.sh: SHAPE must be 'ref' (got '$shape')" >&2; exit 2 ;; esac
 if [ -n "$shape" ] && [ "$interval" != 0 ]; then
     echo "storm.sh: SHAPE=ref and INTERVAL_MS=$interval both set a schedule; choose one" >&2
@@ -58,6 +63,7 @@ fi
 scenario() {
     printf 'name: bench\nguest: minkernel\naccel: %s\ntimeout_s: 300\n' "$2"
     [ "$hold" = 0 ] || printf 'hold_s: %s\n' "$hold"
+    [ -z "$sample_ms" ] || printf 'sample_ms: %s\n' "$sample_ms"
     if [ -n "$shape" ]; then
         printf 'pattern: ramp\nramp: ramp.csv\n'
     else
@@ -95,6 +101,7 @@ printf '%-10s %-6s %9s %9s %9s %9s %9s %9s %8s %8s %8s %9s\n' tool accel ready "
     "max ms" "all ms" "peak MiB" "MiB/gst" "PSS/gst" "cpu/gst" "spawn ms"
 for accel in $accels; do
     for n in "${counts[@]}"; do
+      for ((rep = 0; rep < repeat; rep++)); do
         rm -f "$data/offsets"
         if [ -n "$shape" ]; then
             ref=$(reference "$n" "$accel")
@@ -107,9 +114,9 @@ for accel in $accels; do
         run=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$data/r.json" 2>/dev/null) &&
             "$B/bin/bootstorm" --data-dir "$data/d" export "$run" --csv >"$data/g.csv" 2>/dev/null || true
         [ -n "$shape" ] || ref=$(reference "$n" "$accel")
-        python3 - "$data/r.json" "$ref" "$accel" "$data/g.csv" "$csv" "$n" "${machine:-microvm}" "${shape:-${interval}ms}" <<'PY'
+        python3 - "$data/r.json" "$ref" "$accel" "$data/g.csv" "$csv" "$n" "${machine:-microvm}" "${shape:-${interval}ms}" "$data/ratios" <<'PY'
 import csv, json, math, os, sys
-jf, ref, accel, gcsv, out, n, machine, sched = sys.argv[1:9]
+jf, ref, accel, gcsv, out, n, machine, sched, ratios = sys.argv[1:10]
 try:
     r = json.load(open(jf))
 except ValueError:
@@ -149,6 +156,8 @@ if boot["pss_n"] != "" and boot["pss_n"] < boot["n"]:
 if boot["p50"] > 0 and refr["p50"] > 0:
     print("  ratio bootstorm/reference: per-guest p50 %.2f, all-ready %.2f" %
           (boot["p50"] / refr["p50"], boot["all"] / refr["all"]))
+    with open(ratios, "a") as fo:
+        fo.write("%s %s %f %f\n" % (accel, n, boot["p50"] / refr["p50"], boot["all"] / refr["all"]))
 if out:
     cols = ["tool", "n", "ready", "failed", "p50", "p99", "max", "all", "peak", "base", "per", "pss", "cpu", "spawn", "pss_n"]
     head = ("accel,machine,schedule,tool,n,ready,failed,p50_ms,p99_ms,max_ms,all_ready_ms,peak_mem_mib,"
@@ -160,5 +169,19 @@ if out:
         for x in (boot, refr):
             fo.write(",".join([accel, machine.replace(",", " "), sched] + [cell(x[c]) for c in cols]) + "\n")
 PY
+      done
     done
 done
+if [ "$repeat" -gt 1 ] && [ -s "$data/ratios" ]; then
+    python3 - "$data/ratios" <<'PY'
+import statistics, sys
+by = {}
+for l in open(sys.argv[1]):
+    a, n, p, al = l.split()
+    by.setdefault((a, int(n)), []).append((float(p), float(al)))
+for (a, n), v in sorted(by.items()):
+    p, al = sorted(x[0] for x in v), sorted(x[1] for x in v)
+    print("%s x %d, %d pairs: ratio per-guest p50 median %.2f (%.2f-%.2f), all-ready median %.2f (%.2f-%.2f)" %
+          (a, n, len(v), statistics.median(p), p[0], p[-1], statistics.median(al), al[0], al[-1]))
+PY
+fi
