@@ -22,8 +22,8 @@
 # env REPEAT=K: each storm K times (pairs); then the median and range of the ratios.
 # env SAMPLE_MS=MS: bootstorm's memory sampling period (sample_ms; default 100).
 # env CSV=FILE: also appends one row per tool and storm to FILE (header if new).
-# Columns: ready, boot p50/p99/max, all ready, peak host memory in use, its growth per
-# guest, PSS per guest (bootstorm: its launcher's sample of its guests at their peak; the
+# Columns: ready, boot p50/p99/max, all ready, peak host memory in use (watched by this
+# script every 100 ms around each tool's run), its growth per guest, PSS per guest (bootstorm: its launcher's sample of its guests at their peak; the
 # reference: its guests' PSS summed once all are ready), spawner CPU per guest
 # (bootstorm's launcher / the reference itself), time from first to last spawn.
 set -euo pipefail
@@ -46,7 +46,26 @@ if [ -n "$shape" ] && [ "$interval" != 0 ]; then
     exit 2
 fi
 data=$(mktemp -d /tmp/bsbench.XXXXXX)
-trap 'rm -rf "$data"' EXIT
+mw=
+trap '[ -z "$mw" ] || kill "$mw" 2>/dev/null; rm -rf "$data"' EXIT
+
+# watched FILE CMD...: runs CMD while host memory in use (MemTotal - MemAvailable, MiB)
+# is written to FILE every 100 ms, by this script for both tools alike (at nice -10: a
+# storm that saturates the cores must not starve the watcher; bootstorm's own sampler
+# runs at nice 10 and can miss the peak: docs/SCALING.md).
+watched() {
+    local f=$1 rc=0
+    shift
+    nice -n -10 bash -c 'while :; do
+        awk "/^MemTotal:/ {t = \$2} /^MemAvailable:/ {a = \$2} END {print int((t - a) / 1024)}" /proc/meminfo
+        sleep 0.1; done' >"$f" 2>/dev/null &
+    mw=$!
+    "$@" || rc=$?
+    kill "$mw" 2>/dev/null || true
+    wait "$mw" 2>/dev/null || true
+    mw=
+    return $rc
+}
 
 # The profile both tools boot: the built one, or a copy with -M $machine.
 gargs=()
@@ -104,19 +123,19 @@ for accel in $accels; do
       for ((rep = 0; rep < repeat; rep++)); do
         rm -f "$data/offsets"
         if [ -n "$shape" ]; then
-            ref=$(reference "$n" "$accel")
+            ref=$(watched "$data/mem.ref" reference "$n" "$accel")
             ramp "$data/offsets" >"$data/ramp.csv"
         fi
         scenario "$n" "$accel" >"$data/s.yaml"
         rm -f "$data/g.csv"
-        "$B/bin/bootstorm" --data-dir "$data/d" run "$data/s.yaml" "${gargs[@]}" --json >"$data/r.json" 2>"$data/run.err" ||
+        watched "$data/mem.boot" "$B/bin/bootstorm" --data-dir "$data/d" run "$data/s.yaml" "${gargs[@]}" --json >"$data/r.json" 2>"$data/run.err" ||
             grep -v ' info: ' "$data/run.err" | tail -3 >&2
         run=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$data/r.json" 2>/dev/null) &&
             "$B/bin/bootstorm" --data-dir "$data/d" export "$run" --csv >"$data/g.csv" 2>/dev/null || true
-        [ -n "$shape" ] || ref=$(reference "$n" "$accel")
-        python3 - "$data/r.json" "$ref" "$accel" "$data/g.csv" "$csv" "$n" "${machine:-microvm}" "${shape:-${interval}ms}" "$data/ratios" <<'PY'
+        [ -n "$shape" ] || ref=$(watched "$data/mem.ref" reference "$n" "$accel")
+        python3 - "$data/r.json" "$ref" "$accel" "$data/g.csv" "$csv" "$n" "${machine:-microvm}" "${shape:-${interval}ms}" "$data/ratios" "$data/mem.boot" "$data/mem.ref" <<'PY'
 import csv, json, math, os, sys
-jf, ref, accel, gcsv, out, n, machine, sched, ratios = sys.argv[1:10]
+jf, ref, accel, gcsv, out, n, machine, sched, ratios, mboot, mref = sys.argv[1:12]
 try:
     r = json.load(open(jf))
 except ValueError:
@@ -132,25 +151,33 @@ except (OSError, KeyError, ValueError):
 b = r.get("boot_ms") or {}
 cnt = max(r.get("count", 0), 1)
 lcpu = g(r.get("launcher"), "cpu_ms")
-base, peak = g(r, "mem_base_mib"), g(r, "peak_mem_mib")
+def watched(path):  # (first, largest) of the watcher's samples
+    try:
+        v = [float(l) for l in open(path) if l.strip()]
+    except (OSError, ValueError):
+        v = []
+    return (v[0], max(v)) if v else (nan, nan)
+base, peak = watched(mboot)
 boot = {
     "tool": "bootstorm", "ready": r.get("ready", 0), "failed": r.get("failed", 0), "n": int(n),
     "p50": g(b, "p50"), "p99": g(b, "p99"), "max": g(b, "max"), "all": g(r, "all_ready_ms"),
     "peak": peak, "base": base, "per": g(r, "mem_per_guest_mib"), "pss": g(r, "pss_per_guest_mib"),
     "cpu": lcpu / max(r.get("spawned", 0), 1), "spawn": (spawns[-1] - spawns[0]) / 1e6 if spawns else nan,
-    "pss_n": (r.get("pss_sample") or {}).get("running", "")}
-rbase, rpeak = g(kv, "mem_base_mib"), g(kv, "mem_peak_mib")
+    "pss_n": (r.get("pss_sample") or {}).get("running", ""), "own_peak": g(r, "peak_mem_mib")}
+rbase, rpeak = watched(mref)
 rn = int(kv.get("n", n))
 refr = {
     "tool": "reference", "ready": int(kv.get("ready", 0)), "failed": rn - int(kv.get("ready", 0)), "n": rn,
     "p50": g(kv, "p50_ms"), "p99": g(kv, "p99_ms"), "max": g(kv, "max_ms"), "all": g(kv, "all_ms"),
     "peak": rpeak, "base": rbase, "per": (rpeak - rbase) / rn, "pss": g(kv, "pss_mib") / max(int(kv.get("ready", 0)), 1),
-    "cpu": g(kv, "cpu_ms") / rn, "spawn": g(kv, "spawn_all_ms"), "pss_n": rn if g(kv, "pss_mib") >= 0 else ""}
+    "cpu": g(kv, "cpu_ms") / rn, "spawn": g(kv, "spawn_all_ms"), "pss_n": rn if g(kv, "pss_mib") >= 0 else "", "own_peak": g(kv, "mem_peak_mib")}
 f = lambda v, p=1: "-" if math.isnan(v) else "%.*f" % (p, v)
 row = "%-10s %-6s %9s %9s %9s %9s %9s %9s %8s %8s %8s %9s"
 for x in (boot, refr):
     print(row % (x["tool"], r.get("accel", accel), "%d/%d" % (x["ready"], x["n"]), f(x["p50"]), f(x["p99"]),
           f(x["max"]), f(x["all"]), f(x["peak"]), f(x["per"], 2), f(x["pss"], 2), f(x["cpu"], 2), f(x["spawn"])))
+if not math.isnan(boot["own_peak"]) and abs(boot["own_peak"] - peak) > 0.1 * peak:
+    print("  bootstorm's own peak host memory %.0f MiB, the watcher's %.0f MiB" % (boot["own_peak"], peak))
 if boot["pss_n"] != "" and boot["pss_n"] < boot["n"]:
     print("  bootstorm's PSS/gst is of a sample of %s of %d guests (HOLD_S lets it see all)" % (boot["pss_n"], boot["n"]))
 if boot["p50"] > 0 and refr["p50"] > 0:
@@ -159,9 +186,9 @@ if boot["p50"] > 0 and refr["p50"] > 0:
     with open(ratios, "a") as fo:
         fo.write("%s %s %f %f\n" % (accel, n, boot["p50"] / refr["p50"], boot["all"] / refr["all"]))
 if out:
-    cols = ["tool", "n", "ready", "failed", "p50", "p99", "max", "all", "peak", "base", "per", "pss", "cpu", "spawn", "pss_n"]
+    cols = ["tool", "n", "ready", "failed", "p50", "p99", "max", "all", "peak", "base", "per", "pss", "cpu", "spawn", "pss_n", "own_peak"]
     head = ("accel,machine,schedule,tool,n,ready,failed,p50_ms,p99_ms,max_ms,all_ready_ms,peak_mem_mib,"
-            "base_mem_mib,mem_mib_per_guest,pss_mib_per_guest,cpu_ms_per_guest,spawn_spread_ms,pss_guests")
+            "base_mem_mib,mem_mib_per_guest,pss_mib_per_guest,cpu_ms_per_guest,spawn_spread_ms,pss_guests,own_peak_mem_mib")
     cell = lambda v: "" if isinstance(v, float) and math.isnan(v) else "%.2f" % v if isinstance(v, float) else str(v)
     new = not os.path.exists(out) or os.path.getsize(out) == 0
     with open(out, "a") as fo:
