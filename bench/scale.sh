@@ -80,12 +80,13 @@ set ylabel 'GiB'
 plot '$out/bootstorm.dat' using 5:(\$12/1024) with linespoints lc 1 pt 7 title 'bootstorm: peak', \\
      '$out/reference.dat' using 5:(\$12/1024) with linespoints lc 2 pt 7 title 'reference: peak'
 set title 'per guest'
+set key top left
 set ylabel 'PSS MiB'
 set y2label 'spawner CPU ms'
 set y2tics
 set ytics nomirror
-set yrange [0:*]
-set y2range [0:*]
+set yrange [0:24]
+set y2range [0:2]
 plot '$out/bootstorm.dat' using 5:15 with linespoints lc 1 pt 7 title 'bootstorm: guest PSS', \\
      '$out/reference.dat' using 5:15 with linespoints lc 2 pt 7 title 'reference: guest PSS', \\
      '$out/bootstorm.dat' using 5:16 axes x1y2 with linespoints lc 1 dt 2 pt 6 title 'bootstorm launcher CPU (right)', \\
