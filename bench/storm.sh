@@ -133,9 +133,9 @@ for accel in $accels; do
         run=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$data/r.json" 2>/dev/null) &&
             "$B/bin/bootstorm" --data-dir "$data/d" export "$run" --csv >"$data/g.csv" 2>/dev/null || true
         [ -n "$shape" ] || ref=$(watched "$data/mem.ref" reference "$n" "$accel")
-        python3 - "$data/r.json" "$ref" "$accel" "$data/g.csv" "$csv" "$n" "${machine:-microvm}" "${shape:-${interval}ms}" "$data/ratios" "$data/mem.boot" "$data/mem.ref" <<'PY'
+        python3 - "$data/r.json" "$ref" "$accel" "$data/g.csv" "$csv" "$n" "${machine:-microvm}" "${shape:-${interval}ms}" "$data/ratios" "$data/mem.boot" "$data/mem.ref" "$data/offsets" <<'PY'
 import csv, json, math, os, sys
-jf, ref, accel, gcsv, out, n, machine, sched, ratios, mboot, mref = sys.argv[1:12]
+jf, ref, accel, gcsv, out, n, machine, sched, ratios, mboot, mref, offs = sys.argv[1:13]
 try:
     r = json.load(open(jf))
 except ValueError:
@@ -161,16 +161,22 @@ base, peak = watched(mboot)
 boot = {
     "tool": "bootstorm", "ready": r.get("ready", 0), "failed": r.get("failed", 0), "n": int(n),
     "p50": g(b, "p50"), "p99": g(b, "p99"), "max": g(b, "max"), "all": g(r, "all_ready_ms"),
-    "peak": peak, "base": base, "per": g(r, "mem_per_guest_mib"), "pss": g(r, "pss_per_guest_mib"),
+    "peak": peak, "base": base, "per": (peak - base) / int(n), "pss": g(r, "pss_per_guest_mib"),
     "cpu": lcpu / max(r.get("spawned", 0), 1), "spawn": (spawns[-1] - spawns[0]) / 1e6 if spawns else nan,
     "pss_n": (r.get("pss_sample") or {}).get("running", ""), "own_peak": g(r, "peak_mem_mib")}
 rbase, rpeak = watched(mref)
+def ref_spread(path):  # first to last spawn call, as for bootstorm (not spawn_all_ms: + the last call)
+    try:
+        v = [float(l) for l in open(path) if l.strip()]
+    except (OSError, ValueError):
+        v = []
+    return v[-1] - v[0] if v else nan
 rn = int(kv.get("n", n))
 refr = {
     "tool": "reference", "ready": int(kv.get("ready", 0)), "failed": rn - int(kv.get("ready", 0)), "n": rn,
     "p50": g(kv, "p50_ms"), "p99": g(kv, "p99_ms"), "max": g(kv, "max_ms"), "all": g(kv, "all_ms"),
     "peak": rpeak, "base": rbase, "per": (rpeak - rbase) / rn, "pss": g(kv, "pss_mib") / max(int(kv.get("ready", 0)), 1),
-    "cpu": g(kv, "cpu_ms") / rn, "spawn": g(kv, "spawn_all_ms"), "pss_n": rn if g(kv, "pss_mib") >= 0 else "", "own_peak": g(kv, "mem_peak_mib")}
+    "cpu": g(kv, "cpu_ms") / rn, "spawn": ref_spread(offs), "pss_n": rn if g(kv, "pss_mib") >= 0 else "", "own_peak": g(kv, "mem_peak_mib")}
 f = lambda v, p=1: "-" if math.isnan(v) else "%.*f" % (p, v)
 row = "%-10s %-6s %9s %9s %9s %9s %9s %9s %8s %8s %8s %9s"
 for x in (boot, refr):
@@ -183,8 +189,11 @@ if boot["pss_n"] != "" and boot["pss_n"] < boot["n"]:
 if boot["p50"] > 0 and refr["p50"] > 0:
     print("  ratio bootstorm/reference: per-guest p50 %.2f, all-ready %.2f" %
           (boot["p50"] / refr["p50"], boot["all"] / refr["all"]))
+    kept = not (sched == "ref" and abs(boot["spawn"] - refr["spawn"]) > 0.1 * refr["spawn"] + 5)
+    if not kept:  # not on equal terms after all: out of the summary
+        print("  first-to-last spawn differs by more than 10 % + 5 ms: not on equal terms, not counted")
     with open(ratios, "a") as fo:
-        fo.write("%s %s %f %f\n" % (accel, n, boot["p50"] / refr["p50"], boot["all"] / refr["all"]))
+        fo.write("%s %s %f %f %d\n" % (accel, n, boot["p50"] / refr["p50"], boot["all"] / refr["all"], kept))
 if out:
     cols = ["tool", "n", "ready", "failed", "p50", "p99", "max", "all", "peak", "base", "per", "pss", "cpu", "spawn", "pss_n", "own_peak"]
     head = ("accel,machine,schedule,tool,n,ready,failed,p50_ms,p99_ms,max_ms,all_ready_ms,peak_mem_mib,"
@@ -203,12 +212,18 @@ if [ "$repeat" -gt 1 ] && [ -s "$data/ratios" ]; then
     python3 - "$data/ratios" <<'PY'
 import statistics, sys
 by = {}
+dropped = {}
 for l in open(sys.argv[1]):
-    a, n, p, al = l.split()
-    by.setdefault((a, int(n)), []).append((float(p), float(al)))
+    a, n, p, al, kept = l.split()
+    if kept == "1":
+        by.setdefault((a, int(n)), []).append((float(p), float(al)))
+    else:
+        dropped[(a, int(n))] = dropped.get((a, int(n)), 0) + 1
 for (a, n), v in sorted(by.items()):
     p, al = sorted(x[0] for x in v), sorted(x[1] for x in v)
-    print("%s x %d, %d pairs: ratio per-guest p50 median %.2f (%.2f-%.2f), all-ready median %.2f (%.2f-%.2f)" %
-          (a, n, len(v), statistics.median(p), p[0], p[-1], statistics.median(al), al[0], al[-1]))
+    d = dropped.get((a, n), 0)
+    print("%s x %d, %d pairs%s: ratio per-guest p50 median %.2f (%.2f-%.2f), all-ready median %.2f (%.2f-%.2f)" %
+          (a, n, len(v), " (%d more not counted)" % d if d else "", statistics.median(p), p[0], p[-1],
+           statistics.median(al), al[0], al[-1]))
 PY
 fi
