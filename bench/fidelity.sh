@@ -27,7 +27,7 @@ source bench/lib.sh # port
 mkdir -p "$d/guests"
 cp "$B"/guests/*.yaml "$d/guests/"
 sed -e 's/^name: minkernel$/name: minkernel-tap/' \
-    -e "s|argv: \[qemu-system-x86_64,|argv: [\"$B/bench/fidelity_tap\", \"$d/stamps\", \"BOOTSTORM READY minkernel\", qemu-system-x86_64,|" \
+    -e "s|argv: \[qemu-system-x86_64,|argv: [\"$B/bench/fidelity_tap\", \"$d/st/stamp\", \"BOOTSTORM READY minkernel\", qemu-system-x86_64,|" \
     "$B/guests/minkernel.yaml" >"$d/guests/minkernel-tap.yaml"
 sed -e 's/^name: minkernel-debugcon$/name: minkernel-dbgcmp/' \
     -e "s/^  - {name: entry, regex: 'minkernel: entry'}$/&\n  - {name: console_ready, regex: 'BOOTSTORM READY minkernel'}/" \
@@ -50,22 +50,24 @@ pids+=($!)
 storm() {
     printf 'name: fidelity\nguest: %s\ncount: %d\naccel: %s\ntimeout_s: 120\n' "$1" "$2" "$accel" >"$d/s.yaml"
     "$B/bin/bootstorm" --redis "redis://127.0.0.1:$RP" run "$d/s.yaml" --collector "tcp://127.0.0.1:$CP" \
-        --json >"$d/r.json" || { echo "run of $2 x $1 failed: $(cat "$d/r.json")" >&2; exit 1; }
+        --quiet --json >"$d/r.json" || { echo "run of $2 x $1 failed: $(cat "$d/r.json")" >&2; exit 1; }
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$d/r.json"
 }
-# fields RUN N F1 F2: one line "F1 F2" per guest of `bootstorm export --json`; F is pid,
-# ready_tm or m:MARKER (those two as the host's monotonic ns: spawn_tm_ns + the ms).
+# fields RUN N F...: one line "F1 F2 ..." per guest of `bootstorm export --json`; F is
+# pid, spawn_tm, ready_tm or m:MARKER (the last three as the host's monotonic ns).
 fields() {
-    "$B/bin/bootstorm" --redis "redis://127.0.0.1:$RP" export "$1" --json | python3 -c '
+    local run=$1
+    shift 2
+    "$B/bin/bootstorm" --redis "redis://127.0.0.1:$RP" export "$run" --json | python3 -c '
 import json, sys
 def f(g, k):
-    if k == "pid":
-        return g["pid"]
+    if k in ("pid", "spawn_tm"):
+        return g["pid" if k == "pid" else "spawn_tm_ns"]
     ms = g["ready_ms"] if k == "ready_tm" else g["markers_ms"].get(k[2:])
     return None if ms is None else g["spawn_tm_ns"] + round(ms * 1e6)
 for g in json.load(sys.stdin):
     v = [f(g, k) for k in sys.argv[1:]]
-    print(" ".join("" if x is None else str(x) for x in v))' "$3" "$4"
+    print(" ".join("" if x is None else str(x) for x in v))' "$@"
 }
 stats() { # LABEL N < "a b" lines: per-line (b - a) in ms; says when fewer than N pairs
     python3 -c '
@@ -82,14 +84,37 @@ print("%-28s n=%-4d diff p50 %7.3f ms   |diff| p50 %7.3f  p99 %7.3f  max %7.3f m
       (sys.argv[1], len(d), q(0.5), qa(0.5), qa(0.99), a[-1]))' "$1" "$2"
 }
 
+# crowd < "tap launcher" lines: are the late stamps (|diff| > 1 ms) those that came in a
+# crowd (the launcher handles ready lines one after another), or alone (it was not
+# running: scheduling)? Other ready lines the tap saw in the 2 ms before each.
+crowd() {
+    python3 -c '
+import bisect, sys
+p = [tuple(int(x) for x in l.split()) for l in sys.stdin if len(l.split()) == 2]
+taps = sorted(t for t, _ in p)
+near = lambda t: bisect.bisect_right(taps, t) - bisect.bisect_left(taps, t - 2000000) - 1
+late = [near(t) for t, r in p if abs(r - t) > 1000000]
+every = [near(t) for t, _ in p]
+if late:
+    print("  %d late (|diff| > 1 ms): other ready lines in the 2 ms before each: mean %.1f (all guests: %.1f)"
+          % (len(late), sum(late) / len(late), sum(every) / len(every)))'
+}
+
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB, accel $accel, $(date -u +%F)"
 echo "== launcher ready stamp - independent tap stamp (same boot, same clock)"
 for n in "${counts[@]}"; do
-    rm -f "$d/stamps"
+    rm -rf "$d/st" && mkdir "$d/st"
     run=$(storm minkernel-tap "$n")
+    cat "$d"/st/stamp.* >"$d/stamps" 2>/dev/null || true
     # the tap's pid is the guest's pid in the launcher's eyes
-    join <(fields "$run" "$n" pid ready_tm | sort) <(sort "$d/stamps") |
-        awk '{print $3, $2}' | stats "minkernel x $n at once" "$n"
+    join <(fields "$run" "$n" pid ready_tm spawn_tm | sort) <(sort "$d/stamps") >"$d/joined"
+    awk '{print $4, $2}' "$d/joined" | stats "minkernel x $n at once" "$n"
+    # Which ones are late: ready lines read by the tap before the launcher's last spawn
+    # (its loop was still spawning the burst) against those after it.
+    last=$(awk '$3 > m {m = $3} END {print m + 0}' "$d/joined")
+    awk -v l="$last" '$4 < l {print $4, $2}' "$d/joined" | stats "  ready while spawning" 0 || true
+    awk -v l="$last" '$4 >= l {print $4, $2}' "$d/joined" | stats "  ready after last spawn" 0 || true
+    awk '{print $4, $2}' "$d/joined" | crowd
 done
 echo "== console line (marker) - debugcon port write (ready), both launcher stamps"
 for n in "${counts[@]}"; do

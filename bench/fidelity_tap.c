@@ -3,9 +3,12 @@
  * launcher's console pipe) and stamps the moment it reads the line holding NEEDLE,
  * with CLOCK_MONOTONIC, the clock the launcher stamps with. Shares no code with
  * bootstorm on purpose. Not a general console logger.
- * usage: fidelity_tap OUTFILE NEEDLE CMD [ARG...]
- * OUTFILE gets one line "PID TM_NS" (PID = this process, which the launcher knows as
- * the guest's pid), appended in one write so hundreds of taps can share the file. */
+ * usage: fidelity_tap OUTPREFIX NEEDLE CMD [ARG...]
+ * OUTPREFIX.PID gets one line "PID TM_NS" (PID = this process, which the launcher knows
+ * as the guest's pid). One file per tap: hundreds of taps appending to one shared file
+ * would queue on its inode lock, and a tap preempted while holding it would hold back
+ * the others' bytes, i.e. delay the launcher's view of their ready lines (a bench
+ * artefact, against bootstorm). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -116,16 +119,18 @@ static void pump(int rfd, const char *needle, int out_fd)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: fidelity_tap OUTFILE NEEDLE CMD [ARG...]\n");
+        fprintf(stderr, "usage: fidelity_tap OUTPREFIX NEEDLE CMD [ARG...]\n");
         return 2;
     }
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* as the launcher does for its guests */
     signal(SIGTERM, forward);
     signal(SIGINT, forward);
     signal(SIGPIPE, SIG_IGN);
-    int out_fd = open(argv[1], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    char path[4096];
+    snprintf(path, sizeof path, "%s.%ld", argv[1], (long)getpid());
+    int out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out_fd < 0) {
-        perror(argv[1]);
+        perror(path);
         return 127;
     }
     int rfd;

@@ -1,17 +1,26 @@
 /* The reference a boot-storm benchmark compares bootstorm with: the plainest C
  * spawner that can measure the same thing. N minkernels started back to back (or one
  * every INTERVAL_MS, the same schedule bootstorm's interval pattern follows) with
- * posix_spawnp, consoles read with poll(), boot = first sight of the ready line -
- * just before spawn. No events, no Redis, no sampling. Shares no code with bootstorm.
- * usage: ref_spawner KERNEL N kvm|tcg [INTERVAL_MS]
- *   -> prints "ref n=N ready=R p50_ms=.. max_ms=.. all_ms=.. spawn_all_ms=.." */
+ * posix_spawnp, consoles read with poll() between two spawns, boot = first sight of
+ * the ready line - just before spawn. No events, no Redis, no sampling. Shares no code with
+ * bootstorm. usage: ref_spawner [-M MACHINE] [-o OFFSETS] KERNEL N kvm|tcg [INTERVAL_MS] -M  QEMU's
+ * -M value (default microvm): the same machine as the profile compared with -o  writes each guest's
+ * spawn time after the first spawn, ms, one a line: the reference's burst shape, which
+ * bench/storm.sh can make bootstorm follow
+ *   -> prints "ref n=N ready=R p50_ms=.. p99_ms=.. max_ms=.. all_ms=.. spawn_all_ms=..
+ *      mem_base_mib=.. mem_peak_mib=.. pss_mib=.. cpu_ms=.." (host memory in use: MemTotal -
+ *      MemAvailable, before the first spawn and its peak, sampled every 100 ms; pss_mib:
+ *      the guests' PSS summed once all are ready; cpu_ms: this spawner's own CPU, not its
+ *      guests'). */
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +41,44 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Host memory in use (MemTotal - MemAvailable), MiB; -1 if /proc/meminfo says nothing. */
+static double mem_used_mib(void)
+{
+    FILE *f = fopen("/proc/meminfo", "re");
+    char line[128];
+    long long total = -1, avail = -1, v;
+    while (f && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "MemTotal: %lld kB", &v) == 1)
+            total = v;
+        else if (sscanf(line, "MemAvailable: %lld kB", &v) == 1)
+            avail = v;
+    }
+    if (f)
+        fclose(f);
+    return total < 0 || avail < 0 ? -1 : (double)(total - avail) / 1024.0;
+}
+
+/* PSS of the guests' processes summed (smaps_rollup), MiB; the same figure bootstorm's
+ * launcher samples. -1 if none could be read. */
+static double guests_pss_mib(const struct guest *g, int spawned)
+{
+    long long sum = 0, v;
+    int seen = 0;
+    for (int i = 0; i < spawned; i++) {
+        char path[64], line[128];
+        snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)g[i].pid);
+        FILE *f = fopen(path, "re");
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "Pss: %lld kB", &v) == 1) {
+                sum += v;
+                seen++;
+            }
+        if (f)
+            fclose(f);
+    }
+    return seen ? (double)sum / 1024.0 : -1;
+}
+
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -39,11 +86,26 @@ static int cmp(const void *a, const void *b)
 }
 
 /* Starts one minkernel with its console on a pipe; returns the pipe's read end. */
-static int spawn_guest(struct guest *g, const char *kernel, const char *accel)
+static int spawn_guest(struct guest *g, const char *machine, const char *kernel, const char *accel)
 {
-    char *qargv[] = {"qemu-system-x86_64", "-M", "microvm", "-accel", (char *)accel, "-m", "2",
-                     "-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio",
-                     "-kernel", (char *)kernel, "-append", "", NULL};
+    char *qargv[] = {"qemu-system-x86_64",
+                     "-M",
+                     (char *)machine,
+                     "-accel",
+                     (char *)accel,
+                     "-m",
+                     "2",
+                     "-nodefaults",
+                     "-no-user-config",
+                     "-display",
+                     "none",
+                     "-serial",
+                     "stdio",
+                     "-kernel",
+                     (char *)kernel,
+                     "-append",
+                     "",
+                     NULL};
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return -1;
@@ -83,7 +145,21 @@ static int read_console(struct guest *g, struct pollfd *pfd, double t)
     return 0;
 }
 
-static void report(struct guest *g, int n, double all, double spawned_all)
+/* What one storm measured, beside each guest's own times. */
+struct totals {
+    double all, spawned_all, mem_base, mem_peak, pss, cpu;
+};
+
+/* This process's CPU so far (user + system), ms. */
+static double self_cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + ru.ru_stime.tv_sec * 1e3 +
+           ru.ru_stime.tv_usec / 1e3;
+}
+
+static void report(struct guest *g, int n, const struct totals *t)
 {
     double *ok = calloc((size_t)n, sizeof *ok);
     int m = 0;
@@ -91,49 +167,113 @@ static void report(struct guest *g, int n, double all, double spawned_all)
         if (g[i].boot >= 0)
             ok[m++] = g[i].boot;
     qsort(ok, (size_t)m, sizeof *ok, cmp);
-    printf("ref n=%d ready=%d p50_ms=%.1f max_ms=%.1f all_ms=%.1f spawn_all_ms=%.1f\n", n, m,
-           m ? ok[(m + 1) / 2 - 1] : -1.0, m ? ok[m - 1] : -1.0, all, spawned_all);
+    printf("ref n=%d ready=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f all_ms=%.1f spawn_all_ms=%.1f "
+           "mem_base_mib=%.1f mem_peak_mib=%.1f pss_mib=%.1f cpu_ms=%.0f\n",
+           n, m, m ? ok[(m + 1) / 2 - 1] : -1.0, m ? ok[(m * 99 + 99) / 100 - 1] : -1.0,
+           m ? ok[m - 1] : -1.0, t->all, t->spawned_all, t->mem_base, t->mem_peak, t->pss, t->cpu);
     free(ok);
+}
+
+/* Each guest's spawn time after the first's, ms, one a line, into path. */
+static int write_offsets(const char *path, const struct guest *g, int spawned)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "ref_spawner: cannot write %s\n", path);
+        return -1;
+    }
+    for (int i = 0; i < spawned; i++)
+        fprintf(f, "%.3f\n", g[i].t0 - g[0].t0);
+    return fclose(f);
+}
+
+/* Spawns n guests (one every interval ms, all at once if 0) and reads their consoles
+ * until all are ready or 300 s have passed. Returns how many were spawned. */
+static int storm(struct guest *g, struct pollfd *pfd, int n, double interval, char **qa,
+                 struct totals *t)
+{
+    double start = now_ms(), deadline = start + 300000, sampled = 0;
+    int spawned = 0, ready = 0;
+    t->mem_base = t->mem_peak = mem_used_mib();
+    while (ready < n && now_ms() < deadline) {
+        /* one spawn per turn when due (every turn without an interval), then the
+         * consoles: a burst spawned in one go would leave the first guests' ready lines
+         * unread until the last spawn, and stamp them that late (1280 guests: 41 s) */
+        if (spawned < n && now_ms() >= start + spawned * interval) {
+            pfd[spawned] =
+                (struct pollfd){spawn_guest(&g[spawned], qa[0], qa[1], qa[2]), POLLIN, 0};
+            if (pfd[spawned].fd < 0) { /* not counted: nothing of it to kill */
+                fprintf(stderr, "ref_spawner: spawn %d failed\n", spawned);
+                t->all = now_ms() - start;
+                return spawned;
+            }
+            if (++spawned == n)
+                t->spawned_all = now_ms() - start;
+        }
+        if (now_ms() - sampled >= 100) {
+            double m = mem_used_mib();
+            t->mem_peak = m > t->mem_peak ? m : t->mem_peak;
+            sampled = now_ms();
+        }
+        int wait = spawned < n ? (int)(start + spawned * interval - now_ms()) : 100;
+        if (poll(pfd, (nfds_t)spawned, wait < 0 ? 0 : wait > 100 ? 100 : wait) <= 0)
+            continue;
+        double now = now_ms();
+        for (int i = 0; i < spawned; i++)
+            if (pfd[i].fd >= 0 && (pfd[i].revents & (POLLIN | POLLHUP)))
+                ready += read_console(&g[i], &pfd[i], now);
+    }
+    double m = mem_used_mib(); /* all ready: every guest is still up */
+    t->mem_peak = m > t->mem_peak ? m : t->mem_peak;
+    t->all = now_ms() - start;
+    t->cpu = self_cpu_ms(); /* before the PSS reading, which is the benchmark's, not spawning */
+    t->pss = guests_pss_mib(g, spawned);
+    return spawned;
+}
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: ref_spawner [-M MACHINE] [-o OFFSETS] KERNEL N kvm|tcg [INTERVAL_MS]\n");
+    return 2;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 4 && argc != 5) {
-        fprintf(stderr, "usage: ref_spawner KERNEL N kvm|tcg [INTERVAL_MS]\n");
-        return 2;
+    const char *machine = "microvm", *offsets = NULL;
+    for (int c; (c = getopt(argc, argv, "M:o:")) != -1;) {
+        if (c == 'M')
+            machine = optarg;
+        else if (c == 'o')
+            offsets = optarg;
+        else
+            return usage();
     }
-    int n = atoi(argv[2]);
-    double interval = argc == 5 ? atof(argv[4]) : 0;
+    argc -= optind;
+    argv += optind;
+    if (argc != 3 && argc != 4)
+        return usage();
+    int n = atoi(argv[1]);
+    double interval = argc == 4 ? atof(argv[3]) : 0;
     if (n <= 0 || interval < 0) {
-        fprintf(stderr, "ref_spawner: N must be > 0 and INTERVAL_MS >= 0\n");
+        fprintf(stderr, "ref_spawner: N must be > 0 and INTERVAL_MS >= 0 (got '%s', '%s')\n",
+                argv[1], argc == 4 ? argv[3] : "0");
         return 2;
     }
     struct pollfd *pfd = calloc((size_t)n, sizeof *pfd);
     struct guest *g = calloc((size_t)n, sizeof *g);
-    double start = now_ms(), spawned_all = 0, deadline = start + 120000;
-    int spawned = 0, ready = 0;
-    while (ready < n && now_ms() < deadline) {
-        /* spawn whatever is due (all at once without an interval) */
-        while (spawned < n && now_ms() >= start + spawned * interval) {
-            pfd[spawned] = (struct pollfd){spawn_guest(&g[spawned], argv[1], argv[3]), POLLIN, 0};
-            if (pfd[spawned].fd < 0)
-                return 1;
-            if (++spawned == n)
-                spawned_all = now_ms() - start;
-        }
-        int wait = spawned < n ? (int)(start + spawned * interval - now_ms()) : 100;
-        if (poll(pfd, (nfds_t)spawned, wait < 0 ? 0 : wait) <= 0)
-            continue;
-        double t = now_ms();
-        for (int i = 0; i < spawned; i++)
-            if (pfd[i].fd >= 0 && (pfd[i].revents & (POLLIN | POLLHUP)))
-                ready += read_console(&g[i], &pfd[i], t);
-    }
-    double all = now_ms() - start;
+    char *qa[] = {(char *)machine, argv[0], argv[2]};
+    struct totals t = {0};
+    int spawned = storm(g, pfd, n, interval, qa, &t);
     for (int i = 0; i < spawned; i++)
         kill(g[i].pid, SIGKILL);
     for (int i = 0; i < spawned; i++)
         waitpid(g[i].pid, NULL, 0);
-    report(g, n, all, spawned_all);
+    report(g, n, &t);
+    if (offsets && write_offsets(offsets, g, spawned) < 0)
+        return 1;
+    int ready = 0;
+    for (int i = 0; i < n; i++)
+        ready += g[i].boot >= 0;
     return ready == n ? 0 : 1;
 }

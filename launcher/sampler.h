@@ -43,7 +43,9 @@ int sampler_fd(const struct sampler *s);
 int sampler_request(struct sampler *s, const struct sample_req *req, int n, int with_pss);
 
 /* The finished sample: its results (valid until the next request), the host's
- * MemTotal - MemAvailable and the moment it was asked for. Returns the number of
+ * MemTotal - MemAvailable (the most seen by the worker or by any request since the
+ * previous take, skipped ones included: a starved worker must not hide the peak) and
+ * the moment it was asked for. Returns the number of
  * results, or -1 when none is finished. */
 int sampler_take(struct sampler *s, const struct sample_res **res, int64_t *mem_used_kib,
                  mono_ns *asked);
