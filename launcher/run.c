@@ -2,6 +2,7 @@
  * by the loop through run_tick: spawns the scheduler says are due (sched.c), timeouts,
  * HTTP probes, memory samples, the end. Not for one guest's fds and exit (run_guest.c). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +120,7 @@ static int open_parts(struct run *r, const struct launcher_cfg *cfg, char *err, 
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    return 0;
+    return run_spawner_start(r, err, errlen);
 }
 
 /* t0: now, or an agreed realtime start mapped onto our monotonic clock. */
@@ -410,9 +411,14 @@ static void publish_end(struct run *r)
              r->error[0] ? ": " : "", r->error);
 }
 
-/* Spawns what is due, a few per turn, so console reads interleave with a burst. */
+/* Hands what is due soon to the spawner thread; an asynchronous backend's calls are
+ * made here, a few per turn, so console reads interleave with a burst. */
 static mono_ns spawn_due(struct run *r, mono_ns now)
 {
+    if (r->sp) {
+        run_spawner_feed(r, now);
+        return now;
+    }
     int idx;
     for (int k = 0; k < SPAWNS_PER_TURN && (idx = sched_take_due(&r->s, now)) >= 0; k++) {
         guest_spawn(r, idx);
@@ -432,8 +438,10 @@ static mono_ns next_wake(const struct run *r, mono_ns now)
 {
     if (r->s.ending)
         return mono_add(now, ENDING_POLL_NS);
-    mono_ns next = r->next_sample;
-    earlier(&next, sched_next_due(&r->s));
+    mono_ns next = r->next_sample, spawn = sched_next_due(&r->s);
+    if (r->sp && spawn.ns != INT64_MAX) /* handed over that much ahead of its due time */
+        spawn = mono_add(spawn, -RUN_SPAWN_AHEAD_NS);
+    earlier(&next, spawn);
     earlier(&next, r->next_timeout_check);
     if (r->http && r->s.booting)
         earlier(&next, mono_add(now, HTTP_POLL_NS));
@@ -466,7 +474,7 @@ mono_ns run_tick(struct run *r)
         if (mono_diff(r->next_sample, now) > 0) /* fell behind: no burst of samples */
             r->next_sample = mono_add(now, r->sample_ns);
     }
-    if (sched_finished(&r->s)) {
+    if (sched_finished(&r->s) && !(r->sp && spawner_pending(r->sp))) {
         sample_host(r, now);
         publish_end(r);
         return mono_add(now, NS_PER_S);
@@ -490,6 +498,8 @@ void run_abort(struct run *r, const char *why)
         }
     }
     sched_abort(&r->s); /* never spawned or booting: failed with r->error, the rest stopped */
+    if (r->sp)
+        spawner_cancel(r->sp); /* not started yet: they come back cancelled (failed above) */
 }
 
 int run_finished(const struct run *r)
@@ -506,6 +516,7 @@ void run_free(struct run *r)
 {
     if (!r)
         return;
+    run_spawner_stop(r); /* first: a guest's parent thread outlives the guest */
     for (int i = 0; r->g && i < r->s.n; i++)
         guest_close_fds(r, &r->g[i]);
     if (r->vmm && r->vmm->event_fd && r->vmm_opened)
