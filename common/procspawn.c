@@ -4,6 +4,7 @@
 #include "procspawn.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -87,6 +88,10 @@ __attribute__((noinline)) static pid_t start_child(char *const argv[], const str
  * storm (docs/SCALING.md, "Launch lag of interval storms"). */
 static void guest_nice_back(pid_t pid, int own_pgrp)
 {
+    if (sched_getscheduler(0) != SCHED_OTHER) { /* a real-time caller (the spawner thread) */
+        struct sched_param normal = {0};
+        sched_setscheduler(pid, SCHED_OTHER, &normal);
+    }
     if (setpriority(own_pgrp ? PRIO_PGRP : PRIO_PROCESS, (id_t)pid, 0) < 0)
         setpriority(PRIO_PROCESS, (id_t)pid, 0);
 }

@@ -5,6 +5,7 @@
 #include "spawner.h"
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -16,6 +17,8 @@ struct spawner {
     pthread_cond_t cv;
     pthread_t thread;
     int efd, stop, pending;
+    int rt_prio, rt; /* asked for, and got, SCHED_FIFO */
+    sem_t started;
     struct spawner_job *todo, **todo_tail, *done, **done_tail;
     void (*run)(struct spawner_job *job, void *ctx);
     void *ctx;
@@ -61,6 +64,11 @@ static struct spawner_job *wait_due(struct spawner *s)
 static void *worker(void *arg)
 {
     struct spawner *s = arg;
+    if (s->rt_prio > 0) {
+        struct sched_param p = {.sched_priority = s->rt_prio};
+        s->rt = pthread_setschedparam(pthread_self(), SCHED_FIFO, &p) == 0;
+    }
+    sem_post(&s->started);
     pthread_mutex_lock(&s->mu);
     struct spawner_job *job;
     while ((job = wait_due(s))) {
@@ -73,11 +81,14 @@ static void *worker(void *arg)
     return NULL;
 }
 
-struct spawner *spawner_new(void (*run)(struct spawner_job *job, void *ctx), void *ctx)
+struct spawner *spawner_new(void (*run)(struct spawner_job *job, void *ctx), void *ctx,
+                            int rt_prio)
 {
     struct spawner *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    s->rt_prio = rt_prio;
+    sem_init(&s->started, 0, 0);
     s->run = run;
     s->ctx = ctx;
     s->todo_tail = &s->todo;
@@ -94,8 +105,11 @@ struct spawner *spawner_new(void (*run)(struct spawner_job *job, void *ctx), voi
         close(s->efd);
         goto fail;
     }
+    while (sem_wait(&s->started) < 0) /* spawner_rt() is known from here on */
+        ;
     return s;
 fail:
+    sem_destroy(&s->started);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -120,7 +134,13 @@ void spawner_free(struct spawner *s, void (*drop)(struct spawner_job *job))
     close(s->efd);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
+    sem_destroy(&s->started);
     free(s);
+}
+
+int spawner_rt(const struct spawner *s)
+{
+    return s->rt;
 }
 
 int spawner_fd(const struct spawner *s)

@@ -18,8 +18,14 @@ struct spawner_job {
 
 struct spawner;
 
-/* Starts the thread; run(job, ctx) runs there, at or after job->due. NULL on failure. */
-struct spawner *spawner_new(void (*run)(struct spawner_job *job, void *ctx), void *ctx);
+/* Starts the thread; run(job, ctx) runs there, at or after job->due. rt_prio > 0: the
+ * thread asks for SCHED_FIFO at that priority (spawner_rt says if it got it; if not,
+ * it keeps the caller's nice value). NULL on failure. */
+struct spawner *spawner_new(void (*run)(struct spawner_job *job, void *ctx), void *ctx,
+                            int rt_prio);
+
+/* 1 if the thread runs at SCHED_FIFO. */
+int spawner_rt(const struct spawner *s);
 
 /* Waits for the job running (if any), joins the thread, and hands every job not taken
  * back (queued or done) to drop (the caller's to free; NULL: left alone). */
