@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 
 #include "hostinfo.h"
 #include "log.h"
@@ -399,15 +400,20 @@ static void publish_end(struct run *r)
     int64_t cpu;
     hostinfo_self(&cpu, &e.rss_kib);
     e.cpu_ms = cpu - r->cpu_ms_at_start;
-    snprintf(e.error, sizeof e.error, "%s", r->error);
     e.prep_ns = r->prep_ns;
     e.state_kib = r->state_kib;
     run_emit(r, &e, -1, clock_mono());
     r->ended = 1;
+    struct rusage loop;
+    getrusage(RUSAGE_THREAD, &loop); /* run_tick runs in the loop's thread */
     log_info("run %s ended: %d ready, %d failed of %d (%d retried under TCG after KVM failed "
-             "them); launcher cpu %lld ms (%.2f ms/guest), rss %lld KiB%s%s",
+             "them); launcher cpu %lld ms (%.2f ms/guest; since start, loop thread %lld ms, "
+             "spawner thread %lld ms), rss %lld KiB%s%s",
              r->start.run, r->s.nready, r->s.nfailed, r->s.n, r->nretried, (long long)e.cpu_ms,
-             r->s.n ? (double)e.cpu_ms / r->s.n : 0.0, (long long)e.rss_kib,
+             r->s.n ? (double)e.cpu_ms / r->s.n : 0.0,
+             (long long)(loop.ru_utime.tv_sec + loop.ru_stime.tv_sec) * 1000 +
+                 (loop.ru_utime.tv_usec + loop.ru_stime.tv_usec) / 1000,
+             (long long)(r->sp ? spawner_cpu_ms(r->sp) : 0), (long long)e.rss_kib,
              r->error[0] ? ": " : "", r->error);
 }
 

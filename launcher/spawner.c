@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@ struct spawner {
     pthread_t thread;
     int efd, stop, pending;
     int rt_prio, rt; /* asked for, and got, SCHED_FIFO */
+    int64_t cpu_ms;  /* the thread's CPU time after its latest job */
     sem_t started;
     struct spawner_job *todo, **todo_tail, *done, **done_tail;
     void (*run)(struct spawner_job *job, void *ctx);
@@ -74,7 +76,11 @@ static void *worker(void *arg)
     while ((job = wait_due(s))) {
         pthread_mutex_unlock(&s->mu);
         s->run(job, s->ctx);
+        struct rusage ru;
+        getrusage(RUSAGE_THREAD, &ru);
         pthread_mutex_lock(&s->mu);
+        s->cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000LL +
+                    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
         finish(s, job);
     }
     pthread_mutex_unlock(&s->mu);
@@ -191,6 +197,15 @@ int spawner_cancel(struct spawner *s)
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return n;
+}
+
+int64_t spawner_cpu_ms(const struct spawner *s)
+{
+    pthread_mutex_t *mu = (pthread_mutex_t *)&s->mu;
+    pthread_mutex_lock(mu);
+    int64_t ms = s->cpu_ms;
+    pthread_mutex_unlock(mu);
+    return ms;
 }
 
 int spawner_pending(const struct spawner *s)

@@ -7,6 +7,8 @@
 #ifndef BS_SPAWNER_H
 #define BS_SPAWNER_H
 
+#include <stdint.h>
+
 #include "clock.h"
 
 /* Embedded first in the caller's job; the spawner owns it from push until taken back. */
@@ -43,6 +45,9 @@ struct spawner_job *spawner_take(struct spawner *s);
 /* Every queued job that has not started is marked cancelled and made ready to take;
  * returns how many. */
 int spawner_cancel(struct spawner *s);
+
+/* The thread's CPU time (user + system) as of its latest job, in ms. */
+int64_t spawner_cpu_ms(const struct spawner *s);
 
 /* Jobs pushed and not taken back yet (queued, running, or done). */
 int spawner_pending(const struct spawner *s);
