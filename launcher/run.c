@@ -303,7 +303,8 @@ static int sample(struct run *r, int with_pss)
             (struct sample_req){i, g->vm.pid, want_ram ? (int64_t)r->res.prof.mem_mib * 1024 : 0};
     }
     if (sampler_request(r->sampler, r->req, n, with_pss || r->nsamples % PSS_EVERY == 0) == 0) {
-        r->nsamples++;
+        r->nsamples += n > 0; /* the first sample with guests has PSS (at t0 the spawner
+                                 thread may not have started any yet) */
         return 0;
     }
     log_debug("run %s: previous memory sample not done yet, skipping one", r->start.run);
