@@ -302,9 +302,11 @@ static int sample(struct run *r, int with_pss)
         r->req[n++] =
             (struct sample_req){i, g->vm.pid, want_ram ? (int64_t)r->res.prof.mem_mib * 1024 : 0};
     }
-    if (sampler_request(r->sampler, r->req, n, with_pss || r->nsamples % PSS_EVERY == 0) == 0) {
-        r->nsamples += n > 0; /* the first sample with guests has PSS (at t0 the spawner
-                                 thread may not have started any yet) */
+    /* PSS in every sample until one has it (the first ones may find no guest yet, or
+     * one still in its exec: the spawner thread starts them), then every PSS_EVERY */
+    if (sampler_request(r->sampler, r->req, n,
+                        with_pss || !r->pss_got || r->nsamples % PSS_EVERY == 0) == 0) {
+        r->nsamples++;
         return 0;
     }
     log_debug("run %s: previous memory sample not done yet, skipping one", r->start.run);
@@ -331,6 +333,7 @@ void run_on_sampler(struct run *r)
         if (res[i].pss_kib > 0) {
             e.pss_kib += res[i].pss_kib;
             e.pss_n++; /* not r->s.alive: some may not be sampled yet, or gone */
+            r->pss_got = 1;
         }
         g->cpu_ms = res[i].cpu_ms;
         if (res[i].rss_kib > g->rss_max_kib)
@@ -475,7 +478,10 @@ mono_ns run_tick(struct run *r)
     /* no guest booting any more: the fleet's PSS now, at its peak (agg_mem.c) */
     if (!r->pss_full && r->s.nready > 0 && !r->s.booting)
         r->pss_full = sample(r, 1) == 0;
-    if (mono_diff(r->next_sample, now) >= 0 && mono_diff(r->s.t0, now) >= 0) {
+    /* the first sample waits for the first spawn back from the spawner thread, so
+     * that it (and its PSS) sees the guests started at t0, as when the loop spawned */
+    int first_out = r->sp && !r->spawn_back && spawner_pending(r->sp);
+    if (!first_out && mono_diff(r->next_sample, now) >= 0 && mono_diff(r->s.t0, now) >= 0) {
         sample(r, 0);
         r->next_sample = mono_add(r->next_sample, r->sample_ns);
         if (mono_diff(r->next_sample, now) > 0) /* fell behind: no burst of samples */

@@ -66,11 +66,13 @@ struct run {
     struct sample_req *req;
     int reqcap, nsamples;
     int pss_full; /* the PSS sample of the whole fleet ready has been asked for */
+    int pss_got;  /* a sample has brought a guest's PSS */
     int ended;
     struct accel_memo *memo;    /* the launcher's: profiles that fell back to TCG here */
     int nretried;               /* guests respawned under TCG after KVM failed them */
     struct snap *snap;          /* start: snapshot: the template clones are restored from */
     struct spawner *sp;         /* synchronous backends: the thread that makes the spawn calls */
+    int spawn_back;             /* a spawn has come back from it */
     struct {
         pid_t pid;
         int status;

@@ -100,6 +100,7 @@ static int take_early_exit(struct run *r, pid_t pid, int *status)
 static void job_done(struct run *r, struct spawn_job *j)
 {
     const struct sched_inst *in = &r->s.in[j->idx];
+    r->spawn_back = 1;
     if (j->base.cancelled) { /* the run was aborted before its due time */
         guest_fail(r, j->idx, "aborted", r->error, clock_mono());
         return;
