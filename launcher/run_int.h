@@ -68,11 +68,11 @@ struct run {
     int pss_full; /* the PSS sample of the whole fleet ready has been asked for */
     int pss_got;  /* a sample has brought a guest's PSS */
     int ended;
-    struct accel_memo *memo;    /* the launcher's: profiles that fell back to TCG here */
-    int nretried;               /* guests respawned under TCG after KVM failed them */
-    struct snap *snap;          /* start: snapshot: the template clones are restored from */
-    struct spawner *sp;         /* synchronous backends: the thread that makes the spawn calls */
-    int spawn_back;             /* a spawn has come back from it */
+    struct accel_memo *memo; /* the launcher's: profiles that fell back to TCG here */
+    int nretried;            /* guests respawned under TCG after KVM failed them */
+    struct snap *snap;       /* start: snapshot: the template clones are restored from */
+    struct spawner *sp;      /* synchronous backends: the thread that makes the spawn calls */
+    int spawn_back;          /* a spawn has come back from it */
     struct {
         pid_t pid;
         int status;
@@ -107,7 +107,7 @@ void run_spawner_feed(struct run *r, mono_ns now);
 void run_spawner_drain(struct run *r);
 void run_spawner_stop(struct run *r);
 /* How far ahead of its due time an instance goes to the spawner thread: the loop may
- * be that late (measured: stalls of 90 ms to 1 s under a 128-guest storm) and the call
+ * be that late (stalls of 87 ms measured, near 1 s inferred, under a 128-guest storm) and the call
  * still starts on time. Only interval instances are due in the future. */
 #define RUN_SPAWN_AHEAD_NS NS_PER_S
 void guest_close_fds(struct run *r, struct guest *g);

@@ -58,7 +58,8 @@ int run_spawner_start(struct run *r, char *err, size_t errlen)
     }
     if (!spawner_rt(r->sp))
         log_warn("run %s: the spawner thread cannot run at SCHED_FIFO (not permitted): "
-                 "launches may lag under load", r->start.run);
+                 "launches may lag under load",
+                 r->start.run);
     return 0;
 }
 

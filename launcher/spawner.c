@@ -87,8 +87,7 @@ static void *worker(void *arg)
     return NULL;
 }
 
-struct spawner *spawner_new(void (*run)(struct spawner_job *job, void *ctx), void *ctx,
-                            int rt_prio)
+struct spawner *spawner_new(void (*run)(struct spawner_job *job, void *ctx), void *ctx, int rt_prio)
 {
     struct spawner *s = calloc(1, sizeof *s);
     if (!s)
