@@ -2,7 +2,8 @@
 # Launch lag under the storm: minkernel (KVM) started one every INTERVAL_MS (default 5)
 # through bootstorm's embedded set-up; per run the launch lag (actual start of the spawn
 # call minus its scheduled time, from the run's bs:{RUN}:lag) p50 / p99 / max and the
-# launcher's CPU per guest. With --ref-build DIR, that build runs the same storm just
+# launcher's CPU per guest, and how long the spawn call itself took (spawn -> spawned,
+# p50 / p99: a vfork blocks its caller until the child has exec'd). With --ref-build DIR, that build runs the same storm just
 # before this one, alternating, REPEAT times, so both see the same machine load.
 #   usage: bench/lag.sh [--ref-build DIR] [--repeat R] [COUNTS...]   (default 128 256)
 set -euo pipefail
@@ -36,14 +37,15 @@ r = json.load(open(sys.argv[1]))
 h = r["per_host"][0]
 lag = h.get("lag_ms") or {}
 cpu = r["launcher"]["cpu_ms"] / max(r["spawned"], 1) if r.get("launcher") else float("nan")
+call = (r.get("phases_ms") or {}).get("spawned") or {}
 f = lambda v: "-" if v is None else "%.2f" % v
-print("%-6s %5s %9s %9s %9s %9s %9s %9s %7s" % (sys.argv[2], sys.argv[3], "%d/%d" % (r["ready"], r["count"]),
+print("%-6s %5s %9s %9s %9s %9s %9s %9s %9s %9s %7s" % (sys.argv[2], sys.argv[3], "%d/%d" % (r["ready"], r["count"]),
       f(lag.get("p50")), f(lag.get("p99")), f(lag.get("max")), "%.2f" % cpu,
-      f((r.get("boot_ms") or {}).get("p50")), sys.argv[4]))
+      f(call.get("p50")), f(call.get("p99")), f((r.get("boot_ms") or {}).get("p50")), sys.argv[4]))
 PY
 }
-printf '%-6s %5s %9s %9s %9s %9s %9s %9s %7s\n' build n ready "lag p50" "lag p99" "lag max" \
-    "cpu ms/g" "boot p50" load1
+printf '%-6s %5s %9s %9s %9s %9s %9s %9s %9s %9s %7s\n' build n ready "lag p50" "lag p99" "lag max" \
+    "cpu ms/g" "call p50" "call p99" "boot p50" load1
 for _ in $(seq "$R"); do
     for n in "${counts[@]}"; do
         [ -z "$REF" ] || one ref "$REF" "$n"

@@ -2,10 +2,12 @@
  * by the loop through run_tick: spawns the scheduler says are due (sched.c), timeouts,
  * HTTP probes, memory samples, the end. Not for one guest's fds and exit (run_guest.c). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 
 #include "hostinfo.h"
 #include "log.h"
@@ -119,7 +121,7 @@ static int open_parts(struct run *r, const struct launcher_cfg *cfg, char *err, 
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    return 0;
+    return run_spawner_start(r, err, errlen);
 }
 
 /* t0: now, or an agreed realtime start mapped onto our monotonic clock. */
@@ -300,7 +302,10 @@ static int sample(struct run *r, int with_pss)
         r->req[n++] =
             (struct sample_req){i, g->vm.pid, want_ram ? (int64_t)r->res.prof.mem_mib * 1024 : 0};
     }
-    if (sampler_request(r->sampler, r->req, n, with_pss || r->nsamples % PSS_EVERY == 0) == 0) {
+    /* PSS in every sample until one has it (the first ones may find no guest yet, or
+     * one still in its exec: the spawner thread starts them), then every PSS_EVERY */
+    if (sampler_request(r->sampler, r->req, n,
+                        with_pss || !r->pss_got || r->nsamples % PSS_EVERY == 0) == 0) {
         r->nsamples++;
         return 0;
     }
@@ -328,6 +333,7 @@ void run_on_sampler(struct run *r)
         if (res[i].pss_kib > 0) {
             e.pss_kib += res[i].pss_kib;
             e.pss_n++; /* not r->s.alive: some may not be sampled yet, or gone */
+            r->pss_got = 1;
         }
         g->cpu_ms = res[i].cpu_ms;
         if (res[i].rss_kib > g->rss_max_kib)
@@ -398,21 +404,31 @@ static void publish_end(struct run *r)
     int64_t cpu;
     hostinfo_self(&cpu, &e.rss_kib);
     e.cpu_ms = cpu - r->cpu_ms_at_start;
-    snprintf(e.error, sizeof e.error, "%s", r->error);
     e.prep_ns = r->prep_ns;
     e.state_kib = r->state_kib;
     run_emit(r, &e, -1, clock_mono());
     r->ended = 1;
+    struct rusage loop;
+    getrusage(RUSAGE_THREAD, &loop); /* run_tick runs in the loop's thread */
     log_info("run %s ended: %d ready, %d failed of %d (%d retried under TCG after KVM failed "
-             "them); launcher cpu %lld ms (%.2f ms/guest), rss %lld KiB%s%s",
+             "them); launcher cpu %lld ms (%.2f ms/guest; since start, loop thread %lld ms, "
+             "spawner thread %lld ms), rss %lld KiB%s%s",
              r->start.run, r->s.nready, r->s.nfailed, r->s.n, r->nretried, (long long)e.cpu_ms,
-             r->s.n ? (double)e.cpu_ms / r->s.n : 0.0, (long long)e.rss_kib,
+             r->s.n ? (double)e.cpu_ms / r->s.n : 0.0,
+             (long long)(loop.ru_utime.tv_sec + loop.ru_stime.tv_sec) * 1000 +
+                 (loop.ru_utime.tv_usec + loop.ru_stime.tv_usec) / 1000,
+             (long long)(r->sp ? spawner_cpu_ms(r->sp) : 0), (long long)e.rss_kib,
              r->error[0] ? ": " : "", r->error);
 }
 
-/* Spawns what is due, a few per turn, so console reads interleave with a burst. */
+/* Hands what is due soon to the spawner thread; an asynchronous backend's calls are
+ * made here, a few per turn, so console reads interleave with a burst. */
 static mono_ns spawn_due(struct run *r, mono_ns now)
 {
+    if (r->sp) {
+        run_spawner_feed(r, now);
+        return now;
+    }
     int idx;
     for (int k = 0; k < SPAWNS_PER_TURN && (idx = sched_take_due(&r->s, now)) >= 0; k++) {
         guest_spawn(r, idx);
@@ -432,8 +448,10 @@ static mono_ns next_wake(const struct run *r, mono_ns now)
 {
     if (r->s.ending)
         return mono_add(now, ENDING_POLL_NS);
-    mono_ns next = r->next_sample;
-    earlier(&next, sched_next_due(&r->s));
+    mono_ns next = r->next_sample, spawn = sched_next_due(&r->s);
+    if (r->sp && spawn.ns != INT64_MAX) /* handed over that much ahead of its due time */
+        spawn = mono_add(spawn, -RUN_SPAWN_AHEAD_NS);
+    earlier(&next, spawn);
     earlier(&next, r->next_timeout_check);
     if (r->http && r->s.booting)
         earlier(&next, mono_add(now, HTTP_POLL_NS));
@@ -460,13 +478,16 @@ mono_ns run_tick(struct run *r)
     /* no guest booting any more: the fleet's PSS now, at its peak (agg_mem.c) */
     if (!r->pss_full && r->s.nready > 0 && !r->s.booting)
         r->pss_full = sample(r, 1) == 0;
-    if (mono_diff(r->next_sample, now) >= 0 && mono_diff(r->s.t0, now) >= 0) {
+    /* the first sample waits for the first spawn back from the spawner thread, so
+     * that it (and its PSS) sees the guests started at t0, as when the loop spawned */
+    int first_out = r->sp && !r->spawn_back && spawner_pending(r->sp);
+    if (!first_out && mono_diff(r->next_sample, now) >= 0 && mono_diff(r->s.t0, now) >= 0) {
         sample(r, 0);
         r->next_sample = mono_add(r->next_sample, r->sample_ns);
         if (mono_diff(r->next_sample, now) > 0) /* fell behind: no burst of samples */
             r->next_sample = mono_add(now, r->sample_ns);
     }
-    if (sched_finished(&r->s)) {
+    if (sched_finished(&r->s) && !(r->sp && spawner_pending(r->sp))) {
         sample_host(r, now);
         publish_end(r);
         return mono_add(now, NS_PER_S);
@@ -490,6 +511,8 @@ void run_abort(struct run *r, const char *why)
         }
     }
     sched_abort(&r->s); /* never spawned or booting: failed with r->error, the rest stopped */
+    if (r->sp)
+        spawner_cancel(r->sp); /* not started yet: they come back cancelled (failed above) */
 }
 
 int run_finished(const struct run *r)
@@ -506,6 +529,7 @@ void run_free(struct run *r)
 {
     if (!r)
         return;
+    run_spawner_stop(r); /* first: a guest's parent thread outlives the guest */
     for (int i = 0; r->g && i < r->s.n; i++)
         guest_close_fds(r, &r->g[i]);
     if (r->vmm && r->vmm->event_fd && r->vmm_opened)

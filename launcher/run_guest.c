@@ -229,59 +229,78 @@ static void publish_spawn(struct run *r, int idx, int running)
     run_emit(r, &e, idx, g->spawn_at);
 }
 
-/* Starts guest idx's process (or queues its domain) under g->accel. */
-static int spawn_vm(struct run *r, int idx, char *err, size_t errlen)
+int guest_spawn_args(struct run *r, int idx, struct spawn_buf *b, char *err, size_t errlen)
 {
     struct guest *g = &r->g[idx];
     const struct resolved *res = &r->res;
-    char name[BS_ID_MAX + 16];
-    snprintf(name, sizeof name, "bs-%s-%d", r->start.run, idx);
+    snprintf(b->name, sizeof b->name, "bs-%s-%d", r->start.run, idx);
+    snprintf(b->accel, sizeof b->accel, "%s", g->accel);
     if (res->prof.ready_kind == READY_HTTP && (g->port = port_free_tcp()) < 0)
         g->port = 0;
-    struct vmm_spawn_args a = {
+    b->a = (struct vmm_spawn_args){
         .idx = idx,
         .prof = &res->prof,
         .vars = {.kernel = res->kernel,
                  .initrd = res->initrd[0] ? res->initrd : NULL,
                  .disk = res->disk[0] ? res->disk : NULL,
-                 .accel = g->accel,
-                 .name = name,
+                 .accel = b->accel,
+                 .name = b->name,
                  .port = g->port,
                  .bindir = r->bindir},
         .with_debug = res->prof.ready_kind == READY_DEBUGCON,
     };
-    const char *extra[SNAP_EXTRA_MAX];
-    char buf[320];
     if (r->snap) { /* a clone: restored from the template's state */
-        if ((a.nextra = snap_clone_args(r->snap, idx, extra, buf, sizeof buf)) < 0) {
+        b->a.nextra = snap_clone_args(r->snap, idx, b->extra, b->extra_buf, sizeof b->extra_buf);
+        if (b->a.nextra < 0) {
             snprintf(err, errlen, "the clone's QMP socket path does not fit");
             return -1;
         }
-        a.extra = extra;
+        b->a.extra = b->extra;
     }
-    int rc = r->vmm->spawn(&a, &g->vm, err, errlen);
+    return 0;
+}
+
+/* Starts guest idx's process (or queues its domain) under g->accel, in this thread. */
+static int spawn_vm(struct run *r, int idx, char *err, size_t errlen)
+{
+    struct spawn_buf b;
+    if (guest_spawn_args(r, idx, &b, err, errlen) < 0)
+        return -1;
+    int rc = r->vmm->spawn(&b.a, &r->g[idx].vm, err, errlen);
     if (rc == 0 && r->snap)
         snap_clone_spawned(r->snap, idx);
     return rc;
 }
 
+void guest_spawn_done(struct run *r, int idx, int rc, const char *err, mono_ns call_start,
+                      mono_ns call_end)
+{
+    r->g[idx].spawn_at = call_start;
+    publish_spawn(r, idx, r->s.alive);
+    if (rc < 0) {
+        guest_fail(r, idx, "spawn", err, call_end);
+        return;
+    }
+    if (r->snap)
+        snap_clone_spawned(r->snap, idx);
+    guest_spawned(r, idx, call_end);
+}
+
+/* The asynchronous backends' (libvirt) path: the call queues the create. */
 void guest_spawn(struct run *r, int idx)
 {
     struct guest *g = &r->g[idx];
     char err[256];
     snprintf(g->accel, sizeof g->accel, "%s", r->res.accel);
-    g->spawn_at = clock_mono();
+    mono_ns start = clock_mono();
     int rc = spawn_vm(r, idx, err, sizeof err);
     mono_ns after = clock_mono();
     if (r->vmm->event_fd && rc == 0) { /* created by a worker: see run_on_vmm() */
+        g->spawn_at = start;
         g->running_at_spawn = r->s.alive;
         return;
     }
-    publish_spawn(r, idx, r->s.alive);
-    if (rc < 0)
-        guest_fail(r, idx, "spawn", err, after);
-    else
-        guest_spawned(r, idx, after);
+    guest_spawn_done(r, idx, rc, err, start, after);
 }
 
 int guest_kvm_failed(struct run *r, int idx, int gone, mono_ns now)
@@ -392,7 +411,7 @@ static void guest_gone(struct run *r, int idx, int exited, int code)
     run_emit(r, &e, idx, now);
 }
 
-int run_on_child(struct run *r, pid_t pid, int status)
+int guest_reaped(struct run *r, pid_t pid, int status)
 {
     int idx = pidmap_get(&r->pids, pid);
     if (idx < 0 || r->vmm->event_fd) /* an asynchronous backend's pids are not our children */
@@ -425,6 +444,10 @@ static void on_vmm_event(struct run *r, const struct vmm_event *ev)
 
 void run_on_vmm(struct run *r)
 {
+    if (r->sp) { /* a synchronous backend: the tag is the spawner thread's eventfd */
+        run_spawner_drain(r);
+        return;
+    }
     struct vmm_event ev;
     while (r->vmm->next_event && r->vmm->next_event(&ev))
         if (ev.idx >= 0 && ev.idx < r->s.n)

@@ -1,0 +1,168 @@
+/* A run's spawns off the loop's thread (synchronous backends: qemu, process). The loop
+ * takes from the scheduler what is due within RUN_SPAWN_AHEAD_NS, builds each spawn's
+ * arguments and hands it to the spawner thread (spawner.c), which sleeps until the
+ * instance's due time and makes the call there: the loop's own lateness (console reads,
+ * a slow turn) and the vfork's wait for the child's exec no longer move when the next
+ * call starts. The loop takes the results back (RUN_TAG_VMM: the eventfd) and publishes
+ * spawn (lag = call start - due) and spawned. Not for the call itself (vmm_exec.c).
+ *
+ * The spawner thread runs at SCHED_FIFO (RUN_SPAWNER_RT_PRIO) when permitted: at nice
+ * -10 it still woke up to 70 ms late under the storm here (docs/SCALING.md). Its vfork
+ * child inherits SCHED_FIFO until it has exec'd (so the call is not stuck behind the
+ * guests), then procspawn.c sets the guest to SCHED_OTHER nice 0 at once.
+ *
+ * Guests are children of the spawner thread: PR_SET_PDEATHSIG fires when that *thread*
+ * ends, so it lives until the run is freed, when every guest is reaped. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "run_int.h"
+
+#define RUN_SPAWNER_RT_PRIO 10
+
+struct spawn_job {
+    struct spawner_job base; /* first: the spawner hands this back */
+    int idx;
+    struct spawn_buf b;
+    struct vmm_guest vm;
+    const struct vmm_ops *vmm;
+    mono_ns call_start, call_end;
+    int rc;
+    char err[256];
+};
+
+/* In the spawner thread, at the job's due time: the call, timed. */
+static void call_spawn(struct spawner_job *base, void *ctx)
+{
+    (void)ctx;
+    struct spawn_job *j = (struct spawn_job *)base;
+    j->call_start = clock_mono();
+    j->rc = j->vmm->spawn(&j->b.a, &j->vm, j->err, sizeof j->err);
+    j->call_end = clock_mono();
+}
+
+int run_spawner_start(struct run *r, char *err, size_t errlen)
+{
+    if (r->vmm->event_fd) /* asynchronous: the backend's own workers make the calls */
+        return 0;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = RUN_TAG_VMM};
+    if (!(r->sp = spawner_new(call_spawn, NULL, RUN_SPAWNER_RT_PRIO)) ||
+        epoll_ctl(r->epfd, EPOLL_CTL_ADD, spawner_fd(r->sp), &ev) < 0) {
+        snprintf(err, errlen, "cannot start the spawner thread: %s", strerror(errno));
+        return -1;
+    }
+    if (!spawner_rt(r->sp))
+        log_warn("run %s: the spawner thread cannot run at SCHED_FIFO (not permitted): "
+                 "launches may lag under load",
+                 r->start.run);
+    return 0;
+}
+
+void run_spawner_feed(struct run *r, mono_ns now)
+{
+    int idx;
+    char err[256];
+    while ((idx = sched_take_due(&r->s, mono_add(now, RUN_SPAWN_AHEAD_NS))) >= 0) {
+        struct guest *g = &r->g[idx];
+        snprintf(g->accel, sizeof g->accel, "%s", r->res.accel);
+        g->spawn_at = r->s.in[idx].due; /* until the call starts (timeouts count from it) */
+        struct spawn_job *j = calloc(1, sizeof *j);
+        if (!j)
+            snprintf(err, sizeof err, "out of memory");
+        if (!j || guest_spawn_args(r, idx, &j->b, err, sizeof err) < 0) {
+            mono_ns t = clock_mono();
+            guest_spawn_done(r, idx, -1, err, t, t);
+            free(j);
+            continue;
+        }
+        j->idx = idx;
+        j->vmm = r->vmm;
+        spawner_push(r->sp, &j->base, r->s.in[idx].due);
+    }
+}
+
+/* pid was reaped before its spawn came back: remembered for job_done. */
+static int take_early_exit(struct run *r, pid_t pid, int *status)
+{
+    for (int i = 0; i < r->nearly; i++)
+        if (r->early[i].pid == pid) {
+            *status = r->early[i].status;
+            r->early[i] = r->early[--r->nearly];
+            return 1;
+        }
+    return 0;
+}
+
+static void job_done(struct run *r, struct spawn_job *j)
+{
+    const struct sched_inst *in = &r->s.in[j->idx];
+    r->spawn_back = 1;
+    if (j->base.cancelled) { /* the run was aborted before its due time */
+        guest_fail(r, j->idx, "aborted", r->error, clock_mono());
+        return;
+    }
+    if (j->rc == 0)
+        r->g[j->idx].vm = j->vm;
+    guest_spawn_done(r, j->idx, j->rc, j->err, j->call_start, j->call_end);
+    if (j->rc < 0)
+        return;
+    int status;
+    if (take_early_exit(r, j->vm.pid, &status))
+        guest_reaped(r, j->vm.pid, status);
+    else if (in->retired || r->s.ending) /* stopped or aborted while in the spawner */
+        r->vmm->kill(&r->g[j->idx].vm);
+}
+
+void run_spawner_drain(struct run *r)
+{
+    struct spawner_job *base;
+    while ((base = spawner_take(r->sp))) {
+        job_done(r, (struct spawn_job *)base);
+        free(base);
+    }
+}
+
+int run_on_child(struct run *r, pid_t pid, int status)
+{
+    if (guest_reaped(r, pid, status))
+        return 1;
+    if (!r->sp || !spawner_pending(r->sp))
+        return 0;
+    run_spawner_drain(r); /* its spawn may be back already */
+    if (guest_reaped(r, pid, status))
+        return 1;
+    if (!spawner_pending(r->sp) || r->nearly == RUN_EARLY_EXITS)
+        return 0;
+    r->early[r->nearly].pid = pid; /* or a helper's (process.stop): never claimed, harmless */
+    r->early[r->nearly++].status = status;
+    return 1;
+}
+
+/* A job the run never took back (run_free in the middle of a spawn): its guest, if
+ * any, is killed (reaped as an unknown child) and its fds closed. */
+static void drop_job(struct spawner_job *base)
+{
+    struct spawn_job *j = (struct spawn_job *)base;
+    if (!base->cancelled && j->rc == 0) {
+        j->vmm->kill(&j->vm);
+        int fds[] = {j->vm.console_fd, j->vm.stderr_fd, j->vm.debug_fd};
+        for (int i = 0; i < 3; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
+    }
+    free(j);
+}
+
+void run_spawner_stop(struct run *r)
+{
+    if (!r->sp)
+        return;
+    epoll_ctl(r->epfd, EPOLL_CTL_DEL, spawner_fd(r->sp), NULL);
+    spawner_free(r->sp, drop_job);
+    r->sp = NULL;
+}
