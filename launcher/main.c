@@ -149,12 +149,18 @@ static void on_abort(struct launcher *l, const struct ev *e)
         run_abort(l->run, "aborted by command");
 }
 
+static void on_go(struct launcher *l, const struct ev *e)
+{
+    if (l->run && !strcmp(run_id(l->run), e->run))
+        run_go(l->run, e->at);
+}
+
 static const struct {
     enum ev_type type;
     void (*handle)(struct launcher *l, const struct ev *e);
 } commands[] = {
     {EV_ACK, on_ack},     {EV_START, on_start}, {EV_PING, on_ping},
-    {EV_REPLY, on_reply}, {EV_ABORT, on_abort},
+    {EV_REPLY, on_reply}, {EV_ABORT, on_abort}, {EV_GO, on_go},
 };
 
 static void on_command(struct launcher *l, const struct ev *e)

@@ -206,7 +206,8 @@ static int snap_begin(struct run *r, char *err, size_t errlen)
                          .run = r->start.run,
                          .timeout_s = (int)r->start.timeout_s,
                          .auto_kvm = res->auto_kvm,
-                         .shared = !strcmp(r->start.start, "template")};
+                         .shared = !strcmp(r->start.start, "template"),
+                         .state_file = r->start.snapshot_file};
     if (!(r->snap = snap_start(&c, err, errlen)))
         return -1;
     struct profile_marker t = p->ready; /* both stay owned by p (profile_free) */
@@ -218,14 +219,34 @@ static int snap_begin(struct run *r, char *err, size_t errlen)
     return 0;
 }
 
-/* While the template is prepared: nothing else runs; then the storm, or its failure. */
+/* The template is saved: the collector answers with the storm's start once every host
+ * is (run_go). */
+static void publish_prepared(struct run *r, mono_ns now)
+{
+    struct ev e;
+    ev_init(&e, EV_PREPARED);
+    e.prep_ns = r->prep_ns;
+    e.state_kib = r->state_kib;
+    run_emit(r, &e, -1, now);
+    r->prepared_sent = 1;
+}
+
+/* While the template is prepared, then until the collector's go: nothing else runs;
+ * then the storm at the go's start, or its failure. */
 static mono_ns snap_tick(struct run *r, mono_ns now)
 {
     const char *why;
     char err[256];
+    int64_t go = 0;
     if (!snap_done(r->snap))
         return mono_add(now, SNAP_WAIT_NS);
     int ok = snap_result(r->snap, &r->prep_ns, &r->state_kib, &why) == 0;
+    if (ok && !r->prepared_sent)
+        publish_prepared(r, now);
+    if (ok && !snap_go_at(r->snap, &go))
+        return mono_add(now, SNAP_WAIT_NS);
+    if (go)
+        r->start.at = go;
     if (!ok)
         log_err("run %s: %s", r->start.run, why);
     if (strcmp(snap_accel(r->snap), r->res.accel)) { /* KVM failed the template under auto */
@@ -513,6 +534,12 @@ void run_abort(struct run *r, const char *why)
     sched_abort(&r->s); /* never spawned or booting: failed with r->error, the rest stopped */
     if (r->sp)
         spawner_cancel(r->sp); /* not started yet: they come back cancelled (failed above) */
+}
+
+void run_go(struct run *r, int64_t at_tr)
+{
+    if (!r->storm_begun)
+        snap_go(r->snap, at_tr);
 }
 
 int run_finished(const struct run *r)

@@ -48,6 +48,10 @@ mono_ns run_tick(struct run *r);
 /* Stops every guest now; the run ends once they are reaped, with error why. */
 void run_abort(struct run *r, const char *why);
 
+/* start snapshot | template: the collector's go, every host's template is saved; the
+ * storm starts at at_tr (realtime, this host's clock). */
+void run_go(struct run *r, int64_t at_tr);
+
 /* True once every guest is reaped and run_end is published. */
 int run_finished(const struct run *r);
 

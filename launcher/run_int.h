@@ -80,6 +80,7 @@ struct run {
     int nearly;
     int storm_begun;            /* the scheduler runs (at once, or once the template is saved) */
     int64_t prep_ns, state_kib; /* start: snapshot: preparing the template, its state file */
+    int prepared_sent;          /* start: snapshot: `prepared` published, the go awaited */
     char error[256];
 };
 
