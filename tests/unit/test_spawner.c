@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../launcher/spawner.c"
+#include "../../launcher/spawner.h"
 
 struct job {
     struct spawner_job base;
