@@ -8,10 +8,10 @@
 # usage: bench/scale.sh [COUNTS...]   (default 64 128 256 512 1024 1280)
 # env OUT=DIR (default ./scale-out); HOLD_S (default 0; > 0 lets bootstorm's PSS sample
 #   see the whole fleet, but adds the hold's sampling to its launcher CPU: storm.sh);
-#   ACCEL (default kvm); MACHINE (QEMU -M of both tools, default microvm,pit=off,pic=off,rtc=off: without these timers a halted
-#   minkernel costs no CPU; with the profile's plain microvm each costs ~2.7 ms of CPU
-#   per second idle, which 1280 guests cannot afford on 2 cores: docs/SCALING.md).
-#   MACHINE=microvm runs the built profile unchanged.
+#   ACCEL (default kvm); MACHINE (QEMU -M of both tools, default the profile's
+#   microvm,pit=off,pic=off,rtc=off: without these timers a halted minkernel costs no
+#   CPU; MACHINE=microvm puts them back, and each idle guest costs ~2.7 ms of CPU per
+#   second, which 1280 guests cannot afford on 2 cores: docs/SCALING.md).
 # Run it under flock /work/bench.lock on a shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +21,7 @@ for n in "${counts[@]}"; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "scale.sh: count '$n' is not a positive integer" >&2; exit 2; }
 done
 out=${OUT:-scale-out}
-machine=${MACHINE-microvm,pit=off,pic=off,rtc=off}
-[ "$machine" != microvm ] || machine=
+machine=${MACHINE:-}
 mkdir -p "$out"
 
 # Limits, before anything starts. Per guest: QEMU has 3 threads (main, RCU, vCPU) and the
@@ -48,7 +47,7 @@ if [ ${#why[@]} -gt 0 ]; then
     exit 1
 fi
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)," \
-    "QEMU -M ${machine:-microvm (the built profile)}, accel ${ACCEL:-kvm}, $(date -u '+%F %H:%M UTC')," \
+    "QEMU -M ${machine:-as in the built profile}, accel ${ACCEL:-kvm}, $(date -u '+%F %H:%M UTC')," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 ACCELS=${ACCEL:-kvm} MACHINE=$machine HOLD_S=${HOLD_S:-0} CSV=$out/scale.csv bench/storm.sh "${counts[@]}"

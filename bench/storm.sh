@@ -14,8 +14,8 @@
 #   burst as fast as it can, and bootstorm's burst is tighter (more guests boot at once,
 #   so per-guest p50 is higher).
 # env MACHINE=M: QEMU's -M for both tools (a copy of the minkernel profile with it; e.g.
-#   "microvm,pit=off,pic=off,rtc=off": docs/SCALING.md, "1280 minkernels"); default the
-#   profile's own microvm.
+#   "microvm" with the PIT, PIC and RTC the profile leaves out: docs/SCALING.md, "1280
+#   minkernels"); default the profile's own machine, given to the reference too.
 # env HOLD_S=S: bootstorm keeps the fleet up S s after all are ready (hold_s), so its
 #   launcher's PSS sample of the whole fleet can finish before the guests are stopped
 #   (its sampler runs at nice 10 and waits while the storm saturates the cores).
@@ -34,7 +34,10 @@ counts=("$@")
 accels=${ACCELS:-kvm tcg}
 interval=${INTERVAL_MS:-0}
 shape=${SHAPE:-}
-machine=${MACHINE:-}
+# the built profile's -M (quoted when it holds commas): what both boot by default
+profile_machine=$(sed -nE 's/.*qemu-system-x86_64, -M, ("([^"]*)"|([^,]*)),.*/\2\3/p' "$B/guests/minkernel.yaml")
+[ -n "$profile_machine" ] || { echo "storm.sh: no '-M' in $B/guests/minkernel.yaml" >&2; exit 2; }
+machine=${MACHINE:-$profile_machine}
 csv=${CSV:-}
 hold=${HOLD_S:-0}
 sample_ms=${SAMPLE_MS:-}
@@ -69,12 +72,10 @@ watched() {
 
 # The profile both tools boot: the built one, or a copy with -M $machine.
 gargs=()
-if [ -n "$machine" ]; then
+if [ "$machine" != "$profile_machine" ]; then
     mkdir -p "$data/guests"
-    sed "s|qemu-system-x86_64, -M, microvm,|qemu-system-x86_64, -M, \"$machine\",|" \
+    sed -E "s/(qemu-system-x86_64, -M, )(\"[^\"]*\"|[^,]*),/\1\"$machine\",/" \
         "$B/guests/minkernel.yaml" >"$data/guests/minkernel.yaml"
-    grep -qF -- "-M, \"$machine\"," "$data/guests/minkernel.yaml" ||
-        { echo "storm.sh: $B/guests/minkernel.yaml has no '-M, microvm,' to set MACHINE in" >&2; exit 2; }
     gargs=(--guests "$data/guests")
 fi
 
@@ -111,8 +112,7 @@ PY
 }
 
 reference() { # N ACCEL: one line "ref n=.. ..."
-    local m=()
-    [ -z "$machine" ] || m=(-M "$machine")
+    local m=(-M "$machine")
     "$B/bench/ref_spawner" "${m[@]}" -o "$data/offsets" "$B/images/minkernel.elf" "$1" "$2" "$interval" || true
 }
 
@@ -133,7 +133,7 @@ for accel in $accels; do
         run=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$data/r.json" 2>/dev/null) &&
             "$B/bin/bootstorm" --data-dir "$data/d" export "$run" --csv >"$data/g.csv" 2>/dev/null || true
         [ -n "$shape" ] || ref=$(watched "$data/mem.ref" reference "$n" "$accel")
-        python3 - "$data/r.json" "$ref" "$accel" "$data/g.csv" "$csv" "$n" "${machine:-microvm}" "${shape:-${interval}ms}" "$data/ratios" "$data/mem.boot" "$data/mem.ref" "$data/offsets" <<'PY'
+        python3 - "$data/r.json" "$ref" "$accel" "$data/g.csv" "$csv" "$n" "$machine" "${shape:-${interval}ms}" "$data/ratios" "$data/mem.boot" "$data/mem.ref" "$data/offsets" <<'PY'
 import csv, json, math, os, sys
 jf, ref, accel, gcsv, out, n, machine, sched, ratios, mboot, mref, offs = sys.argv[1:13]
 try:
