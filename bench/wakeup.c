@@ -4,7 +4,6 @@
  * (docs/SCALING.md, "Launch lag"); no bootstorm code.
  *   usage: bench_wakeup [nice|fifo] [SECONDS]   (default nice 10: nice -10, 10 s)
  *   fifo: SCHED_FIFO 10 (needs CAP_SYS_NICE); nice: nice -10, as the launcher's loop. */
-#define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
