@@ -33,10 +33,13 @@ pass "scenario: a relative snapshot_file and one with start: template refused"
 # --- a state saved by hand: the profile's argv (guests/minkernel-snap.yaml), QMP
 STATE="$T_DIR/shared/minkernel-snap.state"
 mkdir -p "$T_DIR/shared"
-python3 - "$img/minkernel.elf" "$ACCEL" "$STATE" "$T_DIR/save-qmp.sock" <<'PY' || fail "saving a state by hand failed"
+# the profile's machine (a state restores only into the same devices)
+machine=$(sed -nE 's/.*qemu-system-x86_64, -M, ("([^"]*)"|([^,]*)),.*/\2\3/p' "$BS_SOURCE/guests/minkernel-snap.yaml")
+[ -n "$machine" ] || fail "no -M in guests/minkernel-snap.yaml"
+python3 - "$img/minkernel.elf" "$ACCEL" "$STATE" "$T_DIR/save-qmp.sock" "$machine" <<'PY' || fail "saving a state by hand failed"
 import json, os, socket, subprocess, sys, time
-kernel, accel, state, sock = sys.argv[1:5]
-q = subprocess.Popen(["qemu-system-x86_64", "-M", "microvm", "-accel", accel, "-m", "2", "-smp", "1",
+kernel, accel, state, sock, machine = sys.argv[1:6]
+q = subprocess.Popen(["qemu-system-x86_64", "-M", machine, "-accel", accel, "-m", "2", "-smp", "1",
                       "-name", "saved", "-nodefaults", "-no-user-config", "-display", "none",
                       "-serial", "stdio", "-kernel", kernel, "-append", "bs.beat",
                       "-qmp", f"unix:{sock},server=on,wait=off",
