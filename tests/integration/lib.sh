@@ -101,6 +101,24 @@ netns_or_skip() {
     ip netns del "bs$NETID-probe"
 }
 
+# netns_hosts N: N namespace hosts for this test (tests/netns/mkhosts.sh; skips where
+# namespaces cannot be made), their names and addresses sourced from its output, all
+# removed by pid and name on exit before t_cleanup. inns NS CMD... runs CMD in one.
+netns_hosts() {
+    netns_or_skip
+    trap netns_cleanup EXIT
+    "$BS_SOURCE/tests/netns/mkhosts.sh" "$1" "$NETID" >"$T_DIR/net.env" || fail "mkhosts failed"
+    source "$T_DIR/net.env"
+}
+netns_cleanup() {
+    local rc=$?
+    set +e
+    "$BS_SOURCE/tests/netns/rmhosts.sh" "$NETID" >/dev/null 2>&1 || true
+    (exit "$rc")
+    t_cleanup
+}
+inns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
 # Starts a program in the background, logging to $T_DIR/NAME.log; sets LAST_PID.
 start_bg() {
     local name=$1; shift

@@ -13,18 +13,7 @@
 # Skipped (ctest skip code) only when network namespaces cannot be made here.
 source "$BS_SOURCE/tests/integration/lib.sh"
 
-netns_or_skip
-mh_cleanup() {
-    local rc=$?
-    set +e
-    "$BS_SOURCE/tests/netns/rmhosts.sh" "$NETID" >/dev/null 2>&1 || true
-    (exit "$rc")
-    t_cleanup
-}
-trap mh_cleanup EXIT
-"$BS_SOURCE/tests/netns/mkhosts.sh" 4 "$NETID" >"$T_DIR/net.env" || fail "mkhosts failed"
-source "$T_DIR/net.env"
-inns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+netns_hosts 4
 
 # ---- Redis and collector in h0
 RPORT=6379 CPORT=5555

@@ -29,20 +29,9 @@ if [ "$GUEST" = linux-snap ] && [ ! -s "$img/linux-vmlinux" ]; then
     skip "Linux guest images not built in $img"
 fi
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-netns_or_skip
 shm_files() { ls /dev/shm 2>/dev/null | grep '^bootstorm-snap-' | sort || true; }
 SHM_BEFORE=$(shm_files)
-sm_cleanup() {
-    local rc=$?
-    set +e
-    "$BS_SOURCE/tests/netns/rmhosts.sh" "$NETID" >/dev/null 2>&1 || true
-    (exit "$rc")
-    t_cleanup
-}
-trap sm_cleanup EXIT
-"$BS_SOURCE/tests/netns/mkhosts.sh" 3 "$NETID" >"$T_DIR/net.env" || fail "mkhosts failed"
-source "$T_DIR/net.env"
-inns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+netns_hosts 3
 
 # h2's profile: the same through a QEMU that waits $SLOW s unless it restores
 # (-incoming): only h2's template is slow, its clones are not
