@@ -200,22 +200,37 @@ local function both_max(k, field, v)
     if not a[field] or v > a[field] then a[field] = v end
     if not h[field] or v > h[field] then h[field] = v end
 end
+-- The guest's id, HOST:IDX: built only by the handlers that use it.
+local function gid(k, f) return k.host_ .. istr(f.guest) end
+
 -- A boot's member in the boot and lag zsets: HOST:IDX, or HOST:IDX#SEQ (SEQ the
 -- event's) when HOST:IDX is there already, from an earlier generation of a restarted
--- guest. ZADD NX says which, so no guest state is kept here for it.
-local function zadd_boot(k, name, score, g, f)
-    local key = k.zkeys[name] -- the key name, once per call
-    if not key then
-        key = KEY.run(k.run, name)
-        k.zkeys[name] = key
+-- guest (zadd_flush asks ZMSCORE which, once per call: no guest state is kept here).
+local function zadd_boot(k, name, score, f)
+    local z = k.z[name]
+    if not z then
+        z = {}
+        k.z[name] = z
     end
-    if redis.call('ZADD', key, 'NX', score, g) == 0 then
-        redis.call('ZADD', key, score, g .. '#' .. istr(f.seq))
+    z[#z + 1] = {score, gid(k, f), f.seq}
+end
+local function zadd_flush(k)
+    for name, z in pairs(k.z) do
+        local key, names, seen, args = KEY.run(k.run, name), {}, {}, {}
+        for i, e in ipairs(z) do names[i] = e[2] end
+        local had = redis.call('ZMSCORE', key, unpack(names))
+        for i, e in ipairs(z) do
+            local m = e[2]
+            if had[i] or seen[m] then m = m .. '#' .. istr(e[3]) end
+            seen[e[2]] = true
+            args[2 * i - 1], args[2 * i] = e[1], m
+        end
+        redis.call('ZADD', key, unpack(args))
     end
 end
 
--- ---- one handler per run event type: k holds run, host and the run's hash keys, g
--- the guest's id (HOST:IDX), f the decoded event. What needs a guest's earlier events
+-- ---- one handler per run event type: k holds run, host and the run's hash keys, f
+-- the decoded event. What needs a guest's earlier events
 -- (its state, phases, generations, the ready-count timeline) is not kept here: the
 -- aggregator folds it from the run's events (aggregator/agg_events.c) when asked.
 local H = {}
@@ -234,17 +249,17 @@ function H.run_start(k, f)
     end
 end
 
-function H.spawn(k, f, g)
+function H.spawn(k, f)
     incr(k, 'spawned', 1)
     local lo = k.lo_a
     if not lo[k.f_first_spawn] or f.tm < lo[k.f_first_spawn] then lo[k.f_first_spawn] = f.tm end
     if not lo.first_spawn_tr or f.tr < lo.first_spawn_tr then lo.first_spawn_tr = f.tr end
-    if f.lag_ns and k.interval then zadd_boot(k, 'lag', ms(f.lag_ns), g, f) end
+    if f.lag_ns and k.interval then zadd_boot(k, 'lag', ms(f.lag_ns), f) end
 end
 
-function H.ready(k, f, g)
+function H.ready(k, f)
     local b = ms(f.boot_ns)
-    zadd_boot(k, 'boot', b, g, f)
+    zadd_boot(k, 'boot', b, f)
     incr(k, 'ready', 1)
     both_min(k, 'boot_min_ms', b)
     both_max(k, 'boot_max_ms', b)
@@ -256,12 +271,12 @@ function H.ready(k, f, g)
 end
 
 -- spawned, first_output and marker change no counter: they are in ev, for the fold
-local function stored(k, f, g) end
+local function stored() end
 H.spawned, H.first_output, H.marker = stored, stored, stored
 
-function H.exit(k, f, g) incr(k, 'exited', 1) end
+function H.exit(k) incr(k, 'exited', 1) end
 
-function H.failed(k, f, g)
+function H.failed(k, f)
     incr(k, 'failed:' .. f.reason, 1)
     incr(k, 'failed', 1)
 end
@@ -301,8 +316,8 @@ function H.prepared(k, f)
 end
 
 -- trace mode: console lines go to their own stream, not into ev (they would swamp it)
-function H.line(k, f, g)
-    redis.call('XADD', KEY.run(k.run, 'lines'), '*', 'guest', g, 'tm', istr(f.tm), 'text', f.text)
+function H.line(k, f)
+    redis.call('XADD', KEY.run(k.run, 'lines'), '*', 'guest', gid(k, f), 'tm', istr(f.tm), 'text', f.text)
 end
 
 function H.restart(k, f)
@@ -343,7 +358,7 @@ local function run_keys(run, host)
         k = {run = run, host = host, meta = KEY.meta(run), agg = KEY.agg(run),
             hagg = KEY.hagg(run, host), seq = KEY.seq(run), ev = KEY.ev(run), host_ = host .. ':',
             f_first_spawn = 'first_spawn_tm:' .. host, f_last_ready = 'last_ready_tm:' .. host,
-            add_a = {}, add_h = {}, lo_a = {}, lo_h = {}, hi_a = {}, hi_h = {}, zkeys = {}}
+            add_a = {}, add_h = {}, lo_a = {}, lo_h = {}, hi_a = {}, hi_h = {}, z = {}}
         k.add = {[k.agg] = k.add_a, [k.hagg] = k.add_h}
         k.lo = {[k.agg] = k.lo_a, [k.hagg] = k.lo_h}
         k.hi = {[k.agg] = k.hi_a, [k.hagg] = k.hi_h}
@@ -369,9 +384,8 @@ local function apply_run_event(host, f, raw)
     if f.type ~= 'line' then
         rpush(k.ev, raw)
     end
-    local g = f.guest and k.host_ .. istr(f.guest) -- HOST:IDX
     local h = H[f.type] or unknown
-    h(k, f, g)
+    h(k, f)
     return 1
 end
 
@@ -424,7 +438,10 @@ local function bs_apply(keys, args)
         end
         out[#out + 1] = code
     end
-    for _, k in pairs(B.runs) do acc_flush(k) end
+    for _, k in pairs(B.runs) do
+        acc_flush(k)
+        zadd_flush(k)
+    end
     if acked ~= start then hset(hk, 'acked', acked) end
     hset(hk, 'last_seen_tr', now_tr)
     hset(hk, 'state', 'up')

@@ -427,6 +427,20 @@ static void test_basic_and_idempotence(struct launcher *l)
           (long long)x->element[1]->integer);
     freeReplyObject(x);
     CHECK(num("HGET bs:{%s}:agg ready", RUN_A) == 3, "agg ready after direct duplicate");
+    /* A guest booted again (a restart, same index): each boot keeps its own member,
+     * HOST:IDX then HOST:IDX#SEQ, whether the earlier one is in the same call or not. */
+    struct ev rb[6];
+    for (int i = 0; i < 6; i++) {
+        rb[i] = mk(i % 2 ? EV_READY : EV_SPAWN, RUN_A, 0);
+        snprintf(rb[i].host, sizeof rb[i].host, "hr");
+        rb[i].seq = i + 1;
+        rb[i].boot_ns = (i + 1) * NS_PER_MS;
+    }
+    freeReplyObject(fcall_evs("hr", RUN_A, rb, 4));
+    freeReplyObject(fcall_evs("hr", RUN_A, rb + 4, 2));
+    expect_str("2", "ZSCORE bs:{%s}:boot hr:0", RUN_A);
+    expect_str("4", "ZSCORE bs:{%s}:boot hr:0#4", RUN_A);
+    expect_str("6", "ZSCORE bs:{%s}:boot hr:0#6", RUN_A);
     /* One sequence check, in the Function: an event after a hole is answered -1 (gap)
      * and changes nothing, as does everything after it in the call; once the hole is
      * filled it applies. */
