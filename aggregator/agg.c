@@ -614,13 +614,13 @@ static void account_no_verdict(struct agg_run *r)
     }
 }
 
-/* agg_load; detail 0 (a list of runs) leaves out what needs the run's events folded:
- * phases, buckets, ready per second, accels, the fleet timeline, restart recovery. */
-static int load_run(redisContext *c, const char *run, struct agg_run *out, int detail, char *err,
-                    size_t errlen)
+/* agg_load, the run's events folded into *gs (zeroed by the caller; NULL: a list of
+ * runs, without what needs the fold: phases, buckets, ready per second, accels, the
+ * fleet timeline, restart recovery). */
+static int load_run(redisContext *c, const char *run, struct agg_run *out, struct agg_guests *gs,
+                    char *err, size_t errlen)
 {
     redisReply *last = NULL, *meta = NULL, *agg = NULL;
-    struct agg_guests gs = {0};
     int rc = -1;
     init_run(out);
     if (!strcmp(run, "last")) {
@@ -651,17 +651,15 @@ static int load_run(redisContext *c, const char *run, struct agg_run *out, int d
         goto fail;
     const char *rs = hfield(agg, "restarts");
     out->restarts = rs ? num_ll(rs, 0) : 0;
-    if (detail && agg_guests_load(c, out->run, &gs, err, errlen) < 0)
+    if (gs && agg_guests_load(c, out->run, gs, err, errlen) < 0)
         goto fail;
-    if (load_hosts(c, out, agg, detail ? &gs : NULL, err, errlen) < 0 ||
-        agg_mem_load(c, out, err, errlen) < 0)
+    if (load_hosts(c, out, agg, gs, err, errlen) < 0 || agg_mem_load(c, out, err, errlen) < 0)
         goto fail;
-    if (detail)
-        load_detail(out, &gs);
+    if (gs)
+        load_detail(out, gs);
     account_no_verdict(out);
     rc = 0;
 fail:
-    agg_guests_free(&gs);
     if (last)
         freeReplyObject(last);
     if (meta)
@@ -671,9 +669,22 @@ fail:
     return rc;
 }
 
+int agg_load_guests(redisContext *c, const char *run, struct agg_run *out,
+                    struct agg_guests *gs, char *err, size_t errlen)
+{
+    memset(gs, 0, sizeof *gs);
+    int rc = load_run(c, run, out, gs, err, errlen);
+    if (rc < 0)
+        agg_guests_free(gs);
+    return rc;
+}
+
 int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, size_t errlen)
 {
-    return load_run(c, run, out, 1, err, errlen);
+    struct agg_guests gs;
+    int rc = agg_load_guests(c, run, out, &gs, err, errlen);
+    agg_guests_free(&gs);
+    return rc;
 }
 
 /* The newest `limit` run ids (all if limit <= 0), newest first; NULL with err. */
@@ -700,7 +711,7 @@ int agg_list_runs(redisContext *c, FILE *out, int limit, char *err, size_t errle
             continue;
         const char *id = ids->element[i]->str;
         char rf[48], p50[32] = "-";
-        if (load_run(c, id, r, 0, err, errlen) < 0) {
+        if (load_run(c, id, r, NULL, err, errlen) < 0) {
             if (c->err)
                 goto fail;
             fprintf(out, "%-*s  (%s)\n", w, id, err); /* listed but unreadable: say why, go on */
@@ -743,7 +754,7 @@ json_t *agg_list_runs_json(redisContext *c, int limit, char *err, size_t errlen)
             continue;
         const char *id = ids->element[i]->str;
         json_t *row;
-        if (load_run(c, id, r, 0, err, errlen) == 0)
+        if (load_run(c, id, r, NULL, err, errlen) == 0)
             row = run_row(r);
         else if (!c->err) /* listed but unreadable: say why, go on */
             row = json_pack("{so,so}", "run", agg_json_string(id), "error", agg_json_string(err));

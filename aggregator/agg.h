@@ -144,6 +144,12 @@ struct agg_run {
  * A transport failure leaves c->err set: the caller frees c (hiredis rule). */
 int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, size_t errlen);
 
+struct agg_guests;
+/* agg_load, keeping the run's events folded (agg_guests_load) in *gs for the caller's
+ * rows and charts: one fold for both. Free gs with agg_guests_free, also on -1. */
+int agg_load_guests(redisContext *c, const char *run, struct agg_run *out,
+                    struct agg_guests *gs, char *err, size_t errlen);
+
 /* The distribution of v[0..n) by nearest rank (v is sorted in place); sum_ms < 0: no
  * mean. The one rule of percentiles over values the Function does not keep sorted. */
 void agg_dist_of(double *v, size_t n, double sum_ms, struct agg_dist *d);
@@ -213,7 +219,6 @@ int64_t agg_host_offset_ns(const struct agg_run *r, const char *host);
 double agg_restart_recovery(const struct agg_upc *u, size_t n, int64_t restart_tr,
                             long long restarted, long long *level, long long *low);
 
-struct agg_guests;
 /* Fills r's restart_level, restart_low and restart_recovery_ms from the ready-count
  * timeline of gs (agg_guests_load) when r->restart_tr is set. */
 void agg_restart_fill(struct agg_run *r, const struct agg_guests *gs);

@@ -27,8 +27,7 @@ static int export_run(redisContext *c, const char *run, enum fmt fmt, const char
     char err[512];
     int rc = ARGS_OK;
     FILE *out = stdout;
-    if (agg_load(c, run, &r, err, sizeof err) < 0 ||
-        agg_guests_load(c, r.run, &gs, err, sizeof err) < 0) {
+    if (agg_load_guests(c, run, &r, &gs, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm export: %s\n", err);
         rc = c->err ? ARGS_USAGE : ARGS_FAIL;
     } else if (path && !(out = fopen(path, "w"))) {

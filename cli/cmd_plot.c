@@ -38,8 +38,7 @@ int cmd_plot(int argc, char **argv, const char *redis_url)
     struct agg_guests gs = {0};
     char err[512];
     int rc = ARGS_OK, n;
-    if (agg_load(rc_redis, argv[optind], &r, err, sizeof err) < 0 ||
-        agg_guests_load(rc_redis, r.run, &gs, err, sizeof err) < 0) {
+    if (agg_load_guests(rc_redis, argv[optind], &r, &gs, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm plot: %s\n", err);
         rc = rc_redis->err ? ARGS_USAGE : ARGS_FAIL;
     } else if ((n = agg_plot(rc_redis, &r, &gs, dir, err, sizeof err)) < 0) {

@@ -25,17 +25,16 @@ static const struct option report_opts[] = {{"json", no_argument, 0, 'j'},
                                             {"help", no_argument, 0, 'h'},
                                             {0, 0, 0, 0}};
 
-/* Writes the HTML report of r (loaded) to path: its series and guests read first, the
- * file written whole or removed. Returns the exit code. */
-static int write_html(redisContext *c, const struct agg_run *r, const char *path)
+/* Writes the HTML report of r and its guests gs (loaded) to path: its series read
+ * first, the file written whole or removed. Returns the exit code. */
+static int write_html(redisContext *c, const struct agg_run *r, const struct agg_guests *gs,
+                      const char *path)
 {
     struct agg_series s = {0};
-    struct agg_guests gs = {0};
     char err[512];
     int rc = ARGS_FAIL;
     FILE *f = NULL;
-    if (agg_guests_load(c, r->run, &gs, err, sizeof err) < 0 ||
-        agg_series_load(c, r, &gs, &s, err, sizeof err) < 0) {
+    if (agg_series_load(c, r, gs, &s, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm report: %s\n", err);
         rc = c->err ? ARGS_USAGE : ARGS_FAIL;
         goto fail;
@@ -44,14 +43,13 @@ static int write_html(redisContext *c, const struct agg_run *r, const char *path
         fprintf(stderr, "bootstorm report: --html: %s: %s\n", path, strerror(errno));
         goto fail;
     }
-    if ((agg_html_write(r, &gs, &s, f) < 0) | (fclose(f) != 0)) {
+    if ((agg_html_write(r, gs, &s, f) < 0) | (fclose(f) != 0)) {
         fprintf(stderr, "bootstorm report: --html: %s: write failed\n", path);
         remove(path);
         goto fail;
     }
     rc = ARGS_OK;
 fail:
-    agg_guests_free(&gs);
     agg_series_free(&s);
     return rc;
 }
@@ -83,15 +81,16 @@ int cmd_report(int argc, char **argv, const char *redis_url)
     if (!rc_redis)
         return ARGS_USAGE;
     struct agg_run *r = malloc(sizeof *r);
+    struct agg_guests gs = {0};
     int rc = ARGS_OK;
     if (!r) {
         fprintf(stderr, "bootstorm report: out of memory\n");
         rc = ARGS_USAGE;
-    } else if (agg_load(rc_redis, run, r, err, sizeof err) < 0) {
+    } else if (agg_load_guests(rc_redis, run, r, &gs, err, sizeof err) < 0) {
         fprintf(stderr, "bootstorm report: %s\n", err);
         rc = rc_redis->err ? ARGS_USAGE : ARGS_FAIL;
     } else if (html) {
-        rc = write_html(rc_redis, r, html);
+        rc = write_html(rc_redis, r, &gs, html);
     } else if (json) {
         if (agg_print_json(r, stdout) < 0) {
             fprintf(stderr, "bootstorm report: cannot write the JSON report\n");
@@ -100,6 +99,7 @@ int cmd_report(int argc, char **argv, const char *redis_url)
     } else {
         agg_print_text(r, stdout);
     }
+    agg_guests_free(&gs);
     free(r);
     redisFree(rc_redis);
     return rc;
