@@ -19,6 +19,54 @@ struct child_fds {
     int in, out, err, dbg;
 };
 
+/* A real-time caller (the launcher's spawner thread) keeps its vfork child on its own
+ * CPU until the exec. Measured (ftrace, docs/SCALING.md "Launch lag"): left free, the
+ * new SCHED_FIFO child was queued on the other CPU behind a vCPU thread in the kernel,
+ * which this non-preemptible kernel does not interrupt, and vfork kept the caller
+ * waiting 10-16 ms while its own CPU ran other work. On the caller's CPU the child runs
+ * the moment the caller blocks in vfork; at FIFO 1, below the caller, it is preempted
+ * when the exec wakes the caller (on its return to user space, before any guest code),
+ * and the caller then gives it the normal policy and the caller's CPU mask back. */
+struct rt_pin {
+    int rt, on; /* a real-time caller; pinned to its CPU */
+    cpu_set_t was;
+};
+
+static void rt_pin_begin(struct rt_pin *p)
+{
+    int policy = sched_getscheduler(0);
+    p->on = 0;
+    p->rt = policy == SCHED_FIFO || policy == SCHED_RR;
+    if (!p->rt)
+        return;
+    int cpu = sched_getcpu();
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof p->was, &p->was) < 0)
+        return;
+    CPU_SET(cpu, &one);
+    p->on = sched_setaffinity(0, sizeof one, &one) == 0;
+}
+
+/* After vfork returned (the child has exec'd or is gone): a child of a real-time
+ * caller gets the normal policy (it had ours, or FIFO 1 if pinned) and our CPU mask
+ * back; so do we. */
+static void rt_child_normal(const struct rt_pin *p, pid_t child)
+{
+    struct sched_param normal = {0};
+    if (p->rt && child > 0)
+        sched_setscheduler(child, SCHED_OTHER, &normal);
+}
+
+static void rt_pin_end(const struct rt_pin *p, pid_t child)
+{
+    if (!p->on)
+        return;
+    sched_setaffinity(0, sizeof p->was, &p->was);
+    if (child > 0)
+        sched_setaffinity(child, sizeof p->was, &p->was);
+}
+
 /* In the vfork child: our handlers must not run there (they would act on our memory),
  * so every handled signal goes back to its default, as posix_spawn does. */
 static void child_reset_signals(void)
@@ -34,9 +82,14 @@ static void child_reset_signals(void)
 }
 
 /* In the vfork child, before exec. Returns 0 or -1 with errno. */
-static int child_setup(const struct spawn_opts *o, const struct child_fds *f, pid_t parent)
+static int child_setup(const struct spawn_opts *o, const struct child_fds *f, pid_t parent,
+                       int pinned)
 {
     child_reset_signals();
+    if (pinned) { /* below the caller, still above every guest (struct rt_pin) */
+        struct sched_param low = {.sched_priority = 1};
+        sched_setscheduler(0, SCHED_FIFO, &low);
+    }
     if (o->own_pgrp)
         setpgid(0, 0);
     if (o->guest) {
@@ -61,7 +114,7 @@ static int child_setup(const struct spawn_opts *o, const struct child_fds *f, pi
  * Every signal is blocked around it so none is handled in the child before its
  * handlers are reset. Returns the child's pid (or -1); *exec_errno set on failure. */
 __attribute__((noinline)) static pid_t start_child(char *const argv[], const struct spawn_opts *o,
-                                                   const struct child_fds *f,
+                                                   const struct child_fds *f, int pinned,
                                                    volatile int *exec_errno)
 {
     sigset_t all, old;
@@ -70,7 +123,7 @@ __attribute__((noinline)) static pid_t start_child(char *const argv[], const str
     pid_t parent = getpid();
     pid_t pid = vfork();
     if (pid == 0) {
-        if (child_setup(o, f, parent) == 0)
+        if (child_setup(o, f, parent, pinned) == 0)
             execvp(argv[0], argv);
         *exec_errno = errno ? errno : EINVAL;
         _exit(127);
@@ -88,10 +141,6 @@ __attribute__((noinline)) static pid_t start_child(char *const argv[], const str
  * storm (docs/SCALING.md, "Launch lag of interval storms"). */
 static void guest_nice_back(pid_t pid, int own_pgrp)
 {
-    if (sched_getscheduler(0) != SCHED_OTHER) { /* a real-time caller (the spawner thread) */
-        struct sched_param normal = {0};
-        sched_setscheduler(pid, SCHED_OTHER, &normal);
-    }
     if (setpriority(own_pgrp ? PRIO_PGRP : PRIO_PROCESS, (id_t)pid, 0) < 0)
         setpriority(PRIO_PROCESS, (id_t)pid, 0);
 }
@@ -143,9 +192,16 @@ int spawn_start(char *const argv[], const struct spawn_opts *o, struct spawned *
     if (open_fds(o, &in, out, errp, dbg, err, errlen) < 0)
         goto fail;
     struct child_fds f = {in, out[1], o->out == SPAWN_OUT_LOG ? out[1] : errp[1], dbg[1]};
-    pid_t pid = start_child(argv, o, &f, &exec_errno);
+    struct rt_pin pin;
+    rt_pin_begin(&pin);
+    pid_t pid = start_child(argv, o, &f, pin.on, &exec_errno);
+    int vfork_errno = errno;
+    rt_child_normal(&pin, pid);
+    if (o->guest && pid > 0 && !exec_errno)
+        guest_nice_back(pid, o->own_pgrp);
+    rt_pin_end(&pin, pid); /* last: until here a pinned child cannot run */
     if (pid < 0) {
-        snprintf(err, errlen, "vfork: %s", strerror(errno));
+        snprintf(err, errlen, "vfork: %s", strerror(vfork_errno));
         goto fail;
     }
     if (exec_errno) { /* vfork returned: the child has exec'd or exited */
@@ -153,8 +209,6 @@ int spawn_start(char *const argv[], const struct spawn_opts *o, struct spawned *
         snprintf(err, errlen, "exec %s: %s", argv[0], strerror(exec_errno));
         goto fail;
     }
-    if (o->guest)
-        guest_nice_back(pid, o->own_pgrp);
     s->pid = pid;
     s->console_fd = take_nonblocking(&out[0]);
     s->stderr_fd = take_nonblocking(&errp[0]);

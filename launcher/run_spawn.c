@@ -14,16 +14,20 @@
  * Guests are children of the spawner thread: PR_SET_PDEATHSIG fires when that *thread*
  * ends, so it lives until the run is freed, when every guest is reaped. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "run_int.h"
 
 #define RUN_SPAWNER_RT_PRIO 10
+#define RUN_FDS_BASE 128     /* ours before any guest: sockets, epoll, eventfds, files */
+#define RUN_FDS_PER_GUEST 4 /* console, stderr and debug pipes, a QMP or HTTP socket */
 
 struct spawn_job {
     struct spawner_job base; /* first: the spawner hands this back */
@@ -46,8 +50,39 @@ static void call_spawn(struct spawner_job *base, void *ctx)
     j->call_end = clock_mono();
 }
 
+/* The most guests the schedule may have at once: the burst or interval count, or the
+ * ramp's highest point, and those a mass restart starts before the old ones are gone. */
+static long most_guests(const struct sched_cfg *c)
+{
+    long n = c->count;
+    for (int i = 0; i < c->nramp; i++)
+        if (c->ramp[i].count > n)
+            n = c->ramp[i].count;
+    return n + n * c->restart_permille / 1000;
+}
+
+/* Our fd table grown once, before the storm, to what the run's guests will hold. Grown
+ * during the storm, while the process's threads share it, the kernel waits for an RCU
+ * grace period (expand_fdtable): measured with ftrace, the pipe that crossed 512 and
+ * then 1024 fds made its guest's spawn call take 10.6 ms, and the next launch was that
+ * late (docs/SCALING.md, "Launch lag"). F_DUPFD takes the lowest free fd from `want`
+ * up, so no fd in use is touched; open_fd is any fd of ours. */
+static void reserve_fds(long guests, int open_fd)
+{
+    struct rlimit rl;
+    long want = RUN_FDS_BASE + guests * RUN_FDS_PER_GUEST;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)want >= rl.rlim_cur)
+        want = (long)rl.rlim_cur - 1;
+    int fd = fcntl(open_fd, F_DUPFD_CLOEXEC, (int)want);
+    if (fd >= 0)
+        close(fd);
+}
+
 int run_spawner_start(struct run *r, char *err, size_t errlen)
 {
+    reserve_fds(most_guests(&r->res.sched), r->epfd);
     if (r->vmm->event_fd) /* asynchronous: the backend's own workers make the calls */
         return 0;
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = RUN_TAG_VMM};

@@ -1,6 +1,8 @@
 /* procspawn: a guest started by a launcher at nice -10, or by its SCHED_FIFO spawner
  * thread, runs at SCHED_OTHER nice 0 by the time spawn_process returns (the parent sets
- * it once the child has exec'd; the child keeps the caller's priority until then). */
+ * it once the child has exec'd; the child keeps the caller's priority until then), and
+ * with the caller's CPU mask: a real-time caller pins itself and the child to one CPU
+ * around the vfork, and both get their mask back. */
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -20,6 +22,7 @@
 
 struct seen {
     int spawned, policy, nice;
+    int child_mask_kept, own_mask_kept; /* equal to the caller's mask before the spawn */
 };
 
 /* Policy and nice value of pid, from /proc/PID/stat (fields 41 and 19); -1 unknown. */
@@ -53,9 +56,14 @@ static void *spawn_and_look(void *arg)
     char *argv[] = {"sleep", "30", NULL};
     struct spawned s;
     char err[256];
+    cpu_set_t before, own, child;
+    sched_getaffinity(0, sizeof before, &before);
     if (!(w->spawned = spawn_process(argv, 0, &s, err, sizeof err) == 0))
         return NULL;
     policy_nice(s.pid, w);
+    w->child_mask_kept = sched_getaffinity(s.pid, sizeof child, &child) == 0 &&
+                         CPU_EQUAL(&child, &before);
+    w->own_mask_kept = sched_getaffinity(0, sizeof own, &own) == 0 && CPU_EQUAL(&own, &before);
     kill(s.pid, SIGKILL);
     spawn_wait(s.pid);
     close(s.console_fd);
@@ -68,6 +76,8 @@ static void check_normal(const struct seen *w)
     assert_true(w->spawned);
     assert_int_equal(w->policy, SCHED_OTHER);
     assert_int_equal(w->nice, 0);
+    assert_true(w->child_mask_kept);
+    assert_true(w->own_mask_kept);
 }
 
 static void nice_back_to_zero(void **state)
