@@ -175,6 +175,8 @@ static int begin_storm(struct run *r, mono_ns now, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory for %lld guests", (long long)r->start.count);
         return -1;
     }
+    if (r->sp) /* run_spawner_feed hands spawns over this early */
+        r->s.take_ahead_ns = RUN_SPAWN_AHEAD_NS;
     r->storm_begun = 1;
     return 0;
 }
@@ -469,10 +471,8 @@ static mono_ns next_wake(const struct run *r, mono_ns now)
 {
     if (r->s.ending)
         return mono_add(now, ENDING_POLL_NS);
-    mono_ns next = r->next_sample, spawn = sched_next_due(&r->s);
-    if (r->sp && spawn.ns != INT64_MAX) /* handed over that much ahead of its due time */
-        spawn = mono_add(spawn, -RUN_SPAWN_AHEAD_NS);
-    earlier(&next, spawn);
+    mono_ns next = r->next_sample;
+    earlier(&next, sched_next_due(&r->s)); /* spawns: take_ahead_ns early (begin_storm) */
     earlier(&next, r->next_timeout_check);
     if (r->http && r->s.booting)
         earlier(&next, mono_add(now, HTTP_POLL_NS));

@@ -91,6 +91,7 @@ int sched_init(struct sched *s, const struct sched_cfg *cfg, mono_ns t0,
     s->ops = ops;
     s->ctx = ctx;
     s->t0 = t0;
+    s->ramp_ahead_at = t0; /* a ramp's first rises are created at the first tick */
     char err[128];
     if (sched_check_cfg(cfg, err, sizeof err) < 0) /* the caller checked: no overflow here */
         return -1;
@@ -123,21 +124,31 @@ static void stop_all(struct sched *s)
             sched_stop(s, i);
 }
 
-/* Ramp: follows the trace's instance count, adding instances (due now) or stopping
- * the newest ones; unspawned ones are just dropped. */
-static void follow_ramp(struct sched *s, mono_ns now)
+static mono_ns ramp_at(const struct sched *s, int k)
 {
-    const struct sched_cfg *c = &s->cfg;
-    while (s->ramp_next < c->nramp &&
-           mono_diff(mono_add(s->t0, c->ramp[s->ramp_next].at_ns), now) >= 0)
-        s->live_target = c->ramp[s->ramp_next++].count;
+    return mono_add(s->t0, s->cfg.ramp[k].at_ns);
+}
+
+/* Instances that count toward the fleet as of `by`: not retired, not failed, due by then
+ * (a rise created ahead is not counted before its time). */
+static int live_by(const struct sched *s, mono_ns by)
+{
     int live = 0;
     for (int i = 0; i < s->n; i++)
-        live += !s->in[i].retired && s->in[i].state != SCHED_FAILED;
-    for (; live < s->live_target; live++)
-        if (new_instance(s, now) < 0)
+        live += !s->in[i].retired && s->in[i].state != SCHED_FAILED &&
+                mono_diff(s->in[i].due, by) >= 0;
+    return live;
+}
+
+/* The fleet brought to target as of `at`: new instances due at `at`, or the newest
+ * ones dropped (not spawned yet) or stopped. */
+static void ramp_to(struct sched *s, int target, mono_ns at)
+{
+    int live = live_by(s, at);
+    for (; live < target; live++)
+        if (new_instance(s, at) < 0)
             break;
-    for (int i = s->n - 1; i >= 0 && live > s->live_target; i--) {
+    for (int i = s->n - 1; i >= 0 && live > target; i--) {
         if (s->in[i].retired || s->in[i].state == SCHED_FAILED)
             continue;
         if (i >= s->next_spawn) /* not spawned yet, and the newest: just drop it */
@@ -146,6 +157,38 @@ static void follow_ramp(struct sched *s, mono_ns now)
             sched_stop(s, i);
         live--;
     }
+}
+
+/* The rises of the ramp points due by horizon, created now, each due at its point's
+ * time, so an owner that takes spawns take_ahead_ns early starts them on time; up to
+ * the first fall, which waits for its own time. Sets when to look again. */
+static void ramp_ahead(struct sched *s, mono_ns horizon)
+{
+    int have = live_by(s, horizon), target = s->live_target, k = s->ramp_next;
+    for (; k < s->cfg.nramp && mono_diff(ramp_at(s, k), horizon) >= 0; k++) {
+        if (s->cfg.ramp[k].count < target)
+            break;
+        target = s->cfg.ramp[k].count;
+        for (; have < target; have++)
+            if (new_instance(s, ramp_at(s, k)) < 0)
+                break;
+    }
+    s->ramp_ahead_at.ns = INT64_MAX;
+    if (k < s->cfg.nramp && s->cfg.ramp[k].count >= target)
+        s->ramp_ahead_at = mono_add(ramp_at(s, k), -s->take_ahead_ns);
+}
+
+/* Ramp: follows the trace's instance count. Each point's new instances are due at the
+ * point's time, however late this tick comes (the launch lag then shows it); failed
+ * instances are replaced, due now. */
+static void follow_ramp(struct sched *s, mono_ns now)
+{
+    while (s->ramp_next < s->cfg.nramp && mono_diff(ramp_at(s, s->ramp_next), now) >= 0) {
+        s->live_target = s->cfg.ramp[s->ramp_next].count;
+        ramp_to(s, s->live_target, ramp_at(s, s->ramp_next++));
+    }
+    ramp_to(s, s->live_target, now);
+    ramp_ahead(s, mono_add(now, s->take_ahead_ns));
 }
 
 /* Mass restart: stop a share of the first fleet and start as many new instances. */
@@ -180,7 +223,7 @@ void sched_tick(struct sched *s, mono_ns now)
 {
     if (s->ending)
         return;
-    if (s->cfg.nramp && mono_diff(s->t0, now) >= 0)
+    if (s->cfg.nramp)
         follow_ramp(s, now);
     if (!settled(s)) {
         s->all_done_at.ns = 0;
@@ -289,9 +332,11 @@ mono_ns sched_next_due(const struct sched *s)
     if (s->ending)
         return next;
     if (s->next_spawn < s->n && can_spawn(s))
-        earlier(&next, s->in[s->next_spawn].due);
-    if (s->ramp_next < s->cfg.nramp)
-        earlier(&next, mono_add(s->t0, s->cfg.ramp[s->ramp_next].at_ns));
+        earlier(&next, mono_add(s->in[s->next_spawn].due, -s->take_ahead_ns));
+    if (s->ramp_next < s->cfg.nramp) {
+        earlier(&next, ramp_at(s, s->ramp_next));
+        earlier(&next, s->ramp_ahead_at);
+    }
     if (s->all_done_at.ns)
         earlier(&next, mono_add(s->all_done_at,
                                 restart_pending(s) ? s->cfg.restart_after_ns : s->cfg.hold_ns));

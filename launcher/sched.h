@@ -60,6 +60,12 @@ struct sched {
     int alive, booting, nready, nfailed;
     mono_ns t0, all_done_at; /* all_done_at: when it last became settled, 0 if not */
     int ramp_next, live_target, restart_done, ending;
+    /* Set by the owner after sched_init when it takes spawns early (sched_take_due with
+     * now + take_ahead_ns: the launcher's spawner thread sleeps to each due time): a
+     * ramp's rises are created that early, due at their own times, and
+     * sched_next_due wakes the owner that early for a spawn, never for anything else. */
+    int64_t take_ahead_ns;
+    mono_ns ramp_ahead_at; /* when the next rises are to be created */
 };
 
 /* "T_MS:COUNT,..." (times rising, at most SCHED_MAX_RAMP points) into c->ramp.
@@ -102,8 +108,10 @@ void sched_abort(struct sched *s);
 /* True once the run is ending and no instance is alive or being created. */
 int sched_finished(const struct sched *s);
 
-/* The earliest time sched_tick or sched_take_due has something to do (spawn due,
- * ramp point, end of restart wait or hold); INT64_MAX ns when nothing is planned. */
+/* The earliest time sched_tick or sched_take_due has something to do: a spawn due
+ * (take_ahead_ns before its due time), a ramp point or the creation of its rise ahead,
+ * the end of the restart wait or of the hold (at their own times); INT64_MAX ns when
+ * nothing is planned. */
 mono_ns sched_next_due(const struct sched *s);
 
 #endif

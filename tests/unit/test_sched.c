@@ -176,6 +176,69 @@ static void ramp(void **state)
     sched_free(&s);
 }
 
+/* An owner that takes spawns 150 ms early: a ramp's rises are created that early, due
+ * at their own points' times (a late tick too), a fall waits for its time, and the
+ * owner is woken early only for spawns, never for a ramp point or the hold's end
+ * (it used to be, and spun for that long). */
+static void ramp_taken_ahead(void **state)
+{
+    (void)state;
+    struct owner o = {0};
+    struct sched s;
+    struct sched_cfg c = {0};
+    char err[128];
+    c.hold_ns = MS(1000);
+    assert_int_equal(sched_parse_ramp(&c, "0:2,100:4,400:6,500:1", err, sizeof err), 0);
+    assert_int_equal(sched_init(&s, &c, at(0), &ops, &o), 0);
+    s.take_ahead_ns = MS(150);
+    sched_tick(&s, at(-50)); /* before t0: the rises due by 100 exist already */
+    assert_int_equal(s.n, 4);
+    assert_int_equal(s.in[1].due.ns, at(0).ns);
+    assert_int_equal(s.in[2].due.ns, at(100).ns);
+    assert_int_equal(take_all(&s, at(100), NULL), 4); /* now + 150 */
+    assert_int_equal(sched_next_due(&s).ns, at(0).ns); /* the point at 0, at its time */
+    sched_tick(&s, at(0));
+    assert_int_equal(s.n, 4); /* nothing created twice */
+    assert_int_equal(sched_next_due(&s).ns, at(100).ns);
+    sched_tick(&s, at(100));
+    assert_int_equal(sched_next_due(&s).ns, at(250).ns); /* 400's rise, 150 ms ahead */
+    sched_tick(&s, at(260));
+    assert_int_equal(s.n, 6);
+    assert_int_equal(s.in[5].due.ns, at(400).ns);
+    assert_int_equal(sched_next_due(&s).ns, at(250).ns); /* the spawn, 150 ms early */
+    assert_int_equal(take_all(&s, at(410), NULL), 2); /* now + 150 */
+    assert_int_equal(sched_next_due(&s).ns, at(400).ns);
+    sched_tick(&s, at(420)); /* late: nothing new, and the fall at 500 waits */
+    assert_int_equal(s.n, 6);
+    assert_int_equal(o.nstopped, 0);
+    assert_int_equal(sched_next_due(&s).ns, at(500).ns);
+    for (int i = 0; i < 6; i++)
+        boot(&s, i);
+    sched_tick(&s, at(500));
+    assert_int_equal(o.nstopped, 5);
+    assert_int_equal(sched_next_due(&s).ns, at(1500).ns); /* the hold's end, not 150 ms before */
+    sched_free(&s);
+}
+
+/* A tick that comes after a ramp point, with no owner taking ahead: the point's
+ * instances are due at the point's time, so the launch lag shows how late they are. */
+static void ramp_late_tick(void **state)
+{
+    (void)state;
+    struct owner o = {0};
+    struct sched s;
+    struct sched_cfg c = {0};
+    char err[128];
+    assert_int_equal(sched_parse_ramp(&c, "0:1,100:3", err, sizeof err), 0);
+    assert_int_equal(sched_init(&s, &c, at(0), &ops, &o), 0);
+    sched_tick(&s, at(130));
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.in[0].due.ns, at(0).ns);
+    assert_int_equal(s.in[1].due.ns, at(100).ns);
+    assert_int_equal(s.in[2].due.ns, at(100).ns);
+    sched_free(&s);
+}
+
 static void mass_restart(void **state)
 {
     (void)state;
@@ -266,6 +329,8 @@ int main(void)
         cmocka_unit_test(interval),
         cmocka_unit_test(concurrency_limit),
         cmocka_unit_test(ramp),
+        cmocka_unit_test(ramp_taken_ahead),
+        cmocka_unit_test(ramp_late_tick),
         cmocka_unit_test(mass_restart),
         cmocka_unit_test(abort_run),
         cmocka_unit_test(overflow_refused),
