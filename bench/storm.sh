@@ -20,6 +20,10 @@
 #   launcher's PSS sample of the whole fleet can finish before the guests are stopped
 #   (its sampler runs at nice 10 and waits while the storm saturates the cores).
 # env REPEAT=K: each storm K times (pairs); then the median and range of the ratios.
+# env AA=1: after each pair the reference runs once more, and the ratio of its
+#   per-guest p50 and all-ready to its first run's is printed (with REPEAT, their median
+#   and range): the noise of the same spawner run twice in a row on this machine now,
+#   against which the bootstorm/reference ratio is read.
 # env SAMPLE_MS=MS: bootstorm's memory sampling period (sample_ms; default 100).
 # env CSV=FILE: also appends one row per tool and storm to FILE (header if new).
 # Columns: ready, boot p50/p99/max, all ready, peak host memory in use (watched by this
@@ -34,6 +38,7 @@ counts=("$@")
 accels=${ACCELS:-kvm tcg}
 interval=${INTERVAL_MS:-0}
 shape=${SHAPE:-}
+aa=${AA:-}
 # the built profile's -M (quoted when it holds commas): what both boot by default
 profile_machine=$(sed -nE 's/.*qemu-system-x86_64, -M, ("([^"]*)"|([^,]*)),.*/\2\3/p' "$B/guests/minkernel.yaml")
 [ -n "$profile_machine" ] || { echo "storm.sh: no '-M' in $B/guests/minkernel.yaml" >&2; exit 2; }
@@ -114,6 +119,24 @@ PY
 reference() { # N ACCEL: one line "ref n=.. ..."
     local m=(-M "$machine")
     "$B/bench/ref_spawner" "${m[@]}" -o "$data/offsets" "$B/images/minkernel.elf" "$1" "$2" "$interval" || true
+}
+
+# aa_pair REF REF2 ACCEL N: the reference's second run against its first (AA=1), one
+# line; the ratios go to $data/ratios as pairs of kind "aa"
+aa_pair() {
+    python3 - "$1" "$2" "$3" "$4" "$data/ratios" <<'PY'
+import sys
+r1, r2, accel, n, ratios = sys.argv[1:6]
+kv = lambda r: dict(x.split("=") for x in r.split()[1:]) if r.startswith("ref ") else {}
+a, b = kv(r1), kv(r2)
+try:
+    p, al = float(b["p50_ms"]) / float(a["p50_ms"]), float(b["all_ms"]) / float(a["all_ms"])
+except (KeyError, ValueError, ZeroDivisionError):
+    sys.exit(0)
+print("  A/A: the reference again / its first run: per-guest p50 %.2f, all-ready %.2f" % (p, al))
+with open(ratios, "a") as fo:
+    fo.write("%s %s %f %f aa\n" % (accel, n, p, al))
+PY
 }
 
 printf '%-10s %-6s %9s %9s %9s %9s %9s %9s %8s %8s %8s %9s\n' tool accel ready "p50 ms" "p99 ms" \
@@ -205,6 +228,7 @@ if out:
         for x in (boot, refr):
             fo.write(",".join([accel, machine.replace(",", " "), sched] + [cell(x[c]) for c in cols]) + "\n")
 PY
+        [ -z "$aa" ] || aa_pair "$ref" "$(watched "$data/mem.ref2" reference "$n" "$accel")" "$accel" "$n"
       done
     done
 done
@@ -215,15 +239,16 @@ by = {}
 dropped = {}
 for l in open(sys.argv[1]):
     a, n, p, al, kept = l.split()
-    if kept == "1":
-        by.setdefault((a, int(n)), []).append((float(p), float(al)))
+    if kept in ("1", "aa"):
+        by.setdefault((a, int(n), kept), []).append((float(p), float(al)))
     else:
         dropped[(a, int(n))] = dropped.get((a, int(n)), 0) + 1
-for (a, n), v in sorted(by.items()):
+for (a, n, kind), v in sorted(by.items()):
     p, al = sorted(x[0] for x in v), sorted(x[1] for x in v)
-    d = dropped.get((a, n), 0)
-    print("%s x %d, %d pairs%s: ratio per-guest p50 median %.2f (%.2f-%.2f), all-ready median %.2f (%.2f-%.2f)" %
-          (a, n, len(v), " (%d more not counted)" % d if d else "", statistics.median(p), p[0], p[-1],
+    d = dropped.get((a, n), 0) if kind == "1" else 0
+    what = "ratio" if kind == "1" else "A/A (reference again / reference)"
+    print("%s x %d, %d pairs%s: %s per-guest p50 median %.2f (%.2f-%.2f), all-ready median %.2f (%.2f-%.2f)" %
+          (a, n, len(v), " (%d more not counted)" % d if d else "", what, statistics.median(p), p[0], p[-1],
            statistics.median(al), al[0], al[-1]))
 PY
 fi
