@@ -249,11 +249,15 @@ int agg_print_json(const struct agg_run *r, FILE *out);
 
 /* One guest (its latest generation), from its events. Times in ms relative to its own
  * spawn on its host's monotonic clock; -1 when it never got there. */
+/* One guest generation's row. Kept small (a report of 20,000 guests holds them all):
+ * the host is an index into struct agg_guests' host[] (agg_guest_host), the id is
+ * written on demand (agg_guest_id), and the rare texts are allocated when set. */
 struct agg_guest {
-    char id[AGG_ID_MAX], host[AGG_ID_MAX], state[16], reason[16];
-    char accel[16];      /* what this instance ran under (kvm, tcg, ...); "" if not told */
-    char accel_why[256]; /* why, when auto did not get KVM for it; "" otherwise */
-    char detail[256];    /* exit, failed: the launcher's words on the end; "" if none */
+    char state[16], reason[16];
+    char accel[16];  /* what this instance ran under (kvm, tcg, ...); "" if not told */
+    char *accel_why; /* why, when auto did not get KVM for it; NULL otherwise */
+    char *detail;    /* exit, failed: the launcher's words on the end; NULL if none */
+    int host;        /* index into struct agg_guests' host[] */
     long long idx, gen, running;
     int64_t spawn_tr;                             /* realtime ns of the spawn; 0 if unknown */
     int64_t spawn_tm;                             /* its host's monotonic ns; -1 if unknown */
@@ -293,6 +297,11 @@ struct agg_guests {
     struct agg_upc *upc; /* ready-count changes in the order applied; host indexes host[] */
     size_t nupc, upc_cap;
 };
+
+/* g's host name, and its id "HOST:IDX" written into buf (returned). */
+const char *agg_guest_host(const struct agg_guests *gs, const struct agg_guest *g);
+const char *agg_guest_id(const struct agg_guests *gs, const struct agg_guest *g, char *buf,
+                         size_t len);
 
 /* Loads every guest of run (an id). Returns 0 or -1 with err; free with agg_guests_free. */
 int agg_guests_load(redisContext *c, const char *run, struct agg_guests *out, char *err,

@@ -75,9 +75,23 @@ static int host_index(struct fold *f, const char *name)
     return gs->nhosts++;
 }
 
+/* *dst becomes a copy of v. Returns 0 or -1 (out of memory, *dst unchanged). */
+static int set_text(char **dst, const char *v)
+{
+    char *c = strdup(v);
+    if (!c)
+        return -1;
+    free(*dst);
+    *dst = c;
+    return 0;
+}
+
 static void row_reset(struct agg_guest *g)
 {
-    g->state[0] = g->reason[0] = g->accel[0] = g->accel_why[0] = g->detail[0] = 0;
+    free(g->accel_why);
+    free(g->detail);
+    g->accel_why = g->detail = NULL;
+    g->state[0] = g->reason[0] = g->accel[0] = 0;
     g->boot_ms = g->spawned_ms = g->first_output_ms = g->ready_ms = g->exit_ms = -1;
     g->rss_kib = g->ram_kib = g->cpu_ms = g->pid = g->exit_status = g->spawn_ns = -1;
     for (int i = 0; i < AGG_MARKERS_MAX; i++)
@@ -122,8 +136,7 @@ static struct agg_guest *row_new(struct fold *f, int h, int64_t idx)
     struct agg_guest *g = &gs->g[gs->n];
     memset(g, 0, sizeof *g);
     row_reset(g);
-    snprintf(g->id, sizeof g->id, "%s:%lld", gs->host[h], (long long)idx);
-    COPY(g->host, gs->host[h]);
+    g->host = h;
     g->idx = idx;
     g->running = g->spawn_tm = -1;
     f->spawn_tm[gs->n] = -1;
@@ -315,8 +328,8 @@ static int on_spawned(struct fold *f, size_t at, struct agg_guest *g, const stru
         accel_count(f->gs, e->accel, 1);
         COPY(g->accel, e->accel);
     }
-    if (e->detail[0])
-        COPY(g->accel_why, e->detail);
+    if (e->detail[0] && set_text(&g->accel_why, e->detail) < 0)
+        return -1;
     if (!g->state[0] || !strcmp(g->state, "spawning"))
         COPY(g->state, "running");
     return phase_between(f->gs, "spawned", 0, g->spawned_ms);
@@ -374,8 +387,8 @@ static int on_end(struct fold *f, int h, size_t at, struct agg_guest *g, const s
         g->rss_kib = e->rss_kib;
     if (e->cpu_ms)
         g->cpu_ms = e->cpu_ms;
-    if (e->detail[0])
-        COPY(g->detail, e->detail);
+    if (e->detail[0] && set_text(&g->detail, e->detail) < 0)
+        return -1;
     return down(f, h, at, e);
 }
 
@@ -408,11 +421,23 @@ static int apply(struct fold *f, const struct ev *e)
     }
 }
 
-static int cmp_guest(const void *a, const void *b)
+static int cmp_guest(const void *a, const void *b, void *gs)
 {
     const struct agg_guest *x = a, *y = b;
-    int c = strcmp(x->host, y->host);
+    int c = strcmp(agg_guest_host(gs, x), agg_guest_host(gs, y));
     return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+const char *agg_guest_host(const struct agg_guests *gs, const struct agg_guest *g)
+{
+    return g->host >= 0 && g->host < gs->nhosts ? gs->host[g->host] : "";
+}
+
+const char *agg_guest_id(const struct agg_guests *gs, const struct agg_guest *g, char *buf,
+                         size_t len)
+{
+    snprintf(buf, len, "%s:%lld", agg_guest_host(gs, g), g->idx);
+    return buf;
 }
 
 /* Buckets hold sums until here; the busiest second; rows go in host, index order. */
@@ -421,7 +446,7 @@ static void fold_finish(const struct fold *f, struct agg_guests *gs)
     gs->peak_ready_1s = peak_per_second(f->ready_s, f->nready);
     for (int i = 0; i < gs->nbuckets; i++)
         gs->bucket[i].mean_ms = gs->bucket[i].n ? gs->bucket[i].mean_ms / gs->bucket[i].n : -1;
-    qsort(gs->g, gs->n, sizeof *gs->g, cmp_guest);
+    qsort_r(gs->g, gs->n, sizeof *gs->g, cmp_guest, gs);
 }
 
 /* Applies the events of one LRANGE reply; an element the codec refuses (a newer
@@ -485,6 +510,8 @@ int agg_guests_load(redisContext *c, const char *run, struct agg_guests *out, ch
 
 void agg_guests_free(struct agg_guests *gs)
 {
+    for (size_t i = 0; i < gs->n; i++)
+        row_reset(&gs->g[i]);
     free(gs->g);
     free(gs->upc);
     for (int i = 0; i < gs->nphases; i++)

@@ -40,8 +40,9 @@ void agg_export_csv(const struct agg_guests *gs, FILE *out)
     fputc('\n', out);
     for (size_t i = 0; i < gs->n; i++) {
         const struct agg_guest *g = &gs->g[i];
-        csv_str(out, g->id, 1);
-        csv_str(out, g->host, 0);
+        char id[2 * AGG_ID_MAX];
+        csv_str(out, agg_guest_id(gs, g, id, sizeof id), 1);
+        csv_str(out, agg_guest_host(gs, g), 0);
         fprintf(out, ",%lld,%lld", g->idx, g->gen);
         csv_str(out, g->state, 0);
         csv_str(out, g->reason, 0);
@@ -61,7 +62,7 @@ void agg_export_csv(const struct agg_guests *gs, FILE *out)
         for (int k = 0; k < 4; k++)
             kib[k] >= 0 ? fprintf(out, ",%lld", kib[k]) : fputs(",", out);
         csv_str(out, g->accel, 0);
-        csv_str(out, g->accel_why, 0);
+        csv_str(out, g->accel_why ? g->accel_why : "", 0);
         for (int m = 0; m < gs->nmarkers; m++)
             csv_num(out, g->marker_ms[m]);
         fputc('\n', out);

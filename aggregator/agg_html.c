@@ -364,7 +364,9 @@ static void failed_guests(const struct agg_guests *gs, FILE *out)
             ROW(out, 1, "guest", "host", "generation", "state", "reason");
         }
         snprintf(gen, CELL, "%lld", g->gen);
-        ROW(out, 0, g->id, or_dash(g->host), gen, or_dash(g->state), or_dash(g->reason));
+        char id[2 * AGG_ID_MAX];
+        ROW(out, 0, agg_guest_id(gs, g, id, sizeof id), or_dash(agg_guest_host(gs, g)), gen,
+            or_dash(g->state), or_dash(g->reason));
     }
     if (shown)
         fputs("</table>\n", out);

@@ -353,8 +353,9 @@ static json_t *guest(const struct agg_guests *gs, const struct agg_guest *g, int
         return NULL;
     }
     int mem = g->rss_kib >= 0 && g->ram_kib >= 0;
-    put(o, "guest", STR(g->id), bad);
-    put(o, "host", STR(g->host), bad);
+    char id[2 * AGG_ID_MAX];
+    put(o, "guest", STR(agg_guest_id(gs, g, id, sizeof id)), bad);
+    put(o, "host", STR(agg_guest_host(gs, g)), bad);
     put(o, "idx", INT(g->idx), bad);
     put(o, "gen", INT(g->gen), bad);
     put(o, "state", STR(g->state), bad);
@@ -371,12 +372,12 @@ static json_t *guest(const struct agg_guests *gs, const struct agg_guest *g, int
     put(o, "vmm_overhead_kib", NUM((double)(g->rss_kib - g->ram_kib), mem), bad);
     put(o, "cpu_ms", NUM((double)g->cpu_ms, g->cpu_ms >= 0), bad);
     put(o, "accel", g->accel[0] ? STR(g->accel) : json_null(), bad);
-    put(o, "accel_why", g->accel_why[0] ? STR(g->accel_why) : json_null(), bad);
+    put(o, "accel_why", g->accel_why ? STR(g->accel_why) : json_null(), bad);
     put(o, "pid", NUM((double)g->pid, g->pid >= 0), bad);
     put(o, "exit_status", NUM((double)g->exit_status, g->exit_status >= 0), bad);
     put(o, "exit_ms", NUM(g->exit_ms, g->exit_ms >= 0), bad);
     put(o, "spawn_call_ms", NUM((double)g->spawn_ns / 1e6, g->spawn_ns >= 0), bad);
-    put(o, "detail", g->detail[0] ? STR(g->detail) : json_null(), bad);
+    put(o, "detail", g->detail ? STR(g->detail) : json_null(), bad);
     for (int i = 0; i < gs->nmarkers; i++)
         if (g->marker_ms[i] >= 0)
             put_key(m, gs->marker[i], NUM(g->marker_ms[i], 1), bad);

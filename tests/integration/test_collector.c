@@ -192,8 +192,9 @@ static struct agg_guest guest_of(const char *run, const char *host, long long id
     *found = 0;
     CHECK(agg_guests_load(rc, run, &gs, err, sizeof err) == 0, "agg_guests_load %s: %s", run, err);
     for (size_t i = 0; i < gs.n; i++)
-        if (!strcmp(gs.g[i].host, host) && gs.g[i].idx == idx) {
+        if (!strcmp(agg_guest_host(&gs, &gs.g[i]), host) && gs.g[i].idx == idx) {
             g = gs.g[i];
+            g.accel_why = g.detail = NULL; /* freed with gs below */
             *found = 1;
         }
     agg_guests_free(&gs);
