@@ -20,6 +20,10 @@
 #define ENDING_POLL_NS (20 * NS_PER_MS) /* waiting for SIGCHLD of the last guests */
 #define SNAP_WAIT_NS (10 * NS_PER_MS)   /* how often a run looks whether its template is saved */
 #define PSS_EVERY 10                    /* PSS walks page tables: once every 10 samples */
+/* The longest a run waits for a memory sample: the whole fleet's PSS before the fleet
+ * is stopped, and the one in flight once every guest is gone. The worker runs at nice
+ * 10 and a storm can starve it; a starved worker must not hold a run for ever. */
+#define SAMPLE_WAIT_NS (30 * NS_PER_S)
 
 static void publish_end(struct run *r);
 
@@ -78,7 +82,19 @@ static void on_restart(void *ctx, int stopped, mono_ns now)
     log_info("run %s: mass restart of %d instances", r->start.run, stopped);
 }
 
-static const struct sched_ops run_sched_ops = {on_create, on_stop, on_abort, on_restart};
+/* The fleet is whole (sched_whole): its PSS is wanted (fleet_pss_tick), and the
+ * scheduler keeps it (no end, no mass restart) until the sample is back. */
+static mono_ns on_whole(void *ctx, mono_ns now)
+{
+    struct run *r = ctx;
+    if (!r->s.nready) /* every guest failed: no fleet to look at */
+        return (mono_ns){0};
+    r->fleet_pss = FLEET_PSS_WANTED;
+    r->whole_at = now;
+    return mono_add(now, SAMPLE_WAIT_NS);
+}
+
+static const struct sched_ops run_sched_ops = {on_create, on_stop, on_abort, on_restart, on_whole};
 
 /* ---- set-up ---- */
 
@@ -336,6 +352,18 @@ static int sample(struct run *r, int with_pss)
     return -1;
 }
 
+/* The sample of the whole fleet is back (published): the scheduler may end the run. */
+static void fleet_pss_back(struct run *r, const struct ev *e)
+{
+    if (r->fleet_pss != FLEET_PSS_ASKED && r->fleet_pss != FLEET_PSS_LATE)
+        return;
+    log_info("run %s: PSS of the whole fleet: %lld guests (%d alive), %lld ms after it was whole",
+             r->start.run, (long long)e->pss_n, r->s.alive,
+             (long long)(mono_diff(r->whole_at, clock_mono()) / NS_PER_MS));
+    r->fleet_pss = FLEET_PSS_DONE;
+    sched_release(&r->s);
+}
+
 void run_on_sampler(struct run *r)
 {
     const struct sample_res *res;
@@ -343,7 +371,7 @@ void run_on_sampler(struct run *r)
     mono_ns asked;
     ev_init(&e, EV_MEM);
     int n = sampler_take(r->sampler, &res, &e.mem_used_kib, &asked);
-    if (n < 0 || r->ended || e.mem_used_kib < 0)
+    if (n < 0 || r->ended)
         return;
     for (int i = 0; i < n; i++) {
         if (res[i].idx >= r->s.n || res[i].rss_kib < 0)
@@ -365,7 +393,9 @@ void run_on_sampler(struct run *r)
             g->ram_kib = res[i].ram_kib;
     }
     e.running = r->s.alive;
-    run_emit(r, &e, -1, asked);
+    if (e.mem_used_kib >= 0)
+        run_emit(r, &e, -1, asked);
+    fleet_pss_back(r, &e);
 }
 
 /* The last sample, when every guest is gone: the host alone, read right here. */
@@ -479,6 +509,55 @@ static mono_ns next_wake(const struct run *r, mono_ns now)
     return next;
 }
 
+/* The whole fleet's PSS (the report's PSS per guest, agg_mem.c), asked as soon as the
+ * sampler is free once the fleet is whole (on_whole); the scheduler keeps the fleet
+ * until it is back (fleet_pss_back) or SAMPLE_WAIT_NS have passed. */
+static void fleet_pss_tick(struct run *r, mono_ns now)
+{
+    if (r->fleet_pss == FLEET_PSS_WANTED && !r->s.ending && sample(r, 1) == 0)
+        r->fleet_pss = FLEET_PSS_ASKED;
+    if ((r->fleet_pss != FLEET_PSS_WANTED && r->fleet_pss != FLEET_PSS_ASKED) || r->aborted ||
+        sched_kept(&r->s, now))
+        return;
+    log_warn("run %s: no PSS sample of the whole fleet %lld s after it was whole (%s): "
+             "going on without it",
+             r->start.run, (long long)(SAMPLE_WAIT_NS / NS_PER_S),
+             r->fleet_pss == FLEET_PSS_ASKED ? "the sampler has not finished it"
+                                             : "the sampler never took it");
+    r->fleet_pss = FLEET_PSS_LATE;
+}
+
+/* Every sample_ms. The first waits for the first spawn back from the spawner thread,
+ * so that it (and its PSS) sees the guests started at t0, as when the loop spawned. */
+static void sample_tick(struct run *r, mono_ns now)
+{
+    int first_out = r->sp && !r->spawn_back && spawner_pending(r->sp);
+    if (first_out || mono_diff(r->next_sample, now) < 0 || mono_diff(r->s.t0, now) < 0)
+        return;
+    sample(r, 0);
+    r->next_sample = mono_add(r->next_sample, r->sample_ns);
+    if (mono_diff(r->next_sample, now) > 0) /* fell behind: no burst of samples */
+        r->next_sample = mono_add(now, r->sample_ns);
+}
+
+/* Every guest is gone: the run ends once the sample in flight is back and published
+ * (run_on_sampler; the loop wakes on the sampler's fd), waited for SAMPLE_WAIT_NS at
+ * most. An abort, or a fleet sample already waited for that long, waits for nothing.
+ * Returns 1 when the run may end now. */
+static int end_sampled(struct run *r, mono_ns now)
+{
+    if (r->aborted || r->fleet_pss == FLEET_PSS_LATE || !sampler_busy(r->sampler))
+        return 1;
+    if (!r->end_wait.ns)
+        r->end_wait = mono_add(now, SAMPLE_WAIT_NS);
+    if (mono_diff(now, r->end_wait) > 0)
+        return 0;
+    log_warn("run %s: the memory sample in flight is not back %lld s after the last guest "
+             "was gone: ending without it",
+             r->start.run, (long long)(SAMPLE_WAIT_NS / NS_PER_S));
+    return 1;
+}
+
 mono_ns run_tick(struct run *r)
 {
     mono_ns now = clock_mono();
@@ -496,23 +575,15 @@ mono_ns run_tick(struct run *r)
         if (r->http)
             probe_http(r, now);
     }
-    /* no guest booting any more: the fleet's PSS now, at its peak (agg_mem.c) */
-    if (!r->pss_full && r->s.nready > 0 && !r->s.booting)
-        r->pss_full = sample(r, 1) == 0;
-    /* the first sample waits for the first spawn back from the spawner thread, so
-     * that it (and its PSS) sees the guests started at t0, as when the loop spawned */
-    int first_out = r->sp && !r->spawn_back && spawner_pending(r->sp);
-    if (!first_out && mono_diff(r->next_sample, now) >= 0 && mono_diff(r->s.t0, now) >= 0) {
-        sample(r, 0);
-        r->next_sample = mono_add(r->next_sample, r->sample_ns);
-        if (mono_diff(r->next_sample, now) > 0) /* fell behind: no burst of samples */
-            r->next_sample = mono_add(now, r->sample_ns);
-    }
+    fleet_pss_tick(r, now);
     if (sched_finished(&r->s) && !(r->sp && spawner_pending(r->sp))) {
+        if (!end_sampled(r, now))
+            return mono_add(now, ENDING_POLL_NS);
         sample_host(r, now);
         publish_end(r);
         return mono_add(now, NS_PER_S);
     }
+    sample_tick(r, now);
     return next_wake(r, now);
 }
 
@@ -520,6 +591,7 @@ void run_abort(struct run *r, const char *why)
 {
     if (r->ended)
         return;
+    r->aborted = 1; /* the end waits for no sample (end_sampled), the scheduler keeps nothing */
     if (!r->error[0])
         snprintf(r->error, sizeof r->error, "%s", why);
     if (!r->storm_begun) { /* the template is being prepared: stop that, abort every guest */

@@ -65,8 +65,19 @@ struct run {
     struct sampler *sampler;
     struct sample_req *req;
     int reqcap, nsamples;
-    int pss_full; /* the PSS sample of the whole fleet ready has been asked for */
-    int pss_got;  /* a sample has brought a guest's PSS */
+    /* The whole fleet's PSS sample (run.c fleet_pss_tick): not wanted yet, wanted (the
+     * sampler was busy), asked, not back within SAMPLE_WAIT_NS (the run went on), back */
+    enum {
+        FLEET_PSS_NONE,
+        FLEET_PSS_WANTED,
+        FLEET_PSS_ASKED,
+        FLEET_PSS_LATE,
+        FLEET_PSS_DONE
+    } fleet_pss;
+    mono_ns whole_at; /* the fleet became whole (sched_whole): its PSS sample is wanted */
+    int pss_got;      /* a sample has brought a guest's PSS */
+    mono_ns end_wait; /* every guest gone: the end waits until then for the sample in flight */
+    int aborted;      /* run_abort: the end waits for no sample */
     int ended;
     struct accel_memo *memo; /* the launcher's: profiles that fell back to TCG here */
     int nretried;            /* guests respawned under TCG after KVM failed them */

@@ -237,6 +237,14 @@ int sampler_request(struct sampler *s, const struct sample_req *req, int n, int 
     return busy ? -1 : 0;
 }
 
+int sampler_busy(struct sampler *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int busy = s->state != IDLE;
+    pthread_mutex_unlock(&s->mu);
+    return busy;
+}
+
 int sampler_take(struct sampler *s, const struct sample_res **res, int64_t *mem_used_kib,
                  mono_ns *asked)
 {

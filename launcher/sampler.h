@@ -42,6 +42,10 @@ int sampler_fd(const struct sampler *s);
  * container). Returns 0, or -1 when the previous sample is not taken yet (skip one). */
 int sampler_request(struct sampler *s, const struct sample_req *req, int n, int with_pss);
 
+/* True from a request until its sample is taken (asked, being read, or finished and
+ * not taken yet). */
+int sampler_busy(struct sampler *s);
+
 /* The finished sample: its results (valid until the next request), the host's
  * MemTotal - MemAvailable (the most seen by the worker or by any request since the
  * previous take, skipped ones included: a starved worker must not hide the peak) and

@@ -96,6 +96,9 @@ int sched_init(struct sched *s, const struct sched_cfg *cfg, mono_ns t0,
     if (sched_check_cfg(cfg, err, sizeof err) < 0) /* the caller checked: no overflow here */
         return -1;
     s->initial = cfg->nramp ? 0 : (int)cfg->count;
+    for (int i = 1; i < cfg->nramp; i++)
+        if (cfg->ramp[i].count > cfg->ramp[s->ramp_peak].count)
+            s->ramp_peak = i;
     for (int i = 0; i < s->initial; i++)
         if (new_instance(s, mono_add(t0, cfg->interval_ns * i)) < 0)
             return -1;
@@ -219,18 +222,42 @@ static int settled(const struct sched *s)
     return s->next_spawn == s->n && s->booting == 0 && s->ramp_next == s->cfg.nramp;
 }
 
+int sched_whole(const struct sched *s)
+{
+    if (s->cfg.nramp && s->ramp_next <= s->ramp_peak)
+        return 0; /* the ramp has not asked for its peak yet */
+    return s->n > 0 && s->next_spawn == s->n && s->booting == 0;
+}
+
+void sched_release(struct sched *s)
+{
+    s->keep_until.ns = 0;
+}
+
+int sched_kept(const struct sched *s, mono_ns now)
+{
+    return s->keep_until.ns && mono_diff(now, s->keep_until) > 0;
+}
+
 void sched_tick(struct sched *s, mono_ns now)
 {
     if (s->ending)
         return;
     if (s->cfg.nramp)
         follow_ramp(s, now);
+    if (!s->whole_seen && sched_whole(s)) {
+        s->whole_seen = 1;
+        if (s->ops->whole)
+            s->keep_until = s->ops->whole(s->ctx, now);
+    }
     if (!settled(s)) {
         s->all_done_at.ns = 0;
         return;
     }
     if (!s->all_done_at.ns)
         s->all_done_at = now;
+    if (sched_kept(s, now)) /* the owner's look at the whole fleet first */
+        return;
     int64_t since = mono_diff(s->all_done_at, now);
     if (restart_pending(s)) {
         if (since >= s->cfg.restart_after_ns)
@@ -300,6 +327,7 @@ int sched_gone(struct sched *s, int idx)
 void sched_abort(struct sched *s)
 {
     s->ending = 1;
+    s->keep_until.ns = 0;
     for (int i = 0; i < s->n; i++)
         if (s->in[i].state == SCHED_PENDING || s->in[i].state == SCHED_BOOTING) {
             if (s->ops->fail)
@@ -337,8 +365,12 @@ mono_ns sched_next_due(const struct sched *s)
         earlier(&next, ramp_at(s, s->ramp_next));
         earlier(&next, s->ramp_ahead_at);
     }
-    if (s->all_done_at.ns)
-        earlier(&next, mono_add(s->all_done_at,
-                                restart_pending(s) ? s->cfg.restart_after_ns : s->cfg.hold_ns));
+    if (s->all_done_at.ns) {
+        mono_ns end =
+            mono_add(s->all_done_at, restart_pending(s) ? s->cfg.restart_after_ns : s->cfg.hold_ns);
+        if (s->keep_until.ns > end.ns) /* kept longer for the owner (ops->whole) */
+            end = s->keep_until;
+        earlier(&next, end);
+    }
     return next;
 }

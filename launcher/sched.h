@@ -47,6 +47,10 @@ struct sched_ops {
     void (*stop)(void *ctx, int idx);  /* stop idx's guest (alive, now retired) */
     void (*fail)(void *ctx, int idx);  /* idx is aborted before ready: report it */
     void (*restart)(void *ctx, int stopped, mono_ns now); /* a mass restart happened */
+    /* The fleet is whole for the first time (sched_whole): returns until when the
+     * owner wants it kept so (neither ended nor mass-restarted; a ramp's trace still
+     * runs), unless sched_release comes first; {0}: no need. NULL: never kept. */
+    mono_ns (*whole)(void *ctx, mono_ns now);
 };
 
 struct sched {
@@ -66,6 +70,9 @@ struct sched {
      * sched_next_due wakes the owner that early for a spawn, never for anything else. */
     int64_t take_ahead_ns;
     mono_ns ramp_ahead_at; /* when the next rises are to be created */
+    int ramp_peak;      /* ramp: index of the trace's first point at its largest count */
+    int whole_seen;     /* ops->whole was called */
+    mono_ns keep_until; /* the owner keeps the fleet whole until then; 0: not kept */
 };
 
 /* "T_MS:COUNT,..." (times rising, at most SCHED_MAX_RAMP points) into c->ramp.
@@ -84,8 +91,9 @@ int sched_init(struct sched *s, const struct sched_cfg *cfg, mono_ns t0,
                const struct sched_ops *ops, void *ctx);
 void sched_free(struct sched *s);
 
-/* Follows the ramp, runs the mass restart and ends the hold, as now says; call it
- * before taking what is due. */
+/* Follows the ramp, tells the owner when the fleet is whole (ops->whole), runs the
+ * mass restart and ends the hold (each waiting while the fleet is kept), as now
+ * says; call it before taking what is due. */
 void sched_tick(struct sched *s, mono_ns now);
 
 /* The next instance due by now that the concurrency limit lets start: it becomes
@@ -102,16 +110,31 @@ int sched_gone(struct sched *s, int idx);    /* its process is gone */
 void sched_stop(struct sched *s, int idx);
 
 /* Ends the run now: every pending or booting instance fails (ops->fail), every live
- * one is stopped. */
+ * one is stopped; a keep (ops->whole) is dropped: an abort waits for nothing. */
 void sched_abort(struct sched *s);
+
+/* The fleet is whole: every instance of the schedule so far spawned (the burst's,
+ * the interval's last one, those the concurrency limit held back), none booting any
+ * more, at least one instance; for a ramp, from its peak point on (the first point
+ * with the trace's largest count: the fleet is whole at its peak when the instances
+ * that point asked for have all booted). */
+int sched_whole(const struct sched *s);
+
+/* The owner no longer needs the fleet kept (ops->whole): the end or mass restart
+ * that waited goes on at the next tick. */
+void sched_release(struct sched *s);
+
+/* True while the fleet is kept for the owner (ops->whole's time not passed, no
+ * sched_release, no abort). */
+int sched_kept(const struct sched *s, mono_ns now);
 
 /* True once the run is ending and no instance is alive or being created. */
 int sched_finished(const struct sched *s);
 
 /* The earliest time sched_tick or sched_take_due has something to do: a spawn due
  * (take_ahead_ns before its due time), a ramp point or the creation of its rise ahead,
- * the end of the restart wait or of the hold (at their own times); INT64_MAX ns when
- * nothing is planned. */
+ * the end of the restart wait or of the hold, or of the owner's keep when later (at
+ * their own times); INT64_MAX ns when nothing is planned. */
 mono_ns sched_next_due(const struct sched *s);
 
 #endif

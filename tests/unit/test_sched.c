@@ -1,6 +1,7 @@
 /* sched: the launch patterns without a single process. Burst (all due at t0),
  * interval due times, concurrency limit, ramp up and down, mass restart, hold, abort,
- * and the next due time the loop sleeps until. */
+ * the next due time the loop sleeps until, and when the fleet is whole (its owner's
+ * PSS sample) and kept so until the owner lets it go. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,9 @@
 
 struct owner {
     int created, stopped[64], nstopped, failed[64], nfailed, restarts, restart_count;
+    int wholes;       /* ops->whole calls */
+    mono_ns whole_at; /* the last one's now */
+    int64_t keep_ns;  /* what o_whole asks: keep the fleet this long (0: not) */
 };
 
 static int o_create(void *ctx, int idx)
@@ -42,7 +46,15 @@ static void o_restart(void *ctx, int stopped, mono_ns now)
     o->restarts++;
     o->restart_count = stopped;
 }
-static const struct sched_ops ops = {o_create, o_stop, o_fail, o_restart};
+static mono_ns o_whole(void *ctx, mono_ns now)
+{
+    struct owner *o = ctx;
+    o->wholes++;
+    o->whole_at = now;
+    return o->keep_ns ? mono_add(now, o->keep_ns) : (mono_ns){0};
+}
+static const struct sched_ops ops = {o_create, o_stop, o_fail, o_restart, NULL};
+static const struct sched_ops kops = {o_create, o_stop, o_fail, o_restart, o_whole};
 
 static mono_ns at(int64_t ms)
 {
@@ -322,6 +334,151 @@ static void overflow_refused(void **state)
     assert_int_equal(sched_parse_ramp(&c, "0:1,99999999999999999999:2", err, sizeof err), -1);
 }
 
+/* A burst with no hold: whole when the last one booted, and the end waits for the
+ * owner's release (its PSS sample of the whole fleet), not a moment longer. */
+static void whole_kept_burst(void **state)
+{
+    (void)state;
+    struct owner o = {.keep_ns = MS(50)};
+    struct sched s;
+    struct sched_cfg c = {.count = 4};
+    assert_int_equal(sched_init(&s, &c, at(0), &kops, &o), 0);
+    assert_int_equal(take_all(&s, at(0), NULL), 4);
+    for (int i = 0; i < 3; i++)
+        boot(&s, i);
+    sched_tick(&s, at(5));
+    assert_false(sched_whole(&s)); /* one still booting */
+    assert_int_equal(o.wholes, 0);
+    boot(&s, 3);
+    assert_true(sched_whole(&s));
+    sched_tick(&s, at(10));
+    assert_int_equal(o.wholes, 1);
+    assert_int_equal(o.whole_at.ns, at(10).ns);
+    assert_false(s.ending); /* hold 0, but kept */
+    assert_true(sched_kept(&s, at(10)));
+    assert_int_equal(sched_next_due(&s).ns, at(60).ns);
+    sched_tick(&s, at(30));
+    assert_false(s.ending);
+    sched_release(&s);
+    assert_false(sched_kept(&s, at(30)));
+    assert_int_equal(sched_next_due(&s).ns, at(10).ns); /* the end is due: now */
+    sched_tick(&s, at(31));
+    assert_true(s.ending);
+    assert_int_equal(o.nstopped, 4);
+    assert_int_equal(o.wholes, 1); /* once */
+    sched_free(&s);
+}
+
+/* The owner's sample never comes back: the fleet is kept no longer than it asked. */
+static void whole_keep_expires(void **state)
+{
+    (void)state;
+    struct owner o = {.keep_ns = MS(50)};
+    struct sched s;
+    struct sched_cfg c = {.count = 2, .hold_ns = MS(20)};
+    assert_int_equal(sched_init(&s, &c, at(0), &kops, &o), 0);
+    take_all(&s, at(0), NULL);
+    boot(&s, 0);
+    boot(&s, 1);
+    sched_tick(&s, at(10));
+    assert_int_equal(sched_next_due(&s).ns, at(60).ns); /* the keep outlasts the hold */
+    sched_tick(&s, at(59));
+    assert_false(s.ending);
+    sched_tick(&s, at(60));
+    assert_true(s.ending);
+    assert_false(sched_kept(&s, at(60)));
+    sched_free(&s);
+}
+
+/* Interval and concurrency limit: a guest ready before the next is spawned leaves
+ * none booting, yet the fleet is whole only once the last instance has booted. */
+static void whole_after_last_spawn(void **state)
+{
+    (void)state;
+    struct owner o = {0};
+    struct sched s;
+    struct sched_cfg c = {.count = 3, .interval_ns = MS(50)};
+    assert_int_equal(sched_init(&s, &c, at(0), &kops, &o), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(take_all(&s, at(50 * i), NULL), 1);
+        boot(&s, i);
+        assert_int_equal(s.booting, 0);
+        sched_tick(&s, at(50 * i + 10));
+        assert_int_equal(o.wholes, i == 2);
+    }
+    assert_int_equal(o.whole_at.ns, at(110).ns);
+    assert_true(s.ending); /* keep_ns 0: the owner needs nothing, the end is not held */
+    sched_free(&s);
+
+    struct owner p = {0};
+    c = (struct sched_cfg){.count = 3, .concurrency = 1};
+    assert_int_equal(sched_init(&s, &c, at(0), &kops, &p), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(take_all(&s, at(i), NULL), 1);
+        boot(&s, i);
+        sched_tick(&s, at(i));
+        assert_int_equal(p.wholes, i == 2);
+    }
+    sched_free(&s);
+}
+
+/* A ramp is whole at its peak: once the instances of the first point with the
+ * largest count have booted; the trace goes on while the fleet is kept, the end waits. */
+static void whole_ramp_peak(void **state)
+{
+    (void)state;
+    struct owner o = {.keep_ns = MS(500)};
+    struct sched s;
+    struct sched_cfg c = {0};
+    char err[128];
+    assert_int_equal(sched_parse_ramp(&c, "0:2,100:4,200:4,300:1", err, sizeof err), 0);
+    assert_int_equal(sched_init(&s, &c, at(0), &kops, &o), 0);
+    assert_int_equal(s.ramp_peak, 1);
+    sched_tick(&s, at(0));
+    take_all(&s, at(0), NULL);
+    boot(&s, 0);
+    boot(&s, 1);
+    sched_tick(&s, at(10));
+    assert_int_equal(o.wholes, 0); /* all booted, but not the peak yet */
+    sched_tick(&s, at(100));
+    assert_int_equal(take_all(&s, at(100), NULL), 2);
+    boot(&s, 2);
+    sched_tick(&s, at(105));
+    assert_int_equal(o.wholes, 0);
+    boot(&s, 3);
+    sched_tick(&s, at(110));
+    assert_int_equal(o.wholes, 1);
+    assert_int_equal(o.whole_at.ns, at(110).ns);
+    sched_tick(&s, at(300)); /* down to 1 while kept: the trace is the user's */
+    assert_int_equal(o.nstopped, 3);
+    assert_false(s.ending); /* settled at 300 with hold 0, kept until 610 */
+    assert_int_equal(sched_next_due(&s).ns, at(610).ns);
+    sched_tick(&s, at(610));
+    assert_true(s.ending);
+    sched_free(&s);
+}
+
+/* An abort waits for nothing: the keep is dropped. */
+static void whole_abort(void **state)
+{
+    (void)state;
+    struct owner o = {.keep_ns = MS(1000)};
+    struct sched s;
+    struct sched_cfg c = {.count = 2};
+    assert_int_equal(sched_init(&s, &c, at(0), &kops, &o), 0);
+    take_all(&s, at(0), NULL);
+    boot(&s, 0);
+    boot(&s, 1);
+    sched_tick(&s, at(10));
+    assert_true(sched_kept(&s, at(10)));
+    sched_abort(&s);
+    assert_true(s.ending);
+    assert_false(sched_kept(&s, at(10)));
+    assert_int_equal(o.nstopped, 2);
+    assert_int_equal(sched_next_due(&s).ns, INT64_MAX);
+    sched_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +491,11 @@ int main(void)
         cmocka_unit_test(mass_restart),
         cmocka_unit_test(abort_run),
         cmocka_unit_test(overflow_refused),
+        cmocka_unit_test(whole_kept_burst),
+        cmocka_unit_test(whole_keep_expires),
+        cmocka_unit_test(whole_after_last_spawn),
+        cmocka_unit_test(whole_ramp_peak),
+        cmocka_unit_test(whole_abort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
