@@ -67,8 +67,7 @@ static int by_time(const void *a, const void *b)
 }
 
 /* Fills s->ready from the ready-count changes of gs (agg_events.c), host clocks corrected. */
-static int ready_points(const struct agg_run *r, const struct agg_guests *gs,
-                        struct agg_series *s)
+static int ready_points(const struct agg_run *r, const struct agg_guests *gs, struct agg_series *s)
 {
     if (gs->nupc && !(s->ready = malloc(gs->nupc * sizeof *s->ready)))
         return -1;

@@ -72,13 +72,33 @@ static int resolve_pattern(const struct ev *start, struct sched_cfg *c, char *er
     return sched_check_cfg(c, err, errlen);
 }
 
+/* The profile has what the run's backend starts, or the run is refused here, once, with
+ * the reason, instead of every guest failing at its spawn with it. */
+static int resolve_backend(const struct ev *start, const struct profile *p, char *err,
+                           size_t errlen)
+{
+    const char *b = start->backend, *need = NULL;
+    if (!strcmp(b, "process") && !p->proc_argc)
+        need = "process.argv";
+    else if (!strcmp(b, "libvirt") && !p->libvirt_xml)
+        need = "libvirt.xml";
+    else if (!strcmp(b, "qemu") && !p->argc)
+        need = "qemu.argv";
+    if (!need)
+        return 0;
+    snprintf(err, errlen, "guest %s has no %s: the %s backend cannot start it%s", p->name, need, b,
+             p->proc_argc ? " (it has process.argv: backend: process)" : "");
+    return -1;
+}
+
 int resolve_run(const struct ev *start, const struct launcher_cfg *cfg, struct resolved *r,
                 char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     if (gp_load(&cfg->paths, start->kind, &r->prof, err, errlen) < 0)
         return -1;
-    if (resolve_images(cfg, r, err, errlen) < 0 || resolve_accel(start, cfg, r, err, errlen) < 0 ||
+    if (resolve_backend(start, &r->prof, err, errlen) < 0 ||
+        resolve_images(cfg, r, err, errlen) < 0 || resolve_accel(start, cfg, r, err, errlen) < 0 ||
         resolve_pattern(start, &r->sched, err, errlen) < 0) {
         profile_free(&r->prof);
         return -1;

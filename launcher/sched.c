@@ -138,8 +138,8 @@ static int live_by(const struct sched *s, mono_ns by)
 {
     int live = 0;
     for (int i = 0; i < s->n; i++)
-        live += !s->in[i].retired && s->in[i].state != SCHED_FAILED &&
-                mono_diff(s->in[i].due, by) >= 0;
+        live +=
+            !s->in[i].retired && s->in[i].state != SCHED_FAILED && mono_diff(s->in[i].due, by) >= 0;
     return live;
 }
 

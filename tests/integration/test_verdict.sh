@@ -29,3 +29,17 @@ grep "$RUN" "$T_DIR/runs.txt" | grep -q " 0/6 " || fail "runs does not say 0/6: 
 "$BIN/bootstorm" --redis "$REDIS_URL" report "$RUN" >"$T_DIR/report.txt" || true
 grep -q "6 not started" "$T_DIR/report.txt" || fail "text report: $(cat "$T_DIR/report.txt")"
 pass "refused run: exit $rc, 0/6 in runs, report failed 6 (6 not started)"
+
+# A guest its backend cannot start (sim has only process.argv, run on qemu): refused
+# once by the launcher with the reason, not 6 guests each failing at its spawn.
+printf 'name: wrongbackend\nguest: sim\nbackend: qemu\ncount: 6\n' >"$T_DIR/wrong.yaml"
+set +e
+timeout 60 "$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/wrong.yaml" --collector "$EP" \
+    >"$T_DIR/wrong.out" 2>"$T_DIR/wrong.err"
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "a run of sim on the qemu backend exited 0"
+grep -q "guest sim has no qemu.argv: the qemu backend cannot start it (it has process.argv: backend: process)" \
+    "$T_DIR/wrong.err" || fail "the refusal's reason: $(cat "$T_DIR/wrong.err")"
+grep -q "6 not started" "$T_DIR/wrong.out" || fail "wrong backend, report: $(cat "$T_DIR/wrong.out")"
+pass "guest without the backend's argv: refused at the launcher, exit $rc, 6 not started"
