@@ -6,8 +6,7 @@
 # OUT/scale.csv (one row per tool and size, appended to) and draws OUT/scale.png
 # (gnuplot) from the whole CSV.
 # usage: bench/scale.sh [COUNTS...]   (default 64 128 256 512 1024 1280)
-# env OUT=DIR (default ./scale-out); HOLD_S (default 0; > 0 lets bootstorm's PSS sample
-#   see the whole fleet, but adds the hold's sampling to its launcher CPU: storm.sh);
+# env OUT=DIR (default ./scale-out); HOLD_S (default 0: bootstorm's hold_s, storm.sh);
 #   ACCEL (default kvm); MACHINE (QEMU -M of both tools, default the profile's
 #   microvm,pit=off,pic=off,rtc=off: without these timers a halted minkernel costs no
 #   CPU; MACHINE=microvm puts them back, and each idle guest costs ~2.7 ms of CPU per

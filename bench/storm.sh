@@ -16,9 +16,9 @@
 # env MACHINE=M: QEMU's -M for both tools (a copy of the minkernel profile with it; e.g.
 #   "microvm" with the PIT, PIC and RTC the profile leaves out: docs/SCALING.md, "1280
 #   minkernels"); default the profile's own machine, given to the reference too.
-# env HOLD_S=S: bootstorm keeps the fleet up S s after all are ready (hold_s), so its
-#   launcher's PSS sample of the whole fleet can finish before the guests are stopped
-#   (its sampler runs at nice 10 and waits while the storm saturates the cores).
+# env HOLD_S=S: bootstorm keeps the fleet up S s after all are ready (hold_s). Not
+#   needed for its PSS: the launcher keeps the fleet until its sample of the whole
+#   fleet is back (docs/LAUNCHER.md).
 # env REPEAT=K: each storm K times (pairs); then the median and range of the ratios.
 # env AA=1: after each pair the reference runs once more, and the ratio of its
 #   per-guest p50 and all-ready to its first run's is printed (with REPEAT, their median
@@ -208,7 +208,7 @@ for x in (boot, refr):
 if not math.isnan(boot["own_peak"]) and abs(boot["own_peak"] - peak) > 0.1 * peak:
     print("  bootstorm's own peak host memory %.0f MiB, the watcher's %.0f MiB" % (boot["own_peak"], peak))
 if boot["pss_n"] != "" and boot["pss_n"] < boot["n"]:
-    print("  bootstorm's PSS/gst is of a sample of %s of %d guests (HOLD_S lets it see all)" % (boot["pss_n"], boot["n"]))
+    print("  bootstorm's PSS/gst is of a sample of %s of %d guests" % (boot["pss_n"], boot["n"]))
 if boot["p50"] > 0 and refr["p50"] > 0:
     print("  ratio bootstorm/reference: per-guest p50 %.2f, all-ready %.2f" %
           (boot["p50"] / refr["p50"], boot["all"] / refr["all"]))
