@@ -38,7 +38,10 @@ struct outbox {
     mono_ns last_progress;
     int64_t dropped, forgot; /* forgot: highest seq acked or dropped */
     struct spool *spool;
-    int spool_failed; /* logged once */
+    int spool_failed;               /* logged once */
+    int64_t delay_ns, max_delay_ns; /* outbox_set_delay; delay_ns < 0: sent at push */
+    size_t unsent;                  /* the newest events kept and not sent yet */
+    mono_ns unsent_since;
 };
 
 static struct pending *at(const struct outbox *ob, size_t i)
@@ -58,7 +61,8 @@ static void pop(struct outbox *ob)
 {
     release(ob, at(ob, 0));
     ob->head = (ob->head + 1) % ob->cap;
-    ob->count--;
+    if (ob->unsent > --ob->count) /* an ack beyond what was sent: nothing left to send */
+        ob->unsent = ob->count;
 }
 
 static int grow(struct outbox *ob)
@@ -268,6 +272,39 @@ static void send_raw(struct outbox *ob, const struct pending *p)
     zmq_send(ob->sock, p->data, p->len, ZMQ_DONTWAIT);
 }
 
+/* The newest event was just kept: sent now, or left for outbox_flush. */
+static void send_newest(struct outbox *ob)
+{
+    if (ob->delay_ns < 0) {
+        send_raw(ob, at(ob, ob->count - 1));
+        return;
+    }
+    if (!ob->unsent++)
+        ob->unsent_since = clock_mono();
+    if (ob->unsent > ob->count) /* the bound dropped some that waited: a marker stands in */
+        ob->unsent = ob->count;
+}
+
+void outbox_set_delay(struct outbox *ob, int64_t min_ns, int64_t max_ns)
+{
+    ob->delay_ns = min_ns;
+    ob->max_delay_ns = max_ns > min_ns ? max_ns : min_ns;
+}
+
+mono_ns outbox_flush(struct outbox *ob, mono_ns now, int force)
+{
+    if (ob->unsent > ob->count) /* the bound dropped some that waited */
+        ob->unsent = ob->count;
+    if (!ob->unsent)
+        return (mono_ns){INT64_MAX};
+    if (!force && mono_diff(ob->unsent_since, now) < ob->delay_ns)
+        return mono_add(ob->unsent_since, ob->max_delay_ns);
+    for (size_t i = ob->count - ob->unsent; i < ob->count; i++)
+        send_raw(ob, at(ob, i));
+    ob->unsent = 0;
+    return (mono_ns){INT64_MAX};
+}
+
 struct outbox *outbox_open(void *sock, const char *host, const char *spool_dir, size_t max_unacked,
                            char *err, size_t errlen)
 {
@@ -281,6 +318,7 @@ struct outbox *outbox_open(void *sock, const char *host, const char *spool_dir, 
     ob->next_seq = 1;
     ob->max = max_unacked ? max_unacked : 1;
     ob->last_progress = clock_mono();
+    ob->delay_ns = -1;
     if (spool_dir) {
         if (!(ob->spool = spool_open(spool_dir, host, on_load, ob, err, errlen))) {
             outbox_free(ob);
@@ -330,7 +368,7 @@ int64_t outbox_push(struct outbox *ob, struct ev *e)
         enforce_bounds(ob, 1);
         place_marker(ob, ob->count, ob->count, &m);
         if (ob->count && at(ob, ob->count - 1)->seq == e->seq)
-            send_raw(ob, at(ob, ob->count - 1));
+            send_newest(ob);
         return e->seq;
     }
     enforce_bounds(ob, (size_t)n);
@@ -342,7 +380,7 @@ int64_t outbox_push(struct outbox *ob, struct ev *e)
     }
     if (ob->count == 1)
         ob->last_progress = clock_mono();
-    send_raw(ob, at(ob, ob->count - 1));
+    send_newest(ob);
     return e->seq;
 }
 
@@ -400,6 +438,7 @@ void outbox_tick(struct outbox *ob, int resend_ms)
              (long long)at(ob, 0)->seq);
     for (size_t i = 0; i < ob->count; i++)
         send_raw(ob, at(ob, i));
+    ob->unsent = 0;
     ob->last_progress = now;
 }
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "event.h"
 
 #define OUTBOX_MAX_BYTES (512u << 20) /* encoded bytes kept unacknowledged, memory and disk */
@@ -32,6 +33,18 @@ void outbox_free(struct outbox *ob);
  * An event that cannot be encoded is replaced by a `lost` event for its seq.
  * Returns the seq. */
 int64_t outbox_push(struct outbox *ob, struct ev *e);
+
+/* Pushes from now on keep their event and send nothing: outbox_flush sends what waits
+ * once the oldest of it is min_ns old, and asks to be called again by the time it is
+ * max_ns old. So the events of several loop turns go to libzmq together, on a turn the
+ * loop makes anyway; sent one by one, each woke libzmq's I/O thread, and each batch the
+ * collector stored came back as an ack that woke the loop (docs/CPU_NOTES.md). The
+ * events' stamps do not move. min_ns < 0, the default: outbox_push sends at once. */
+void outbox_set_delay(struct outbox *ob, int64_t min_ns, int64_t max_ns);
+
+/* Sends what waits once it is due (see outbox_set_delay; force: at once). Returns when
+ * it must be called again at the latest, INT64_MAX ns when nothing waits. */
+mono_ns outbox_flush(struct outbox *ob, mono_ns now, int force);
 
 /* Forgets every event with seq <= ack (in the spool too, compacting it now and then).
  * An ack beyond every seq given so far (the collector holds more of this host than

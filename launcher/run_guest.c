@@ -144,13 +144,17 @@ void guest_close_fds(struct run *r, struct guest *g)
     close_fd(r, &g->vm.debug_fd);
 }
 
+static int *stream_fd(struct guest *g, enum stream which)
+{
+    return which == S_CONSOLE  ? &g->vm.console_fd
+           : which == S_STDERR ? &g->vm.stderr_fd
+                               : &g->vm.debug_fd;
+}
+
 /* Reads what fd holds now, stamping each read; closes it at EOF. */
 static void drain(struct run *r, int idx, enum stream which)
 {
-    struct guest *g = &r->g[idx];
-    int *fd = which == S_CONSOLE  ? &g->vm.console_fd
-              : which == S_STDERR ? &g->vm.stderr_fd
-                                  : &g->vm.debug_fd;
+    int *fd = stream_fd(&r->g[idx], which);
     char buf[4096];
     while (*fd >= 0) {
         ssize_t n = read(*fd, buf, sizeof buf);
@@ -169,8 +173,19 @@ static void drain(struct run *r, int idx, enum stream which)
 void run_on_fd(struct run *r, uint64_t tag)
 {
     int idx = (int)((tag & ~RUN_TAG_GUEST) >> 2);
-    if (idx >= 0 && idx < r->s.n)
-        drain(r, idx, (enum stream)(tag & 3));
+    if (idx < 0 || idx >= r->s.n)
+        return;
+    enum stream which = (enum stream)(tag & 3);
+    int *fd = stream_fd(&r->g[idx], which);
+    if (*fd < 0 && r->sp) /* the spawner thread watched it: its spawn is back, take it */
+        run_spawner_drain(r);
+    int was_open = *fd >= 0;
+    drain(r, idx, which);
+    /* its EOF: the guest's process is most likely exiting, its other pipes at EOF as
+     * well; read them now, not one wake-up (a context switch of 30-40 us here) each */
+    if (was_open && *fd < 0)
+        for (enum stream k = S_CONSOLE; k <= S_DEBUG; k++)
+            drain(r, idx, k);
 }
 
 /* ---- processes ---- */
@@ -181,7 +196,9 @@ static int watch(struct run *r, int fd, int idx, enum stream which)
         return 0;
     struct epoll_event ev = {.events = EPOLLIN,
                              .data.u64 = RUN_TAG_GUEST | (uint64_t)idx << 2 | (uint64_t)which};
-    return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev);
+    if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST)
+        return 0; /* EEXIST: the spawner thread watched it, with this tag (run_spawn.c) */
+    return -1;
 }
 
 /* Publishes spawned for guest idx: its pid, how long the spawn call took, the accel it

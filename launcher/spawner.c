@@ -1,7 +1,7 @@
 /* The spawner thread (spawner.h): a mutex and a condition variable (on CLOCK_MONOTONIC)
  * guard two singly linked lists, jobs to run and jobs done; an eventfd tells the loop
- * that done is not empty. The thread waits on the condition variable until the head's
- * due time, so a push or a cancel is seen at once. */
+ * that done is not empty (not for each job when a publish hook is set). The thread waits on the
+ * condition variable until the head's due time, so a push or a cancel is seen at once. */
 #include "spawner.h"
 
 #include <pthread.h>
@@ -23,7 +23,9 @@ struct spawner {
     sem_t started;
     struct spawner_job *todo, **todo_tail, *done, **done_tail;
     void (*run)(struct spawner_job *job, void *ctx);
+    int (*publish)(struct spawner_job *job, void *ctx); /* spawner_set_publish */
     void *ctx;
+    int signalled; /* efd written since the loop last emptied done */
 };
 
 static void append(struct spawner_job ***tail, struct spawner_job *job)
@@ -33,13 +35,37 @@ static void append(struct spawner_job ***tail, struct spawner_job *job)
     *tail = &job->next;
 }
 
+/* Under s->mu: the loop's eventfd made readable. */
+static void signal_loop(struct spawner *s)
+{
+    if (s->signalled)
+        return;
+    uint64_t one = 1;
+    ssize_t w = write(s->efd, &one, sizeof one);
+    (void)w; /* EAGAIN: the counter is already non-zero */
+    s->signalled = 1;
+}
+
 /* Under s->mu: job joins done and the loop hears of it. */
 static void finish(struct spawner *s, struct spawner_job *job)
 {
     append(&s->done_tail, job);
-    uint64_t one = 1;
-    ssize_t w = write(s->efd, &one, sizeof one);
-    (void)w; /* EAGAIN: the counter is already non-zero */
+    signal_loop(s);
+}
+
+/* Under s->mu: job, just run, joins done. The loop is told at once unless the publish
+ * hook says the loop will learn of it anyway; then it is told once the thread has no
+ * job due within SPAWNER_QUIET_NS (the queue's end, a pause), so a job whose guest
+ * stays silent is not left there long. */
+static void finish_run(struct spawner *s, struct spawner_job *job)
+{
+    if (!s->publish || s->publish(job, s->ctx)) {
+        finish(s, job);
+        return;
+    }
+    append(&s->done_tail, job);
+    if (!s->todo || mono_diff(clock_mono(), s->todo->due) > SPAWNER_QUIET_NS)
+        signal_loop(s);
 }
 
 /* Under s->mu: the head of todo once it is due (popped), or NULL when stopping. */
@@ -81,7 +107,7 @@ static void *worker(void *arg)
         pthread_mutex_lock(&s->mu);
         s->cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000LL +
                     (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
-        finish(s, job);
+        finish_run(s, job);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -143,6 +169,13 @@ void spawner_free(struct spawner *s, void (*drop)(struct spawner_job *job))
     free(s);
 }
 
+void spawner_set_publish(struct spawner *s, int (*publish)(struct spawner_job *job, void *ctx))
+{
+    pthread_mutex_lock(&s->mu);
+    s->publish = publish;
+    pthread_mutex_unlock(&s->mu);
+}
+
 int spawner_rt(const struct spawner *s)
 {
     return s->rt;
@@ -158,9 +191,14 @@ void spawner_push(struct spawner *s, struct spawner_job *job, mono_ns due)
     job->due = due;
     job->cancelled = 0;
     pthread_mutex_lock(&s->mu);
+    int head = !s->todo;
     append(&s->todo_tail, job);
     s->pending++;
-    pthread_cond_signal(&s->cv);
+    /* behind another job, it changes nothing the thread waits for (due times do not
+     * decrease): woken for each push of a batch, the thread took two context switches
+     * per job (the wake, then the mutex) */
+    if (head)
+        pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -172,10 +210,11 @@ struct spawner_job *spawner_take(struct spawner *s)
         if (!(s->done = job->next))
             s->done_tail = &s->done;
         s->pending--;
-    } else {
+    } else if (s->signalled) {
         uint64_t n;
         ssize_t r = read(s->efd, &n, sizeof n); /* empty: the fd stops being readable */
         (void)r;
+        s->signalled = 0;
     }
     pthread_mutex_unlock(&s->mu);
     return job;

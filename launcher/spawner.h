@@ -26,6 +26,18 @@ struct spawner;
 struct spawner *spawner_new(void (*run)(struct spawner_job *job, void *ctx), void *ctx,
                             int rt_prio);
 
+/* How long a job the publish hook kept quiet may wait in done before the loop is told:
+ * the thread tells it when its next job is not due within this. */
+#define SPAWNER_QUIET_NS (20 * NS_PER_MS)
+
+/* publish(job, ctx) runs in the thread, under the lock spawner_take takes, as a job it
+ * ran joins the done list: what it makes visible to the loop (fds added to the loop's
+ * epoll set) cannot be seen before the job can be taken back. It returns 1 when the
+ * loop must be woken for this job (the eventfd), 0 when the loop will learn of it
+ * anyway (an event on those fds; it then calls spawner_take) - each eventfd wake-up
+ * is a context switch of the loop. Not called for cancelled jobs (always told). */
+void spawner_set_publish(struct spawner *s, int (*publish)(struct spawner_job *job, void *ctx));
+
 /* 1 if the thread runs at SCHED_FIFO. */
 int spawner_rt(const struct spawner *s);
 
@@ -33,7 +45,8 @@ int spawner_rt(const struct spawner *s);
  * back (queued or done) to drop (the caller's to free; NULL: left alone). */
 void spawner_free(struct spawner *s, void (*drop)(struct spawner_job *job));
 
-/* Readable while a job waits to be taken back. */
+/* Readable while a job waits to be taken back (with a publish hook: once the loop is
+ * to be told, see spawner_set_publish). */
 int spawner_fd(const struct spawner *s);
 
 /* Queues job (due times must not decrease from one push to the next). */
