@@ -37,7 +37,8 @@
 /* Events go to libzmq together, on the first loop turn once the oldest waiting is
  * SEND_DELAY_NS old, or by a timer at SEND_DELAY_MAX_NS: sent one by one, each woke
  * libzmq's I/O thread, and each batch the collector stored came back as an ack that
- * woke the loop (outbox.h, docs/CPU_NOTES.md). Their stamps are taken at push. */
+ * woke the loop (outbox.h, docs/SCALING.md, "Launcher CPU"). Their stamps are taken at
+ * push. */
 #define SEND_DELAY_NS (10 * NS_PER_MS)
 #define SEND_DELAY_MAX_NS (50 * NS_PER_MS)
 #define MAX_UNACKED 4000000
@@ -93,6 +94,8 @@ static void send_simple(struct launcher *l, enum ev_type type)
         snprintf(e.version, sizeof e.version, "%s", BS_VERSION);
     }
     outbox_push(l->ob, &e);
+    if (type == EV_HELLO) /* at once, not with the next batch: a run may follow right away */
+        outbox_flush(l->ob, clock_mono(), 1);
 }
 
 /* A run that could not start still ends, so the CLI waiting on it learns why. */
@@ -106,6 +109,7 @@ static void refuse_run(struct launcher *l, const struct ev *start, const char *w
     /* no host prefix: the report names the host of each error (error:HOST) */
     snprintf(e.error, sizeof e.error, "%s", why);
     outbox_push(l->ob, &e);
+    outbox_flush(l->ob, clock_mono(), 1);
 }
 
 /* ---- the collector's commands, one handler each ---- */
@@ -229,7 +233,8 @@ static void on_signal(struct launcher *l)
 
 /* Sets the timerfd only when the expiry changes: timerfd_settime was 53% of the loop's
  * CPU here when called every turn (perf: the hrtimer reprogrammed, under nested
- * virtualization; docs/CPU_NOTES.md), and most turns want the same expiry. */
+ * virtualization; docs/SCALING.md, "Launcher CPU"), and most turns want the same
+ * expiry. */
 static void arm_timer(struct launcher *l, mono_ns at)
 {
     struct itimerspec its = {0};

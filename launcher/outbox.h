@@ -38,8 +38,9 @@ int64_t outbox_push(struct outbox *ob, struct ev *e);
  * once the oldest of it is min_ns old, and asks to be called again by the time it is
  * max_ns old. So the events of several loop turns go to libzmq together, on a turn the
  * loop makes anyway; sent one by one, each woke libzmq's I/O thread, and each batch the
- * collector stored came back as an ack that woke the loop (docs/CPU_NOTES.md). The
- * events' stamps do not move. min_ns < 0, the default: outbox_push sends at once. */
+ * collector stored came back as an ack that woke the loop (docs/SCALING.md, "Launcher
+ * CPU"). The events' stamps do not move. min_ns < 0, the default: outbox_push sends at
+ * once. */
 void outbox_set_delay(struct outbox *ob, int64_t min_ns, int64_t max_ns);
 
 /* Sends what waits once it is due (see outbox_set_delay; force: at once). Returns when

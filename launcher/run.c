@@ -496,12 +496,20 @@ static void earlier(mono_ns *next, mono_ns at)
         *next = at;
 }
 
-/* The next thing due: a spawn, a sample, a timeout check, a probe, a phase end. */
+/* The first spawn is not back from the spawner thread yet: the first sample waits for
+ * it (sample_tick), so that it (and its PSS) sees the guests started at t0. */
+static int first_spawn_out(const struct run *r)
+{
+    return r->sp && !r->spawn_back && spawner_pending(r->sp);
+}
+
+/* The next thing due: a spawn, a sample, a timeout check, a probe, a phase end. Not a
+ * sample that waits for the first spawn: its return (the spawner's eventfd) wakes us. */
 static mono_ns next_wake(const struct run *r, mono_ns now)
 {
     if (r->s.ending)
         return mono_add(now, ENDING_POLL_NS);
-    mono_ns next = r->next_sample;
+    mono_ns next = {first_spawn_out(r) ? INT64_MAX : r->next_sample.ns};
     earlier(&next, sched_next_due(&r->s)); /* spawns: take_ahead_ns early (begin_storm) */
     earlier(&next, r->next_timeout_check);
     if (r->http && r->s.booting)
@@ -527,12 +535,10 @@ static void fleet_pss_tick(struct run *r, mono_ns now)
     r->fleet_pss = FLEET_PSS_LATE;
 }
 
-/* Every sample_ms. The first waits for the first spawn back from the spawner thread,
- * so that it (and its PSS) sees the guests started at t0, as when the loop spawned. */
+/* Every sample_ms; the first once the first spawn is back (first_spawn_out). */
 static void sample_tick(struct run *r, mono_ns now)
 {
-    int first_out = r->sp && !r->spawn_back && spawner_pending(r->sp);
-    if (first_out || mono_diff(r->next_sample, now) < 0 || mono_diff(r->s.t0, now) < 0)
+    if (first_spawn_out(r) || mono_diff(r->next_sample, now) < 0 || mono_diff(r->s.t0, now) < 0)
         return;
     sample(r, 0);
     r->next_sample = mono_add(r->next_sample, r->sample_ns);

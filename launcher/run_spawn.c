@@ -127,7 +127,8 @@ int run_spawner_start(struct run *r, char *err, size_t errlen)
  * at once, so the loop wakes to feed it about once per RUN_FEED_BATCH_NS and not once
  * per instance (run.c wakes it when the next one is RUN_SPAWN_AHEAD_NS from due): at
  * one launch every 5 ms that was 200 timer wake-ups a second, each a context switch of
- * 30-40 us here (docs/CPU_NOTES.md). The call still starts at the instance's due time. */
+ * 30-40 us here (docs/SCALING.md, "Launcher CPU"). The call still starts at the
+ * instance's due time. */
 #define RUN_FEED_BATCH_NS NS_PER_S
 
 void run_spawner_feed(struct run *r, mono_ns now)

@@ -242,10 +242,43 @@ static void test_ack_beyond_sequence(void **state)
     rm_spool_dir();
 }
 
+/* With a delay, pushes are kept and sent only by outbox_flush: not before the oldest is
+ * min_ns old (the call says when to come back: max_ns after it), all in order then, at
+ * once when forced, none twice; acks forget them as any other. */
+static void test_delayed_send(void **state)
+{
+    (void)state;
+    char err[256], buf[EV_MAX_BYTES];
+    struct outbox *ob = outbox_open(tx, "h1", NULL, 100, err, sizeof err);
+    assert_non_null(ob);
+    outbox_set_delay(ob, 60 * NS_PER_S, 120 * NS_PER_S);
+    mono_ns t = clock_mono();
+    assert_true(outbox_flush(ob, t, 0).ns == INT64_MAX); /* nothing waits */
+    push(ob, EV_SPAWN, "r1");
+    push(ob, EV_SPAWNED, "r1");
+    assert_int_equal(zmq_recv(rx, buf, sizeof buf, ZMQ_DONTWAIT), -1); /* kept, not sent */
+    mono_ns again = outbox_flush(ob, clock_mono(), 0);
+    assert_true(mono_diff(t, again) >= 120 * NS_PER_S); /* not due: come back by max */
+    assert_int_equal(zmq_recv(rx, buf, sizeof buf, ZMQ_DONTWAIT), -1);
+    assert_true(outbox_flush(ob, mono_add(clock_mono(), 60 * NS_PER_S), 0).ns == INT64_MAX);
+    assert_int_equal(next().seq, 1); /* due: both, in order */
+    assert_int_equal(next().seq, 2);
+    push(ob, EV_READY, "r1");
+    assert_true(outbox_flush(ob, clock_mono(), 1).ns == INT64_MAX); /* forced */
+    assert_int_equal(next().seq, 3);
+    assert_int_equal(outbox_pending(ob), 3);
+    outbox_ack(ob, 3);
+    assert_int_equal(outbox_pending(ob), 0);
+    outbox_flush(ob, clock_mono(), 1);
+    assert_int_equal(zmq_recv(rx, buf, sizeof buf, ZMQ_DONTWAIT), -1); /* none twice */
+    outbox_free(ob);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_send_and_ack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delayed_send, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounded_drops_become_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unencodable_becomes_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_keeps_lost, setup, teardown),
