@@ -149,6 +149,16 @@ static void concurrency_limit(void **state)
     sched_free(&s);
 }
 
+/* s set up with the ramp trace (and hold), t0 at(0), for owner o. */
+static void ramp_init(struct sched *s, const char *trace, int64_t hold_ns,
+                      const struct sched_ops *with, void *o)
+{
+    struct sched_cfg c = {.hold_ns = hold_ns};
+    char err[128];
+    assert_int_equal(sched_parse_ramp(&c, trace, err, sizeof err), 0);
+    assert_int_equal(sched_init(s, &c, at(0), with, o), 0);
+}
+
 static void ramp(void **state)
 {
     (void)state;
@@ -197,11 +207,7 @@ static void ramp_taken_ahead(void **state)
     (void)state;
     struct owner o = {0};
     struct sched s;
-    struct sched_cfg c = {0};
-    char err[128];
-    c.hold_ns = MS(1000);
-    assert_int_equal(sched_parse_ramp(&c, "0:2,100:4,400:6,500:1", err, sizeof err), 0);
-    assert_int_equal(sched_init(&s, &c, at(0), &ops, &o), 0);
+    ramp_init(&s, "0:2,100:4,400:6,500:1", MS(1000), &ops, &o);
     s.take_ahead_ns = MS(150);
     sched_tick(&s, at(-50)); /* before t0: the rises due by 100 exist already */
     assert_int_equal(s.n, 4);
@@ -239,10 +245,7 @@ static void ramp_late_tick(void **state)
     (void)state;
     struct owner o = {0};
     struct sched s;
-    struct sched_cfg c = {0};
-    char err[128];
-    assert_int_equal(sched_parse_ramp(&c, "0:1,100:3", err, sizeof err), 0);
-    assert_int_equal(sched_init(&s, &c, at(0), &ops, &o), 0);
+    ramp_init(&s, "0:1,100:3", 0, &ops, &o);
     sched_tick(&s, at(130));
     assert_int_equal(s.n, 3);
     assert_int_equal(s.in[0].due.ns, at(0).ns);
@@ -429,10 +432,7 @@ static void whole_ramp_peak(void **state)
     (void)state;
     struct owner o = {.keep_ns = MS(500)};
     struct sched s;
-    struct sched_cfg c = {0};
-    char err[128];
-    assert_int_equal(sched_parse_ramp(&c, "0:2,100:4,200:4,300:1", err, sizeof err), 0);
-    assert_int_equal(sched_init(&s, &c, at(0), &kops, &o), 0);
+    ramp_init(&s, "0:2,100:4,200:4,300:1", 0, &kops, &o);
     assert_int_equal(s.ramp_peak, 1);
     sched_tick(&s, at(0));
     take_all(&s, at(0), NULL);
