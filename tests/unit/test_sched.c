@@ -213,7 +213,7 @@ static void ramp_taken_ahead(void **state)
     assert_int_equal(s.n, 4);
     assert_int_equal(s.in[1].due.ns, at(0).ns);
     assert_int_equal(s.in[2].due.ns, at(100).ns);
-    assert_int_equal(take_all(&s, at(100), NULL), 4); /* now + 150 */
+    assert_int_equal(take_all(&s, at(100), NULL), 4);  /* now + 150 */
     assert_int_equal(sched_next_due(&s).ns, at(0).ns); /* the point at 0, at its time */
     sched_tick(&s, at(0));
     assert_int_equal(s.n, 4); /* nothing created twice */
@@ -224,7 +224,7 @@ static void ramp_taken_ahead(void **state)
     assert_int_equal(s.n, 6);
     assert_int_equal(s.in[5].due.ns, at(400).ns);
     assert_int_equal(sched_next_due(&s).ns, at(250).ns); /* the spawn, 150 ms early */
-    assert_int_equal(take_all(&s, at(410), NULL), 2); /* now + 150 */
+    assert_int_equal(take_all(&s, at(410), NULL), 2);    /* now + 150 */
     assert_int_equal(sched_next_due(&s).ns, at(400).ns);
     sched_tick(&s, at(420)); /* late: nothing new, and the fall at 500 waits */
     assert_int_equal(s.n, 6);
