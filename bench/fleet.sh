@@ -2,8 +2,8 @@
 # Fleet benchmark: H network-namespace hosts (tests/netns/mkhosts.sh), one launcher in
 # each, Redis and the collector (CURVE, bound to the bridge address) in the root
 # namespace, one coordinated start of PER sim guests per host (guests/sim.yaml,
-# process backend, no VMs). Prints: exact counts from Redis (agg and every hagg), the
-# fleet report's header, collector CPU over the run (/proc/PID/stat), the ingest rate
+# process backend, no VMs). Prints: exact counts from Redis (agg and every hagg), each
+# host's first spawn after the agreed start, the fleet report's header, collector CPU over the run (/proc/PID/stat), the ingest rate
 # (events stored / storm wall time, and the collector's own per-second stats lines),
 # and how long the CLI took to print the report (text and JSON) of the finished run.
 # Not a timed test: all figures come from this one run on this machine.
@@ -126,6 +126,8 @@ f = r.get("fleet") or {}
 b = r.get("boot_ms") or {}
 print("fleet: ready in %s ms +- %s, first spawns %s ms apart; boot p50 %s p99 %s max %s ms" % (
     f.get("ready_ms"), f.get("err_ms"), f.get("start_spread_ms"), b.get("p50"), b.get("p99"), b.get("max")))
+fs = sorted((h.get("first_spawn_ms"), h["host"]) for h in r["per_host"] if h.get("first_spawn_ms") is not None)
+print("first spawn after the agreed start, ms: " + ", ".join("%s %.1f" % (n, t) for t, n in fs))
 wall = (t1 - t0) / 1e9
 cpu = dticks / hz
 # the storm: the collector's stats lines (1 s apart) that stored anything
