@@ -8,6 +8,7 @@
 # and how long the CLI took to print the report (text and JSON) of the finished run.
 # Not a timed test: all figures come from this one run on this machine.
 #   usage: bench/fleet.sh [HOSTS [PER_HOST]]   (default 8 1250: 10,000 guests)
+# env LEAD_MS: the collector's --start-lead-ms (default its own, 1000).
 # Needs root (ip netns) and a build (BS_BUILD, default build). Removes every namespace
 # and process it made, by name and pid, on any exit.
 set -euo pipefail
@@ -61,7 +62,7 @@ RPID=${pids[0]}
 EP="tcp://$BSNET_GW:$(port)"
 "$B/bin/bootstorm-collector" --bind "$EP" --redis "redis://127.0.0.1:$RP" \
     --curve-secret "$d/keys/server.key" --ready-file "$d/collector.ready" --stats-interval 1 \
-    >"$d/collector.log" 2>&1 &
+    ${LEAD_MS:+--start-lead-ms "$LEAD_MS"} >"$d/collector.log" 2>&1 &
 CPID=$!
 pids+=("$CPID")
 until [ -f "$d/collector.ready" ]; do sleep 0.05; done
