@@ -201,6 +201,19 @@ static int watch(struct run *r, int fd, int idx, enum stream which)
     return -1;
 }
 
+int guest_watch(struct run *r, int idx, const struct vmm_guest *vm)
+{
+    int fds[] = {vm->console_fd, vm->stderr_fd, vm->debug_fd}, n = 0;
+    for (enum stream k = S_CONSOLE; k <= S_DEBUG; k++) {
+        if (fds[k] < 0)
+            continue;
+        if (watch(r, fds[k], idx, k) < 0)
+            return -1;
+        n++;
+    }
+    return n;
+}
+
 /* Publishes spawned for guest idx: its pid, how long the spawn call took, the accel it
  * runs under and, when auto did not get KVM for it, why. Again after a retry under TCG
  * (a new process). */
@@ -228,8 +241,7 @@ static void guest_spawned(struct run *r, int idx, mono_ns call_end)
     g->next_probe = call_end;
     if (g->vm.pid > 0 && pidmap_put(&r->pids, g->vm.pid, idx) < 0)
         log_err("out of memory in the pid map");
-    if (watch(r, g->vm.console_fd, idx, S_CONSOLE) < 0 ||
-        watch(r, g->vm.stderr_fd, idx, S_STDERR) < 0 || watch(r, g->vm.debug_fd, idx, S_DEBUG) < 0)
+    if (guest_watch(r, idx, &g->vm) < 0)
         log_err("epoll_ctl for guest %d: %s", idx, strerror(errno));
     publish_spawned(r, idx, g->spawn_at, call_end);
 }
@@ -372,8 +384,7 @@ static void guest_retry(struct run *r, int idx)
     }
     if (g->vm.pid > 0 && pidmap_put(&r->pids, g->vm.pid, idx) < 0)
         log_err("out of memory in the pid map");
-    if (watch(r, g->vm.console_fd, idx, S_CONSOLE) < 0 ||
-        watch(r, g->vm.stderr_fd, idx, S_STDERR) < 0 || watch(r, g->vm.debug_fd, idx, S_DEBUG) < 0)
+    if (guest_watch(r, idx, &g->vm) < 0)
         log_err("epoll_ctl for guest %d: %s", idx, strerror(errno));
     publish_spawned(r, idx, retry_at, clock_mono());
     log_info("run %s guest %d: respawned under TCG (pid %d)", r->start.run, idx, (int)g->vm.pid);

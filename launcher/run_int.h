@@ -104,6 +104,10 @@ void guest_fail(struct run *r, int idx, const char *reason, const char *detail, 
 void guest_spawn(struct run *r, int idx); /* starts instance idx (taken from the scheduler) */
 /* Fills b for guest idx (g->accel chosen, g->port taken). Returns 0, or -1 with err. */
 int guest_spawn_args(struct run *r, int idx, struct spawn_buf *b, char *err, size_t errlen);
+/* Puts vm's pipes into the loop's epoll set, tagged for guest idx and the stream. Returns
+ * how many are watched (one already there counts: the spawner thread may have added it,
+ * run_spawn.c), or -1 with errno. Safe from the spawner thread (epoll_ctl only). */
+int guest_watch(struct run *r, int idx, const struct vmm_guest *vm);
 /* Guest idx's process exists (or the call failed, rc < 0): spawn and spawned events,
  * its fds watched; call_start is when the spawn call began. */
 void guest_spawn_done(struct run *r, int idx, int rc, const char *err, mono_ns call_start,

@@ -52,8 +52,7 @@ static void call_spawn(struct spawner_job *base, void *ctx)
 }
 
 /* In the spawner thread, under its lock, as the job joins the done list (spawner.h): a
- * spawned guest's fds go into the loop's epoll set here, tagged as run_guest.c's
- * watch() tags them (RUN_TAG_GUEST | idx << 2 | console 0, stderr 1, debug 2), so its
+ * spawned guest's fds go into the loop's epoll set here (guest_watch), so its
  * first console bytes wake the loop (and are stamped) even before the loop has taken
  * the job back; it takes it back first (run_on_fd), and the lock makes sure the job is
  * there by then. The loop is then not woken for the job itself: one context switch
@@ -65,13 +64,7 @@ static int publish_spawn(struct spawner_job *base, void *ctx)
     struct spawn_job *j = (struct spawn_job *)base;
     if (j->rc < 0 || j->wake)
         return 1;
-    int fds[] = {j->vm.console_fd, j->vm.stderr_fd, j->vm.debug_fd}, watched = 0;
-    for (uint64_t k = 0; k < 3; k++) {
-        struct epoll_event ev = {.events = EPOLLIN,
-                                 .data.u64 = RUN_TAG_GUEST | (uint64_t)j->idx << 2 | k};
-        watched += fds[k] >= 0 && epoll_ctl(r->epfd, EPOLL_CTL_ADD, fds[k], &ev) == 0;
-    }
-    return !watched;
+    return guest_watch(r, j->idx, &j->vm) <= 0; /* on an error the loop watches again */
 }
 
 /* The most guests the schedule may have at once: the burst or interval count, or the
