@@ -86,10 +86,11 @@ struct agg_run {
      * base (before any guest) of the host that reached that peak, so peak - base is one
      * host's cost of its `count` guests. -1 when unknown. */
     long long peak_mem_kib, mem_base_kib;
-    /* Memory per guest from the guests' own processes (agg_mem.c): PSS at each host's
-     * sample with the largest PSS, over the pss_running guests it counted; -1 unknown. */
+    /* Memory per guest from the guests' own processes (agg_mem.c): the PSS per guest of
+     * each host's sample with the most guests running, read for pss_sampled of the
+     * pss_running guests; -1 unknown. */
     double pss_per_guest_mib;
-    long long pss_running;
+    long long pss_sampled, pss_running;
     double pss_at_ms; /* when that sample was taken, ms after the first spawn; -1 unknown */
     int pss_booting;  /* 1: taken before the last guest was ready (an underestimate) */
     /* Instances by the accel they ran under (the Function's agg accel:ACCEL). */

@@ -218,10 +218,10 @@ static void summary(const struct agg_run *r, FILE *out)
     fputs("</table>\n", out);
     if (r->pss_per_guest_mib >= 0) /* the headline figure; host-wide is the table's */
         fprintf(out,
-                "<p><b>memory per guest: %.2f MiB PSS</b> of its own processes (%lld running, "
-                "sampled %.0f ms after the first spawn%s); host MiB are everything in use on "
-                "the host</p>\n",
-                r->pss_per_guest_mib, r->pss_running, r->pss_at_ms,
+                "<p><b>memory per guest: %.2f MiB PSS</b> of its own processes (read for %lld "
+                "of %lld running, %.0f ms after the first spawn%s); host MiB are everything "
+                "in use on the host</p>\n",
+                r->pss_per_guest_mib, r->pss_sampled, r->pss_running, r->pss_at_ms,
                 r->pss_booting ? ", while guests were still booting: an underestimate" : "");
     if (!r->start[0] || !strcmp(r->start, "cold"))
         return;

@@ -237,8 +237,9 @@ static void put_measures(json_t *o, const struct agg_run *r, int *bad)
     int pss = r->pss_per_guest_mib >= 0;
     put(o, "pss_per_guest_mib", NUM(r->pss_per_guest_mib, pss), bad);
     put(o, "pss_sample",
-        pss ? json_pack("{s:I, s:f, s:b}", "running", (json_int_t)r->pss_running, "at_ms",
-                        r->pss_at_ms, "while_booting", r->pss_booting)
+        pss ? json_pack("{s:I, s:I, s:f, s:b}", "running", (json_int_t)r->pss_running,
+                        "sampled", (json_int_t)r->pss_sampled, "at_ms", r->pss_at_ms,
+                        "while_booting", r->pss_booting)
             : json_null(),
         bad);
     json_t *ac = json_object();

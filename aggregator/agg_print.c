@@ -83,10 +83,10 @@ static void print_memory(const struct agg_run *r, FILE *out)
 {
     if (r->pss_per_guest_mib >= 0)
         fprintf(out,
-                "memory per guest: %.2f MiB PSS of its own processes (%lld running, sampled "
-                "%.0f ms after the first spawn%s); host-wide %.2f MiB per guest (all memory in "
-                "use on the host)\n",
-                r->pss_per_guest_mib, r->pss_running, r->pss_at_ms,
+                "memory per guest: %.2f MiB PSS of its own processes (read for %lld of %lld "
+                "running, %.0f ms after the first spawn%s); host-wide %.2f MiB per guest (all "
+                "memory in use on the host)\n",
+                r->pss_per_guest_mib, r->pss_sampled, r->pss_running, r->pss_at_ms,
                 r->pss_booting ? ", while guests were still booting: an underestimate" : "",
                 agg_mem_per_guest_mib(r));
     for (int i = 0; i < r->naccels; i++)

@@ -186,7 +186,7 @@ boot = {
     "p50": g(b, "p50"), "p99": g(b, "p99"), "max": g(b, "max"), "all": g(r, "all_ready_ms"),
     "peak": peak, "base": base, "per": (peak - base) / int(n), "pss": g(r, "pss_per_guest_mib"),
     "cpu": lcpu / max(r.get("spawned", 0), 1), "spawn": (spawns[-1] - spawns[0]) / 1e6 if spawns else nan,
-    "pss_n": (r.get("pss_sample") or {}).get("running", ""), "own_peak": g(r, "peak_mem_mib")}
+    "pss_n": (r.get("pss_sample") or {}).get("sampled", ""), "pss_run": (r.get("pss_sample") or {}).get("running", ""), "own_peak": g(r, "peak_mem_mib")}
 rbase, rpeak = watched(mref)
 def ref_spread(path):  # first to last spawn call, as for bootstorm (not spawn_all_ms: + the last call)
     try:
@@ -208,7 +208,7 @@ for x in (boot, refr):
 if not math.isnan(boot["own_peak"]) and abs(boot["own_peak"] - peak) > 0.1 * peak:
     print("  bootstorm's own peak host memory %.0f MiB, the watcher's %.0f MiB" % (boot["own_peak"], peak))
 if boot["pss_n"] != "" and boot["pss_n"] < boot["n"]:
-    print("  bootstorm's PSS/gst is of a sample of %s of %d guests" % (boot["pss_n"], boot["n"]))
+    print("  bootstorm's PSS/gst: read for %s of the %s guests running (pss_guests), the reference's for all" % (boot["pss_n"], boot["pss_run"]))
 if boot["p50"] > 0 and refr["p50"] > 0:
     print("  ratio bootstorm/reference: per-guest p50 %.2f, all-ready %.2f" %
           (boot["p50"] / refr["p50"], boot["all"] / refr["all"]))

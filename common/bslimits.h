@@ -14,6 +14,7 @@
 #define LIM_TIMEOUT_S_MIN 1         /* per guest */
 #define LIM_TIMEOUT_S_MAX 86400
 #define LIM_SAMPLE_MS_MAX 3600000         /* memory sampling period */
+#define LIM_PSS_GUESTS_MAX LIM_COUNT_MAX  /* guests whose PSS one memory sample reads */
 #define LIM_CONCURRENCY_MAX (1 << 24)     /* boots in flight */
 #define LIM_RESTART_AFTER_MS_MAX 86400000 /* mass restart this long after all are ready */
 #define LIM_PERMILLE_MAX 1000             /* share of the fleet restarted */

@@ -96,6 +96,7 @@ static const struct field fields[] = {
     I(hold_s, hold_s, 0, LIM_HOLD_S_MAX, 0, SCENARIO_FIELDS),
     I(timeout_s, timeout_s, LIM_TIMEOUT_S_MIN, LIM_TIMEOUT_S_MAX, SCENARIO_FIELDS, 0),
     I(sample_ms, sample_ms, 0, LIM_SAMPLE_MS_MAX, 0, SCENARIO_FIELDS),
+    I(pss_guests, pss_guests, 0, LIM_PSS_GUESTS_MAX, 0, SCENARIO_FIELDS),
     I(at, at, 0, INT64_MAX, B(EV_GO), B(EV_START)),
     I(ready, ready, 0, LIM_TALLY_MAX, B(EV_RUN_END), 0),
     I(failed, failed, 0, LIM_TALLY_MAX, B(EV_RUN_END), 0),

@@ -60,6 +60,7 @@ struct ev {
     int64_t mem_used_kib, rss_kib, cpu_ms;
     int64_t cores, mem_total_kib, kvm, prio;
     int64_t count, interval_ms, hold_s, timeout_s, sample_ms, at;
+    int64_t pss_guests; /* start, run_start: guests whose PSS a sample reads; 0 = all */
     int64_t ready, failed, ack, ok;
     int64_t concurrency;           /* at most this many boots in flight, 0 = no limit */
     int64_t restart_after_ms;      /* mass restart this long after all are ready, 0 = none */

@@ -60,6 +60,7 @@ static const struct key keys[] = {
     INT(timeout_s, 1, "timeout_s"),
     INT(repeat, 1, NULL),
     INT(sample_ms, 10, "sample_ms"),
+    INT(pss_guests, 0, "pss_guests"),
     INT(cooldown_s, 0, NULL),
     STR(hosts, K_HOSTS, NULL, NULL),
     STR(split, K_ENUM, "per_host|by_cores", NULL),
@@ -424,6 +425,7 @@ static void set_defaults(const char *name, struct scenario *s)
     s->timeout_s = 60;
     s->repeat = 1;
     s->sample_ms = 100;
+    s->pss_guests = PSS_GUESTS_DEFAULT;
 }
 
 /* Reads every key of the document's mapping into s; *interval_line gets the line of
@@ -534,6 +536,7 @@ void scenario_to_start(const struct scenario *s, int count, struct ev *start)
     start->hold_s = s->hold_s;
     start->timeout_s = s->timeout_s;
     start->sample_ms = s->sample_ms;
+    start->pss_guests = s->pss_guests;
     start->concurrency = s->concurrency_limit;
     start->trace = s->trace;
     start->restart_after_ms = s->restart_after_ms;

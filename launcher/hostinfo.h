@@ -19,7 +19,8 @@ int64_t hostinfo_pss_kib(pid_t pid);
 
 /* Resident KiB of pid's guest RAM: the mapping of exactly ram_kib (QEMU allocates the
  * guest's memory as one block of -m size), so RSS minus it is the VMM's own overhead.
- * Reads /proc/PID/smaps (costly): call once per guest. -1 if no such mapping. */
+ * Finds it in /proc/PID/maps and counts its present pages in /proc/PID/pagemap; call
+ * once per guest. -1 if no such mapping. */
 int64_t hostinfo_guest_ram_kib(pid_t pid, int64_t ram_kib);
 
 /* This process's user+system CPU time in ms, and its peak resident set in KiB. */

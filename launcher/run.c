@@ -19,7 +19,10 @@
 #define HTTP_POLL_NS (5 * NS_PER_MS)
 #define ENDING_POLL_NS (20 * NS_PER_MS) /* waiting for SIGCHLD of the last guests */
 #define SNAP_WAIT_NS (10 * NS_PER_MS)   /* how often a run looks whether its template is saved */
-#define PSS_EVERY 10                    /* PSS walks page tables: once every 10 samples */
+/* PSS walks page tables (about 1 ms per QEMU here): besides the whole fleet's, a
+ * sample reads it this often, so a fleet that is never whole (guests that leave) has
+ * one too */
+#define PSS_PERIOD_NS (10 * NS_PER_S)
 /* The longest a run waits for a memory sample: the whole fleet's PSS before the fleet
  * is stopped, and the one in flight once every guest is gone. The worker runs at nice
  * 10 and a storm can starve it; a starved worker must not hold a run for ever. */
@@ -171,6 +174,7 @@ static void publish_start(struct run *r, const struct launcher_cfg *cfg, mono_ns
     e.hold_s = s->hold_s;
     e.timeout_s = s->timeout_s;
     e.sample_ms = s->sample_ms;
+    e.pss_guests = s->pss_guests;
     e.concurrency = s->concurrency;
     e.restart_after_ms = s->restart_after_ms;
     e.restart_permille = s->restart_permille;
@@ -323,9 +327,28 @@ fail:
 
 /* ---- the clock-driven part ---- */
 
-/* Asks the sampler for the host's memory and every live guest's RSS and CPU (PSS every
- * PSS_EVERY samples, and with_pss; the guest-RAM block once per guest after it is
- * ready). The numbers come back through run_on_sampler(); a sample still in progress
+/* Whether this sample reads PSS: the whole fleet's (with_pss); every sample until one
+ * has brought a guest's PSS (the first ones may find no guest yet, or one still in its
+ * exec: the spawner thread starts them); then every PSS_PERIOD_NS. */
+static int pss_due(struct run *r, int with_pss, mono_ns now)
+{
+    if (!with_pss && r->pss_got && mono_diff(r->next_pss, now) < 0)
+        return 0;
+    r->next_pss = mono_add(now, PSS_PERIOD_NS);
+    return 1;
+}
+
+/* Marks k of the n requests for PSS, evenly spread over them (every one when k is 0
+ * or at least n): start.pss_guests, PSS_GUESTS_DEFAULT (common/scenario.h) says why. */
+static void mark_pss(struct sample_req *q, int n, int64_t k)
+{
+    for (int j = 0; j < n; j++)
+        q[j].pss = k <= 0 || k >= n || j == 0 || (int64_t)j * k / n != (int64_t)(j - 1) * k / n;
+}
+
+/* Asks the sampler for the host's memory and every live guest's RSS and CPU, the PSS
+ * of some of them when pss_due, and the guest-RAM block once per guest after it is
+ * ready. The numbers come back through run_on_sampler(); a sample still in progress
  * makes this one be skipped, never the loop wait. Returns 0 when asked. */
 static int sample(struct run *r, int with_pss)
 {
@@ -343,16 +366,14 @@ static int sample(struct run *r, int with_pss)
         if (!in->alive || g->vm.pid <= 0)
             continue;
         int want_ram = in->state == SCHED_READY && g->ram_kib < 0 && !r->nomap;
-        r->req[n++] =
-            (struct sample_req){i, g->vm.pid, want_ram ? (int64_t)r->res.prof.mem_mib * 1024 : 0};
+        r->req[n++] = (struct sample_req){
+            i, g->vm.pid, want_ram ? (int64_t)r->res.prof.mem_mib * 1024 : 0, 0};
     }
-    /* PSS in every sample until one has it (the first ones may find no guest yet, or
-     * one still in its exec: the spawner thread starts them), then every PSS_EVERY */
-    if (sampler_request(r->sampler, r->req, n,
-                        with_pss || !r->pss_got || r->nsamples % PSS_EVERY == 0) == 0) {
-        r->nsamples++;
+    /* busy stays busy until this thread takes the sample: no PSS is due in a skip */
+    if (!sampler_busy(r->sampler) && pss_due(r, with_pss, clock_mono()))
+        mark_pss(r->req, n, r->start.pss_guests);
+    if (sampler_request(r->sampler, r->req, n) == 0) /* reads host memory, busy or not */
         return 0;
-    }
     log_debug("run %s: previous memory sample not done yet, skipping one", r->start.run);
     return -1;
 }
@@ -362,7 +383,8 @@ static void fleet_pss_back(struct run *r, const struct ev *e)
 {
     if (r->fleet_pss != FLEET_PSS_ASKED && r->fleet_pss != FLEET_PSS_LATE)
         return;
-    log_info("run %s: PSS of the whole fleet: %lld guests (%d alive), %lld ms after it was whole",
+    log_info("run %s: PSS of the whole fleet: read for %lld of %d guests alive, %lld ms after "
+             "it was whole",
              r->start.run, (long long)e->pss_n, r->s.alive,
              (long long)(mono_diff(r->whole_at, clock_mono()) / NS_PER_MS));
     r->fleet_pss = FLEET_PSS_DONE;

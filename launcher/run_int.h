@@ -62,9 +62,10 @@ struct run {
     int64_t last_seq; /* seq of the run's latest event */
     int64_t sample_ns, cpu_ms_at_start;
     mono_ns next_sample, next_timeout_check;
+    mono_ns next_pss; /* the next periodic PSS read (run.c pss_due) */
     struct sampler *sampler;
     struct sample_req *req;
-    int reqcap, nsamples;
+    int reqcap;
     /* The whole fleet's PSS sample (run.c fleet_pss_tick): not wanted yet, wanted (the
      * sampler was busy), asked, not back within SAMPLE_WAIT_NS (the run went on), back */
     enum {

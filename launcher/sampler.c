@@ -32,7 +32,7 @@ struct sampler {
     enum state state;
     struct sample_req *req;
     struct sample_res *res;
-    int n, cap, with_pss;
+    int n, cap;
     int64_t mem_used_kib;
     int64_t mem_peak_kib; /* the most in use at any request since the last take; -1 none */
     mono_ns asked;
@@ -118,6 +118,7 @@ static int64_t tree_pss_kib(const struct proc_tree *t, pid_t root)
 static void *worker(void *arg)
 {
     struct sampler *s = arg;
+    pthread_setname_np(pthread_self(), "bs-sampler"); /* ps, top and perf tell threads apart */
     /* below the launcher's loop and the guests: sampling may lag, stamping may not */
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     pthread_mutex_lock(&s->mu);
@@ -130,7 +131,10 @@ static void *worker(void *arg)
         int64_t total;
         if (hostinfo_mem(&total, &s->mem_used_kib) < 0)
             s->mem_used_kib = -1;
-        if (s->with_pss)
+        int any_pss = 0;
+        for (int i = 0; i < s->n && !any_pss; i++)
+            any_pss = s->req[i].pss;
+        if (any_pss)
             tree_read(&s->tree);
         for (int i = 0; i < s->n; i++) {
             const struct sample_req *q = &s->req[i];
@@ -142,7 +146,7 @@ static void *worker(void *arg)
                 r->rss_kib = r->cpu_ms = -1;
                 continue;
             }
-            if (s->with_pss)
+            if (q->pss)
                 r->pss_kib = tree_pss_kib(&s->tree, q->pid);
             if (q->ram_kib > 0)
                 r->ram_kib = hostinfo_guest_ram_kib(q->pid, q->ram_kib);
@@ -199,7 +203,7 @@ int sampler_fd(const struct sampler *s)
     return s->efd;
 }
 
-int sampler_request(struct sampler *s, const struct sample_req *req, int n, int with_pss)
+int sampler_request(struct sampler *s, const struct sample_req *req, int n)
 {
     /* Host memory is read here, on the caller's thread, busy or not: the worker runs at
      * nice 10 and a storm that saturates the cores starves it for seconds (1024 guests:
@@ -228,7 +232,6 @@ int sampler_request(struct sampler *s, const struct sample_req *req, int n, int 
         if (n)
             memcpy(s->req, req, (size_t)n * sizeof *req);
         s->n = n;
-        s->with_pss = with_pss;
         s->asked = clock_mono();
         s->state = ASKED;
         pthread_cond_signal(&s->cv);

@@ -15,6 +15,8 @@ struct sample_req {
     int idx; /* the caller's key for the guest */
     pid_t pid;
     int64_t ram_kib; /* > 0: also find the resident part of the guest-RAM block of this size */
+    int pss;         /* also its PSS, summed over the process and its descendants (a
+                        container runtime's container) */
 };
 
 struct sample_res {
@@ -37,10 +39,9 @@ void sampler_free(struct sampler *s);
 /* Readable while a finished sample waits for sampler_take(). */
 int sampler_fd(const struct sampler *s);
 
-/* Asks for one sample of n processes (the list is copied) taken now; with_pss adds
- * their PSS, each summed over the process and its descendants (a container runtime's
- * container). Returns 0, or -1 when the previous sample is not taken yet (skip one). */
-int sampler_request(struct sampler *s, const struct sample_req *req, int n, int with_pss);
+/* Asks for one sample of n processes (the list is copied) taken now. Returns 0, or -1
+ * when the previous sample is not taken yet (skip one). */
+int sampler_request(struct sampler *s, const struct sample_req *req, int n);
 
 /* True from a request until its sample is taken (asked, being read, or finished and
  * not taken yet). */

@@ -92,6 +92,7 @@ static struct spawner_job *wait_due(struct spawner *s)
 static void *worker(void *arg)
 {
     struct spawner *s = arg;
+    pthread_setname_np(pthread_self(), "bs-spawner"); /* ps, top and perf tell threads apart */
     if (s->rt_prio > 0) {
         struct sched_param p = {.sched_priority = s->rt_prio};
         s->rt = pthread_setschedparam(pthread_self(), SCHED_FIFO, &p) == 0;

@@ -95,6 +95,7 @@ static void test_default(void **state)
     /* defaults for keys the file leaves out */
     assert_int_equal(s.repeat, 1);
     assert_int_equal(s.sample_ms, 100);
+    assert_int_equal(s.pss_guests, PSS_GUESTS_DEFAULT);
     assert_int_equal(s.cooldown_s, 0);
     assert_string_equal(s.hosts, "all");
     assert_non_null(strstr(s.path, "scenarios/default.yaml"));
@@ -317,6 +318,7 @@ static void test_to_start(void **state)
     assert_int_equal(e.interval_ms, 5);
     assert_int_equal(e.timeout_s, 30);
     assert_int_equal(e.sample_ms, 100);
+    assert_int_equal(e.pss_guests, PSS_GUESTS_DEFAULT);
     assert_string_equal(e.run, "");
 }
 
@@ -451,6 +453,8 @@ static void test_bad_values(void **state)
                  "key 'interval_ms': 3600001 is out of range 0..3600000");
     expect_error("guest: minkernel\ncount: 4\nsample_ms: 5\n", 3,
                  "key 'sample_ms': 5 is out of range 10..3600000");
+    expect_error("guest: minkernel\ncount: 4\npss_guests: -1\n", 3,
+                 "key 'pss_guests': -1 is out of range 0..100000");
     expect_error("guest: minkernel\ncount: 4\nrepeat: -1\n", 3,
                  "key 'repeat': expected an integer >= 1");
     expect_error("guest: minkernel\ncount: 4\nhold_s: [1]\n", 3,
