@@ -62,6 +62,12 @@ struct launcher {
     int stopping;
     int refused; /* the collector refused this launcher: leave */
     mono_ns next_heartbeat;
+    /* The socket is drained only when its fd woke the loop or the outbox has sent since
+     * the last drain (a send may take the fd's wake-up for a message that arrived):
+     * each look costs libzmq two system calls, and the loop wakes for every console
+     * read. */
+    int zmq_woke;
+    uint64_t sends_drained;
 };
 
 static void usage(FILE *f)
@@ -267,7 +273,7 @@ static void raise_nofile(void)
 
 static void set_defaults(struct launcher *l)
 {
-    *l = (struct launcher){.epfd = -1, .sigfd = -1, .timerfd = -1};
+    *l = (struct launcher){.epfd = -1, .sigfd = -1, .timerfd = -1, .zmq_woke = 1};
     l->cfg.memo = &l->memo;
     l->opt = (struct options){
         .endpoint = "tcp://127.0.0.1:5555", .probe = 1, .heartbeat_ms = 1000, .flush_s = 5};
@@ -446,6 +452,8 @@ static void on_epoll(struct launcher *l, uint64_t tag)
 {
     if (tag == TAG_SIGNAL) {
         on_signal(l);
+    } else if (tag == TAG_ZMQ) {
+        l->zmq_woke = 1;
     } else if (tag == TAG_TIMER) {
         uint64_t x;
         if (read(l->timerfd, &x, sizeof x) == sizeof x)
@@ -489,7 +497,11 @@ static void loop(struct launcher *l)
     for (;;) {
         mono_ns now = clock_mono(), next = tick(l, now);
         outbox_tick(l->ob, RESEND_MS);
-        drain_socket(l);
+        if (l->zmq_woke || outbox_sends(l->ob) != l->sends_drained) {
+            drain_socket(l); /* the handlers' own sends are looked past by its last check */
+            l->zmq_woke = 0;
+            l->sends_drained = outbox_sends(l->ob);
+        }
         if (l->refused)
             return;
         if (l->stopping && !l->run) {

@@ -37,6 +37,7 @@ struct outbox {
     uint64_t live_bytes;
     mono_ns last_progress;
     int64_t dropped, forgot; /* forgot: highest seq acked or dropped */
+    uint64_t sends;          /* zmq_send calls (outbox_sends) */
     struct spool *spool;
     int spool_failed;               /* logged once */
     int64_t delay_ns, max_delay_ns; /* outbox_set_delay; delay_ns < 0: sent at push */
@@ -270,6 +271,7 @@ static void send_raw(struct outbox *ob, const struct pending *p)
 {
     /* A full pipe (collector away) is fine: the event stays pending and is resent. */
     zmq_send(ob->sock, p->data, p->len, ZMQ_DONTWAIT);
+    ob->sends++;
 }
 
 /* The newest event was just kept: sent now, or left for outbox_flush. */
@@ -440,6 +442,11 @@ void outbox_tick(struct outbox *ob, int resend_ms)
         send_raw(ob, at(ob, i));
     ob->unsent = 0;
     ob->last_progress = now;
+}
+
+uint64_t outbox_sends(const struct outbox *ob)
+{
+    return ob->sends;
 }
 
 size_t outbox_pending(const struct outbox *ob)

@@ -58,6 +58,10 @@ int outbox_ack(struct outbox *ob, int64_t ack);
 void outbox_tick(struct outbox *ob, int resend_ms);
 
 size_t outbox_pending(const struct outbox *ob);
+
+/* How many messages the outbox has handed the socket so far (its user drains the
+ * socket after sends: docs of ZMQ_FD). */
+uint64_t outbox_sends(const struct outbox *ob);
 int64_t outbox_last_seq(const struct outbox *ob);
 
 #endif

@@ -106,13 +106,14 @@ void guest_spawn(struct run *r, int idx); /* starts instance idx (taken from the
 /* Fills b for guest idx (g->accel chosen, g->port taken). Returns 0, or -1 with err. */
 int guest_spawn_args(struct run *r, int idx, struct spawn_buf *b, char *err, size_t errlen);
 /* Puts vm's pipes into the loop's epoll set, tagged for guest idx and the stream. Returns
- * how many are watched (one already there counts: the spawner thread may have added it,
- * run_spawn.c), or -1 with errno. Safe from the spawner thread (epoll_ctl only). */
+ * how many are watched (one already there counts: a watch by the spawner thread,
+ * run_spawn.c, that failed half-way), or -1 with errno. Safe from the spawner thread (epoll_ctl only). */
 int guest_watch(struct run *r, int idx, const struct vmm_guest *vm);
 /* Guest idx's process exists (or the call failed, rc < 0): spawn and spawned events,
- * its fds watched; call_start is when the spawn call began. */
+ * its fds watched (unless the spawner thread did: watched); call_start is when the
+ * spawn call began. */
 void guest_spawn_done(struct run *r, int idx, int rc, const char *err, mono_ns call_start,
-                      mono_ns call_end);
+                      mono_ns call_end, int watched);
 /* run_on_child's part: pid is gone. Returns 1 if it was one of the run's guests. */
 int guest_reaped(struct run *r, pid_t pid, int status);
 

@@ -37,7 +37,8 @@ struct spawn_job {
     const struct vmm_ops *vmm;
     mono_ns call_start, call_end;
     int rc;
-    int wake; /* the loop is woken for it even when its fds are watched (publish_spawn) */
+    int wake;    /* the loop is woken for it even when its fds are watched (publish_spawn) */
+    int watched; /* publish_spawn watched its fds: the loop does not add them again */
     char err[256];
 };
 
@@ -64,7 +65,8 @@ static int publish_spawn(struct spawner_job *base, void *ctx)
     struct spawn_job *j = (struct spawn_job *)base;
     if (j->rc < 0 || j->wake)
         return 1;
-    return guest_watch(r, j->idx, &j->vm) <= 0; /* on an error the loop watches again */
+    j->watched = guest_watch(r, j->idx, &j->vm) > 0;
+    return !j->watched; /* on an error the loop watches again */
 }
 
 /* The most guests the schedule may have at once: the burst or interval count, or the
@@ -138,7 +140,7 @@ void run_spawner_feed(struct run *r, mono_ns now)
             snprintf(err, sizeof err, "out of memory");
         if (!j || guest_spawn_args(r, idx, &j->b, err, sizeof err) < 0) {
             mono_ns t = clock_mono();
-            guest_spawn_done(r, idx, -1, err, t, t);
+            guest_spawn_done(r, idx, -1, err, t, t, 0);
             free(j);
             continue;
         }
@@ -173,7 +175,7 @@ static void job_done(struct run *r, struct spawn_job *j)
     }
     if (j->rc == 0)
         r->g[j->idx].vm = j->vm;
-    guest_spawn_done(r, j->idx, j->rc, j->err, j->call_start, j->call_end);
+    guest_spawn_done(r, j->idx, j->rc, j->err, j->call_start, j->call_end, j->watched);
     if (j->rc < 0)
         return;
     int status;
