@@ -14,9 +14,11 @@
 
 /* The sample of one host's stream x taken when the most guests ran, of those with a
  * PSS (the fleet at its peak; the launcher reads PSS for a spread of pss_guests of
- * them, scenario.h): among those, the largest PSS per guest read (guests keep touching
- * memory as they boot). Its PSS, the guests it was read for, the guests running and
- * its realtime; all 0 when no sample has a PSS. */
+ * them, scenario.h); among those, the one read for the most guests (a sample asked
+ * while the spawns were still coming back reads the few whose pids were known, and
+ * their PSS per guest is too high: shared pages divided among fewer), then the
+ * largest PSS (guests keep touching memory as they boot). Its PSS, the guests it was
+ * read for, the guests running and its realtime; all 0 when no sample has a PSS. */
 struct pss_sample {
     long long pss_kib, sampled, running, tr;
 };
@@ -27,12 +29,14 @@ static long long field_ll(const redisReply *e, const char *name)
     return v ? atoll(v) : 0;
 }
 
-/* a beats b: more guests running, then more PSS per guest read */
+/* a beats b: more guests running, then more read, then more PSS */
 static int pss_better(const struct pss_sample *a, const struct pss_sample *b)
 {
     if (a->running != b->running)
         return a->running > b->running;
-    return (double)a->pss_kib / (double)a->sampled > (double)b->pss_kib / (double)b->sampled;
+    if (a->sampled != b->sampled)
+        return a->sampled > b->sampled;
+    return a->pss_kib > b->pss_kib;
 }
 
 static struct pss_sample best_sample(const redisReply *x)

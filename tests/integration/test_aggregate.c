@@ -70,6 +70,17 @@ static void populate(redisContext *c)
          "last_ready_tm:h1 1123456789 first_spawn_tr 5 last_ready_tr 6 "
          "peak_mem_kib:h1 2093056 peak_mem_kib 2093056 peak_rss_kib:h1 1000000",
          A); /* peak = base + 102 * 10 MiB */
+    /* A's PSS samples (agg_mem.c): one asked while spawns were coming back (1 read, its
+     * shared pages divided among few: too high per guest), the whole fleet's (32 of
+     * 102 read), one of fewer running, one later with less PSS: the whole fleet's wins */
+    const int mem[][4] = {/* tr, running, pss_kib, pss_n */
+                          {10, 102, 20000, 1},
+                          {20, 102, 448000, 32},
+                          {30, 50, 750000, 50},
+                          {40, 102, 440000, 32}};
+    for (int i = 0; i < 4; i++)
+        rcmd(c, "XADD bs:{%s}:mem:h1 * tm 1 used_kib 1 rss_kib 1 tr %d running %d pss_kib %d pss_n %d",
+             A, mem[i][0], mem[i][1], mem[i][2], mem[i][3]);
 
     /* B: two hosts, different accelerators and clocks; h2 done, h1 not yet. */
     rcmd(c, "ZADD bs:runs 1704067260000 %s", B);
@@ -228,6 +239,9 @@ static void test_run_a(redisContext *c)
     CHECK_NUM(r.lag_n, 0);
     CHECK_NUM(r.cpu_ms, 500);
     CHECK_NUM(r.rss_kib, 20480);
+    CHECK_NUM(r.pss_per_guest_mib, 448000.0 / 32 / 1024);
+    CHECK_NUM(r.pss_sampled, 32);
+    CHECK_NUM(r.pss_running, 102);
     CHECK(r.complete == 1, "complete %d", r.complete);
     CHECK(r.created_tr == 1704067200000000000LL, "created_tr %lld", (long long)r.created_tr);
     CHECK(r.errors[0] == '\0', "errors '%s'", r.errors);
