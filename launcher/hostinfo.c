@@ -2,6 +2,7 @@
  * Not for when to sample or what is published (sampler.c, run.c). */
 #include "hostinfo.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,30 @@ static int64_t resident_kib(pid_t pid, uintptr_t addr, int64_t kib)
     }
     close(fd);
     return present < 0 ? -1 : present * page_kib();
+}
+
+int hostinfo_children(pid_t pid, pid_t *out, int cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while (n < cap && (e = readdir(d))) {
+        char file[96], buf[4096];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(file, sizeof file, "/proc/%d/task/%.16s/children", (int)pid, e->d_name);
+        if (read_proc(file, buf, sizeof buf) < 0)
+            continue;
+        char *p = buf, *end;
+        for (long c; n < cap && (c = strtol(p, &end, 10)) > 0; p = end)
+            out[n++] = (pid_t)c;
+    }
+    closedir(d);
+    return n;
 }
 
 int64_t hostinfo_guest_ram_kib(pid_t pid, int64_t ram_kib)

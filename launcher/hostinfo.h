@@ -17,6 +17,10 @@ int hostinfo_proc(pid_t pid, int64_t *rss_kib, int64_t *cpu_ms);
  * kernel walks the page tables), or -1. */
 int64_t hostinfo_pss_kib(pid_t pid);
 
+/* pid's children (of every one of its threads: /proc/PID/task/TID/children) into
+ * out, at most cap. Returns how many; 0 when none or unreadable. */
+int hostinfo_children(pid_t pid, pid_t *out, int cap);
+
 /* Resident KiB of pid's guest RAM: the mapping of exactly ram_kib (QEMU allocates the
  * guest's memory as one block of -m size), so RSS minus it is the VMM's own overhead.
  * Finds it in /proc/PID/maps and counts its present pages in /proc/PID/pagemap; call

@@ -43,6 +43,9 @@ int sampler_fd(const struct sampler *s);
  * when the previous sample is not taken yet (skip one). */
 int sampler_request(struct sampler *s, const struct sample_req *req, int n);
 
+/* The worker thread's CPU time so far, ms (the run's end logs it). */
+int64_t sampler_cpu_ms(const struct sampler *s);
+
 /* True from a request until its sample is taken (asked, being read, or finished and
  * not taken yet). */
 int sampler_busy(struct sampler *s);

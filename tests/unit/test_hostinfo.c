@@ -1,11 +1,14 @@
 /* hostinfo's guest-RAM reader: the resident part of the mapping of exactly the asked
  * size, found in /proc/PID/maps and counted in /proc/PID/pagemap, here on a mapping of
- * this test's own with a known number of pages touched; no such mapping gives -1. */
+ * this test's own with a known number of pages touched; no such mapping gives -1. Its
+ * children reader (the PSS of a guest's process tree): this test's own children. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -41,9 +44,42 @@ static void no_process(void **state)
     assert_int_equal(hostinfo_guest_ram_kib(0x7ffffff0, BLOCK_KIB), -1);
 }
 
+static int has(const pid_t *a, int n, pid_t p)
+{
+    for (int i = 0; i < n; i++)
+        if (a[i] == p)
+            return 1;
+    return 0;
+}
+
+static void children(void **state)
+{
+    (void)state;
+    pid_t kid[2], got[8];
+    for (int i = 0; i < 2; i++) {
+        kid[i] = fork();
+        assert_true(kid[i] >= 0);
+        if (kid[i] == 0) {
+            pause();
+            _exit(0);
+        }
+    }
+    int n = hostinfo_children(getpid(), got, 8);
+    assert_int_equal(n, 2);
+    assert_true(has(got, n, kid[0]) && has(got, n, kid[1]));
+    assert_int_equal(hostinfo_children(getpid(), got, 1), 1); /* cap kept */
+    assert_int_equal(hostinfo_children(kid[0], got, 8), 0);
+    for (int i = 0; i < 2; i++) {
+        kill(kid[i], SIGKILL);
+        waitpid(kid[i], NULL, 0);
+    }
+    assert_int_equal(hostinfo_children(getpid(), got, 8), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(children),
         cmocka_unit_test(ram_block_resident),
         cmocka_unit_test(no_process),
     };
