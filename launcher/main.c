@@ -460,6 +460,8 @@ static void on_epoll(struct launcher *l, uint64_t tag)
             l->armed.ns = 0; /* fired: disarmed */
     } else if (!l->run) {
         return;
+    } else if (tag == RUN_TAG_SLOW) {
+        run_on_slow(l->run);
     } else if (tag == RUN_TAG_SAMPLER) {
         run_on_sampler(l->run);
     } else if (tag == RUN_TAG_VMM) {

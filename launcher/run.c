@@ -145,6 +145,8 @@ static int open_parts(struct run *r, const struct launcher_cfg *cfg, char *err, 
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    if (guest_slow_open(r, err, errlen) < 0)
+        return -1;
     return run_spawner_start(r, err, errlen);
 }
 
@@ -302,6 +304,7 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
     r->start = *start;
     r->ob = ob;
     r->epfd = epfd;
+    r->slowfd = -1;
     if (resolve_run(start, cfg, &r->res, err, errlen) < 0) {
         free(r);
         return NULL;
@@ -492,12 +495,13 @@ static void publish_end(struct run *r)
     getrusage(RUSAGE_THREAD, &loop); /* run_tick runs in the loop's thread */
     log_info("run %s ended: %d ready, %d failed of %d (%d retried under TCG after KVM failed "
              "them); launcher cpu %lld ms (%.2f ms/guest; since start, loop thread %lld ms, "
-             "spawner thread %lld ms), rss %lld KiB%s%s",
+             "spawner thread %lld ms, sampler thread %lld ms), rss %lld KiB%s%s",
              r->start.run, r->s.nready, r->s.nfailed, r->s.n, r->nretried, (long long)e.cpu_ms,
              r->s.n ? (double)e.cpu_ms / r->s.n : 0.0,
              (long long)(loop.ru_utime.tv_sec + loop.ru_stime.tv_sec) * 1000 +
                  (loop.ru_utime.tv_usec + loop.ru_stime.tv_usec) / 1000,
-             (long long)(r->sp ? spawner_cpu_ms(r->sp) : 0), (long long)e.rss_kib,
+             (long long)(r->sp ? spawner_cpu_ms(r->sp) : 0),
+             (long long)sampler_cpu_ms(r->sampler), (long long)e.rss_kib,
              r->error[0] ? ": " : "", r->error);
 }
 
@@ -617,7 +621,9 @@ mono_ns run_tick(struct run *r)
         return mono_add(now, NS_PER_S);
     }
     sample_tick(r, now);
-    return next_wake(r, now);
+    mono_ns next = next_wake(r, now);
+    earlier(&next, guest_slow_tick(r, now));
+    return next;
 }
 
 void run_abort(struct run *r, const char *why)
@@ -664,6 +670,7 @@ void run_free(struct run *r)
     run_spawner_stop(r); /* first: a guest's parent thread outlives the guest */
     for (int i = 0; r->g && i < r->s.n; i++)
         guest_close_fds(r, &r->g[i]);
+    guest_slow_close(r);
     if (r->vmm && r->vmm->event_fd && r->vmm_opened)
         epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->vmm->event_fd(), NULL);
     if (r->vmm && r->vmm->close && r->vmm_opened)

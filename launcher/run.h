@@ -19,6 +19,8 @@ struct run;
 #define RUN_TAG_VMM (1ULL << 61)
 /* epoll tag of the sampling thread's eventfd. */
 #define RUN_TAG_SAMPLER (1ULL << 60)
+/* epoll tag of the guests' stderr set, nested one-shot (run_guest.c, guest_slow_open). */
+#define RUN_TAG_SLOW (1ULL << 59)
 
 /* epoll tags for guest fds: TAG_GUEST | idx << 2 | stream (console, stderr, debug). */
 #define RUN_TAG_GUEST (1ULL << 62)
@@ -31,6 +33,10 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
 
 /* A console or stderr fd of the run is readable (tag from epoll). */
 void run_on_fd(struct run *r, uint64_t tag);
+
+/* The guests' stderr set woke the loop: reads those pipes; the set wakes it again no
+ * sooner than RUN_SLOW_PERIOD_NS from now. */
+void run_on_slow(struct run *r);
 
 /* The sampler's eventfd is readable: publishes the finished memory sample. */
 void run_on_sampler(struct run *r);

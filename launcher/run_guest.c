@@ -128,27 +128,33 @@ static void got_bytes(struct run *r, int idx, enum stream which, const char *p, 
         guest_ready(r, idx, now);
 }
 
-static void close_fd(struct run *r, int *fd)
+static int *stream_fd(struct guest *g, enum stream which)
 {
+    return which == S_CONSOLE  ? &g->vm.console_fd
+           : which == S_STDERR ? &g->vm.stderr_fd
+                               : &g->vm.debug_fd;
+}
+
+/* The epoll set a stream is watched in: stderr in the slow one (run.slowfd). */
+static int stream_set(const struct run *r, enum stream which)
+{
+    return which == S_STDERR ? r->slowfd : r->epfd;
+}
+
+static void close_fd(struct run *r, struct guest *g, enum stream which)
+{
+    int *fd = stream_fd(g, which);
     if (*fd < 0)
         return;
-    epoll_ctl(r->epfd, EPOLL_CTL_DEL, *fd, NULL);
+    epoll_ctl(stream_set(r, which), EPOLL_CTL_DEL, *fd, NULL);
     close(*fd);
     *fd = -1;
 }
 
 void guest_close_fds(struct run *r, struct guest *g)
 {
-    close_fd(r, &g->vm.console_fd);
-    close_fd(r, &g->vm.stderr_fd);
-    close_fd(r, &g->vm.debug_fd);
-}
-
-static int *stream_fd(struct guest *g, enum stream which)
-{
-    return which == S_CONSOLE  ? &g->vm.console_fd
-           : which == S_STDERR ? &g->vm.stderr_fd
-                               : &g->vm.debug_fd;
+    for (enum stream k = S_CONSOLE; k <= S_DEBUG; k++)
+        close_fd(r, g, k);
 }
 
 /* Reads what fd holds now, stamping each read; closes it at EOF. A short read took
@@ -170,7 +176,7 @@ static void drain(struct run *r, int idx, enum stream which)
             continue;
         if (n < 0 && errno == EAGAIN)
             return;
-        close_fd(r, fd);
+        close_fd(r, &r->g[idx], which);
     }
 }
 
@@ -192,6 +198,65 @@ void run_on_fd(struct run *r, uint64_t tag)
             drain(r, idx, k);
 }
 
+/* ---- the stderr set ---- */
+
+#define SLOW_PERIOD_NS (20 * NS_PER_MS) /* stderr read at most this late (KVM failures) */
+
+/* One-shot: the set wakes the loop once, then not until armed again. */
+static int slow_arm(struct run *r, int op)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u64 = RUN_TAG_SLOW};
+    return epoll_ctl(r->epfd, op, r->slowfd, &ev);
+}
+
+int guest_slow_open(struct run *r, char *err, size_t errlen)
+{
+    if ((r->slowfd = epoll_create1(EPOLL_CLOEXEC)) >= 0 && slow_arm(r, EPOLL_CTL_ADD) == 0)
+        return 0;
+    snprintf(err, errlen, "epoll set for the guests' stderr: %s", strerror(errno));
+    return -1;
+}
+
+void guest_slow_close(struct run *r)
+{
+    if (r->slowfd < 0)
+        return;
+    epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->slowfd, NULL);
+    close(r->slowfd);
+    r->slowfd = -1;
+}
+
+/* Reads every stderr pipe that has something now. */
+static void slow_read(struct run *r)
+{
+    struct epoll_event evs[64];
+    int n;
+    do {
+        n = epoll_wait(r->slowfd, evs, 64, 0);
+        for (int i = 0; i < n; i++)
+            run_on_fd(r, evs[i].data.u64);
+    } while (n == 64);
+}
+
+void run_on_slow(struct run *r)
+{
+    slow_read(r);
+    r->slow_rearm = mono_add(clock_mono(), SLOW_PERIOD_NS);
+}
+
+mono_ns guest_slow_tick(struct run *r, mono_ns now)
+{
+    if (!r->slow_rearm.ns)
+        return (mono_ns){INT64_MAX};
+    if (mono_diff(r->slow_rearm, now) < 0)
+        return r->slow_rearm;
+    slow_read(r); /* what came meanwhile; what comes after wakes the loop again */
+    r->slow_rearm.ns = 0;
+    if (slow_arm(r, EPOLL_CTL_MOD) < 0)
+        log_err("run %s: epoll for the guests' stderr: %s", r->start.run, strerror(errno));
+    return (mono_ns){INT64_MAX};
+}
+
 /* ---- processes ---- */
 
 static int watch(struct run *r, int fd, int idx, enum stream which)
@@ -200,7 +265,7 @@ static int watch(struct run *r, int fd, int idx, enum stream which)
         return 0;
     struct epoll_event ev = {.events = EPOLLIN,
                              .data.u64 = RUN_TAG_GUEST | (uint64_t)idx << 2 | (uint64_t)which};
-    if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST)
+    if (epoll_ctl(stream_set(r, which), EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST)
         return 0; /* EEXIST: a watch by the spawner thread that failed half-way */
     return -1;
 }

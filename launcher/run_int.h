@@ -50,6 +50,11 @@ struct run {
     const struct vmm_ops *vmm;
     struct outbox *ob;
     int epfd;
+    /* The guests' stderr pipes, in an epoll set of their own nested in epfd one-shot:
+     * QEMU writes a warning in many small pieces, each one woke the loop (30-40 us a
+     * wake-up here), and nothing is stamped from stderr. Re-armed slow_rearm on. */
+    int slowfd;
+    mono_ns slow_rearm; /* 0: armed */
     struct sched s;
     struct guest *g; /* indexed like s.in */
     int gcap;
@@ -109,6 +114,11 @@ int guest_spawn_args(struct run *r, int idx, struct spawn_buf *b, char *err, siz
  * how many are watched (one already there counts: a watch by the spawner thread,
  * run_spawn.c, that failed half-way), or -1 with errno. Safe from the spawner thread (epoll_ctl only). */
 int guest_watch(struct run *r, int idx, const struct vmm_guest *vm);
+/* The stderr set (run.slowfd): opened and nested in epfd, closed; the tick re-arms it
+ * when due and returns when it next wants to (INT64_MAX: nothing to do). */
+int guest_slow_open(struct run *r, char *err, size_t errlen);
+void guest_slow_close(struct run *r);
+mono_ns guest_slow_tick(struct run *r, mono_ns now);
 /* Guest idx's process exists (or the call failed, rc < 0): spawn and spawned events,
  * its fds watched (unless the spawner thread did: watched); call_start is when the
  * spawn call began. */
