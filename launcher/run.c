@@ -501,7 +501,7 @@ static void publish_end(struct run *r)
              (long long)(loop.ru_utime.tv_sec + loop.ru_stime.tv_sec) * 1000 +
                  (loop.ru_utime.tv_usec + loop.ru_stime.tv_usec) / 1000,
              (long long)(r->sp ? spawner_cpu_ms(r->sp) : 0),
-             (long long)sampler_cpu_ms(r->sampler), (long long)e.rss_kib,
+             (long long)(r->sampler ? sampler_cpu_ms(r->sampler) : 0), (long long)e.rss_kib,
              r->error[0] ? ": " : "", r->error);
 }
 
