@@ -20,6 +20,18 @@ real_ns clock_real(void)
     return (real_ns){read_clock(CLOCK_REALTIME)};
 }
 
+real_ns clock_real_of(mono_ns t)
+{
+    mono_ns now = clock_mono();
+    return (real_ns){clock_real().ns - mono_diff(t, now)};
+}
+
+mono_ns clock_mono_of(real_ns t)
+{
+    real_ns now = clock_real();
+    return mono_add(clock_mono(), t.ns - now.ns);
+}
+
 char *real_format(real_ns t, char *buf, int len)
 {
     time_t s = (time_t)(t.ns / NS_PER_S);

@@ -28,6 +28,11 @@ static inline mono_ns mono_add(mono_ns a, int64_t ns)
     return (mono_ns){a.ns + ns};
 }
 
+/* A moment of this host's monotonic clock on its realtime clock, and back: the two
+ * clocks' offset is read now (a step of the realtime clock since then moves it). */
+real_ns clock_real_of(mono_ns t);
+mono_ns clock_mono_of(real_ns t);
+
 /* Formats t as "YYYY-mm-dd HH:MM:SS.mmm" UTC into buf (>= 24 bytes); returns buf. */
 char *real_format(real_ns t, char *buf, int len);
 

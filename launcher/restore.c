@@ -93,8 +93,8 @@ static mono_ns event_mono(json_t *ev)
     mono_ns now = clock_mono();
     if (s <= 0)
         return now;
-    int64_t ago = clock_real().ns - ((int64_t)s * NS_PER_S + (int64_t)us * 1000);
-    return mono_add(now, ago > 0 ? -ago : 0);
+    mono_ns at = clock_mono_of((real_ns){(int64_t)s * NS_PER_S + (int64_t)us * 1000});
+    return mono_diff(now, at) > 0 ? now : at; /* never after now */
 }
 
 static void add_resumed(struct restorer *rs, int idx, mono_ns at)

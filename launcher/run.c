@@ -42,8 +42,7 @@ void run_emit(struct run *r, struct ev *e, int idx, mono_ns tm)
      * its call's start comes back from the spawner thread later, in a burst up to half a
      * second later (a fleet's first spawns read 0.5-0.9 s after the agreed start that
      * ftrace showed them at) */
-    mono_ns now = clock_mono();
-    e->tr = (real_ns){clock_real().ns - mono_diff(tm, now)};
+    e->tr = clock_real_of(tm);
     e->prev = r->last_seq;
     r->last_seq = outbox_push(r->ob, e);
 }
