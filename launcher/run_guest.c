@@ -302,18 +302,26 @@ static void publish_spawned(struct run *r, int idx, mono_ns call_start, mono_ns 
     run_emit(r, &e, idx, call_end);
 }
 
-/* The guest's process (or domain) exists: watch its fds (unless already watched),
- * publish spawned. */
-static void guest_spawned(struct run *r, int idx, mono_ns call_end, int watched)
+/* Guest idx's new process (a spawn, or its TCG respawn): found by its pid on SIGCHLD,
+ * its pipes watched (unless the spawner thread did), spawned published. */
+static void guest_track(struct run *r, int idx, mono_ns call_start, mono_ns call_end,
+                        int watched)
 {
     struct guest *g = &r->g[idx];
-    sched_spawned(&r->s, idx);
-    g->next_probe = call_end;
     if (g->vm.pid > 0 && pidmap_put(&r->pids, g->vm.pid, idx) < 0)
         log_err("out of memory in the pid map");
     if (!watched && guest_watch(r, idx, &g->vm) < 0)
         log_err("epoll_ctl for guest %d: %s", idx, strerror(errno));
-    publish_spawned(r, idx, g->spawn_at, call_end);
+    publish_spawned(r, idx, call_start, call_end);
+}
+
+/* The guest's process (or domain) exists: watch its fds (unless already watched),
+ * publish spawned. */
+static void guest_spawned(struct run *r, int idx, mono_ns call_end, int watched)
+{
+    sched_spawned(&r->s, idx);
+    r->g[idx].next_probe = call_end;
+    guest_track(r, idx, r->g[idx].spawn_at, call_end, watched);
 }
 
 static void publish_spawn(struct run *r, int idx, int running)
@@ -452,11 +460,7 @@ static void guest_retry(struct run *r, int idx)
         sched_gone(&r->s, idx);
         return;
     }
-    if (g->vm.pid > 0 && pidmap_put(&r->pids, g->vm.pid, idx) < 0)
-        log_err("out of memory in the pid map");
-    if (guest_watch(r, idx, &g->vm) < 0)
-        log_err("epoll_ctl for guest %d: %s", idx, strerror(errno));
-    publish_spawned(r, idx, retry_at, clock_mono());
+    guest_track(r, idx, retry_at, clock_mono(), 0);
     log_info("run %s guest %d: respawned under TCG (pid %d)", r->start.run, idx, (int)g->vm.pid);
 }
 
