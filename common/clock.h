@@ -27,6 +27,12 @@ static inline mono_ns mono_add(mono_ns a, int64_t ns)
 {
     return (mono_ns){a.ns + ns};
 }
+/* *next = at when at is sooner: the next thing due, over several. */
+static inline void mono_earlier(mono_ns *next, mono_ns at)
+{
+    if (at.ns < next->ns)
+        *next = at;
+}
 
 /* A moment of this host's monotonic clock on its realtime clock, and back: the two
  * clocks' offset is read now (a step of the realtime clock since then moves it). */

@@ -15,7 +15,11 @@
 #include "run_int.h"
 
 #define SPAWNS_PER_TURN 8 /* spawns between two looks at the consoles during a burst */
-#define TIMEOUT_CHECK_NS (50 * NS_PER_MS)
+/* Booting guests are looked at for a timeout at their deadline, and for a KVM that
+ * stays silent (10 s, accel.c) at least this often: each look walks every guest and
+ * each wake-up costs the loop 30-40 us here; every 50 ms was a fifth of its timer
+ * wake-ups in an interval storm (docs/SCALING.md, "Launcher CPU per guest"). */
+#define TIMEOUT_CHECK_NS (250 * NS_PER_MS)
 #define HTTP_POLL_NS (5 * NS_PER_MS)
 #define ENDING_POLL_NS (20 * NS_PER_MS) /* waiting for SIGCHLD of the last guests */
 #define SNAP_WAIT_NS (10 * NS_PER_MS)   /* how often a run looks whether its template is saved */
@@ -437,19 +441,27 @@ static void sample_host(struct run *r, mono_ns now)
         run_emit(r, &e, -1, now);
 }
 
-static void check_timeouts(struct run *r, mono_ns now)
+/* Fails the booting guests past the run's timeout; returns when to look again: the
+ * next guest's deadline, TIMEOUT_CHECK_NS from now at the latest. */
+static mono_ns check_timeouts(struct run *r, mono_ns now)
 {
     int64_t limit = r->start.timeout_s * NS_PER_S;
+    mono_ns next = mono_add(now, TIMEOUT_CHECK_NS);
     for (int i = 0; i < r->s.next_spawn; i++) {
         struct guest *g = &r->g[i];
-        if (r->s.in[i].state != SCHED_BOOTING || guest_kvm_failed(r, i, 0, now) ||
-            mono_diff(g->spawn_at, now) < limit)
+        if (r->s.in[i].state != SCHED_BOOTING || guest_kvm_failed(r, i, 0, now))
             continue;
+        mono_ns deadline = mono_add(g->spawn_at, limit);
+        if (mono_diff(now, deadline) > 0) {
+            mono_earlier(&next, deadline);
+            continue;
+        }
         char detail[96];
         snprintf(detail, sizeof detail, "not ready after %lld s", (long long)r->start.timeout_s);
         guest_fail(r, i, "timeout", detail, now);
         r->vmm->kill(&g->vm);
     }
+    return next;
 }
 
 static void http_done(void *ctx, int idx, long status)
@@ -520,12 +532,6 @@ static mono_ns spawn_due(struct run *r, mono_ns now)
     return now;
 }
 
-static void earlier(mono_ns *next, mono_ns at)
-{
-    if (at.ns < next->ns)
-        *next = at;
-}
-
 /* The first spawn is not back from the spawner thread yet: the first sample waits for
  * it (sample_tick), so that it (and its PSS) sees the guests started at t0. */
 static int first_spawn_out(const struct run *r)
@@ -540,10 +546,10 @@ static mono_ns next_wake(const struct run *r, mono_ns now)
     if (r->s.ending)
         return mono_add(now, ENDING_POLL_NS);
     mono_ns next = {first_spawn_out(r) ? INT64_MAX : r->next_sample.ns};
-    earlier(&next, sched_next_due(&r->s)); /* spawns: take_ahead_ns early (begin_storm) */
-    earlier(&next, r->next_timeout_check);
+    mono_earlier(&next, sched_next_due(&r->s)); /* spawns: take_ahead_ns early (begin_storm) */
+    mono_earlier(&next, r->next_timeout_check);
     if (r->http && r->s.booting)
-        earlier(&next, mono_add(now, HTTP_POLL_NS));
+        mono_earlier(&next, mono_add(now, HTTP_POLL_NS));
     return next;
 }
 
@@ -604,10 +610,8 @@ mono_ns run_tick(struct run *r)
     sched_tick(&r->s, now);
     if (!r->s.ending) {
         now = spawn_due(r, now);
-        if (mono_diff(r->next_timeout_check, now) >= 0) {
-            check_timeouts(r, now);
-            r->next_timeout_check = mono_add(now, TIMEOUT_CHECK_NS);
-        }
+        if (mono_diff(r->next_timeout_check, now) >= 0)
+            r->next_timeout_check = check_timeouts(r, now);
         if (r->http)
             probe_http(r, now);
     }
@@ -621,7 +625,7 @@ mono_ns run_tick(struct run *r)
     }
     sample_tick(r, now);
     mono_ns next = next_wake(r, now);
-    earlier(&next, guest_slow_tick(r, now));
+    mono_earlier(&next, guest_slow_tick(r, now));
     return next;
 }
 

@@ -348,29 +348,23 @@ int sched_finished(const struct sched *s)
     return 1;
 }
 
-static void earlier(mono_ns *next, mono_ns at)
-{
-    if (at.ns < next->ns)
-        *next = at;
-}
-
 mono_ns sched_next_due(const struct sched *s)
 {
     mono_ns next = {INT64_MAX};
     if (s->ending)
         return next;
     if (s->next_spawn < s->n && can_spawn(s))
-        earlier(&next, mono_add(s->in[s->next_spawn].due, -s->take_ahead_ns));
+        mono_earlier(&next, mono_add(s->in[s->next_spawn].due, -s->take_ahead_ns));
     if (s->ramp_next < s->cfg.nramp) {
-        earlier(&next, ramp_at(s, s->ramp_next));
-        earlier(&next, s->ramp_ahead_at);
+        mono_earlier(&next, ramp_at(s, s->ramp_next));
+        mono_earlier(&next, s->ramp_ahead_at);
     }
     if (s->all_done_at.ns) {
         mono_ns end =
             mono_add(s->all_done_at, restart_pending(s) ? s->cfg.restart_after_ns : s->cfg.hold_ns);
         if (s->keep_until.ns > end.ns) /* kept longer for the owner (ops->whole) */
             end = s->keep_until;
-        earlier(&next, end);
+        mono_earlier(&next, end);
     }
     return next;
 }
