@@ -43,6 +43,17 @@
 #define SEND_DELAY_MAX_NS (50 * NS_PER_MS)
 #define MAX_UNACKED 4000000
 
+/* Why the loop woke during a run, logged at its end: the launcher's CPU per guest is
+ * mostly wake-ups at 30-40 us each here, and this says which (docs/SCALING.md,
+ * "Launcher CPU per guest"). One epoll_wait return may carry several. */
+enum wake_src { WAKE_GUEST, WAKE_TIMER, WAKE_SOCKET, WAKE_STDERR, WAKE_SIGNAL, WAKE_SAMPLER,
+                WAKE_BACKEND, WAKE_NSRC };
+
+struct wakes {
+    long returns, idle; /* epoll_wait returns; of which with nothing ready (its 50 ms) */
+    long by[WAKE_NSRC];
+};
+
 /* What the command line says beyond the run configuration. */
 struct options {
     const char *endpoint, *spool_dir, *server_key, *own_keys;
@@ -68,6 +79,7 @@ struct launcher {
      * read. */
     int zmq_woke;
     uint64_t sends_drained;
+    struct wakes wakes; /* since the current run began: logged at its end */
 };
 
 static void usage(FILE *f)
@@ -136,6 +148,8 @@ static void on_start(struct launcher *l, const struct ev *e)
         refuse_run(l, e, err);
     } else if (!(l->run = run_start(e, &l->cfg, l->epfd, l->ob, err, sizeof err))) {
         refuse_run(l, e, err);
+    } else {
+        l->wakes = (struct wakes){0};
     }
 }
 
@@ -448,8 +462,39 @@ static int set_up_loop(struct launcher *l, const struct bzmq_curve *curve)
 
 /* ---- loop ---- */
 
+static enum wake_src wake_src_of(uint64_t tag)
+{
+    switch (tag) {
+    case TAG_SIGNAL:
+        return WAKE_SIGNAL;
+    case TAG_TIMER:
+        return WAKE_TIMER;
+    case TAG_ZMQ:
+        return WAKE_SOCKET;
+    case RUN_TAG_SLOW:
+        return WAKE_STDERR;
+    case RUN_TAG_SAMPLER:
+        return WAKE_SAMPLER;
+    case RUN_TAG_VMM:
+        return WAKE_BACKEND;
+    default:
+        return WAKE_GUEST;
+    }
+}
+
+static void log_wakes(const struct run *r, const struct wakes *w)
+{
+    log_info("run %s: the loop woke %ld times (%ld with nothing ready); for guest pipes %ld, "
+             "the timer %ld, the collector's socket %ld, stderr sweeps %ld, signals %ld, the "
+             "sampler %ld, the backend %ld",
+             run_id(r), w->returns, w->idle, w->by[WAKE_GUEST], w->by[WAKE_TIMER],
+             w->by[WAKE_SOCKET], w->by[WAKE_STDERR], w->by[WAKE_SIGNAL], w->by[WAKE_SAMPLER],
+             w->by[WAKE_BACKEND]);
+}
+
 static void on_epoll(struct launcher *l, uint64_t tag)
 {
+    l->wakes.by[wake_src_of(tag)]++;
     if (tag == TAG_SIGNAL) {
         on_signal(l);
     } else if (tag == TAG_ZMQ) {
@@ -478,6 +523,7 @@ static mono_ns tick(struct launcher *l, mono_ns now)
     if (l->run) {
         mono_ns due = run_tick(l->run);
         if (run_finished(l->run)) {
+            log_wakes(l->run, &l->wakes);
             run_free(l->run);
             l->run = NULL;
         } else if (due.ns < next.ns) {
@@ -516,6 +562,8 @@ static void loop(struct launcher *l)
         arm_timer(l, flush.ns < next.ns ? flush : next);
         struct epoll_event evs[256];
         int n = epoll_wait(l->epfd, evs, 256, 50);
+        l->wakes.returns++;
+        l->wakes.idle += n == 0;
         for (int i = 0; i < n; i++)
             on_epoll(l, evs[i].data.u64);
     }
