@@ -47,15 +47,12 @@ int hostinfo_mem(int64_t *total_kib, int64_t *used_kib)
     return 0;
 }
 
-int hostinfo_proc(pid_t pid, int64_t *rss_kib, int64_t *cpu_ms)
+/* Resident set (KiB) and user+system CPU (ms) from a /proc/PID/stat text. */
+static int parse_stat(char *buf, int64_t *rss_kib, int64_t *cpu_ms)
 {
     static long ticks;
     if (!ticks)
         ticks = sysconf(_SC_CLK_TCK);
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (read_proc(path, buf, sizeof buf) < 0)
-        return -1;
     char *p = strrchr(buf, ')'); /* comm may hold spaces: fields count from its end */
     if (!p)
         return -1;
@@ -70,6 +67,110 @@ int hostinfo_proc(pid_t pid, int64_t *rss_kib, int64_t *cpu_ms)
     *rss_kib = rss * page_kib();
     *cpu_ms = (int64_t)((utime + stime) * 1000ULL / (unsigned long long)ticks);
     return 0;
+}
+
+/* ---- /proc/PID/stat kept open (struct proc_stats) ---- */
+
+struct stat_fd {
+    pid_t pid; /* 0: a free slot */
+    int fd;    /* -1: its process was gone at the last read */
+    unsigned seen; /* the sweep generation it was last read in */
+};
+
+struct proc_stats {
+    struct stat_fd *slot; /* open addressing by pid, at most half full */
+    size_t cap, n;
+    unsigned gen;
+};
+
+struct proc_stats *proc_stats_new(void)
+{
+    return calloc(1, sizeof(struct proc_stats));
+}
+
+static int open_stat(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static struct stat_fd *slot_of(struct proc_stats *c, pid_t pid)
+{
+    size_t i = ((size_t)pid * 2654435761u) & (c->cap - 1);
+    while (c->slot[i].pid && c->slot[i].pid != pid)
+        i = (i + 1) & (c->cap - 1);
+    return &c->slot[i];
+}
+
+/* Moves the slots into a table of cap (a power of 2); with only_seen, only those read
+ * in this generation, closing the others' files. Returns -1 (nothing changed) without
+ * memory. */
+static int refile(struct proc_stats *c, size_t cap, int only_seen)
+{
+    struct stat_fd *old = c->slot;
+    size_t ocap = c->cap;
+    if (!(c->slot = calloc(cap, sizeof *c->slot))) {
+        c->slot = old;
+        return -1;
+    }
+    c->cap = cap;
+    c->n = 0;
+    for (size_t i = 0; i < ocap; i++) {
+        if (!old[i].pid)
+            continue;
+        if (only_seen && old[i].seen != c->gen) {
+            if (old[i].fd >= 0)
+                close(old[i].fd);
+            continue;
+        }
+        *slot_of(c, old[i].pid) = old[i];
+        c->n++;
+    }
+    free(old);
+    return 0;
+}
+
+int proc_stats_read(struct proc_stats *c, pid_t pid, int64_t *rss_kib, int64_t *cpu_ms)
+{
+    if ((c->n + 1) * 2 > c->cap && refile(c, c->cap ? c->cap * 2 : 64, 0) < 0)
+        return -1;
+    struct stat_fd *e = slot_of(c, pid);
+    if (!e->pid) {
+        *e = (struct stat_fd){pid, open_stat(pid), 0};
+        c->n++;
+    }
+    e->seen = c->gen;
+    char buf[1024];
+    ssize_t n = e->fd >= 0 ? pread(e->fd, buf, sizeof buf - 1, 0) : -1;
+    if (n <= 0) { /* gone; or the pid is a new process's now: its own file is opened */
+        if (e->fd >= 0)
+            close(e->fd);
+        e->fd = open_stat(pid);
+        n = e->fd >= 0 ? pread(e->fd, buf, sizeof buf - 1, 0) : -1;
+    }
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    return parse_stat(buf, rss_kib, cpu_ms);
+}
+
+void proc_stats_sweep(struct proc_stats *c)
+{
+    if (c->n)
+        refile(c, c->cap, 1);
+    c->gen++;
+}
+
+void proc_stats_free(struct proc_stats *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->cap; i++)
+        if (c->slot[i].pid && c->slot[i].fd >= 0)
+            close(c->slot[i].fd);
+    free(c->slot);
+    free(c);
 }
 
 int64_t hostinfo_pss_kib(pid_t pid)

@@ -33,6 +33,7 @@ struct sampler {
     struct sample_req *req;
     struct sample_res *res;
     int n, cap;
+    struct proc_stats *stats; /* the worker's: each guest's /proc/PID/stat, kept open */
     int64_t mem_used_kib;
     int64_t mem_peak_kib; /* the most in use at any request since the last take; -1 none */
     mono_ns asked;
@@ -89,7 +90,7 @@ static void *worker(void *arg)
             r->idx = q->idx;
             r->pid = q->pid;
             r->pss_kib = r->ram_kib = -1;
-            if (hostinfo_proc(q->pid, &r->rss_kib, &r->cpu_ms) < 0) {
+            if (proc_stats_read(s->stats, q->pid, &r->rss_kib, &r->cpu_ms) < 0) {
                 r->rss_kib = r->cpu_ms = -1;
                 continue;
             }
@@ -98,6 +99,7 @@ static void *worker(void *arg)
             if (q->ram_kib > 0)
                 r->ram_kib = hostinfo_guest_ram_kib(q->pid, q->ram_kib);
         }
+        proc_stats_sweep(s->stats); /* the files of guests gone since are closed */
         atomic_store(&s->state, DONE); /* release: the results are the loop's */
         kick(s->efd);
     }
@@ -112,8 +114,11 @@ struct sampler *sampler_new(void)
     s->mem_peak_kib = -1;
     s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     s->wake_fd = eventfd(0, EFD_CLOEXEC); /* the worker blocks on it */
-    if (s->efd >= 0 && s->wake_fd >= 0 && pthread_create(&s->thread, NULL, worker, s) == 0)
+    s->stats = proc_stats_new();
+    if (s->efd >= 0 && s->wake_fd >= 0 && s->stats &&
+        pthread_create(&s->thread, NULL, worker, s) == 0)
         return s;
+    proc_stats_free(s->stats);
     if (s->efd >= 0)
         close(s->efd);
     if (s->wake_fd >= 0)
@@ -129,6 +134,7 @@ void sampler_free(struct sampler *s)
     atomic_store(&s->stop, 1);
     kick(s->wake_fd);
     pthread_join(s->thread, NULL);
+    proc_stats_free(s->stats);
     close(s->efd);
     close(s->wake_fd);
     free(s->req);

@@ -1,7 +1,10 @@
 /* hostinfo's guest-RAM reader: the resident part of the mapping of exactly the asked
  * size, found in /proc/PID/maps and counted in /proc/PID/pagemap, here on a mapping of
  * this test's own with a known number of pages touched; no such mapping gives -1. Its
- * children reader (the PSS of a guest's process tree): this test's own children. */
+ * children reader (the PSS of a guest's process tree): this test's own children. The
+ * sampler's kept /proc/PID/stat files: fresh numbers from a kept file, a process gone
+ * reads as gone, files closed at the sweep after their process is no longer read. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +12,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -76,12 +80,78 @@ static void children(void **state)
     assert_int_equal(hostinfo_children(getpid(), got, 8), 0);
 }
 
+/* This process's open fds. */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the directory's own */
+}
+
+static double own_cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static pid_t pausing_child(void)
+{
+    pid_t p = fork();
+    assert_true(p >= 0);
+    if (p == 0) {
+        pause();
+        _exit(0);
+    }
+    return p;
+}
+
+static void stat_files_kept(void **state)
+{
+    (void)state;
+    int base = open_fds();
+    struct proc_stats *c = proc_stats_new();
+    int64_t rss, cpu0, cpu1;
+    assert_int_equal(proc_stats_read(c, getpid(), &rss, &cpu0), 0);
+    assert_true(rss > 0 && cpu0 >= 0);
+    assert_int_equal(open_fds(), base + 1);
+    for (double t = own_cpu_ms(); own_cpu_ms() < t + 60;) /* 60 ms of CPU: 6 ticks at 100 Hz */
+        ;
+    assert_int_equal(proc_stats_read(c, getpid(), &rss, &cpu1), 0);
+    assert_true(cpu1 >= cpu0 + 40); /* read afresh from the kept file, not its first text */
+    assert_int_equal(open_fds(), base + 1);
+
+    pid_t kid[40]; /* more than the first table holds: it grows, files kept */
+    for (int i = 0; i < 40; i++)
+        kid[i] = pausing_child();
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(proc_stats_read(c, kid[i], &rss, &cpu0), 0);
+    assert_int_equal(open_fds(), base + 41);
+    for (int i = 0; i < 40; i++) {
+        kill(kid[i], SIGKILL);
+        waitpid(kid[i], NULL, 0);
+    }
+    assert_int_equal(proc_stats_read(c, kid[0], &rss, &cpu0), -1); /* gone */
+    proc_stats_sweep(c); /* every one was read in this sample: kept */
+    assert_true(open_fds() >= base + 40);
+    assert_int_equal(proc_stats_read(c, getpid(), &rss, &cpu0), 0);
+    proc_stats_sweep(c); /* the children were not read in this one: closed */
+    assert_int_equal(open_fds(), base + 1);
+    proc_stats_free(c);
+    assert_int_equal(open_fds(), base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(children),
         cmocka_unit_test(ram_block_resident),
         cmocka_unit_test(no_process),
+        cmocka_unit_test(stat_files_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
