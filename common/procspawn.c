@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "stamped.h"
+
 /* The fds the child gets: -1 leaves that one as it is. */
 struct child_fds {
     int in, out, err, dbg;
@@ -165,8 +167,13 @@ static int open_fds(const struct spawn_opts *o, int in[1], int out[2], int errp[
         snprintf(err, errlen, "%s: %s", o->log, strerror(errno));
         return -1;
     }
-    if (o->out == SPAWN_OUT_PIPES && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-                                      (o->with_debug && pipe2(dbg, O_CLOEXEC) < 0))) {
+    if (o->out == SPAWN_OUT_PIPES && o->stamped && stamped_pair(out) < 0) {
+        snprintf(err, errlen, "console socket: %s", strerror(errno));
+        return -1;
+    }
+    if (o->out == SPAWN_OUT_PIPES &&
+        ((!o->stamped && pipe2(out, O_CLOEXEC) < 0) || pipe2(errp, O_CLOEXEC) < 0 ||
+         (o->with_debug && pipe2(dbg, O_CLOEXEC) < 0))) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         return -1;
     }
@@ -210,6 +217,7 @@ int spawn_start(char *const argv[], const struct spawn_opts *o, struct spawned *
         goto fail;
     }
     s->pid = pid;
+    s->console_stamped = o->out == SPAWN_OUT_PIPES && o->stamped;
     s->console_fd = take_nonblocking(&out[0]);
     s->stderr_fd = take_nonblocking(&errp[0]);
     s->debug_fd = take_nonblocking(&dbg[0]);
@@ -223,10 +231,13 @@ fail:
     return rc;
 }
 
-int spawn_process(char *const argv[], int with_debug, struct spawned *s, char *err, size_t errlen)
+int spawn_process(char *const argv[], int flags, struct spawned *s, char *err, size_t errlen)
 {
-    struct spawn_opts o = {
-        .out = SPAWN_OUT_PIPES, .with_debug = with_debug, .own_pgrp = 1, .guest = 1};
+    struct spawn_opts o = {.out = SPAWN_OUT_PIPES,
+                           .with_debug = (flags & SPAWN_WITH_DEBUG) != 0,
+                           .stamped = (flags & SPAWN_STAMPED) != 0,
+                           .own_pgrp = 1,
+                           .guest = 1};
     return spawn_start(argv, &o, s, err, errlen);
 }
 

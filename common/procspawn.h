@@ -24,6 +24,7 @@ struct spawn_opts {
     const char *log; /* SPAWN_OUT_LOG: the file */
     const char *dir; /* chdir there before exec, or NULL */
     int with_debug;  /* SPAWN_OUT_PIPES: a third pipe on SPAWN_DEBUG_FD */
+    int stamped;     /* SPAWN_OUT_PIPES: stdout on a kernel-stamped socket (stamped.h) */
     int own_pgrp;    /* its own process group: a terminal's ^C reaches only us */
     int guest;       /* PR_SET_PDEATHSIG(SIGKILL) and nice 0: a guest dies with us */
 };
@@ -31,6 +32,7 @@ struct spawn_opts {
 struct spawned {
     pid_t pid;
     int console_fd; /* its stdout (SPAWN_OUT_PIPES), else -1 */
+    int console_stamped; /* console_fd is a stamped socket (stamped.h), not a pipe */
     int stderr_fd;
     int debug_fd; /* fd SPAWN_DEBUG_FD's other end when asked for, else -1 */
 };
@@ -42,8 +44,14 @@ struct spawned {
 int spawn_start(char *const argv[], const struct spawn_opts *o, struct spawned *s, char *err,
                 size_t errlen);
 
-/* A guest: pipes (debug port if with_debug), own process group, dies with us. */
-int spawn_process(char *const argv[], int with_debug, struct spawned *s, char *err, size_t errlen);
+/* spawn_process flags */
+#define SPAWN_WITH_DEBUG 1 /* a debug-port pipe on SPAWN_DEBUG_FD */
+#define SPAWN_STAMPED 2    /* the console on a kernel-stamped socket (stamped.h): for a
+                            * VMM, which writes small pieces; a program that writes more
+                            * than STAMPED_SNDBUF at once would fail where a pipe takes it */
+
+/* A guest: pipes (flags above), own process group, dies with us. */
+int spawn_process(char *const argv[], int flags, struct spawned *s, char *err, size_t errlen);
 
 /* Waits for pid (retrying EINTR). Returns its exit status, 128 + signal when killed,
  * or -1 when it cannot be waited for. */

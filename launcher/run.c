@@ -13,6 +13,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "run_int.h"
+#include "stamped.h"
 
 #define SPAWNS_PER_TURN 8 /* spawns between two looks at the consoles during a burst */
 /* Booting guests are looked at for a timeout at their deadline, and for a KVM that
@@ -150,6 +151,10 @@ static int open_parts(struct run *r, const struct launcher_cfg *cfg, char *err, 
     }
     if (guest_slow_open(r, err, errlen) < 0)
         return -1;
+    if (!(r->stamped = stamped_reader_new())) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     return run_spawner_start(r, err, errlen);
 }
 
@@ -674,6 +679,7 @@ void run_free(struct run *r)
     for (int i = 0; r->g && i < r->s.n; i++)
         guest_close_fds(r, &r->g[i]);
     guest_slow_close(r);
+    stamped_reader_free(r->stamped);
     if (r->vmm && r->vmm->event_fd && r->vmm_opened)
         epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->vmm->event_fd(), NULL);
     if (r->vmm && r->vmm->close && r->vmm_opened)

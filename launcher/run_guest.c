@@ -1,6 +1,6 @@
 /* One guest of a run: spawn through the backend, its fds in the loop's epoll set, its
- * console read through the shared matcher (console.c) and stamped on read, ready or
- * failed, and its exit. Not for when it is due or stopped (sched.c) nor sampling (run.c). */
+ * console read through the shared matcher (console.c) and stamped when written (QEMU's:
+ * the kernel's stamp, stamped.h) or on read (a pipe's), ready or failed, and its exit. Not for when it is due or stopped (sched.c) nor sampling (run.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "log.h"
 #include "ports.h"
 #include "run_int.h"
+#include "stamped.h"
 
 enum stream { S_CONSOLE, S_STDERR, S_DEBUG };
 
@@ -136,8 +137,9 @@ static int *stream_fd(struct guest *g, enum stream which)
 }
 
 /* The epoll set a stream is watched in: stderr in the slow one (run.slowfd). */
-static int stream_set(const struct run *r, enum stream which)
+static int stream_set(const struct run *r, const struct vmm_guest *vm, enum stream which)
 {
+    (void)vm;
     return which == S_STDERR ? r->slowfd : r->epfd;
 }
 
@@ -146,7 +148,7 @@ static void close_fd(struct run *r, struct guest *g, enum stream which)
     int *fd = stream_fd(g, which);
     if (*fd < 0)
         return;
-    epoll_ctl(stream_set(r, which), EPOLL_CTL_DEL, *fd, NULL);
+    epoll_ctl(stream_set(r, &g->vm, which), EPOLL_CTL_DEL, *fd, NULL);
     close(*fd);
     *fd = -1;
 }
@@ -157,11 +159,43 @@ void guest_close_fds(struct run *r, struct guest *g)
         close_fd(r, g, k);
 }
 
+/* A kernel-stamped console (stamped.h): each write fed with the moment it was made,
+ * on this host's monotonic clock, never after now (a realtime step since). */
+static void drain_stamped(struct run *r, int idx)
+{
+    int *fd = &r->g[idx].vm.console_fd;
+    struct stamped_msg m[STAMPED_BATCH];
+    while (*fd >= 0) {
+        int n = stamped_read(r->stamped, *fd, m);
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) {
+            close_fd(r, &r->g[idx], S_CONSOLE);
+            return;
+        }
+        mono_ns now = clock_mono();
+        for (int i = 0; i < n; i++) {
+            mono_ns at = m[i].real_ns ? clock_mono_of((real_ns){m[i].real_ns}) : now;
+            if (m[i].cut && !r->console_cut++)
+                log_warn("run %s: guest %d wrote more than %d bytes to its console at once: "
+                         "the rest of such a write is not read",
+                         r->start.run, idx, STAMPED_MSG_MAX);
+            got_bytes(r, idx, S_CONSOLE, m[i].p, m[i].len, at.ns < now.ns ? at : now);
+        }
+        if (n < STAMPED_BATCH) /* took all there was: the next write wakes the loop */
+            return;
+    }
+}
+
 /* Reads what fd holds now, stamping each read; closes it at EOF. A short read took
  * all the pipe held: the next bytes or the EOF wake the loop again (level-triggered),
  * so no read is spent on EAGAIN (4-5 per guest otherwise). */
 static void drain(struct run *r, int idx, enum stream which)
 {
+    if (which == S_CONSOLE && r->g[idx].vm.console_stamped) {
+        drain_stamped(r, idx);
+        return;
+    }
     int *fd = stream_fd(&r->g[idx], which);
     char buf[4096];
     while (*fd >= 0) {
@@ -259,13 +293,13 @@ mono_ns guest_slow_tick(struct run *r, mono_ns now)
 
 /* ---- processes ---- */
 
-static int watch(struct run *r, int fd, int idx, enum stream which)
+static int watch(struct run *r, const struct vmm_guest *vm, int fd, int idx, enum stream which)
 {
     if (fd < 0)
         return 0;
     struct epoll_event ev = {.events = EPOLLIN,
                              .data.u64 = RUN_TAG_GUEST | (uint64_t)idx << 2 | (uint64_t)which};
-    if (epoll_ctl(stream_set(r, which), EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST)
+    if (epoll_ctl(stream_set(r, vm, which), EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST)
         return 0; /* EEXIST: a watch by the spawner thread that failed half-way */
     return -1;
 }
@@ -276,7 +310,7 @@ int guest_watch(struct run *r, int idx, const struct vmm_guest *vm)
     for (enum stream k = S_CONSOLE; k <= S_DEBUG; k++) {
         if (fds[k] < 0)
             continue;
-        if (watch(r, fds[k], idx, k) < 0)
+        if (watch(r, vm, fds[k], idx, k) < 0)
             return -1;
         n++;
     }

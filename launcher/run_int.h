@@ -55,6 +55,10 @@ struct run {
      * wake-up here), and nothing is stamped from stderr. Re-armed slow_rearm on. */
     int slowfd;
     mono_ns slow_rearm; /* 0: armed */
+    /* Reads the QEMU consoles, each write with the kernel's stamp of when it was made
+     * (stamped.h), so a line's stamp does not wait for the loop to run */
+    struct stamped_reader *stamped;
+    long console_cut; /* console writes longer than STAMPED_MSG_MAX, cut */
     struct sched s;
     struct guest *g; /* indexed like s.in */
     int gcap;

@@ -1,8 +1,9 @@
 /* The qemu backend: the profile's qemu argv rendered and started by spawn_process()
- * (console on -serial stdio, QEMU's stderr and the debug port on pipes); the process
- * backend, which runs the profile's process argv: any command as a "guest", and its
- * process.stop / process.clean commands (containers outlive their runtime's process);
- * and the table of every backend built in. Not for what a container is: the profiles. */
+ * (console on -serial stdio, on a kernel-stamped socket; QEMU's stderr and the debug
+ * port on pipes); the process backend, which runs the profile's process argv: any
+ * command as a "guest", and its process.stop / process.clean commands (containers
+ * outlive their runtime's process); and the table of every backend built in. Not for
+ * what a container is: the profiles. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,10 +79,14 @@ static int render_and_start(const struct vmm_spawn_args *a, int process, struct 
         argv[n++] = (char *)a->extra[i];
     argv[n] = NULL;
     struct spawned sp;
-    if (spawn_process(argv, a->with_debug, &sp, err, errlen) < 0)
+    /* QEMU's console stamped by the kernel at each write; a process guest's on a pipe
+     * (one write of any size, as programs expect of stdout) */
+    int flags = (a->with_debug ? SPAWN_WITH_DEBUG : 0) | (process ? 0 : SPAWN_STAMPED);
+    if (spawn_process(argv, flags, &sp, err, errlen) < 0)
         return -1;
     g->pid = sp.pid;
     g->console_fd = sp.console_fd;
+    g->console_stamped = sp.console_stamped;
     g->stderr_fd = sp.stderr_fd;
     g->debug_fd = sp.debug_fd;
     g->priv = process ? render_stop(a, &vars, sp.pid) : NULL;
