@@ -4,8 +4,11 @@
 # one: bench/fidelity_tap (its own C, no bootstorm code) sits between QEMU's console and
 # the launcher, stamps the ready line with CLOCK_MONOTONIC the moment it reads it and
 # passes the bytes on. Per-guest difference (launcher - tap) p50 / p99 / max at each
-# storm size. Second table: minkernel's host-side debugcon stamp (ready on port 0xe9)
-# against its console line (a marker), both stamped by the launcher.
+# storm size. The launcher's stamp is the kernel's, of the tap's write into its console
+# socket (docs/LAUNCHER.md, "Console stamps"): the difference is the tap's own time from
+# its read to its write, plus whatever the launcher's stamps get wrong. Second table:
+# minkernel's host-side debugcon stamp (ready on port 0xe9, a FIFO the launcher stamps
+# when it reads it) against its console line (a marker, stamped by the kernel).
 # usage: bench/fidelity.sh [COUNTS...]   (default 1 64 256); env ACCEL (default auto)
 set -euo pipefail
 cd "$(dirname "$0")/.."
