@@ -34,9 +34,8 @@ struct run *run_start(const struct ev *start, const struct launcher_cfg *cfg, in
 /* A console or stderr fd of the run is readable (tag from epoll). */
 void run_on_fd(struct run *r, uint64_t tag);
 
-/* The set of what may be read late (the guests' stderr, QEMU consoles stamped by the
- * kernel) woke the loop: reads it; the set wakes it again no sooner than 20 ms from
- * now (run_guest.c SLOW_PERIOD_NS). */
+/* The guests' stderr set woke the loop: reads those pipes; the set wakes it again no
+ * sooner than RUN_SLOW_PERIOD_NS from now. */
 void run_on_slow(struct run *r);
 
 /* The sampler's eventfd is readable: publishes the finished memory sample. */

@@ -136,13 +136,11 @@ static int *stream_fd(struct guest *g, enum stream which)
                                : &g->vm.debug_fd;
 }
 
-/* The epoll set a stream is watched in: in the slow one (run.slowfd) what may be read
- * late, stderr (nothing is stamped from it) and a kernel-stamped console (its writes
- * carry their own time); in the loop's own what is stamped on read. */
+/* The epoll set a stream is watched in: stderr in the slow one (run.slowfd). */
 static int stream_set(const struct run *r, const struct vmm_guest *vm, enum stream which)
 {
-    int slow = which == S_STDERR || (which == S_CONSOLE && vm->console_stamped);
-    return slow ? r->slowfd : r->epfd;
+    (void)vm;
+    return which == S_STDERR ? r->slowfd : r->epfd;
 }
 
 static void close_fd(struct run *r, struct guest *g, enum stream which)
@@ -184,7 +182,7 @@ static void drain_stamped(struct run *r, int idx)
                          r->start.run, idx, STAMPED_MSG_MAX);
             got_bytes(r, idx, S_CONSOLE, m[i].p, m[i].len, at.ns < now.ns ? at : now);
         }
-        if (n < STAMPED_BATCH) /* took all there was: what comes next, the next sweep */
+        if (n < STAMPED_BATCH) /* took all there was: the next write wakes the loop */
             return;
     }
 }
@@ -234,13 +232,9 @@ void run_on_fd(struct run *r, uint64_t tag)
             drain(r, idx, k);
 }
 
-/* ---- the slow set: stderr, stamped consoles ---- */
+/* ---- the stderr set ---- */
 
-/* The slow set (stream_set) is read at most this late: a KVM failure on stderr, a
- * stamped console's lines (their stamps exact; their events that much later). One
- * wake-up per period for every guest at once, where each console write woke the loop
- * (30-40 us a wake-up here: 5-10 per guest, most of the launcher's CPU per guest). */
-#define SLOW_PERIOD_NS (20 * NS_PER_MS)
+#define SLOW_PERIOD_NS (20 * NS_PER_MS) /* stderr read at most this late (KVM failures) */
 
 /* One-shot: the set wakes the loop once, then not until armed again. */
 static int slow_arm(struct run *r, int op)
@@ -253,7 +247,7 @@ int guest_slow_open(struct run *r, char *err, size_t errlen)
 {
     if ((r->slowfd = epoll_create1(EPOLL_CLOEXEC)) >= 0 && slow_arm(r, EPOLL_CTL_ADD) == 0)
         return 0;
-    snprintf(err, errlen, "the slow epoll set (stderr, stamped consoles): %s", strerror(errno));
+    snprintf(err, errlen, "epoll set for the guests' stderr: %s", strerror(errno));
     return -1;
 }
 
@@ -266,7 +260,7 @@ void guest_slow_close(struct run *r)
     r->slowfd = -1;
 }
 
-/* Reads every fd of the slow set that has something now. */
+/* Reads every stderr pipe that has something now. */
 static void slow_read(struct run *r)
 {
     struct epoll_event evs[64];
@@ -293,8 +287,7 @@ mono_ns guest_slow_tick(struct run *r, mono_ns now)
     slow_read(r); /* what came meanwhile; what comes after wakes the loop again */
     r->slow_rearm.ns = 0;
     if (slow_arm(r, EPOLL_CTL_MOD) < 0)
-        log_err("run %s: the slow epoll set (stderr, stamped consoles): %s", r->start.run,
-                strerror(errno));
+        log_err("run %s: epoll for the guests' stderr: %s", r->start.run, strerror(errno));
     return (mono_ns){INT64_MAX};
 }
 

@@ -50,10 +50,9 @@ struct run {
     const struct vmm_ops *vmm;
     struct outbox *ob;
     int epfd;
-    /* What may be read late, in an epoll set of its own nested in epfd one-shot: the
-     * guests' stderr pipes (QEMU writes a warning in many small pieces, each one woke
-     * the loop, 30-40 us a wake-up here; nothing is stamped from stderr) and the QEMU
-     * consoles the kernel stamps (stamped.h). Re-armed slow_rearm on. */
+    /* The guests' stderr pipes, in an epoll set of their own nested in epfd one-shot:
+     * QEMU writes a warning in many small pieces, each one woke the loop (30-40 us a
+     * wake-up here), and nothing is stamped from stderr. Re-armed slow_rearm on. */
     int slowfd;
     mono_ns slow_rearm; /* 0: armed */
     /* Reads the QEMU consoles, each write with the kernel's stamp of when it was made
