@@ -43,9 +43,9 @@
 #define SEND_DELAY_MAX_NS (50 * NS_PER_MS)
 #define MAX_UNACKED 4000000
 
-/* Why the loop woke during a run, logged at its end: the launcher's CPU per guest is
- * mostly wake-ups at 30-40 us each here, and this says which (docs/SCALING.md,
- * "Launcher CPU per guest"). One epoll_wait return may carry several. */
+/* Why the loop woke during a run, logged at its end, so a question about the loop's
+ * CPU starts from counts (docs/SCALING.md, "Launcher CPU per guest, third pass": the
+ * wake-ups turned out not to be most of it). One epoll_wait return may carry several. */
 enum wake_src { WAKE_GUEST, WAKE_TIMER, WAKE_SOCKET, WAKE_STDERR, WAKE_SIGNAL, WAKE_SAMPLER,
                 WAKE_BACKEND, WAKE_NSRC };
 
