@@ -44,8 +44,8 @@ static struct pss_sample best_sample(const redisReply *x)
     struct pss_sample b = {0, 0, 0, 0};
     for (size_t i = 0; i < x->elements; i++) {
         const redisReply *e = x->element[i];
-        struct pss_sample s = {field_ll(e, "pss_kib"), field_ll(e, "pss_n"),
-                               field_ll(e, "running"), field_ll(e, "tr")};
+        struct pss_sample s = {field_ll(e, "pss_kib"), field_ll(e, "pss_n"), field_ll(e, "running"),
+                               field_ll(e, "tr")};
         if (!s.sampled) /* before pss_n (2026-11-30): the guests alive, an upper bound */
             s.sampled = s.running;
         if (s.pss_kib > 0 && s.sampled > 0 && (!b.sampled || pss_better(&s, &b)))

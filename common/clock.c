@@ -8,7 +8,7 @@ static int64_t read_clock(clockid_t id)
 {
     struct timespec ts;
     clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+    return timespec_ns(ts);
 }
 
 mono_ns clock_mono(void)

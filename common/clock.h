@@ -4,6 +4,7 @@
 #define BS_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 typedef struct mono_ns {
     int64_t ns;
@@ -22,6 +23,10 @@ real_ns clock_real(void);
 static inline int64_t mono_diff(mono_ns a, mono_ns b)
 {
     return b.ns - a.ns;
+}
+static inline int64_t timespec_ns(struct timespec ts)
+{
+    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 static inline mono_ns mono_add(mono_ns a, int64_t ns)
 {

@@ -31,7 +31,7 @@ struct spawn_opts {
 
 struct spawned {
     pid_t pid;
-    int console_fd; /* its stdout (SPAWN_OUT_PIPES), else -1 */
+    int console_fd;      /* its stdout (SPAWN_OUT_PIPES), else -1 */
     int console_stamped; /* console_fd is a stamped socket (stamped.h), not a pipe */
     int stderr_fd;
     int debug_fd; /* fd SPAWN_DEBUG_FD's other end when asked for, else -1 */
@@ -44,11 +44,11 @@ struct spawned {
 int spawn_start(char *const argv[], const struct spawn_opts *o, struct spawned *s, char *err,
                 size_t errlen);
 
-/* spawn_process flags */
+/* spawn_process flags. SPAWN_STAMPED: the console on a kernel-stamped socket
+ * (stamped.h), for a VMM, which writes small pieces; a program that writes more than
+ * STAMPED_SNDBUF at once would fail where a pipe takes it. */
 #define SPAWN_WITH_DEBUG 1 /* a debug-port pipe on SPAWN_DEBUG_FD */
-#define SPAWN_STAMPED 2    /* the console on a kernel-stamped socket (stamped.h): for a
-                            * VMM, which writes small pieces; a program that writes more
-                            * than STAMPED_SNDBUF at once would fail where a pipe takes it */
+#define SPAWN_STAMPED 2
 
 /* A guest: pipes (flags above), own process group, dies with us. */
 int spawn_process(char *const argv[], int flags, struct spawned *s, char *err, size_t errlen);

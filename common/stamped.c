@@ -44,15 +44,15 @@ void stamped_reader_free(struct stamped_reader *rd)
     free(rd);
 }
 
-static int64_t stamp_of(struct msghdr *h)
+static real_ns stamp_of(struct msghdr *h)
 {
     for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c))
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
             struct timespec ts;
             memcpy(&ts, CMSG_DATA(c), sizeof ts);
-            return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+            return (real_ns){timespec_ns(ts)};
         }
-    return 0;
+    return (real_ns){0};
 }
 
 int stamped_read(struct stamped_reader *rd, int fd, struct stamped_msg m[STAMPED_BATCH])
@@ -79,9 +79,9 @@ int stamped_read(struct stamped_reader *rd, int fd, struct stamped_msg m[STAMPED
                 return got; /* EOF: this batch's writes first, then 0 on the next read */
             continue;
         }
-        m[got++] = (struct stamped_msg){rd->buf[i], rd->hdr[i].msg_len,
-                                        stamp_of(&rd->hdr[i].msg_hdr),
-                                        (rd->hdr[i].msg_hdr.msg_flags & MSG_TRUNC) != 0};
+        m[got++] =
+            (struct stamped_msg){rd->buf[i], rd->hdr[i].msg_len, stamp_of(&rd->hdr[i].msg_hdr),
+                                 (rd->hdr[i].msg_hdr.msg_flags & MSG_TRUNC) != 0};
     }
     if (got == 0) { /* only empty writes: nothing to give, and not the end */
         errno = EAGAIN;

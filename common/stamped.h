@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
+
 /* The writer's send buffer, forced: the writes that may wait unread (each one-byte
  * write takes about 768 bytes of it: 4 MiB hold about 5,400, a pipe holds 65,536
  * bytes), and the largest single write (4 MiB - 32; a larger one fails EMSGSIZE). */
@@ -23,8 +25,8 @@
 struct stamped_msg {
     const char *p; /* in the reader's buffer, valid until its next read */
     size_t len;
-    int64_t real_ns; /* CLOCK_REALTIME of the write; 0 when the kernel gave none */
-    int cut;         /* the write was longer than STAMPED_MSG_MAX: its rest is lost */
+    real_ns at; /* when the write was made; .ns 0 when the kernel gave no stamp */
+    int cut;    /* the write was longer than STAMPED_MSG_MAX: its rest is lost */
 };
 
 /* fds[0]: the reader's end (stamps on), fds[1]: the writer's (the child's stdout).

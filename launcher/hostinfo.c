@@ -72,8 +72,8 @@ static int parse_stat(char *buf, int64_t *rss_kib, int64_t *cpu_ms)
 /* ---- /proc/PID/stat kept open (struct proc_stats) ---- */
 
 struct stat_fd {
-    pid_t pid; /* 0: a free slot */
-    int fd;    /* -1: its process was gone at the last read */
+    pid_t pid;     /* 0: a free slot */
+    int fd;        /* -1: its process was gone at the last read */
     unsigned seen; /* the sweep generation it was last read in */
 };
 

@@ -46,8 +46,16 @@
 /* Why the loop woke during a run, logged at its end, so a question about the loop's
  * CPU starts from counts (docs/SCALING.md, "Launcher CPU per guest, third pass": the
  * wake-ups turned out not to be most of it). One epoll_wait return may carry several. */
-enum wake_src { WAKE_GUEST, WAKE_TIMER, WAKE_SOCKET, WAKE_STDERR, WAKE_SIGNAL, WAKE_SAMPLER,
-                WAKE_BACKEND, WAKE_NSRC };
+enum wake_src {
+    WAKE_GUEST,
+    WAKE_TIMER,
+    WAKE_SOCKET,
+    WAKE_STDERR,
+    WAKE_SIGNAL,
+    WAKE_SAMPLER,
+    WAKE_BACKEND,
+    WAKE_NSRC
+};
 
 struct wakes {
     long returns, idle; /* epoll_wait returns; of which with nothing ready (its 50 ms) */

@@ -377,8 +377,8 @@ static int sample(struct run *r, int with_pss)
         if (!in->alive || g->vm.pid <= 0)
             continue;
         int want_ram = in->state == SCHED_READY && g->ram_kib < 0 && !r->nomap;
-        r->req[n++] = (struct sample_req){
-            i, g->vm.pid, want_ram ? (int64_t)r->res.prof.mem_mib * 1024 : 0, 0};
+        r->req[n++] = (struct sample_req){i, g->vm.pid,
+                                          want_ram ? (int64_t)r->res.prof.mem_mib * 1024 : 0, 0};
     }
     /* busy stays busy until this thread takes the sample: no PSS is due in a skip */
     if (!sampler_busy(r->sampler) && pss_due(r, with_pss, clock_mono()))

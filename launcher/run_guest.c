@@ -1,6 +1,7 @@
 /* One guest of a run: spawn through the backend, its fds in the loop's epoll set, its
  * console read through the shared matcher (console.c) and stamped when written (QEMU's:
- * the kernel's stamp, stamped.h) or on read (a pipe's), ready or failed, and its exit. Not for when it is due or stopped (sched.c) nor sampling (run.c). */
+ * the kernel's stamp, stamped.h) or on read (a pipe's), ready or failed, and its exit.
+ * Not for when it is due or stopped (sched.c) nor sampling (run.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -137,9 +138,8 @@ static int *stream_fd(struct guest *g, enum stream which)
 }
 
 /* The epoll set a stream is watched in: stderr in the slow one (run.slowfd). */
-static int stream_set(const struct run *r, const struct vmm_guest *vm, enum stream which)
+static int stream_set(const struct run *r, enum stream which)
 {
-    (void)vm;
     return which == S_STDERR ? r->slowfd : r->epfd;
 }
 
@@ -148,7 +148,7 @@ static void close_fd(struct run *r, struct guest *g, enum stream which)
     int *fd = stream_fd(g, which);
     if (*fd < 0)
         return;
-    epoll_ctl(stream_set(r, &g->vm, which), EPOLL_CTL_DEL, *fd, NULL);
+    epoll_ctl(stream_set(r, which), EPOLL_CTL_DEL, *fd, NULL);
     close(*fd);
     *fd = -1;
 }
@@ -175,7 +175,7 @@ static void drain_stamped(struct run *r, int idx)
         }
         mono_ns now = clock_mono();
         for (int i = 0; i < n; i++) {
-            mono_ns at = m[i].real_ns ? clock_mono_of((real_ns){m[i].real_ns}) : now;
+            mono_ns at = m[i].at.ns ? clock_mono_of(m[i].at) : now;
             if (m[i].cut && !r->console_cut++)
                 log_warn("run %s: guest %d wrote more than %d bytes to its console at once: "
                          "the rest of such a write is not read",
@@ -293,13 +293,13 @@ mono_ns guest_slow_tick(struct run *r, mono_ns now)
 
 /* ---- processes ---- */
 
-static int watch(struct run *r, const struct vmm_guest *vm, int fd, int idx, enum stream which)
+static int watch(struct run *r, int fd, int idx, enum stream which)
 {
     if (fd < 0)
         return 0;
     struct epoll_event ev = {.events = EPOLLIN,
                              .data.u64 = RUN_TAG_GUEST | (uint64_t)idx << 2 | (uint64_t)which};
-    if (epoll_ctl(stream_set(r, vm, which), EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST)
+    if (epoll_ctl(stream_set(r, which), EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST)
         return 0; /* EEXIST: a watch by the spawner thread that failed half-way */
     return -1;
 }
@@ -310,7 +310,7 @@ int guest_watch(struct run *r, int idx, const struct vmm_guest *vm)
     for (enum stream k = S_CONSOLE; k <= S_DEBUG; k++) {
         if (fds[k] < 0)
             continue;
-        if (watch(r, vm, fds[k], idx, k) < 0)
+        if (watch(r, fds[k], idx, k) < 0)
             return -1;
         n++;
     }
@@ -338,8 +338,7 @@ static void publish_spawned(struct run *r, int idx, mono_ns call_start, mono_ns 
 
 /* Guest idx's new process (a spawn, or its TCG respawn): found by its pid on SIGCHLD,
  * its pipes watched (unless the spawner thread did), spawned published. */
-static void guest_track(struct run *r, int idx, mono_ns call_start, mono_ns call_end,
-                        int watched)
+static void guest_track(struct run *r, int idx, mono_ns call_start, mono_ns call_end, int watched)
 {
     struct guest *g = &r->g[idx];
     if (g->vm.pid > 0 && pidmap_put(&r->pids, g->vm.pid, idx) < 0)

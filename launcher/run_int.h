@@ -116,7 +116,8 @@ void guest_spawn(struct run *r, int idx); /* starts instance idx (taken from the
 int guest_spawn_args(struct run *r, int idx, struct spawn_buf *b, char *err, size_t errlen);
 /* Puts vm's pipes into the loop's epoll set, tagged for guest idx and the stream. Returns
  * how many are watched (one already there counts: a watch by the spawner thread,
- * run_spawn.c, that failed half-way), or -1 with errno. Safe from the spawner thread (epoll_ctl only). */
+ * run_spawn.c, that failed half-way), or -1 with errno. Safe from the spawner thread (epoll_ctl
+ * only). */
 int guest_watch(struct run *r, int idx, const struct vmm_guest *vm);
 /* The stderr set (run.slowfd): opened and nested in epfd, closed; the tick re-arms it
  * when due and returns when it next wants to (INT64_MAX: nothing to do). */

@@ -26,9 +26,10 @@
 #include "run_int.h"
 
 #define RUN_SPAWNER_RT_PRIO 10
-#define RUN_FDS_BASE 128    /* ours before any guest: sockets, epoll, eventfds, files */
-#define RUN_FDS_PER_GUEST 5 /* console, stderr and debug pipes, a QMP or HTTP socket, and
-                              * the sampler's /proc/PID/stat (hostinfo.h) */
+#define RUN_FDS_BASE 128 /* ours before any guest: sockets, epoll, eventfds, files */
+#define RUN_FDS_PER_GUEST                                                                          \
+    5 /* console, stderr and debug pipes, a QMP or HTTP socket, and                                \
+       * the sampler's /proc/PID/stat (hostinfo.h) */
 
 struct spawn_job {
     struct spawner_job base; /* first: the spawner hands this back */

@@ -26,8 +26,8 @@ enum state { IDLE, ASKED, DONE };
 
 struct sampler {
     pthread_t thread;
-    int efd;        /* written by the worker: a result is ready */
-    int wake_fd;    /* written by the loop: a request (or stop) is there */
+    int efd;     /* written by the worker: a result is ready */
+    int wake_fd; /* written by the loop: a request (or stop) is there */
     atomic_int stop;
     _Atomic enum state state; /* IDLE, ASKED: the loop's buffers; ASKED->DONE the worker's */
     struct sample_req *req;
@@ -99,7 +99,7 @@ static void *worker(void *arg)
             if (q->ram_kib > 0)
                 r->ram_kib = hostinfo_guest_ram_kib(q->pid, q->ram_kib);
         }
-        proc_stats_sweep(s->stats); /* the files of guests gone since are closed */
+        proc_stats_sweep(s->stats);    /* the files of guests gone since are closed */
         atomic_store(&s->state, DONE); /* release: the results are the loop's */
         kick(s->efd);
     }

@@ -13,12 +13,12 @@
 #include "profile.h"
 
 struct vmm_guest {
-    pid_t pid;      /* the VMM's pid when known (child or not); 0 when none */
-    int console_fd; /* read end of the guest's console (non-blocking), or -1 */
+    pid_t pid;           /* the VMM's pid when known (child or not); 0 when none */
+    int console_fd;      /* read end of the guest's console (non-blocking), or -1 */
     int console_stamped; /* console_fd is a kernel-stamped socket (stamped.h) */
-    int stderr_fd;  /* read end of the VMM's own stderr (non-blocking), or -1 */
-    int debug_fd;   /* read end of the debug port (isa-debugcon) when asked for, or -1 */
-    void *priv;     /* the backend's own per-guest state */
+    int stderr_fd;       /* read end of the VMM's own stderr (non-blocking), or -1 */
+    int debug_fd;        /* read end of the debug port (isa-debugcon) when asked for, or -1 */
+    void *priv;          /* the backend's own per-guest state */
 };
 
 struct vmm_spawn_args {

@@ -27,8 +27,8 @@ static void ram_block_resident(void **state)
     (void)state;
     long page = sysconf(_SC_PAGESIZE);
     assert_int_equal(page, 4096);
-    char *m = mmap(NULL, BLOCK_KIB * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+    char *m =
+        mmap(NULL, BLOCK_KIB * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(m != MAP_FAILED);
     madvise(m, BLOCK_KIB * 1024, MADV_NOHUGEPAGE); /* one touch must fault one page */
     assert_int_equal(hostinfo_guest_ram_kib(getpid(), BLOCK_KIB), 0);
