@@ -83,6 +83,17 @@ static int new_instance(struct sched *s, mono_ns due)
     return s->n++;
 }
 
+/* The last of the points at point k's time: points at one time are one step, whose
+ * count is the last one's (a trace written to the millisecond from a burst has
+ * several); applied one by one, each would be measured against the instances created
+ * ahead for all of them, and stop some that the next one creates again. */
+static int step_last(const struct sched *s, int k)
+{
+    while (k + 1 < s->cfg.nramp && s->cfg.ramp[k + 1].at_ns == s->cfg.ramp[k].at_ns)
+        k++;
+    return k;
+}
+
 int sched_init(struct sched *s, const struct sched_cfg *cfg, mono_ns t0,
                const struct sched_ops *ops, void *ctx)
 {
@@ -96,9 +107,10 @@ int sched_init(struct sched *s, const struct sched_cfg *cfg, mono_ns t0,
     if (sched_check_cfg(cfg, err, sizeof err) < 0) /* the caller checked: no overflow here */
         return -1;
     s->initial = cfg->nramp ? 0 : (int)cfg->count;
-    for (int i = 1; i < cfg->nramp; i++)
-        if (cfg->ramp[i].count > cfg->ramp[s->ramp_peak].count)
-            s->ramp_peak = i;
+    s->ramp_peak = cfg->nramp ? step_last(s, 0) : 0;
+    for (int i = s->ramp_peak + 1; i < cfg->nramp; i = step_last(s, i) + 1)
+        if (cfg->ramp[step_last(s, i)].count > cfg->ramp[s->ramp_peak].count)
+            s->ramp_peak = step_last(s, i);
     for (int i = 0; i < s->initial; i++)
         if (new_instance(s, mono_add(t0, cfg->interval_ns * i)) < 0)
             return -1;
@@ -162,33 +174,35 @@ static void ramp_to(struct sched *s, int target, mono_ns at)
     }
 }
 
-/* The rises of the ramp points due by horizon, created now, each due at its point's
+/* The rises of the ramp steps due by horizon, created now, each due at its step's
  * time, so an owner that takes spawns take_ahead_ns early starts them on time; up to
  * the first fall, which waits for its own time. Sets when to look again. */
 static void ramp_ahead(struct sched *s, mono_ns horizon)
 {
     int have = live_by(s, horizon), target = s->live_target, k = s->ramp_next;
-    for (; k < s->cfg.nramp && mono_diff(ramp_at(s, k), horizon) >= 0; k++) {
-        if (s->cfg.ramp[k].count < target)
+    for (; k < s->cfg.nramp && mono_diff(ramp_at(s, k), horizon) >= 0; k = step_last(s, k) + 1) {
+        if (s->cfg.ramp[step_last(s, k)].count < target)
             break;
-        target = s->cfg.ramp[k].count;
+        target = s->cfg.ramp[step_last(s, k)].count;
         for (; have < target; have++)
             if (new_instance(s, ramp_at(s, k)) < 0)
                 break;
     }
     s->ramp_ahead_at.ns = INT64_MAX;
-    if (k < s->cfg.nramp && s->cfg.ramp[k].count >= target)
+    if (k < s->cfg.nramp && s->cfg.ramp[step_last(s, k)].count >= target)
         s->ramp_ahead_at = mono_add(ramp_at(s, k), -s->take_ahead_ns);
 }
 
-/* Ramp: follows the trace's instance count. Each point's new instances are due at the
- * point's time, however late this tick comes (the launch lag then shows it); failed
- * instances are replaced, due now. */
+/* Ramp: follows the trace's instance count, a step at a time. Each step's new
+ * instances are due at its time, however late this tick comes (the launch lag then
+ * shows it); failed instances are replaced, due now. */
 static void follow_ramp(struct sched *s, mono_ns now)
 {
     while (s->ramp_next < s->cfg.nramp && mono_diff(ramp_at(s, s->ramp_next), now) >= 0) {
-        s->live_target = s->cfg.ramp[s->ramp_next].count;
-        ramp_to(s, s->live_target, ramp_at(s, s->ramp_next++));
+        int k = step_last(s, s->ramp_next);
+        s->ramp_next = k + 1;
+        s->live_target = s->cfg.ramp[k].count;
+        ramp_to(s, s->live_target, ramp_at(s, k));
     }
     ramp_to(s, s->live_target, now);
     ramp_ahead(s, mono_add(now, s->take_ahead_ns));

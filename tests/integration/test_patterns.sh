@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Launch patterns with real minkernel guests: interval (lag recorded, schedule kept),
 # concurrency limit (never more boots in flight), mass restart (fleet count before,
-# during, after), ramp (follows the trace up and down), and a launcher killed with
+# during, after), ramp (follows the trace up and down; points at one time are one
+# step), and a launcher killed with
 # SIGKILL leaves no guest behind (PR_SET_PDEATHSIG).
 source "$BS_SOURCE/tests/integration/lib.sh"
 
@@ -122,6 +123,19 @@ assert max(v) == 8 and min(v[peak:]) <= 2, v
 print("running over time:", v)
 PY
 pass "ramp followed its trace up and down"
+
+# --- ramp with several points at one time, as bench/storm.sh SHAPE=ref writes a burst
+# to the millisecond: one step each, to its last count. Each point used to be applied
+# in turn: 64 guests traced spawned 67-74 and aborted 3-10.
+printf 't_s,count\n0.000,1\n0.001,2\n0.001,3\n0.001,4\n0.013,5\n0.013,6\n' >"$T_DIR/ramp-steps.csv"
+sed 's/ramp.csv/ramp-steps.csv/' "$T_DIR/ramp.yaml" >"$T_DIR/ramp-steps.yaml"
+run_scenario "$T_DIR/ramp-steps.yaml" ramp-steps
+python3 - "$T_DIR/ramp-steps.json" <<'PY' || fail "ramp with points at one time: $(cat "$T_DIR/ramp-steps.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["spawned"] == 6 and r["ready"] == 6 and r["failed"] == 0, r
+PY
+pass "ramp points at one time are one step (6 spawned, 6 ready, 0 failed)"
 
 # --- SIGKILL of the launcher: its guests die with it
 cat >"$T_DIR/hold.yaml" <<'YAML'

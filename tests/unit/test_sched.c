@@ -254,6 +254,43 @@ static void ramp_late_tick(void **state)
     sched_free(&s);
 }
 
+/* Points at one time are one step, whose count is the last one's: a trace written to
+ * the millisecond from a burst (bench/storm.sh SHAPE=ref: "0:1,1:2,1:3,1:4,13:5") rises
+ * once at 1, to 4. Each point at 1 used to be applied in turn against the instances
+ * created ahead for all of them: "1:2" found 4 due by 1 and stopped or dropped the
+ * newest, and later points created them again, so a 64-guest trace spawned 67-74
+ * guests and aborted 3-10. A step that ends lower than it starts ("200:3,200:1") ends
+ * at 1. */
+static void ramp_same_time(void **state)
+{
+    (void)state;
+    struct owner o = {0};
+    struct sched s;
+    ramp_init(&s, "0:1,1:2,1:3,1:4,13:5,200:3,200:1", MS(1000), &ops, &o);
+    assert_int_equal(s.ramp_peak, 4);
+    s.take_ahead_ns = MS(2000); /* the launcher's: every rise is created at the first tick */
+    sched_tick(&s, at(0));
+    assert_int_equal(s.n, 5);
+    assert_int_equal(s.in[1].due.ns, at(1).ns);
+    assert_int_equal(s.in[3].due.ns, at(1).ns);
+    assert_int_equal(s.in[4].due.ns, at(13).ns);
+    assert_int_equal(take_all(&s, at(2000), NULL), 5);
+    for (int ms = 0; ms <= 13; ms++)
+        sched_tick(&s, at(ms));
+    assert_int_equal(s.n, 5);
+    assert_int_equal(o.nstopped, 0);
+    for (int i = 0; i < 5; i++)
+        boot(&s, i);
+    assert_true(sched_whole(&s)); /* the peak (13:5) was asked for, and all are up */
+    sched_tick(&s, at(200));
+    assert_int_equal(o.nstopped, 4); /* straight to 1, not to 3 first */
+    assert_int_equal(s.n, 5);
+    sched_free(&s);
+    ramp_init(&s, "0:1,1:5,1:2,5:3", 0, &ops, &o); /* the peak is the step at 5, not 1:5 */
+    assert_int_equal(s.ramp_peak, 3);
+    sched_free(&s);
+}
+
 static void mass_restart(void **state)
 {
     (void)state;
@@ -488,6 +525,7 @@ int main(void)
         cmocka_unit_test(ramp),
         cmocka_unit_test(ramp_taken_ahead),
         cmocka_unit_test(ramp_late_tick),
+        cmocka_unit_test(ramp_same_time),
         cmocka_unit_test(mass_restart),
         cmocka_unit_test(abort_run),
         cmocka_unit_test(overflow_refused),
