@@ -245,11 +245,15 @@ static FILE *open_ramp(const struct ycfg *c, int line, const char *path)
     return f;
 }
 
-/* One data row "t_s,count" checked and appended to s->ramp as "T_MS:COUNT". Messages
- * name the file and row, never the row's text: the file may be anything (/etc/shadow).
- * Returns 1 for a row (its count in *cnt), 0 for a header, -1 on error. */
+/* One data row "t_s,count" checked and appended to s->ramp as "T_MS:COUNT"; a row in
+ * the previous one's millisecond replaces it (*prev_at: where that one starts), as the
+ * launcher reads points at one time as one step to the last count (sched.c step_last).
+ * Messages name the file and row, never the row's text: the file may be anything
+ * (/etc/shadow). Returns 1 for a new point, 2 for one that replaced the previous (its
+ * count in *cnt either way), 0 for a header, -1 on error. */
 static int ramp_row(const struct ycfg *c, int line, const char *path, int rowno, const char *p,
-                    double *last_t, size_t *used, struct scenario *s, long *cnt_out)
+                    double *last_t, size_t *used, size_t *prev_at, struct scenario *s,
+                    long *cnt_out)
 {
     double t;
     long cnt;
@@ -263,15 +267,20 @@ static int ramp_row(const struct ycfg *c, int line, const char *path, int rowno,
         cnt > LIM_COUNT_MAX)
         return ycfg_fail(c, line, "ramp", "%s:%d: times must rise and counts be 0..%d", path, rowno,
                          LIM_COUNT_MAX);
-    int n = snprintf(s->ramp + *used, sizeof s->ramp - *used, "%s%lld:%ld", *used ? "," : "",
-                     (long long)(t * 1000 + 0.5), cnt);
+    long long ms = (long long)(t * 1000 + 0.5);
+    int same = *used && ms == (long long)(*last_t * 1000 + 0.5);
+    if (same)
+        *used = *prev_at;
+    *prev_at = *used;
+    int n =
+        snprintf(s->ramp + *used, sizeof s->ramp - *used, "%s%lld:%ld", *used ? "," : "", ms, cnt);
     if (n < 0 || *used + (size_t)n >= sizeof s->ramp)
         return ycfg_fail(c, line, "ramp", "%s: too many rows (the trace must fit %zu bytes)", path,
                          sizeof s->ramp);
     *used += (size_t)n;
     *last_t = t;
     *cnt_out = cnt;
-    return 1;
+    return same ? 2 : 1;
 }
 
 /* Reads the ramp CSV (t_s,count per row; a first row that is not numbers is a header;
@@ -290,8 +299,9 @@ static int set_ramp(const struct ycfg *c, int line, struct fy_node *v, struct sc
     if (!f)
         return -1;
     int rowno = 0, points = 0, peak = 0, rc = 0;
+    long step = 0; /* the count of the last point so far: a later row may replace it */
     double last_t = 0;
-    size_t used = 0;
+    size_t used = 0, prev_at = 0;
     s->ramp[0] = '\0';
     while (rc == 0 && fgets(row, sizeof row, f)) {
         char *p = row + strspn(row, " \t");
@@ -302,12 +312,17 @@ static int set_ramp(const struct ycfg *c, int line, struct fy_node *v, struct sc
                            sizeof row - 2);
         } else if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0') {
             continue;
-        } else if ((rc = ramp_row(c, line, path, rowno, p, &last_t, &used, s, &cnt)) > 0) {
-            points++;
-            peak = cnt > peak ? (int)cnt : peak;
+        } else if ((rc = ramp_row(c, line, path, rowno, p, &last_t, &used, &prev_at, s, &cnt)) >
+                   0) {
+            if (rc == 1) { /* a new point: the previous one's count stands */
+                points++;
+                peak = step > peak ? (int)step : peak;
+            }
+            step = cnt;
             rc = 0;
         }
     }
+    peak = step > peak ? (int)step : peak;
     fclose(f);
     if (rc == 0 && points == 0)
         rc = ycfg_fail(c, line, "ramp", "%s has no t_s,count rows", path);

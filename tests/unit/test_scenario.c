@@ -276,6 +276,15 @@ static void test_ramp_file_bounds(void **state)
     write_ramp("0,1\r\n\r\n5,2\r\n"); /* CRLF rows and blank lines are fine */
     assert_int_equal(load_text(yaml, &s, err, sizeof err), 0);
     assert_string_equal(s.ramp, "0:1,5000:2");
+    /* rows in one millisecond are one step, to the last one's count; the peak is of steps */
+    write_ramp("t_s,count\n0.000,1\n0.0004,5\n0.001,2\n0.001,3\n1.5,4\n1.5,1\n");
+    assert_int_equal(load_text(yaml, &s, err, sizeof err), 0);
+    assert_string_equal(s.ramp, "0:5,1:3,1500:1");
+    assert_int_equal(s.counts[0], 5);
+    write_ramp("0,2\n0,1\n");
+    assert_int_equal(load_text(yaml, &s, err, sizeof err), 0);
+    assert_string_equal(s.ramp, "0:1");
+    assert_int_equal(s.counts[0], 1);
     unlink("/tmp/bs-test-ramp.csv");
     expect_error("guest: minkernel\npattern: ramp\nramp: /dev/zero\n", 3,
                  "key 'ramp': /dev/zero is not a regular file");
