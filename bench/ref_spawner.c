@@ -3,10 +3,14 @@
  * every INTERVAL_MS, the same schedule bootstorm's interval pattern follows) with
  * posix_spawnp, consoles read with poll() between two spawns, boot = first sight of
  * the ready line - just before spawn. No events, no Redis, no sampling. Shares no code with
- * bootstorm. usage: ref_spawner [-M MACHINE] [-o OFFSETS] KERNEL N kvm|tcg [INTERVAL_MS] -M  QEMU's
- * -M value (default microvm): the same machine as the profile compared with -o  writes each guest's
- * spawn time after the first spawn, ms, one a line: the reference's burst shape, which
- * bench/storm.sh can make bootstorm follow
+ * bootstorm.
+ * usage: ref_spawner [-M MACHINE] [-o OFFSETS] [-b BOOTS] KERNEL N kvm|tcg [INTERVAL_MS]
+ *   -M  QEMU's -M value (default microvm): the same machine as the profile compared
+ *   -o  writes each guest's spawn time after the first spawn, ms, one a line: the
+ *       reference's burst shape, which bench/storm.sh can make bootstorm follow
+ *   -b  writes each guest's spawn time (as -o) and its boot time, ms (-1: never ready),
+ *       one guest a line, in spawn order: the boots by spawn order, which bench/storm.sh
+ *       compares quarter by quarter
  *   -> prints "ref n=N ready=R p50_ms=.. p99_ms=.. max_ms=.. all_ms=.. spawn_all_ms=..
  *      mem_base_mib=.. mem_peak_mib=.. pss_mib=.. cpu_ms=.." (host memory in use: MemTotal -
  *      MemAvailable, before the first spawn and its peak, sampled every 100 ms; pss_mib:
@@ -174,8 +178,9 @@ static void report(struct guest *g, int n, const struct totals *t)
     free(ok);
 }
 
-/* Each guest's spawn time after the first's, ms, one a line, into path. */
-static int write_offsets(const char *path, const struct guest *g, int spawned)
+/* Each guest's spawn time after the first's, ms, one a line, into path; with its boot
+ * time (ms, -1 if never ready) after it when with_boot. */
+static int write_offsets(const char *path, const struct guest *g, int spawned, int with_boot)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -183,7 +188,10 @@ static int write_offsets(const char *path, const struct guest *g, int spawned)
         return -1;
     }
     for (int i = 0; i < spawned; i++)
-        fprintf(f, "%.3f\n", g[i].t0 - g[0].t0);
+        if (with_boot)
+            fprintf(f, "%.3f %.3f\n", g[i].t0 - g[0].t0, g[i].boot);
+        else
+            fprintf(f, "%.3f\n", g[i].t0 - g[0].t0);
     return fclose(f);
 }
 
@@ -233,19 +241,22 @@ static int storm(struct guest *g, struct pollfd *pfd, int n, double interval, ch
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: ref_spawner [-M MACHINE] [-o OFFSETS] KERNEL N kvm|tcg [INTERVAL_MS]\n");
+    fprintf(
+        stderr,
+        "usage: ref_spawner [-M MACHINE] [-o OFFSETS] [-b BOOTS] KERNEL N kvm|tcg [INTERVAL_MS]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    const char *machine = "microvm", *offsets = NULL;
-    for (int c; (c = getopt(argc, argv, "M:o:")) != -1;) {
+    const char *machine = "microvm", *offsets = NULL, *boots = NULL;
+    for (int c; (c = getopt(argc, argv, "M:o:b:")) != -1;) {
         if (c == 'M')
             machine = optarg;
         else if (c == 'o')
             offsets = optarg;
+        else if (c == 'b')
+            boots = optarg;
         else
             return usage();
     }
@@ -270,7 +281,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < spawned; i++)
         waitpid(g[i].pid, NULL, 0);
     report(g, n, &t);
-    if (offsets && write_offsets(offsets, g, spawned) < 0)
+    if ((offsets && write_offsets(offsets, g, spawned, 0) < 0) ||
+        (boots && write_offsets(boots, g, spawned, 1) < 0))
         return 1;
     int ready = 0;
     for (int i = 0; i < n; i++)

@@ -24,6 +24,9 @@
 #   per-guest p50 and all-ready to its first run's is printed (with REPEAT, their median
 #   and range): the noise of the same spawner run twice in a row on this machine now,
 #   against which the bootstorm/reference ratio is read.
+#   With SHAPE=ref each pair (and each A/A) is also compared quarter by quarter of its
+#   guests in spawn order (bench/quarters.py): the p50 of each quarter and their ratio,
+#   with REPEAT their medians: whether the first guests, the last, or all moved.
 # env SAMPLE_MS=MS: bootstorm's memory sampling period (sample_ms; default 100).
 # env CSV=FILE: also appends one row per tool and storm to FILE (header if new).
 # Columns: ready, boot p50/p99/max, all ready, peak host memory in use (watched by this
@@ -116,8 +119,9 @@ sys.stderr.write("ramp: %d points for %d guests\n" % (k, n))
 PY
 }
 
-reference() { # N ACCEL: one line "ref n=.. ..."
+reference() { # N ACCEL [BOOTS]: one line "ref n=.. ..."; BOOTS: each guest's boot (-b)
     local m=(-M "$machine")
+    [ -z "${3:-}" ] || m+=(-b "$3")
     "$B/bench/ref_spawner" "${m[@]}" -o "$data/offsets" "$B/images/minkernel.elf" "$1" "$2" "$interval" || true
 }
 
@@ -146,7 +150,8 @@ for accel in $accels; do
       for ((rep = 0; rep < repeat; rep++)); do
         rm -f "$data/offsets"
         if [ -n "$shape" ]; then
-            ref=$(watched "$data/mem.ref" reference "$n" "$accel")
+            rm -f "$data/boots.ref" "$data/boots.ref2" "$data/kept"
+            ref=$(watched "$data/mem.ref" reference "$n" "$accel" "$data/boots.ref")
             ramp "$data/offsets" >"$data/ramp.csv"
         fi
         scenario "$n" "$accel" >"$data/s.yaml"
@@ -217,6 +222,8 @@ if boot["p50"] > 0 and refr["p50"] > 0:
         print("  first-to-last spawn differs by more than 10 % + 5 ms: not on equal terms, not counted")
     with open(ratios, "a") as fo:
         fo.write("%s %s %f %f %d\n" % (accel, n, boot["p50"] / refr["p50"], boot["all"] / refr["all"], kept))
+    if kept:  # its quarters are compared too (bench/quarters.py)
+        open(os.path.join(os.path.dirname(ratios), "kept"), "w").close()
 if out:
     cols = ["tool", "n", "ready", "failed", "p50", "p99", "max", "all", "peak", "base", "per", "pss", "cpu", "spawn", "pss_n", "own_peak"]
     head = ("accel,machine,schedule,tool,n,ready,failed,p50_ms,p99_ms,max_ms,all_ready_ms,peak_mem_mib,"
@@ -228,7 +235,16 @@ if out:
         for x in (boot, refr):
             fo.write(",".join([accel, machine.replace(",", " "), sched] + [cell(x[c]) for c in cols]) + "\n")
 PY
-        [ -z "$aa" ] || aa_pair "$ref" "$(watched "$data/mem.ref2" reference "$n" "$accel")" "$accel" "$n"
+        if [ -n "$shape" ] && [ -e "$data/kept" ] && [ -s "$data/g.csv" ] && [ -s "$data/boots.ref" ]; then
+            python3 bench/quarters.py from-csv "$data/g.csv" "$data/boots.bs"
+            python3 bench/quarters.py pair "bootstorm/reference" "$data/boots.bs" "$data/boots.ref" \
+                "$data/quarters" "$accel" "$n" ratio
+        fi
+        if [ -n "$aa" ]; then
+            aa_pair "$ref" "$(watched "$data/mem.ref2" reference "$n" "$accel" "${shape:+$data/boots.ref2}")" "$accel" "$n"
+            [ ! -s "$data/boots.ref2" ] || python3 bench/quarters.py pair "A/A (reference again/reference)" \
+                "$data/boots.ref2" "$data/boots.ref" "$data/quarters" "$accel" "$n" aa
+        fi
       done
     done
 done
@@ -251,4 +267,5 @@ for (a, n, kind), v in sorted(by.items()):
           (a, n, len(v), " (%d more not counted)" % d if d else "", what, statistics.median(p), p[0], p[-1],
            statistics.median(al), al[0], al[-1]))
 PY
+    [ ! -s "$data/quarters" ] || python3 bench/quarters.py summary "$data/quarters"
 fi
