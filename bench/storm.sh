@@ -220,6 +220,10 @@ if boot["p50"] > 0 and refr["p50"] > 0:
     kept = not (sched == "ref" and abs(boot["spawn"] - refr["spawn"]) > 0.1 * refr["spawn"] + 5)
     if not kept:  # not on equal terms after all: out of the summary
         print("  first-to-last spawn differs by more than 10 % + 5 ms: not on equal terms, not counted")
+    elif r.get("spawned", 0) != int(n) or refr["n"] != int(n):  # more guests boot at once
+        kept = False
+        print("  bootstorm spawned %s guests, the reference %d, for %s: not on equal terms, not counted" %
+              (r.get("spawned"), refr["n"], n))
     with open(ratios, "a") as fo:
         fo.write("%s %s %f %f %d\n" % (accel, n, boot["p50"] / refr["p50"], boot["all"] / refr["all"], kept))
     if kept:  # its quarters are compared too (bench/quarters.py)
