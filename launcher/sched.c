@@ -102,7 +102,7 @@ int sched_init(struct sched *s, const struct sched_cfg *cfg, mono_ns t0,
     s->ops = ops;
     s->ctx = ctx;
     s->t0 = t0;
-    s->ramp_ahead_at = t0; /* a ramp's first rises are created at the first tick */
+    s->ramp_ahead_at.ns = 0; /* a ramp's first rises are created at the first tick */
     char err[128];
     if (sched_check_cfg(cfg, err, sizeof err) < 0) /* the caller checked: no overflow here */
         return -1;
@@ -122,6 +122,9 @@ void sched_free(struct sched *s)
     free(s->in);
     s->in = NULL;
     s->n = s->cap = 0;
+    free(s->dues);
+    s->dues = NULL;
+    s->dues_cap = 0;
 }
 
 void sched_stop(struct sched *s, int idx)
@@ -144,14 +147,18 @@ static mono_ns ramp_at(const struct sched *s, int k)
     return mono_add(s->t0, s->cfg.ramp[k].at_ns);
 }
 
-/* Instances that count toward the fleet as of `by`: not retired, not failed, due by then
- * (a rise created ahead is not counted before its time). */
+/* Whether an instance counts toward the fleet as of `by`: not retired, not failed, due
+ * by then (a rise created ahead is not counted before its time). */
+static int counts_by(const struct sched_inst *in, mono_ns by)
+{
+    return !in->retired && in->state != SCHED_FAILED && mono_diff(in->due, by) >= 0;
+}
+
 static int live_by(const struct sched *s, mono_ns by)
 {
     int live = 0;
     for (int i = 0; i < s->n; i++)
-        live +=
-            !s->in[i].retired && s->in[i].state != SCHED_FAILED && mono_diff(s->in[i].due, by) >= 0;
+        live += counts_by(&s->in[i], by);
     return live;
 }
 
@@ -174,16 +181,48 @@ static void ramp_to(struct sched *s, int target, mono_ns at)
     }
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The due times of the instances that count toward the fleet by `by`, sorted into
+ * s->dues. Returns how many, or -1 without memory. */
+static int live_dues(struct sched *s, mono_ns by)
+{
+    if (s->dues_cap < s->n) {
+        int64_t *d = realloc(s->dues, (size_t)s->n * 2 * sizeof *d);
+        if (!d)
+            return -1;
+        s->dues = d;
+        s->dues_cap = s->n * 2;
+    }
+    int m = 0;
+    for (int i = 0; i < s->n; i++)
+        if (counts_by(&s->in[i], by))
+            s->dues[m++] = s->in[i].due.ns;
+    qsort(s->dues, (size_t)m, sizeof *s->dues, cmp_i64);
+    return m;
+}
+
 /* The rises of the ramp steps due by horizon, created now, each due at its step's
  * time, so an owner that takes spawns take_ahead_ns early starts them on time; up to
- * the first fall, which waits for its own time. Sets when to look again. */
+ * the first fall, which waits for its own time. Each step is measured against the
+ * instances due by its own time, not by the horizon: counted by the horizon, one that
+ * failed ahead of an early step hid behind those of a later one, the early step was
+ * short, replaced it at its time, and the later step stopped one. Sets when to look
+ * again. */
 static void ramp_ahead(struct sched *s, mono_ns horizon)
 {
-    int have = live_by(s, horizon), target = s->live_target, k = s->ramp_next;
-    for (; k < s->cfg.nramp && mono_diff(ramp_at(s, k), horizon) >= 0; k = step_last(s, k) + 1) {
+    int m = live_dues(s, horizon), j = 0, have = 0, target = s->live_target, k = s->ramp_next;
+    for (; m >= 0 && k < s->cfg.nramp && mono_diff(ramp_at(s, k), horizon) >= 0;
+         k = step_last(s, k) + 1) {
         if (s->cfg.ramp[step_last(s, k)].count < target)
             break;
         target = s->cfg.ramp[step_last(s, k)].count;
+        for (; j < m && s->dues[j] <= ramp_at(s, k).ns; j++)
+            have++;
         for (; have < target; have++)
             if (new_instance(s, ramp_at(s, k)) < 0)
                 break;
@@ -198,14 +237,22 @@ static void ramp_ahead(struct sched *s, mono_ns horizon)
  * shows it); failed instances are replaced, due now. */
 static void follow_ramp(struct sched *s, mono_ns now)
 {
+    int stepped = 0;
     while (s->ramp_next < s->cfg.nramp && mono_diff(ramp_at(s, s->ramp_next), now) >= 0) {
         int k = step_last(s, s->ramp_next);
         s->ramp_next = k + 1;
         s->live_target = s->cfg.ramp[k].count;
         ramp_to(s, s->live_target, ramp_at(s, k));
+        stepped = 1;
     }
     ramp_to(s, s->live_target, now);
-    ramp_ahead(s, mono_add(now, s->take_ahead_ns));
+    /* only when it can create something: a step passed, a failure, or the next rise
+     * within reach (it sorts the instances: not on every loop turn) */
+    mono_ns horizon = mono_add(now, s->take_ahead_ns);
+    if (stepped || s->nfailed != s->ahead_failed || mono_diff(s->ramp_ahead_at, now) >= 0) {
+        s->ahead_failed = s->nfailed;
+        ramp_ahead(s, horizon);
+    }
 }
 
 /* Mass restart: stop a share of the first fleet and start as many new instances. */

@@ -70,9 +70,12 @@ struct sched {
      * sched_next_due wakes the owner that early for a spawn, never for anything else. */
     int64_t take_ahead_ns;
     mono_ns ramp_ahead_at; /* when the next rises are to be created */
-    int ramp_peak;         /* ramp: the last point of its first step at its largest count */
-    int whole_seen;        /* ops->whole was called */
-    mono_ns keep_until;    /* the owner keeps the fleet whole until then; 0: not kept */
+    int64_t *dues;         /* ramp_ahead's: the live instances' due times, sorted */
+    int dues_cap;
+    int ahead_failed;   /* nfailed when ramp_ahead last ran: a failure since may change it */
+    int ramp_peak;      /* ramp: the last point of its first step at its largest count */
+    int whole_seen;     /* ops->whole was called */
+    mono_ns keep_until; /* the owner keeps the fleet whole until then; 0: not kept */
 };
 
 /* "T_MS:COUNT,..." (times rising, at most SCHED_MAX_RAMP points) into c->ramp.

@@ -291,6 +291,89 @@ static void ramp_same_time(void **state)
     sched_free(&s);
 }
 
+/* Counts only: the random traces below stop more than struct owner holds. */
+struct tally {
+    int created, stopped;
+};
+static int t_create(void *ctx, int idx)
+{
+    (void)idx;
+    ((struct tally *)ctx)->created++;
+    return 0;
+}
+static void t_stop(void *ctx, int idx)
+{
+    (void)idx;
+    ((struct tally *)ctx)->stopped++;
+}
+static const struct sched_ops tops = {t_create, t_stop, NULL, NULL, NULL};
+
+/* The count the trace asks for at ms: the last point at or before it (0 before the
+ * first), which is the last of its step. */
+static int trace_count(const struct sched_cfg *c, int64_t ms)
+{
+    int want = 0;
+    for (int i = 0; i < c->nramp && c->ramp[i].at_ns <= MS(ms); i++)
+        want = c->ramp[i].count;
+    return want;
+}
+
+/* Random traces (times rising or equal, counts up and down), the owner taking spawns
+ * 0, 5 or 2000 ms ahead, guests up at once, and in every other trace one spawn in
+ * eight failing: at every 1 ms tick the live instances due by then are exactly what
+ * the trace asks for (failed ones replaced), and only a fall stops any: as many as it
+ * falls, or fewer when some of them failed before it. */
+static void ramp_random_traces(void **state)
+{
+    (void)state;
+    uint32_t rng = 12345;
+#define RND(n) ((int)((rng = rng * 1103515245u + 12345u) >> 16) % (n))
+    for (int round = 0; round < 400; round++) {
+        char trace[512];
+        int len = 0, t = 0, npoints = 1 + RND(12), failing = round % 2;
+        for (int i = 0; i < npoints; i++) {
+            t += RND(3) == 0 ? 0 : RND(8); /* a third at the previous point's time */
+            len += snprintf(trace + len, sizeof trace - (size_t)len, "%s%d:%d", i ? "," : "", t,
+                            RND(7));
+        }
+        struct sched_cfg c = {.hold_ns = MS(100000)};
+        char err[128];
+        assert_int_equal(sched_parse_ramp(&c, trace, err, sizeof err), 0);
+        struct tally o = {0};
+        struct sched s;
+        assert_int_equal(sched_init(&s, &c, at(0), &tops, &o), 0);
+        static const int64_t ahead_ms[] = {0, 5, 2000};
+        s.take_ahead_ns = MS(ahead_ms[round % 3]);
+        for (int ms = 0; ms <= t + 2; ms++) {
+            int stopped_before = o.stopped;
+            sched_tick(&s, at(ms));
+            int live = 0;
+            for (int i = 0; i < s.n; i++)
+                live += !s.in[i].retired && s.in[i].state != SCHED_FAILED &&
+                        s.in[i].due.ns <= at(ms).ns;
+            int want = trace_count(&c, ms), before = ms ? trace_count(&c, ms - 1) : 0;
+            int fall = before > want ? before - want : 0, stopped = o.stopped - stopped_before;
+            if (live != want || stopped > fall || (!failing && stopped != fall))
+                fail_msg("trace %s, ahead %lld ms, failing %d, at %d ms: %d live (want %d), "
+                         "%d stopped (the trace fell by %d)",
+                         trace, (long long)ahead_ms[round % 3], failing, ms, live, want, stopped,
+                         fall);
+            for (int idx; (idx = sched_take_due(&s, mono_add(at(ms), s.take_ahead_ns))) >= 0;) {
+                assert_int_equal(sched_spawned(&s, idx), 1);
+                if (failing && RND(8) == 0)
+                    sched_failed(&s, idx);
+                else
+                    assert_int_equal(sched_ready(&s, idx), 1);
+            }
+            for (int i = 0; i < s.n; i++)
+                if ((s.in[i].retired || s.in[i].state == SCHED_FAILED) && s.in[i].alive)
+                    sched_gone(&s, i);
+        }
+        sched_free(&s);
+    }
+#undef RND
+}
+
 static void mass_restart(void **state)
 {
     (void)state;
@@ -526,6 +609,7 @@ int main(void)
         cmocka_unit_test(ramp_taken_ahead),
         cmocka_unit_test(ramp_late_tick),
         cmocka_unit_test(ramp_same_time),
+        cmocka_unit_test(ramp_random_traces),
         cmocka_unit_test(mass_restart),
         cmocka_unit_test(abort_run),
         cmocka_unit_test(overflow_refused),
