@@ -1,7 +1,8 @@
 /* sched: the launch patterns without a single process. Burst (all due at t0),
  * interval due times, concurrency limit, ramp up and down, mass restart, hold, abort,
  * the next due time the loop sleeps until, and when the fleet is whole (its owner's
- * PSS sample) and kept so until the owner lets it go. */
+ * PSS sample) and kept so until the owner lets it go; then random ramps, bursts and
+ * intervals against what the trace or the limits ask, tick by tick. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -293,7 +294,7 @@ static void ramp_same_time(void **state)
 
 /* Counts only: the random traces below stop more than struct owner holds. */
 struct tally {
-    int created, stopped;
+    int created, stopped, restarted; /* restarted: how many the mass restart stopped */
 };
 static int t_create(void *ctx, int idx)
 {
@@ -306,7 +307,12 @@ static void t_stop(void *ctx, int idx)
     (void)idx;
     ((struct tally *)ctx)->stopped++;
 }
-static const struct sched_ops tops = {t_create, t_stop, NULL, NULL, NULL};
+static void t_restart(void *ctx, int stopped, mono_ns now)
+{
+    (void)now;
+    ((struct tally *)ctx)->restarted = stopped;
+}
+static const struct sched_ops tops = {t_create, t_stop, NULL, t_restart, NULL};
 
 /* The count the trace asks for at ms: the last point at or before it (0 before the
  * first), which is the last of its step. */
@@ -369,6 +375,64 @@ static void ramp_random_traces(void **state)
                 if ((s.in[i].retired || s.in[i].state == SCHED_FAILED) && s.in[i].alive)
                     sched_gone(&s, i);
         }
+        sched_free(&s);
+    }
+#undef RND
+}
+
+/* Random bursts and intervals (count, interval, concurrency limit, a mass restart,
+ * boots that take 0-9 ms, one in eight failing), driven by 1 ms ticks with an owner
+ * that takes what is due: nothing starts before its time or in another order, never
+ * more boot at once than the limit, every instance is taken, and the run ends with
+ * every instance settled and the restart done once, with as many new instances as it
+ * stopped (at most its share: failed ones are gone already). */
+static void random_bursts(void **state)
+{
+    (void)state;
+    uint32_t rng = 777;
+#define RND(n) ((int)((rng = rng * 1103515245u + 12345u) >> 16) % (n))
+    for (int round = 0; round < 300; round++) {
+        struct sched_cfg c = {.count = 1 + RND(20),
+                              .interval_ns = MS(RND(3) ? 0 : RND(5)),
+                              .concurrency = RND(2) ? 0 : 1 + RND(4),
+                              .restart_permille = RND(3) ? 0 : 1 + RND(1000),
+                              .restart_after_ns = MS(RND(10)),
+                              .hold_ns = MS(RND(10))};
+        struct tally o = {0};
+        struct sched s;
+        assert_int_equal(sched_init(&s, &c, at(0), &tops, &o), 0);
+        int up_at[64] = {0}, next = 0, ms;
+        for (ms = 0; ms < 2000 && !s.ending; ms++) {
+            sched_tick(&s, at(ms));
+            for (int i = 0; i < s.n; i++) { /* boots that end now; stopped ones exit */
+                if (s.in[i].state == SCHED_BOOTING && s.in[i].alive && up_at[i] <= ms &&
+                    (RND(8) ? sched_ready(&s, i) : sched_failed(&s, i)) &&
+                    s.in[i].state == SCHED_FAILED)
+                    sched_gone(&s, i);
+                if (s.in[i].retired && s.in[i].alive)
+                    sched_gone(&s, i);
+            }
+            for (int idx; (idx = sched_take_due(&s, at(ms))) >= 0; next++) {
+                assert_int_equal(idx, next); /* in index order */
+                assert_true(s.in[idx].due.ns <= at(ms).ns);
+                assert_true(!c.concurrency || s.booting <= c.concurrency);
+                assert_int_equal(sched_spawned(&s, idx), 1);
+                assert_true(idx < 64);
+                up_at[idx] = ms + RND(10);
+            }
+        }
+        if (!s.ending)
+            fail_msg(
+                "round %d: count %lld, concurrency %d, restart %d permille: not ended by %d ms",
+                round, (long long)c.count, c.concurrency, c.restart_permille, ms);
+        assert_int_equal(next, s.n); /* every instance taken */
+        assert_int_equal(s.booting, 0);
+        assert_int_equal(s.nready + s.nfailed, s.n);
+        if (c.restart_permille) { /* of those up then: failed ones are gone already */
+            assert_int_equal(s.restart_done, 1);
+            assert_true(o.restarted <= (int)(c.count * c.restart_permille / 1000));
+        }
+        assert_int_equal(s.n, c.count + o.restarted);
         sched_free(&s);
     }
 #undef RND
@@ -610,6 +674,7 @@ int main(void)
         cmocka_unit_test(ramp_late_tick),
         cmocka_unit_test(ramp_same_time),
         cmocka_unit_test(ramp_random_traces),
+        cmocka_unit_test(random_bursts),
         cmocka_unit_test(mass_restart),
         cmocka_unit_test(abort_run),
         cmocka_unit_test(overflow_refused),
