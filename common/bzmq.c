@@ -77,12 +77,12 @@ int bzmq_key_load(const char *path, char *pub, char *sec, char *err, size_t errl
             rc = -1;
         } else if (!strcmp(key, "public")) {
             got_pub = 1;
-            if (pub)
-                snprintf(pub, BZMQ_KEY_LEN, "%s", val);
+            if (pub) /* z85_ok: exactly 40 characters; the precision says so to the compiler */
+                snprintf(pub, BZMQ_KEY_LEN, "%.40s", val);
         } else {
             got_sec = 1;
             if (sec)
-                snprintf(sec, BZMQ_KEY_LEN, "%s", val);
+                snprintf(sec, BZMQ_KEY_LEN, "%.40s", val);
         }
     }
     fclose(f);
