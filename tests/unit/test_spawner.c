@@ -177,7 +177,7 @@ static void push_behind_does_not_wake(void **state)
 
 /* ---- a publish hook that keeps the loop asleep ---- */
 
-static sem_t published, started, go;
+static sem_t pushed, published, started, go;
 
 static void sem_wait5(sem_t *s)
 {
@@ -187,9 +187,13 @@ static void sem_wait5(sem_t *s)
     assert_int_equal(sem_timedwait(s, &t), 0);
 }
 
-/* job 1 holds the thread until the test says go */
+/* job 0 waits until the test has pushed every job (else, on a loaded machine, it could
+ * finish before job 1 is there, and the queue's end is told); job 1 holds the thread
+ * until the test says go */
 static void run_gated(struct spawner_job *b, void *ctx)
 {
+    if (((struct job *)b)->n == 0)
+        sem_wait5(&pushed);
     run_job(b, ctx);
     if (((struct job *)b)->n == 1) {
         sem_post(&started);
@@ -218,6 +222,7 @@ static void publish_hook_keeps_loop_asleep(void **state)
 {
     (void)state;
     int runs = 0;
+    sem_init(&pushed, 0, 0);
     sem_init(&published, 0, 0);
     sem_init(&started, 0, 0);
     sem_init(&go, 0, 0);
@@ -230,6 +235,7 @@ static void publish_hook_keeps_loop_asleep(void **state)
         jobs[i] = (struct job){.n = i};
         spawner_push(s, &jobs[i].base, t0);
     }
+    sem_post(&pushed);
     sem_wait5(&published); /* job 0 is done, job 1 runs: nothing told yet */
     sem_wait5(&started);
     assert_int_equal(readable(s), 0);
@@ -248,6 +254,7 @@ static void publish_hook_keeps_loop_asleep(void **state)
     assert_int_equal(readable(s), 0);
     assert_int_equal(runs, 4);
     spawner_free(s, NULL);
+    sem_destroy(&pushed);
     sem_destroy(&published);
     sem_destroy(&started);
     sem_destroy(&go);
