@@ -1,7 +1,8 @@
 /* The launcher's outbox with a real ZeroMQ pair (inproc) and a spool in a temporary
  * dir: events go out in seq order, acks forget them, a bounded outbox replaces what it
  * drops by `lost` events (one per run, seq ranges joined), an event that cannot be
- * encoded becomes a lost event too, and all of it survives a reopen from the spool. */
+ * encoded becomes a lost event too, and all of it survives a reopen from the spool;
+ * then random sequences of all of it against a collector that acks what it holds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -274,6 +275,87 @@ static void test_delayed_send(void **state)
     outbox_free(ob);
 }
 
+/* Random pushes, acks, resends, delayed and forced sends, and reopens from the spool,
+ * with a bound of 3-40 events (drops become lost events) or none to speak of, against
+ * a collector that acks what it holds without a gap: every push gets the next seq,
+ * across reopens too; every seq the collector receives was given out; and at the end
+ * every seq from 1 on has reached it, as its event or inside a lost range. */
+#define RAND_SEQS 4096
+static unsigned char covered[RAND_SEQS + 1];
+
+/* Reads everything waiting on rx into covered[]; returns the highest seq held without
+ * a gap from 1. */
+static int64_t collect(int64_t given)
+{
+    char buf[EV_MAX_BYTES], err[256];
+    int n;
+    while ((n = zmq_recv(rx, buf, sizeof buf, ZMQ_DONTWAIT)) > 0) {
+        struct ev e;
+        if (ev_decode(buf, (size_t)n, &e, err, sizeof err) < 0)
+            fail_msg("undecodable: %s", err);
+        if (e.seq < 1 || e.seq > given)
+            fail_msg("seq %lld received, only 1..%lld given", (long long)e.seq, (long long)given);
+        for (int64_t q = e.type == EV_LOST ? e.from : e.seq; q <= e.seq; q++)
+            covered[q] = 1;
+    }
+    int64_t upto = 0;
+    while (upto < given && covered[upto + 1])
+        upto++;
+    return upto;
+}
+
+static void test_random_model(void **state)
+{
+    (void)state;
+    uint32_t rng = 4242;
+#define RND(n) ((int)((rng = rng * 1103515245u + 12345u) >> 16) % (n))
+    for (int round = 0; round < 40; round++) {
+        char err[256];
+        strcpy(dir, "/tmp/bs-outbox-test-XXXXXX");
+        assert_non_null(mkdtemp(dir));
+        size_t bound = RND(2) ? (size_t)(3 + RND(38)) : 100000;
+        int delayed = RND(2);
+        struct outbox *ob = outbox_open(tx, "h1", dir, bound, err, sizeof err);
+        assert_non_null(ob);
+        if (delayed)
+            outbox_set_delay(ob, 0, NS_PER_S);
+        memset(covered, 0, sizeof covered);
+        int64_t given = 0, acked = 0;
+        for (int step = 0; step < 600 && given < RAND_SEQS - 8; step++) {
+            int op = RND(20);
+            if (op < 12) {
+                static const char *const runs[] = {"", "ra", "rb"};
+                enum ev_type type = RND(2) ? EV_SPAWN : EV_READY;
+                assert_int_equal(push(ob, type, runs[RND(3)]), ++given);
+            } else if (op < 15) {
+                int64_t upto = collect(given);
+                if (upto > acked && RND(3)) /* now and then an ack lost on the way */
+                    assert_int_equal(outbox_ack(ob, acked = upto), 0);
+            } else if (op < 17) {
+                outbox_tick(ob, 0); /* nothing acked for "resend_ms": everything again */
+            } else if (op < 19) {
+                outbox_flush(ob, clock_mono(), RND(2));
+            } else {
+                outbox_free(ob); /* the launcher restarts: its spool is all it has */
+                ob = outbox_open(tx, "h1", dir, bound, err, sizeof err);
+                if (!ob)
+                    fail_msg("reopen: %s", err);
+                if (delayed)
+                    outbox_set_delay(ob, 0, NS_PER_S);
+            }
+        }
+        outbox_flush(ob, clock_mono(), 1);
+        outbox_tick(ob, 0);
+        if (collect(given) != given)
+            fail_msg("round %d (bound %zu, delayed %d): seq %lld never reached the collector of "
+                     "1..%lld",
+                     round, bound, delayed, (long long)collect(given) + 1, (long long)given);
+        outbox_free(ob);
+        rm_spool_dir();
+    }
+#undef RND
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unencodable_becomes_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_keeps_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ack_beyond_sequence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     bzmq_term();
