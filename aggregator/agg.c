@@ -86,10 +86,9 @@ static int add_host(struct agg_run *r, const char *name)
 static const struct {
     const char *name;
     size_t off, size;
-} meta_strings[] = {STR_FIELD(name),    STR_FIELD(kind),       STR_FIELD(backend),
-                    STR_FIELD(accel),   STR_FIELD(pattern),    STR_FIELD(hosts),
-                    STR_FIELD(invalid), STR_FIELD(clock_flag), STR_FIELD(split),
-                    STR_FIELD(start)};
+} meta_strings[] = {STR_FIELD(name),    STR_FIELD(kind),  STR_FIELD(backend), STR_FIELD(accel),
+                    STR_FIELD(pattern), STR_FIELD(hosts), STR_FIELD(invalid), STR_FIELD(clock_flag),
+                    STR_FIELD(split),   STR_FIELD(start)};
 
 static const struct {
     const char *name;
@@ -377,8 +376,7 @@ static int cmp_bucket(const void *a, const void *b)
  * mapped to realtime through one (monotonic, realtime) pair of a spawn of the same host
  * (the two clocks drift apart by NTP slew only, < 0.05 %), minus its clock offset.
  * Leaves them unknown when the host has no spawn event. */
-static void fleet_times(const struct agg_guests *gs, struct agg_host *h, long long t0,
-                        long long t1)
+static void fleet_times(const struct agg_guests *gs, struct agg_host *h, long long t0, long long t1)
 {
     for (int i = 0; i < gs->nhosts; i++)
         if (!strcmp(gs->host[i], h->name) && gs->anchor_tm[i] >= 0 && t0 >= 0 && t1 >= t0) {
@@ -669,8 +667,8 @@ fail:
     return rc;
 }
 
-int agg_load_guests(redisContext *c, const char *run, struct agg_run *out,
-                    struct agg_guests *gs, char *err, size_t errlen)
+int agg_load_guests(redisContext *c, const char *run, struct agg_run *out, struct agg_guests *gs,
+                    char *err, size_t errlen)
 {
     memset(gs, 0, sizeof *gs);
     int rc = load_run(c, run, out, gs, err, errlen);

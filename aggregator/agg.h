@@ -105,7 +105,7 @@ struct agg_run {
     int complete;              /* hosts_expected > 0 && hosts_done >= hosts_expected */
     int64_t created_tr;        /* realtime ns, 0 if unknown */
     int64_t first_spawn_tr, last_ready_tr; /* the run's (agg), realtime ns; 0 if unknown */
-    char errors[2048];         /* "HOST: message" per failing launcher, '\n'-separated */
+    char errors[2048]; /* "HOST: message" per failing launcher, '\n'-separated */
     /* detail (agg_load fills it too) */
     int nhosts, nphases, nbuckets;
     struct agg_host host[AGG_HOSTS_MAX]; /* sorted by name */
@@ -148,8 +148,8 @@ int agg_load(redisContext *c, const char *run, struct agg_run *out, char *err, s
 struct agg_guests;
 /* agg_load, keeping the run's events folded (agg_guests_load) in *gs for the caller's
  * rows and charts: one fold for both. Free gs with agg_guests_free, also on -1. */
-int agg_load_guests(redisContext *c, const char *run, struct agg_run *out,
-                    struct agg_guests *gs, char *err, size_t errlen);
+int agg_load_guests(redisContext *c, const char *run, struct agg_run *out, struct agg_guests *gs,
+                    char *err, size_t errlen);
 
 /* The distribution of v[0..n) by nearest rank (v is sorted in place); sum_ms < 0: no
  * mean. The one rule of percentiles over values the Function does not keep sorted. */
@@ -265,7 +265,7 @@ struct agg_guest {
     double boot_ms;                               /* ready - spawn */
     double spawned_ms, first_output_ms, ready_ms; /* spawn->spawned, ->1st output, ->ready */
     double marker_ms[AGG_MARKERS_MAX];            /* spawn -> marker[i] of struct agg_guests */
-    long long rss_kib, ram_kib, cpu_ms; /* peak RSS, guest RAM resident, CPU; -1 unknown */
+    long long rss_kib, ram_kib, cpu_ms;   /* peak RSS, guest RAM resident, CPU; -1 unknown */
     long long pid, exit_status, spawn_ns; /* -1 unknown; spawn_ns: the backend's spawn call */
     double exit_ms;                       /* spawn -> its exit event; -1 if none */
 };

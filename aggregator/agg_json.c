@@ -3,17 +3,18 @@
  * for the text table (agg_print.c).
  *
  * Report keys (stable: tests and users read them): run, name, guest, backend, accel
- * (used, else asked), accel_asked, pattern, start (cold | snapshot | template), created_tr, count (all guests),
- * count_per_host, hosts [..], hosts_expected, hosts_done, spawned, ready, failed,
+ * (used, else asked), accel_asked, pattern, start (cold | snapshot | template), created_tr, count
+ * (all guests), count_per_host, hosts [..], hosts_expected, hosts_done, spawned, ready, failed,
  * failed_by_reason {timeout, crash, spawn, other}, lost_events, boot_ms {min, p50, p90,
  * p99, max, mean} | null, all_ready_ms, peak_mem_mib, mem_base_mib, mem_per_guest_mib,
  * lag_ms {p50, p99} | null, launcher {cpu_ms, rss_mib}, ready_per_s, peak_ready_1s,
  * restarts, restart_count, restart {tr, level, recovery_ms} | null, per_host [{host, spawned,
  * ready, failed, restarts, boot_ms, lag_ms (dist: {n, min, p50, p90, p99, max, mean} | null),
  * all_ready_ms, peak_mem_mib, clock_offset_ms, clock_err_ms, count, first_spawn_ms,
- * last_ready_ms, prep_ms, state_kib (start snapshot / template, else null)}], slowest_host, split, fleet {ready_ms, err_ms, start_spread_ms, start_at_tr},
- * hosts_lost, missing {HOST: why}, phases_ms {NAME: dist}, boot_by_running [{from, to, n, mean_ms,
- * max_ms}], invalid, clock_flag, complete, errors [..]. */
+ * last_ready_ms, prep_ms, state_kib (start snapshot / template, else null)}], slowest_host, split,
+ * fleet {ready_ms, err_ms, start_spread_ms, start_at_tr}, hosts_lost, missing {HOST: why},
+ * phases_ms {NAME: dist}, boot_by_running [{from, to, n, mean_ms, max_ms}], invalid, clock_flag,
+ * complete, errors [..]. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,9 +238,9 @@ static void put_measures(json_t *o, const struct agg_run *r, int *bad)
     int pss = r->pss_per_guest_mib >= 0;
     put(o, "pss_per_guest_mib", NUM(r->pss_per_guest_mib, pss), bad);
     put(o, "pss_sample",
-        pss ? json_pack("{s:I, s:I, s:f, s:b}", "running", (json_int_t)r->pss_running,
-                        "sampled", (json_int_t)r->pss_sampled, "at_ms", r->pss_at_ms,
-                        "while_booting", r->pss_booting)
+        pss ? json_pack("{s:I, s:I, s:f, s:b}", "running", (json_int_t)r->pss_running, "sampled",
+                        (json_int_t)r->pss_sampled, "at_ms", r->pss_at_ms, "while_booting",
+                        r->pss_booting)
             : json_null(),
         bad);
     json_t *ac = json_object();
