@@ -218,6 +218,8 @@ static double read_agg(const redisReply *agg, const redisReply *meta, struct agg
             r->ready = num_ll(v, 0);
         else if (!strcmp(f, "failed"))
             r->failed = num_ll(v, 0);
+        else if (!strcmp(f, "stopped"))
+            r->stopped = num_ll(v, 0);
         else if (!strcmp(f, "lost"))
             r->lost_events = num_ll(v, 0);
         else if (!strcmp(f, "boot_sum_ms"))
@@ -436,6 +438,7 @@ static int load_host(redisContext *c, const struct agg_run *r, struct agg_host *
     h->spawned = (v = hfield(ha, "spawned")) ? num_ll(v, 0) : 0;
     h->ready = (v = hfield(ha, "ready")) ? num_ll(v, 0) : 0;
     h->failed = (v = hfield(ha, "failed")) ? num_ll(v, 0) : 0;
+    h->stopped = (v = hfield(ha, "stopped")) ? num_ll(v, 0) : 0;
     h->restarts = (v = hfield(ha, "restarts")) ? num_ll(v, 0) : 0;
     h->peak_mem_kib = (v = hfield(ha, "peak_mem_kib")) ? num_ll(v, -1) : -1;
     freeReplyObject(ha);
@@ -596,7 +599,7 @@ static int load_run_dists(redisContext *c, struct agg_run *out, double boot_sum,
  * make ready exceed the count; then nothing is missing. */
 static void account_no_verdict(struct agg_run *r)
 {
-    long long missing = r->total - r->ready - r->failed;
+    long long missing = r->total - r->ready - r->failed - r->stopped;
     if (r->complete && missing > 0) {
         r->failed += missing;
         r->failed_not_started = missing;
@@ -604,7 +607,7 @@ static void account_no_verdict(struct agg_run *r)
     }
     for (int i = 0; i < r->nhosts; i++) {
         const struct agg_host *h = &r->host[i];
-        long long m = h->count - h->ready - h->failed;
+        long long m = h->count - h->ready - h->failed - h->stopped;
         if (!h->lost || m <= 0)
             continue;
         r->failed += m;

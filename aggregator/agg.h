@@ -27,6 +27,7 @@ struct agg_dist {
 struct agg_host {
     char name[AGG_ID_MAX];
     long long spawned, ready, failed, restarts;
+    long long stopped; /* stopped by a ramp before they were ready: no failure */
     struct agg_dist boot, lag;
     double all_ready_ms; /* last_ready_tm - first_spawn_tm on its clock; -1 if none */
     long long peak_mem_kib;
@@ -76,6 +77,7 @@ struct agg_run {
     long long hosts_expected, hosts_done;
     long long total; /* count * hosts_expected */
     long long spawned, ready, failed;
+    long long stopped; /* stopped by a ramp before they were ready: neither ready nor failed */
     long long failed_timeout, failed_crash, failed_spawn, failed_other;
     long long failed_not_started;   /* guests that never got a verdict, their host never started */
     long long failed_launcher_lost; /* the same on a host lost mid-run (its launcher died) */

@@ -5,7 +5,7 @@
  * Report keys (stable: tests and users read them): run, name, guest, backend, accel
  * (used, else asked), accel_asked, pattern, start (cold | snapshot | template), created_tr, count
  * (all guests), count_per_host, hosts [..], hosts_expected, hosts_done, spawned, ready, failed,
- * failed_by_reason {timeout, crash, spawn, other}, lost_events, boot_ms {min, p50, p90,
+ * stopped, failed_by_reason {timeout, crash, spawn, other}, lost_events, boot_ms {min, p50, p90,
  * p99, max, mean} | null, all_ready_ms, peak_mem_mib, mem_base_mib, mem_per_guest_mib,
  * lag_ms {p50, p99} | null, launcher {cpu_ms, rss_mib}, ready_per_s, peak_ready_1s,
  * restarts, restart_count, restart {tr, level, recovery_ms} | null, per_host [{host, spawned,
@@ -218,6 +218,7 @@ static void put_summary(json_t *o, const struct agg_run *r, int *bad)
     put(o, "spawned", INT(r->spawned), bad);
     put(o, "ready", INT(r->ready), bad);
     put(o, "failed", INT(r->failed), bad);
+    put(o, "stopped", INT(r->stopped), bad);
     put(o, "failed_by_reason",
         json_pack("{sI,sI,sI,sI,sI,sI}", "timeout", (json_int_t)r->failed_timeout, "crash",
                   (json_int_t)r->failed_crash, "spawn", (json_int_t)r->failed_spawn, "other",

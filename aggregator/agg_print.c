@@ -270,6 +270,9 @@ static void print_notes(const struct agg_run *r, FILE *out)
                 "%lld launcher lost\n",
                 r->failed_timeout, r->failed_crash, r->failed_spawn, r->failed_other,
                 r->failed_not_started, r->failed_launcher_lost);
+    if (r->stopped)
+        fprintf(out, "stopped before ready by the ramp: %lld (asked for: no failure)\n",
+                r->stopped);
     if (r->lost_events)
         fprintf(out, "lost events: %lld (launcher outbox overflow)\n", r->lost_events);
     if (r->lag_n > 0)

@@ -336,8 +336,8 @@ static int report_run(struct rlink *r, const char *id, int done, int json)
     fflush(stdout);
     if (ar.errors[0]) /* a launcher refused or broke off the run: say why where it is seen */
         fprintf(stderr, "bootstorm run: run %s: %s\n", id, ar.errors);
-    return done && ar.complete && !ar.failed && !ar.errors[0] && ar.ready == ar.spawned &&
-           ar.spawned >= ar.total;
+    return done && ar.complete && !ar.failed && !ar.errors[0] &&
+           ar.ready + ar.stopped == ar.spawned && ar.spawned >= ar.total;
 }
 
 /* One run of count guests: start, wait, report. Returns 1 if all became ready, 0 if

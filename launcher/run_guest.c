@@ -533,8 +533,10 @@ static void guest_gone(struct run *r, int idx, int exited, int code)
         char detail[256];
         crash_detail(g, exited, code, detail, sizeof detail);
         guest_fail(r, idx, "crash", detail, now);
-    } else if (in->state == SCHED_BOOTING) {
-        guest_fail(r, idx, "aborted", "stopped before ready", now);
+    } else if (in->state == SCHED_BOOTING) { /* a ramp's fall (sched.c: nothing else stops
+                                              * a guest still booting) */
+        r->nstopped++;
+        guest_fail(r, idx, "stopped", "stopped by its ramp before it was ready", now);
     }
     struct ev e;
     ev_init(&e, EV_EXIT);

@@ -91,6 +91,8 @@ struct run {
     int ended;
     struct accel_memo *memo; /* the launcher's: profiles that fell back to TCG here */
     int nretried;            /* guests respawned under TCG after KVM failed them */
+    int nstopped;            /* guests a ramp stopped before they were ready: a `failed` of reason
+                              * `stopped`, which no counter takes for a failure */
     struct snap *snap;       /* start: snapshot: the template clones are restored from */
     struct spawner *sp;      /* synchronous backends: the thread that makes the spawn calls */
     int spawn_back;          /* a spawn has come back from it */

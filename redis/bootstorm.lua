@@ -18,7 +18,7 @@
 -- This library is the one writer of bs:{RUN}:meta: the collector creates runs and notes
 -- hosts' fates through it, `bootstorm check` marks runs invalid through it.
 
-local BS_LIB_VERSION = 8
+local BS_LIB_VERSION = 9
 
 -- ---- key names: mirror common/keys.h (tests/unit/test_keys.c compares the two) ----
 local KEY = {
@@ -277,6 +277,8 @@ H.spawned, H.first_output, H.marker = stored, stored, stored
 function H.exit(k) incr(k, 'exited', 1) end
 
 function H.failed(k, f)
+    -- a ramp stopped it before it was ready: asked for, not a failure
+    if f.reason == 'stopped' then incr(k, 'stopped', 1) return end
     incr(k, 'failed:' .. f.reason, 1)
     incr(k, 'failed', 1)
 end
