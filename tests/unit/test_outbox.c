@@ -17,6 +17,7 @@
 
 #include "bzmq.h"
 #include "outbox.h"
+#include "testrand.h"
 
 static void *tx, *rx; /* the outbox sends on tx; the test reads rx */
 static char dir[] = "/tmp/bs-outbox-test-XXXXXX";
@@ -308,13 +309,12 @@ static void test_random_model(void **state)
 {
     (void)state;
     uint32_t rng = 4242;
-#define RND(n) ((int)((rng = rng * 1103515245u + 12345u) >> 16) % (n))
     for (int round = 0; round < 40; round++) {
         char err[256];
         strcpy(dir, "/tmp/bs-outbox-test-XXXXXX");
         assert_non_null(mkdtemp(dir));
-        size_t bound = RND(2) ? (size_t)(3 + RND(38)) : 100000;
-        int delayed = RND(2);
+        size_t bound = test_rand(&rng, 2) ? (size_t)(3 + test_rand(&rng, 38)) : 100000;
+        int delayed = test_rand(&rng, 2);
         struct outbox *ob = outbox_open(tx, "h1", dir, bound, err, sizeof err);
         assert_non_null(ob);
         if (delayed)
@@ -322,19 +322,19 @@ static void test_random_model(void **state)
         memset(covered, 0, sizeof covered);
         int64_t given = 0, acked = 0;
         for (int step = 0; step < 600 && given < RAND_SEQS - 8; step++) {
-            int op = RND(20);
+            int op = test_rand(&rng, 20);
             if (op < 12) {
                 static const char *const runs[] = {"", "ra", "rb"};
-                enum ev_type type = RND(2) ? EV_SPAWN : EV_READY;
-                assert_int_equal(push(ob, type, runs[RND(3)]), ++given);
+                enum ev_type type = test_rand(&rng, 2) ? EV_SPAWN : EV_READY;
+                assert_int_equal(push(ob, type, runs[test_rand(&rng, 3)]), ++given);
             } else if (op < 15) {
                 int64_t upto = collect(given);
-                if (upto > acked && RND(3)) /* now and then an ack lost on the way */
+                if (upto > acked && test_rand(&rng, 3)) /* now and then an ack lost on the way */
                     assert_int_equal(outbox_ack(ob, acked = upto), 0);
             } else if (op < 17) {
                 outbox_tick(ob, 0); /* nothing acked for "resend_ms": everything again */
             } else if (op < 19) {
-                outbox_flush(ob, clock_mono(), RND(2));
+                outbox_flush(ob, clock_mono(), test_rand(&rng, 2));
             } else {
                 outbox_free(ob); /* the launcher restarts: its spool is all it has */
                 ob = outbox_open(tx, "h1", dir, bound, err, sizeof err);
@@ -353,7 +353,6 @@ static void test_random_model(void **state)
         outbox_free(ob);
         rm_spool_dir();
     }
-#undef RND
 }
 
 int main(void)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sched.h"
+#include "testrand.h"
 
 #define MS(x) ((int64_t)(x)*NS_PER_MS)
 
@@ -333,14 +334,15 @@ static void ramp_random_traces(void **state)
 {
     (void)state;
     uint32_t rng = 12345;
-#define RND(n) ((int)((rng = rng * 1103515245u + 12345u) >> 16) % (n))
     for (int round = 0; round < 400; round++) {
         char trace[512];
-        int len = 0, t = 0, npoints = 1 + RND(12), failing = round % 2;
+        int len = 0, t = 0, npoints = 1 + test_rand(&rng, 12), failing = round % 2;
         for (int i = 0; i < npoints; i++) {
-            t += RND(3) == 0 ? 0 : RND(8); /* a third at the previous point's time */
+            t += test_rand(&rng, 3) == 0
+                     ? 0
+                     : test_rand(&rng, 8); /* a third at the previous point's time */
             len += snprintf(trace + len, sizeof trace - (size_t)len, "%s%d:%d", i ? "," : "", t,
-                            RND(7));
+                            test_rand(&rng, 7));
         }
         struct sched_cfg c = {.hold_ns = MS(100000)};
         char err[128];
@@ -366,7 +368,7 @@ static void ramp_random_traces(void **state)
                          fall);
             for (int idx; (idx = sched_take_due(&s, mono_add(at(ms), s.take_ahead_ns))) >= 0;) {
                 assert_int_equal(sched_spawned(&s, idx), 1);
-                if (failing && RND(8) == 0)
+                if (failing && test_rand(&rng, 8) == 0)
                     sched_failed(&s, idx);
                 else
                     assert_int_equal(sched_ready(&s, idx), 1);
@@ -377,7 +379,6 @@ static void ramp_random_traces(void **state)
         }
         sched_free(&s);
     }
-#undef RND
 }
 
 /* Random bursts and intervals (count, interval, concurrency limit, a mass restart,
@@ -390,14 +391,14 @@ static void random_bursts(void **state)
 {
     (void)state;
     uint32_t rng = 777;
-#define RND(n) ((int)((rng = rng * 1103515245u + 12345u) >> 16) % (n))
     for (int round = 0; round < 300; round++) {
-        struct sched_cfg c = {.count = 1 + RND(20),
-                              .interval_ns = MS(RND(3) ? 0 : RND(5)),
-                              .concurrency = RND(2) ? 0 : 1 + RND(4),
-                              .restart_permille = RND(3) ? 0 : 1 + RND(1000),
-                              .restart_after_ns = MS(RND(10)),
-                              .hold_ns = MS(RND(10))};
+        struct sched_cfg c = {.count = 1 + test_rand(&rng, 20),
+                              .interval_ns = MS(test_rand(&rng, 3) ? 0 : test_rand(&rng, 5)),
+                              .concurrency = test_rand(&rng, 2) ? 0 : 1 + test_rand(&rng, 4),
+                              .restart_permille =
+                                  test_rand(&rng, 3) ? 0 : 1 + test_rand(&rng, 1000),
+                              .restart_after_ns = MS(test_rand(&rng, 10)),
+                              .hold_ns = MS(test_rand(&rng, 10))};
         struct tally o = {0};
         struct sched s;
         assert_int_equal(sched_init(&s, &c, at(0), &tops, &o), 0);
@@ -406,7 +407,7 @@ static void random_bursts(void **state)
             sched_tick(&s, at(ms));
             for (int i = 0; i < s.n; i++) { /* boots that end now; stopped ones exit */
                 if (s.in[i].state == SCHED_BOOTING && s.in[i].alive && up_at[i] <= ms &&
-                    (RND(8) ? sched_ready(&s, i) : sched_failed(&s, i)) &&
+                    (test_rand(&rng, 8) ? sched_ready(&s, i) : sched_failed(&s, i)) &&
                     s.in[i].state == SCHED_FAILED)
                     sched_gone(&s, i);
                 if (s.in[i].retired && s.in[i].alive)
@@ -418,7 +419,7 @@ static void random_bursts(void **state)
                 assert_true(!c.concurrency || s.booting <= c.concurrency);
                 assert_int_equal(sched_spawned(&s, idx), 1);
                 assert_true(idx < 64);
-                up_at[idx] = ms + RND(10);
+                up_at[idx] = ms + test_rand(&rng, 10);
             }
         }
         if (!s.ending)
@@ -435,7 +436,6 @@ static void random_bursts(void **state)
         assert_int_equal(s.n, c.count + o.restarted);
         sched_free(&s);
     }
-#undef RND
 }
 
 static void mass_restart(void **state)
