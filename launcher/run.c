@@ -509,12 +509,12 @@ static void publish_end(struct run *r)
     r->ended = 1;
     struct rusage loop;
     getrusage(RUSAGE_THREAD, &loop); /* run_tick runs in the loop's thread */
-    log_info("run %s ended: %d ready, %d failed, %d stopped before ready of %d (%d retried under "
-             "TCG after KVM failed them); launcher cpu %lld ms (%.2f ms/guest; since start, loop "
-             "thread %lld ms, "
-             "spawner thread %lld ms, sampler thread %lld ms), rss %lld KiB%s%s",
-             r->start.run, r->s.nready, r->s.nfailed - r->nstopped, r->nstopped, r->s.n,
-             r->nretried, (long long)e.cpu_ms, r->s.n ? (double)e.cpu_ms / r->s.n : 0.0,
+    log_info("run %s ended: %d ready, %d failed of %d (%d retried under TCG after KVM failed "
+             "them; %d stopped by the ramp before ready); launcher cpu %lld ms (%.2f ms/guest; "
+             "since start, loop thread %lld ms, spawner thread %lld ms, sampler thread %lld ms), "
+             "rss %lld KiB%s%s",
+             r->start.run, r->s.nready, r->s.nfailed - r->nstopped, r->s.n, r->nretried,
+             r->nstopped, (long long)e.cpu_ms, r->s.n ? (double)e.cpu_ms / r->s.n : 0.0,
              (long long)(loop.ru_utime.tv_sec + loop.ru_stime.tv_sec) * 1000 +
                  (loop.ru_utime.tv_usec + loop.ru_stime.tv_usec) / 1000,
              (long long)(r->sp ? spawner_cpu_ms(r->sp) : 0),
