@@ -160,4 +160,7 @@ log_count() { grep -cF -- "$2" "$1" 2>/dev/null || true; }
 log_grew() { [ "$(log_count "$1" "$2")" -gt "$3" ]; }
 
 # Succeeds when the redis-server on port $1 answers PING with PONG (not LOADING).
+# host_up HOST: the collector has HOST as up (its launcher said hello), for wait_for
+host_up() { [ "$(rcli HGET "bs:host:$1" state)" = up ]; }
+
 redis_pong() { [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ]; }

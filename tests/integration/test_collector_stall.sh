@@ -7,7 +7,7 @@
 source "$BS_SOURCE/tests/integration/lib.sh"
 
 start_stack st
-wait_for 15 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:st state)\" = up ]" || fail "no hello"
+wait_for 15 host_up st || fail "no hello"
 COLL_PID=$(pgrep -f -- "--bind $EP" | head -1)
 [ -n "$COLL_PID" ] && [ "$COLL_PID" -gt 1 ] || fail "collector pid not found"
 printf 'name: through-stall\nguest: sim\nbackend: process\ncount: 4\nhold_s: 12\ntimeout_s: 60\n' >"$T_DIR/s.yaml"

@@ -21,7 +21,7 @@ ready: 'BOOTSTORM READY stopper'
 Y
 done
 start_stack cs --guests "$T_DIR/g"
-wait_for 20 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:cs state)\" = up ]" ||
+wait_for 20 host_up cs ||
     fail "launcher never said hello"
 
 # order KIND: "before" or "after": the guest's ready stamp against the moment the

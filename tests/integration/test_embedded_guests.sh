@@ -44,7 +44,7 @@ pass "a user's guest via --guests and --image: 3 ready; no start refused for wan
 
 # Remote launcher: it refuses the unknown guest; run prints why, exits non-zero.
 start_stack remote --no-kvm --guests "$T_DIR/mine" --image "mine.sh=$T_DIR/mine.sh"
-wait_for 20 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:remote state)\" = up ]" ||
+wait_for 20 host_up remote ||
     fail "remote launcher never said hello"
 if timeout 60 "$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/typo.yaml" --collector "$EP" \
         >"$T_DIR/remote.out" 2>"$T_DIR/remote.err"; then

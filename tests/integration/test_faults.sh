@@ -35,7 +35,7 @@ start_launcher() {
     LAUNCHER_PID=$LAST_PID
 }
 start_launcher 1
-wait_for 10 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:fhost state)\" = up ]" ||
+wait_for 10 host_up fhost ||
     fail "launcher did not say hello"
 
 run_id() { # newest run id

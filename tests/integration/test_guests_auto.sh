@@ -21,7 +21,7 @@ ready: 'BOOTSTORM READY fake'
 Y
 done
 start_stack fake --guests "$T_DIR/g"
-wait_for 20 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:fake state)\" = up ]" ||
+wait_for 20 host_up fake ||
     fail "launcher never said hello"
 LOG="$T_DIR/launcher.log"
 

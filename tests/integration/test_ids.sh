@@ -9,7 +9,7 @@ source "$BS_SOURCE/tests/integration/lib.sh"
 
 [ -x "$BIN/bootstorm-simguest" ] || skip "no bootstorm-simguest in $BIN"
 start_stack idhost
-wait_for 10 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:idhost state)\" = up ]" ||
+wait_for 10 host_up idhost ||
     fail "launcher idhost never said hello"
 BS=("$BIN/bootstorm" --redis "$REDIS_URL")
 rcli MONITOR >"$T_DIR/monitor.log" 2>&1 &

@@ -11,7 +11,7 @@ sed -e 's/^name: sim$/name: sim-slow/' -e 's/--boot-ms, "200"/--boot-ms, "60000"
     "$BS_SOURCE/guests/sim.yaml" >"$T_DIR/guests/sim-slow.yaml"
 grep -q '"60000"' "$T_DIR/guests/sim-slow.yaml" || fail "could not make a slow sim profile"
 start_stack lost --guests "$T_DIR/guests"
-wait_for 15 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:lost state)\" = up ]" || fail "no hello"
+wait_for 15 host_up lost || fail "no hello"
 printf 'name: doomed\nguest: sim-slow\nbackend: process\ncount: 4\ntimeout_s: 120\n' >"$T_DIR/doomed.yaml"
 start_bg run "$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/doomed.yaml" --collector "$EP" --json
 RUN_PID=$LAST_PID

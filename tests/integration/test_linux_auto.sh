@@ -78,7 +78,7 @@ wait_for 10 qemu_count_is "$LAUNCHER_PID" 0 || fail "qemu left after the runs"
 # A host without a usable KVM (whatever this one has): --no-kvm stands for no /dev/kvm.
 start_bg launcher-nokvm "$BIN/bootstorm-launcher" --connect "$EP" --host nokvm --no-kvm \
     --images "$IMAGES"
-wait_for 20 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:nokvm state)\" = up ]" ||
+wait_for 20 host_up nokvm ||
     fail "the no-KVM launcher never said hello"
 run_auto linux 1 nokvm
 grep -q "auto: KVM not usable (disabled by --no-kvm): falling back to TCG" \

@@ -7,7 +7,7 @@ source "$BS_SOURCE/tests/integration/lib.sh"
 
 [ -x "$BIN/bootstorm-simguest" ] || skip "no bootstorm-simguest in $BIN"
 start_stack prog
-wait_for 15 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:prog state)\" = up ]" ||
+wait_for 15 host_up prog ||
     fail "launcher prog never said hello"
 BS=("$BIN/bootstorm" --redis "$REDIS_URL")
 scenario() { # $1 file, $2 count, $3 hold_s

@@ -4,18 +4,19 @@
 # whose falls came within a boot time of their rises ended with those guests counted
 # failed (reason "aborted"), e.g. "0.6,11 / 0.601,1 / 1.201,5": 15 spawned, 5 ready,
 # 10 failed and exit status 1, although nothing failed. A gated guest makes it exact:
-# none is ready until the test opens the gate, after the fall.
+# none is ready until the test writes to its FIFO, after the fall.
 source "$BS_SOURCE/tests/integration/lib.sh"
 
 mkdir -p "$T_DIR/g"
+mkfifo "$T_DIR/gate" # each guest blocks reading it: none is ready until the test writes
 cat >"$T_DIR/g/gated.yaml" <<Y
 name: gated
 process:
-  argv: [sh, -c, 'while [ ! -e "\$0" ]; do sleep 0.01; done; echo "BOOTSTORM READY gated"; exec sleep 600', "$T_DIR/gate"]
+  argv: [sh, -c, 'read -r go <"\$0"; echo "BOOTSTORM READY gated"; exec tail -f /dev/null', "$T_DIR/gate"]
 ready: 'BOOTSTORM READY gated'
 Y
 start_stack rs --guests "$T_DIR/g"
-wait_for 15 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:rs state)\" = up ]" || fail "no hello"
+wait_for 15 host_up rs || fail "no hello"
 
 # 4 at once, down to 1 at 0.3 s while all 4 wait at the gate: 3 stopped before ready
 printf 't_s,count\n0,4\n0.3,1\n' >"$T_DIR/fall.csv"
@@ -31,7 +32,8 @@ stopped_3() {
     [ -n "$run" ] && [ "$(redis-cli -p "$REDIS_PORT" HGET "bs:{$run}:agg" stopped)" = 3 ]
 }
 wait_for 30 stopped_3 || fail "3 guests not stopped by the fall: $(cat "$T_DIR/fall.err")"
-touch "$T_DIR/gate" # the one left becomes ready: the run can end
+timeout 20 sh -c 'echo go >"$1"' sh "$T_DIR/gate" || fail "no guest left reading the gate"
+# the one left becomes ready: the run can end
 set +e
 wait "$run_pid"
 rc=$?

@@ -9,7 +9,7 @@ source "$BS_SOURCE/tests/integration/lib.sh"
 
 [ -x "$BIN/bootstorm-simguest" ] || skip "no bootstorm-simguest in $BIN"
 start_stack rec
-wait_for 15 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:rec state)\" = up ]" ||
+wait_for 15 host_up rec ||
     fail "launcher rec never said hello"
 BS=("$BIN/bootstorm" --redis "$REDIS_URL")
 cat >"$T_DIR/restart.yaml" <<'YAML'

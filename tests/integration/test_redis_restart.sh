@@ -25,7 +25,7 @@ start_bg collector "$BIN/bootstorm-collector" --bind "$EP" --redis "$REDIS_URL" 
 wait_for 10 test -f "$T_DIR/collector.ready" || fail "collector not ready"
 start_bg launcher "$BIN/bootstorm-launcher" --connect "$EP" --host rrhost
 LAUNCHER_PID=$LAST_PID
-wait_for 15 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:rrhost state)\" = up ]" ||
+wait_for 15 host_up rrhost ||
     fail "launcher rrhost never said hello"
 
 N=8

@@ -9,7 +9,7 @@ source "$BS_SOURCE/tests/integration/lib.sh"
 [ -x "$BIN/bootstorm-simguest" ] || skip "no bootstorm-simguest in $BIN"
 start_stack rthost
 COLL_PID=${T_PIDS[1]}
-wait_for 15 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:rthost state)\" = up ]" ||
+wait_for 15 host_up rthost ||
     fail "launcher rthost never said hello"
 BS=("$BIN/bootstorm" --redis "$REDIS_URL")
 

@@ -168,7 +168,7 @@ pass "a profile without restore_ready is refused"
 start_bg launcher2 env TMPDIR="$TPL_TMP" "$BIN/bootstorm-launcher" --connect "$EP" \
     --host snaphost2 --images "$img"
 LAUNCHER2_PID=$LAST_PID
-wait_for 20 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:snaphost2 state)\" = up ]" ||
+wait_for 20 host_up snaphost2 ||
     fail "launcher2 not known to the collector: $(cat "$T_DIR/launcher2.log")"
 scenario two snapshot 2
 run_json two || fail "two-host run exited $?: $(cat "$T_DIR/two.err")"

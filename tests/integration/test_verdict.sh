@@ -6,7 +6,7 @@
 source "$BS_SOURCE/tests/integration/lib.sh"
 
 start_stack vh
-wait_for 15 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET bs:host:vh state)\" = up ]" || fail "no hello"
+wait_for 15 host_up vh || fail "no hello"
 printf 'name: never\nguest: no-such-guest\nbackend: process\ncount: 6\n' >"$T_DIR/never.yaml"
 set +e
 timeout 60 "$BIN/bootstorm" --redis "$REDIS_URL" run "$T_DIR/never.yaml" --collector "$EP" --json \
